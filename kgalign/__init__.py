@@ -1,0 +1,39 @@
+"""kgalign: cross-lingual knowledge-graph entity alignment.
+
+The top-level import is light: heavy dependencies (torch, transformers, rdflib) load only
+when the function that needs them is called.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (imported on first access)
+_LAZY = {
+    "KnowledgeGraph": "kgalign.kg",
+    "KGPair": "kgalign.kg",
+    "load_kg": "kgalign.io",
+    "load_pair": "kgalign.io",
+    "align": "kgalign.pipeline",
+    "AlignmentResult": "kgalign.pipeline",
+    "linear_sum_assignment": "kgalign.matching",
+    "KgalignError": "kgalign.errors",
+    "InputError": "kgalign.errors",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kgalign' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__
