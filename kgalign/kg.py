@@ -47,7 +47,10 @@ class KnowledgeGraph:
     relations : list of str
         Relation IRIs; ``triples[:, 1]`` indexes this list.
     attributes : list of (int, str, str, str)
-        Attribute triples ``(entity position, predicate IRI, literal value, language)``.
+        Attribute triples ``(entity position, predicate IRI, literal value, language)``:
+        the literal-valued facts that are not labels (label predicates go to ``labels`` only,
+        so an attribute view does not repeat the name view). Values are non-empty lexical
+        forms; language as in ``labels``.
     ids : list of str or None
         External identifiers parallel to ``entities`` (DBP15K ids), or None.
     source : str

@@ -71,7 +71,8 @@ def local_name(iri: str) -> str:
     The name is cut at a known namespace marker (``/resource/``, ``/entity/``, ``/wiki/``),
     else after the last ``#``, else after the last ``/``; then percent-decoded (UTF-8) and
     underscores turned into spaces. ``http://dbpedia.org/resource/Where_Now%3F`` gives
-    ``"Where Now?"``.
+    ``"Where Now?"``; escapes that are not valid UTF-8 are read as Latin-1 (``Caf%E9`` gives
+    ``"Café"``). Returns the whole IRI when no name remains.
     """
     name = iri
     for marker in _NAMESPACE_MARKERS:
@@ -83,5 +84,9 @@ def local_name(iri: str) -> str:
         stripped = iri.rstrip("/#")
         cut = max(stripped.rfind("#"), stripped.rfind("/"), stripped.rfind(":") if "/" not in stripped else -1)
         name = stripped[cut + 1:] if cut >= 0 else stripped
-    name = unquote(name, encoding="utf-8", errors="replace").replace("_", " ")
+    try:
+        name = unquote(name, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:  # legacy IRIs escape Latin-1 bytes (``Caf%E9``)
+        name = unquote(name, encoding="latin-1")
+    name = name.replace("_", " ")
     return clean_label(name) or iri

@@ -1,0 +1,95 @@
+// Shared types of the kgalign matching core: CSR views, dense views, status codes and the
+// declarations of the solvers (one .cpp file per solver). Pure C++17, no Python.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace kgalign {
+
+// Status codes returned by the solvers; the binding turns non-zero codes into SolverError.
+enum Status : int {
+    OK = 0,
+    INFEASIBLE = 1,       // no sink reachable (cannot happen when every row may abstain)
+    BAD_INPUT = 2,        // malformed arrays (validated in Python first; defensive)
+    NOT_CONVERGED = 3,    // iteration cap reached
+    OUT_OF_RANGE = 4,     // exact mode: values too fine-grained for exact integer arithmetic
+};
+
+// Read-only CSR view: rows = entities of KG1, columns = candidates in KG2.
+// indptr has n_rows + 1 entries; indices are int32 column ids; data are similarities.
+struct CsrView {
+    int64_t n_rows = 0;
+    int64_t n_cols = 0;
+    const int64_t* indptr = nullptr;
+    const int32_t* indices = nullptr;
+    const double* data = nullptr;
+    int64_t nnz() const { return indptr[n_rows]; }
+};
+
+// Read-only row-major dense view.
+template <class T>
+struct DenseView {
+    int64_t n_rows = 0;
+    int64_t n_cols = 0;
+    const T* data = nullptr;
+    const T* row(int64_t i) const { return data + i * n_cols; }
+};
+
+// ---------------------------------------------------------------- lap_dense.cpp
+// Minimum-cost assignment on a dense row-major cost matrix (Jonker-Volgenant initialisation
+// + shortest augmenting paths). +inf entries are forbidden. `unmatched` (nullable, n_rows
+// finite costs) is the cost of leaving each row unmatched. Without it, the result is a
+// maximum-cardinality matching of minimum cost. col4row receives n_rows column ids (-1 =
+// unmatched).
+template <class T>
+int lap_dense(const T* cost, int64_t n_rows, int64_t n_cols, const double* unmatched,
+              int64_t* col4row);
+
+// ---------------------------------------------------------------- auction.cpp
+struct AuctionOptions {
+    double eps_final = 1e-6;     // final epsilon (in the units of the values given)
+    double eps_factor = 5.0;     // epsilon division factor between scaling phases
+    double eps_start = -1.0;     // <= 0: (max - min) / 2
+    int64_t max_bids = -1;       // <= 0: no cap
+    int n_threads = 1;           // bidding threads (OpenMP, Jacobi bids); 1 = Gauss-Seidel
+};
+
+struct AuctionOutput {
+    std::vector<int32_t> col4row;   // -1 = unmatched
+    std::vector<double> prices;     // final column prices (n_cols)
+    double primal = 0.0;            // sum of matched values + sum of unmatched values of free rows
+    double dual = 0.0;              // sum_j p_j + sum_i max(t_i, max_j s_ij - p_j) >= optimum
+    int64_t n_bids = 0;
+    int64_t n_reverse = 0;
+    int n_phases = 0;
+    double eps_used = 0.0;
+};
+
+// Maximise sum s_ij over a (partial) assignment; row i may stay unmatched at value t[i].
+int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, AuctionOutput& out);
+
+// ---------------------------------------------------------------- refine.cpp
+// Re-exchange improvement (UDCEA): applies improving swaps, moves to free columns and, when t
+// is given, abstentions/entries, until none is left. col4row is updated in place.
+// Returns the number of moves applied (>= 0) or -status.
+int64_t refine_csr(const CsrView& S, const double* t, int32_t* col4row, int64_t max_rounds,
+                   double tol);
+template <class T>
+int64_t refine_dense(const DenseView<T>& S, const double* t, int32_t* col4row,
+                     int64_t max_rounds, double tol);
+
+// Ranked alternatives: out is n_rows x k (row-major), -1 padded.
+int rank_alternatives_csr(const CsrView& S, const int32_t* col4row, int64_t k, int64_t* out);
+template <class T>
+int rank_alternatives_dense(const DenseView<T>& S, const int32_t* col4row, int64_t k,
+                            int64_t* out);
+
+// ---------------------------------------------------------------- baselines.cpp
+int greedy_csr(const CsrView& S, int32_t* col4row);
+template <class T>
+int greedy_dense(const DenseView<T>& S, int32_t* col4row);
+int mutual_nearest_csr(const CsrView& S, int32_t* col4row);
+template <class T>
+int mutual_nearest_dense(const DenseView<T>& S, int32_t* col4row);
+
+}  // namespace kgalign

@@ -1,0 +1,66 @@
+"""kgalign.finetune: the shared fine-tuning engine for probing and edit propagation.
+
+Stable API (heavy libraries load on first use of a name)::
+
+    Trainer(model, tokenizer=None, *, objective="mlm" | "clm" | "labels", loss_fn=None,
+            lr=5e-5, weight_decay=0.0, batch_size=8, max_steps=None, epochs=1,
+            mlm_probability=0.15, max_length=128, max_grad_norm=None, warmup_steps=0,
+            schedule="constant", optimizer_factory=None, hooks=(), eval_data=None,
+            eval_every=None, patience=None, min_delta=0.0, restore_best=False,
+            device="auto", seed=0, shuffle=True, progress=True)
+        .train(data) -> TrainResult      # data: list[str] or list[dict(input_ids, [labels])]
+        .evaluate(data=None) -> float    # nats per predicted token
+    TrainerHook                          # on_train_begin / before_optimizer_step /
+                                         # after_optimizer_step / on_evaluate / on_train_end
+    word_tokenizer(texts) / tiny_model("bert" | "xlm-roberta" | "gpt2", vocab_size, ...)
+
+    TaskVector.from_models(pretrained, finetuned)   # Ilharco et al., 2023
+        + , - , * float, .apply_to(model, scaling_coef=1.0), .save(dir) / TaskVector.load(dir)
+    SparseDiff.from_models(base, tuned, mask=None)  # Ansell et al., 2022
+        .apply(model) / .revert(model), + , - , * float, .save(dir) / SparseDiff.load(dir)
+    lt_sft(model, trainer_kwargs, data, *, k=None, density=None, ...) -> SparseDiff
+    ChildTuningOptimizer(optimizer, mode="F" | "D", reserve_p=..., mask=None)  # Xu et al., 2021
+    ChildTuningHook(mode="F" | "D", reserve_p=..., mask=None)
+    fisher_information(model, batches) / fisher_mask(fisher, reserve_p)
+    madx: add_language_adapter / add_task_adapter / activate / ...  (AdapterHub ``adapters``)
+
+Every file this package writes is safetensors plus a small JSON config; nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "Trainer": "kgalign.finetune.trainer",
+    "TrainerHook": "kgalign.finetune.trainer",
+    "TrainResult": "kgalign.finetune.trainer",
+    "collate_examples": "kgalign.finetune.trainer",
+    "mask_tokens": "kgalign.finetune.trainer",
+    "word_tokenizer": "kgalign.finetune.tiny",
+    "tiny_model": "kgalign.finetune.tiny",
+    "TaskVector": "kgalign.finetune.task_vector",
+    "SparseDiff": "kgalign.finetune.sparse",
+    "GradientMaskHook": "kgalign.finetune.sparse",
+    "lt_sft": "kgalign.finetune.sparse",
+    "select_top_k": "kgalign.finetune.sparse",
+    "ChildTuningOptimizer": "kgalign.finetune.child_tuning",
+    "ChildTuningHook": "kgalign.finetune.child_tuning",
+    "fisher_information": "kgalign.finetune.child_tuning",
+    "fisher_mask": "kgalign.finetune.child_tuning",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kgalign.finetune' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

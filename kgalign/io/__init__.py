@@ -1,0 +1,202 @@
+"""Loaders: RDF files (rdflib), DBP15K and OpenEA directories.
+
+>>> from kgalign.io import load_kg, load_pair
+>>> kg = load_kg("silknow_en.ttl")                      # doctest: +SKIP
+>>> pair = load_pair("dbp15k/zh_en")                    # doctest: +SKIP
+
+The format is chosen by file suffix or directory contents, or given with ``format=``
+(the CLI's ``--format``): one of :data:`FORMATS`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from ..errors import InputError
+
+#: Accepted ``format`` values.
+FORMATS = ("turtle", "nt", "xml", "json-ld", "n3", "dbp15k", "openea")
+
+_ALIASES = {
+    "ttl": "turtle",
+    "turtle": "turtle",
+    "nt": "nt",
+    "ntriples": "nt",
+    "n-triples": "nt",
+    "xml": "xml",
+    "rdf": "xml",
+    "rdfxml": "xml",
+    "rdf/xml": "xml",
+    "rdf-xml": "xml",
+    "owl": "xml",
+    "json-ld": "json-ld",
+    "jsonld": "json-ld",
+    "json": "json-ld",
+    "n3": "n3",
+    "dbp15k": "dbp15k",
+    "openea": "openea",
+}
+
+_SUFFIXES = {
+    ".ttl": "turtle",
+    ".turtle": "turtle",
+    ".nt": "nt",
+    ".ntriples": "nt",
+    ".rdf": "xml",
+    ".owl": "xml",
+    ".xml": "xml",
+    ".jsonld": "json-ld",
+    ".json": "json-ld",
+    ".n3": "n3",
+}
+
+_ENT_IDS_NAME = re.compile(r"(^|_)ent_ids(_\d+)?$")
+
+
+def normalise_format(fmt: str | None) -> str | None:
+    """Canonical format name for ``fmt`` (aliases such as ``ttl``, ``ntriples``, ``rdf``).
+
+    Raises
+    ------
+    InputError
+        For an unknown format.
+    """
+    if fmt is None:
+        return None
+    key = str(fmt).strip().lower()
+    if key not in _ALIASES:
+        raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return _ALIASES[key]
+
+
+def detect_format(path: str | os.PathLike) -> str:
+    """The format of ``path`` from its suffix (files) or contents (directories).
+
+    Files: ``.ttl`` turtle, ``.nt`` N-Triples, ``.rdf``/``.owl``/``.xml`` RDF/XML,
+    ``.jsonld``/``.json`` JSON-LD, ``.n3``; a trailing ``.gz`` is looked through; a file named
+    ``ent_ids_N`` is one side of a DBP15K directory. Directories: ``ent_ids_1`` means DBP15K,
+    ``rel_triples_1`` OpenEA.
+
+    Raises
+    ------
+    InputError
+        When the path is missing or its format cannot be told (pass ``format=`` / ``--format``).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file or directory", p)
+    if p.is_dir():
+        if (p / "ent_ids_1").is_file():
+            return "dbp15k"
+        if (p / "rel_triples_1").is_file():
+            return "openea"
+        raise InputError(
+            "directory holds neither a DBP15K pair (ent_ids_1, ent_ids_2, triples_1, triples_2) "
+            "nor an OpenEA pair (rel_triples_1/2, attr_triples_1/2, ent_links)",
+            p,
+        )
+    name = p.name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    suffix = os.path.splitext(name)[1]
+    if suffix in _SUFFIXES:
+        return _SUFFIXES[suffix]
+    if _ENT_IDS_NAME.search(name):
+        return "dbp15k"
+    raise InputError(
+        f"cannot tell the format from the name; pass format= (CLI: --format) with one of {', '.join(FORMATS)}",
+        p,
+    )
+
+
+def load_kg(path: str | os.PathLike, *, format: str | None = None, encoding: str = "utf-8"):
+    """Load one knowledge graph.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An RDF file (Turtle, N-Triples, RDF/XML, JSON-LD, N3; optionally gzipped) or a DBP15K
+        ``ent_ids_N`` file (its ``triples_N`` and ``rel_ids_N`` are read when beside it).
+    format : str, optional
+        None to detect (:func:`detect_format`), or one of :data:`FORMATS` (aliases accepted).
+    encoding : str
+        Text encoding (default UTF-8; a UTF-8 byte-order mark is always stripped). For
+        RDF/XML, an encoding declared in the XML declaration wins.
+
+    Returns
+    -------
+    KnowledgeGraph
+        See :mod:`kgalign.io.rdf` for which IRIs become entities.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, undecodable bytes (line and byte named, ``--encoding``
+        suggested), syntax errors (file and line named), a pair directory (use :func:`load_pair`).
+    EmptyGraphError
+        When the graph holds no entity.
+    """
+    fmt = normalise_format(format) or detect_format(path)
+    p = Path(path)
+    if fmt in ("dbp15k", "openea"):
+        if p.is_dir():
+            raise InputError(f"is a {fmt} directory holding two graphs; load it with load_pair "
+                             "(CLI: kgalign align DIR)", p)
+        if fmt == "openea":
+            from .openea import load_openea_side
+
+            return load_openea_side(p, None, encoding)
+        from .dbp15k import load_dbp15k_kg
+
+        return load_dbp15k_kg(p, encoding)
+    if p.is_dir():
+        raise InputError(f"is a directory, expected a {fmt} file", p)
+    from .rdf import load_rdf
+
+    return load_rdf(p, fmt, encoding)
+
+
+def load_pair(path: str | os.PathLike, *, format: str | None = None, encoding: str = "utf-8"):
+    """Load a directory that holds two knowledge graphs and their gold links.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A DBP15K directory (``ent_ids_1/2``, ``triples_1/2``, optional ``rel_ids_1/2``,
+        ``ref_ent_ids``, ``translated_names.json``) or an OpenEA directory (``rel_triples_1/2``,
+        ``attr_triples_1/2``, ``ent_links``).
+    format : {None, "dbp15k", "openea"}
+        None to detect from the directory contents.
+    encoding : str
+
+    Returns
+    -------
+    KGPair
+
+    Raises
+    ------
+    InputError
+        Not a pair directory, bad lines, undefined ids (file and line named).
+    EmptyGraphError
+        A side without entities.
+    """
+    fmt = normalise_format(format)
+    p = Path(path)
+    if not p.is_dir():
+        raise InputError("load_pair expects a DBP15K or OpenEA directory" +
+                         ("" if p.exists() else " (no such directory)"), p)
+    fmt = fmt or detect_format(p)
+    if fmt == "dbp15k":
+        from .dbp15k import load_dbp15k_pair
+
+        return load_dbp15k_pair(p, encoding)
+    if fmt == "openea":
+        from .openea import load_openea_pair
+
+        return load_openea_pair(p, encoding)
+    raise InputError(f"format {fmt!r} holds one graph; load_pair reads dbp15k or openea directories", p)
+
+
+__all__ = ["FORMATS", "detect_format", "load_kg", "load_pair", "normalise_format"]

