@@ -41,8 +41,8 @@ DenseView<T> make_dense(const py::array_t<T, py::array::c_style>& a) {
 }
 
 template <class T>
-int lap_dense_py(const py::array_t<T, py::array::c_style>& cost, py::object unmatched,
-                 I64 out) {
+py::tuple lap_dense_py(const py::array_t<T, py::array::c_style>& cost, bool maximize,
+                       py::object unmatched, I64 out) {
     if (cost.ndim() != 2) throw std::invalid_argument("cost must be 2-D");
     const int64_t nr = cost.shape(0), nc = cost.shape(1);
     if (out.size() != nr) throw std::invalid_argument("out must have n_rows entries");
@@ -55,8 +55,13 @@ int lap_dense_py(const py::array_t<T, py::array::c_style>& cost, py::object unma
     }
     const T* c = cost.data();
     int64_t* o = out.mutable_data();
-    py::gil_scoped_release release;
-    return lap_dense<T>(c, nr, nc, um_ptr, o);
+    int64_t bad = -1;
+    int st;
+    {
+        py::gil_scoped_release release;
+        st = lap_dense<T>(c, nr, nc, maximize, um_ptr, o, &bad);
+    }
+    return py::make_tuple(st, bad);
 }
 
 const double* opt_ptr(py::object t, int64_t n, F64& keep) {
@@ -173,8 +178,8 @@ PYBIND11_MODULE(_core, m) {
 #else
     m.attr("has_openmp") = false;
 #endif
-    m.def("lap_dense_f64", &lap_dense_py<double>, py::arg("cost"), py::arg("unmatched"), py::arg("out"));
-    m.def("lap_dense_f32", &lap_dense_py<float>, py::arg("cost"), py::arg("unmatched"), py::arg("out"));
+    m.def("lap_dense_f64", &lap_dense_py<double>, py::arg("cost"), py::arg("maximize"), py::arg("unmatched"), py::arg("out"));
+    m.def("lap_dense_f32", &lap_dense_py<float>, py::arg("cost"), py::arg("maximize"), py::arg("unmatched"), py::arg("out"));
     m.def("auction_csr", &auction_py);
     m.def("refine_csr", &refine_csr_py);
     m.def("refine_dense_f64", &refine_dense_py<double>);

@@ -41,9 +41,11 @@ struct DenseView {
 // finite costs) is the cost of leaving each row unmatched. Without it, the result is a
 // maximum-cardinality matching of minimum cost. col4row receives n_rows column ids (-1 =
 // unmatched).
+// maximize: solve on -cost (forbidden = -inf). On BAD_INPUT, bad_index receives the flat index
+// of the first NaN or wrong-signed infinity.
 template <class T>
-int lap_dense(const T* cost, int64_t n_rows, int64_t n_cols, const double* unmatched,
-              int64_t* col4row);
+int lap_dense(const T* cost, int64_t n_rows, int64_t n_cols, bool maximize, const double* unmatched,
+              int64_t* col4row, int64_t* bad_index);
 
 // ---------------------------------------------------------------- auction.cpp
 struct AuctionOptions {

@@ -1,88 +1,190 @@
 // Dense linear sum assignment: Jonker-Volgenant initialisation (column reduction, reduction
-// transfer, augmenting row reduction) followed by shortest augmenting paths (Dijkstra on
-// reduced costs, as in Crouse 2016 / scipy), extended with per-row "unmatched" sinks.
+// transfer, bounded augmenting row reduction) followed by shortest augmenting paths (Dijkstra
+// on reduced costs, as in Crouse 2016 / scipy), extended with per-row "unmatched" sinks.
 //
 // References: R. Jonker, A. Volgenant, "A shortest augmenting path algorithm for dense and
 // sparse linear assignment problems", Computing 38 (1987) 325-340. D. F. Crouse, "On
 // implementing 2D rectangular assignment algorithms", IEEE TAES 52(4) (2016) 1679-1696.
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <vector>
 
 #include "csr.hpp"
+#ifdef KGALIGN_HAVE_OPENMP
+#include <omp.h>
+#endif
 
 namespace kgalign {
 namespace {
 
 constexpr double INF = std::numeric_limits<double>::infinity();
 
-// Jonker-Volgenant initialisation for a square, finite problem. Fills x (col4row), y
-// (row4col) and v; returns the list of rows left free.
+bool debug_enabled() {
+    static const bool d = std::getenv("KGALIGN_LAP_DEBUG") != nullptr;
+    return d;
+}
+double since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Cost matrix seen as sgn * data (sgn = -1 turns maximisation into minimisation).
 template <class T>
-std::vector<int64_t> jv_init_square(const T* c, int64_t n, std::vector<int64_t>& x,
-                                    std::vector<int64_t>& y, std::vector<double>& v) {
-    // column reduction, row-major friendly: running column minima
-    std::vector<int64_t> arg(n, 0);
-    for (int64_t j = 0; j < n; ++j) v[j] = static_cast<double>(c[j]);
-    for (int64_t i = 1; i < n; ++i) {
-        const T* row = c + i * n;
-        for (int64_t j = 0; j < n; ++j) {
-            double h = static_cast<double>(row[j]);
-            if (h < v[j]) { v[j] = h; arg[j] = i; }
+struct Cost {
+    const T* data;
+    int64_t nr, nc;
+    double sgn;
+    const T* row(int64_t i) const { return data + i * nc; }
+    double operator()(const T* row, int64_t j) const { return sgn * static_cast<double>(row[j]); }
+};
+
+struct Scan {
+    double lo = INF, hi = -INF;  // over finite entries
+    bool has_pos_inf = false;
+    int64_t bad = -1;            // flat index of the first NaN or -inf
+};
+
+template <class T>
+Scan scan_values(const Cost<T>& C) {
+    Scan s;
+    const int64_t total = C.nr * C.nc;
+    double lo = INF, hi = -INF;
+    bool nan = false;
+    for (int64_t k = 0; k < total; ++k) {
+        const double h = C.sgn * static_cast<double>(C.data[k]);
+        lo = h < lo ? h : lo;
+        hi = h > hi ? h : hi;
+        nan |= (h != h);
+    }
+    if (nan || lo == -INF) {
+        for (int64_t k = 0; k < total; ++k) {
+            const double h = C.sgn * static_cast<double>(C.data[k]);
+            if (h != h || h == -INF) { s.bad = k; return s; }
         }
     }
+    if (hi == INF) {
+        s.has_pos_inf = true;
+        hi = -INF;
+        for (int64_t k = 0; k < total; ++k) {
+            const double h = C.sgn * static_cast<double>(C.data[k]);
+            if (h != INF) hi = std::max(hi, h);
+        }
+    }
+    s.lo = lo;
+    s.hi = hi;
+    return s;
+}
+
+// Column reduction fused with the value scan (square problems). Returns false if a
+// non-finite value was seen (then the caller takes the general path).
+template <class T>
+bool column_reduction(const Cost<T>& C, std::vector<double>& v, std::vector<int64_t>& arg) {
+    const int64_t n = C.nr, m = C.nc;
+    bool ok = true;
+#ifdef KGALIGN_HAVE_OPENMP
+    const int n_threads = (m >= 4096 && n * m >= (int64_t(1) << 25)) ? 0 : 1;  // 0: OpenMP default
+#pragma omp parallel if (n_threads == 0) reduction(&& : ok)
+#endif
+    {
+        int64_t j0 = 0, j1 = m;
+#ifdef KGALIGN_HAVE_OPENMP
+        const int64_t nt = omp_get_num_threads(), tid = omp_get_thread_num();
+        j0 = m * tid / nt;
+        j1 = m * (tid + 1) / nt;
+#endif
+        const T* r0 = C.row(0);
+        bool bad = false;
+        for (int64_t j = j0; j < j1; ++j) {
+            v[j] = C(r0, j);
+            arg[j] = 0;
+            bad |= !(v[j] < INF);
+        }
+        for (int64_t i = 1; i < n && !bad; ++i) {
+            const T* row = C.row(i);
+            double* vp = v.data();
+            int64_t* ap = arg.data();
+            for (int64_t j = j0; j < j1; ++j) {
+                const double h = C(row, j);
+                bad |= !(h < INF);  // NaN or +inf
+                const bool lt = h < vp[j];
+                ap[j] = lt ? i : ap[j];
+                vp[j] = lt ? h : vp[j];
+            }
+        }
+        for (int64_t j = j0; j < j1; ++j) bad |= (v[j] == -INF);
+        ok = !bad;
+    }
+    return ok;
+}
+
+// Jonker-Volgenant reduction transfer after column reduction; returns the free rows.
+template <class T>
+std::vector<int64_t> reduction_transfer(const Cost<T>& C, const std::vector<int64_t>& arg,
+                                        std::vector<int64_t>& x, std::vector<int64_t>& y,
+                                        std::vector<double>& v) {
+    const int64_t n = C.nr;
     std::vector<int64_t> matches(n, 0);
     for (int64_t j = n - 1; j >= 0; --j) {
-        int64_t i = arg[j];
+        const int64_t i = arg[j];
         if (matches[i]++ == 0) { x[i] = j; y[j] = i; }
         else { y[j] = -1; }
     }
+    // u_i = mu_i = min_{j != x_i} c_ij - v_j for rows matched once, computed against the
+    // column-reduction v (v only decreases afterwards, so every mu_i stays a valid u_i).
+    std::vector<double> mu(n, INF);
+#ifdef KGALIGN_HAVE_OPENMP
+#pragma omp parallel for schedule(static) if (n >= 4096)
+#endif
+    for (int64_t i = 0; i < n; ++i) {
+        if (matches[i] != 1) continue;
+        const int64_t j1 = x[i];
+        const T* row = C.row(i);
+        double m_ = INF;
+        for (int64_t j = 0; j < j1; ++j) { const double h = C(row, j) - v[j]; m_ = h < m_ ? h : m_; }
+        for (int64_t j = j1 + 1; j < n; ++j) { const double h = C(row, j) - v[j]; m_ = h < m_ ? h : m_; }
+        mu[i] = m_;
+    }
     std::vector<int64_t> free_rows;
     for (int64_t i = 0; i < n; ++i) {
-        if (matches[i] == 0) { free_rows.push_back(i); continue; }
-        if (matches[i] == 1) {  // reduction transfer
-            int64_t j1 = x[i];
-            const T* row = c + i * n;
-            double mu = INF;
-            for (int64_t j = 0; j < n; ++j)
-                if (j != j1) mu = std::min(mu, static_cast<double>(row[j]) - v[j]);
-            if (mu < INF) v[j1] -= mu;  // u_i = mu; c_ij1 - u_i - v_j1 stays 0
-        }
+        if (matches[i] == 0) free_rows.push_back(i);
+        else if (matches[i] == 1 && mu[i] < INF) v[x[i]] -= mu[i];  // c_ij1 - u_i - v_j1 = 0
     }
     return free_rows;
 }
 
-// Augmenting row reduction (two rounds), valid for n_rows <= n_cols starting from any v where
-// every assigned row sits on a column of minimum c_ij - v_j (lowering v_j keeps that true).
+// Augmenting row reduction (two rounds, bounded work), valid for n_rows <= n_cols starting
+// from any v where every assigned row sits on a column of minimum c_ij - v_j (lowering v_j
+// keeps that true).
 template <class T>
-void jv_arr(const T* c, int64_t nr, int64_t nc, std::vector<int64_t>& x, std::vector<int64_t>& y,
-            std::vector<double>& v, std::vector<int64_t>& free_rows) {
+void augmenting_row_reduction(const Cost<T>& C, std::vector<int64_t>& x, std::vector<int64_t>& y,
+                              std::vector<double>& v, std::vector<int64_t>& free_rows) {
+    const int64_t nr = C.nr, nc = C.nc;
     if (nc < 2) return;
+    const int64_t budget = 4 * nr + 16;  // beyond this the auction-like ARR stalls; SAP is faster
     for (int round = 0; round < 2 && !free_rows.empty(); ++round) {
-        int64_t n_free = static_cast<int64_t>(free_rows.size());
+        const int64_t n_free = static_cast<int64_t>(free_rows.size());
         int64_t current = 0, new_free = 0, rr_cnt = 0;
         while (current < n_free) {
             ++rr_cnt;
-            int64_t i = free_rows[current++];
-            const T* row = c + i * nc;
-            double u1 = static_cast<double>(row[0]) - v[0], u2 = INF;
+            const int64_t i = free_rows[current++];
+            const T* row = C.row(i);
+            double u1 = C(row, 0) - v[0], u2 = INF;
             int64_t j1 = 0, j2 = -1;
             for (int64_t j = 1; j < nc; ++j) {
-                double h = static_cast<double>(row[j]) - v[j];
+                const double h = C(row, j) - v[j];
                 if (h < u2) {
                     if (h >= u1) { u2 = h; j2 = j; }
                     else { u2 = u1; j2 = j1; u1 = h; j1 = j; }
                 }
             }
             int64_t i0 = y[j1];
-            double v1_new = v[j1] - (u2 - u1);
-            bool lowers = v1_new < v[j1];
-            if (rr_cnt < current * nc) {
+            const double v1_new = v[j1] - (u2 - u1);
+            const bool lowers = v1_new < v[j1];
+            if (rr_cnt < budget) {
                 if (lowers) v[j1] = v1_new;
                 else if (i0 >= 0 && j2 >= 0) { j1 = j2; i0 = y[j2]; }
                 if (i0 >= 0) {
@@ -93,7 +195,8 @@ void jv_arr(const T* c, int64_t nr, int64_t nc, std::vector<int64_t>& x, std::ve
                 free_rows[new_free++] = i0;
             }
             if (i0 >= 0) x[i0] = -1;
-            x[i] = j1; y[j1] = i;
+            x[i] = j1;
+            y[j1] = i;
         }
         free_rows.resize(new_free);
     }
@@ -103,14 +206,15 @@ void jv_arr(const T* c, int64_t nr, int64_t nc, std::vector<int64_t>& x, std::ve
 // of leaving each row unmatched; a row that takes its dummy is dropped for good (its private
 // dummy column can only be reached from itself).
 template <class T>
-int sap(const T* c, int64_t nr, int64_t nc, const double* dummy, std::vector<int64_t>& x,
-        std::vector<int64_t>& y, std::vector<double>& u, std::vector<double>& v,
-        const std::vector<int64_t>& free_rows) {
+int shortest_augmenting_paths(const Cost<T>& C, const double* dummy, std::vector<int64_t>& x,
+                              std::vector<int64_t>& y, std::vector<double>& u,
+                              std::vector<double>& v, const std::vector<int64_t>& free_rows) {
+    const int64_t nr = C.nr, nc = C.nc;
     std::vector<double> spc(nc, INF);
     std::vector<int64_t> path(nc, -1), remaining(nc), sc_list, sr_list;
     sc_list.reserve(nc);
     sr_list.reserve(nr);
-    for (int64_t cur : free_rows) {
+    for (const int64_t cur : free_rows) {
         for (int64_t j = 0; j < nc; ++j) remaining[j] = j;
         int64_t n_rem = nc;
         std::fill(spc.begin(), spc.end(), INF);
@@ -123,18 +227,19 @@ int sap(const T* c, int64_t nr, int64_t nc, const double* dummy, std::vector<int
         while (true) {
             sr_list.push_back(i);
             if (dummy != nullptr) {
-                double cand = min_val + dummy[i] - u[i];
+                const double cand = min_val + dummy[i] - u[i];
                 if (cand < best_dummy) { best_dummy = cand; best_dummy_row = i; }
             }
-            const T* row = c + i * nc;
-            const double ui = u[i];
+            const T* row = C.row(i);
+            const double base = min_val - u[i];
             double lowest = INF;
             int64_t index = -1;
             for (int64_t it = 0; it < n_rem; ++it) {
                 const int64_t j = remaining[it];
-                const double r = min_val + static_cast<double>(row[j]) - ui - v[j];
-                if (r < spc[j]) { path[j] = i; spc[j] = r; }
-                if (spc[j] < lowest || (spc[j] == lowest && y[j] < 0)) { lowest = spc[j]; index = it; }
+                const double r = base + C(row, j) - v[j];
+                double s = spc[j];
+                if (r < s) { path[j] = i; spc[j] = s = r; }
+                if (s < lowest || (s == lowest && y[j] < 0)) { lowest = s; index = it; }
             }
             if (best_dummy < lowest) { min_val = best_dummy; dummy_row = best_dummy_row; break; }
             if (index < 0 || lowest == INF) return INFEASIBLE;
@@ -147,9 +252,9 @@ int sap(const T* c, int64_t nr, int64_t nc, const double* dummy, std::vector<int
         }
         // dual update
         u[cur] += min_val;
-        for (int64_t r : sr_list)
+        for (const int64_t r : sr_list)
             if (r != cur) u[r] += min_val - spc[x[r]];
-        for (int64_t j : sc_list) v[j] -= min_val - spc[j];
+        for (const int64_t j : sc_list) v[j] -= min_val - spc[j];
         // augment
         int64_t j;
         if (dummy_row >= 0) {
@@ -160,7 +265,7 @@ int sap(const T* c, int64_t nr, int64_t nc, const double* dummy, std::vector<int
             j = sink;
         }
         while (true) {
-            int64_t r = path[j];
+            const int64_t r = path[j];
             y[j] = r;
             std::swap(x[r], j);
             if (r == cur) break;
@@ -170,32 +275,35 @@ int sap(const T* c, int64_t nr, int64_t nc, const double* dummy, std::vector<int
 }
 
 template <class T>
-int solve_wide(const T* c, int64_t nr, int64_t nc, const double* dummy, bool finite,
-               int64_t* out) {
+int solve_wide(const Cost<T>& C, const double* dummy, bool finite, bool colred_done,
+               std::vector<double>& v, const std::vector<int64_t>& arg, int64_t* out) {
     // requires nr <= nc when dummy == nullptr
+    const int64_t nr = C.nr, nc = C.nc;
+    const bool dbg = debug_enabled();
+    auto t0 = std::chrono::steady_clock::now();
     std::vector<int64_t> x(nr, -1), y(nc, -1);
-    std::vector<double> u(nr, 0.0), v(nc, 0.0);
+    std::vector<double> u(nr, 0.0);
     std::vector<int64_t> free_rows;
-    static const bool dbg = std::getenv("KGALIGN_LAP_DEBUG") != nullptr;
-    auto t00 = std::chrono::steady_clock::now();
     if (finite && dummy == nullptr && nr >= 2) {
-        if (nr == nc) free_rows = jv_init_square(c, nr, x, y, v);
-        if (dbg) std::fprintf(stderr, "colred %.3f s, %zu free\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - t00).count(), free_rows.size());
-        else { free_rows.resize(nr); for (int64_t i = 0; i < nr; ++i) free_rows[i] = i; }
-        jv_arr(c, nr, nc, x, y, v, free_rows);
+        if (colred_done) {
+            free_rows = reduction_transfer(C, arg, x, y, v);
+        } else {
+            std::fill(v.begin(), v.end(), 0.0);
+            free_rows.resize(nr);
+            for (int64_t i = 0; i < nr; ++i) free_rows[i] = i;
+        }
+        if (dbg) std::fprintf(stderr, "lap_dense: transfer %.3f s, %zu free\n", since(t0), free_rows.size());
+        augmenting_row_reduction(C, x, y, v, free_rows);
+        if (dbg) std::fprintf(stderr, "lap_dense: arr %.3f s, %zu free\n", since(t0), free_rows.size());
         for (int64_t i = 0; i < nr; ++i)
-            if (x[i] >= 0) u[i] = static_cast<double>(c[i * nc + x[i]]) - v[x[i]];
+            if (x[i] >= 0) u[i] = C(C.row(i), x[i]) - v[x[i]];
     } else {
+        std::fill(v.begin(), v.end(), 0.0);
         free_rows.resize(nr);
         for (int64_t i = 0; i < nr; ++i) free_rows[i] = i;
     }
-    static const bool debug = std::getenv("KGALIGN_LAP_DEBUG") != nullptr;
-    auto t0 = std::chrono::steady_clock::now();
-    const size_t n_free = free_rows.size();
-    int st = sap(c, nr, nc, dummy, x, y, u, v, free_rows);
-    if (debug)
-        std::fprintf(stderr, "lap_dense: %lld free rows after init, sap %.3f s\n", (long long)n_free,
-                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    const int st = shortest_augmenting_paths(C, dummy, x, y, u, v, free_rows);
+    if (dbg) std::fprintf(stderr, "lap_dense: sap done %.3f s\n", since(t0));
     if (st != OK) return st;
     for (int64_t i = 0; i < nr; ++i) out[i] = x[i];
     return OK;
@@ -204,44 +312,56 @@ int solve_wide(const T* c, int64_t nr, int64_t nc, const double* dummy, bool fin
 }  // namespace
 
 template <class T>
-int lap_dense(const T* cost, int64_t nr, int64_t nc, const double* unmatched, int64_t* col4row) {
-    auto tq = std::chrono::steady_clock::now();
-    struct Rep { std::chrono::steady_clock::time_point t; ~Rep() { if (std::getenv("KGALIGN_LAP_DEBUG")) std::fprintf(stderr, "total %.3f\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count()); } } rep{tq};
+int lap_dense(const T* cost, int64_t nr, int64_t nc, bool maximize, const double* unmatched,
+              int64_t* col4row, int64_t* bad_index) {
+    *bad_index = -1;
     for (int64_t i = 0; i < nr; ++i) col4row[i] = -1;
     if (nr == 0 || nc == 0) return OK;
-    // scan: finite range and forbidden entries
-    double lo = INF, hi = -INF;
-    bool has_inf = false;
-    const int64_t total = nr * nc;
-    for (int64_t k = 0; k < total; ++k) {
-        double h = static_cast<double>(cost[k]);
-        if (h == INF) { has_inf = true; continue; }
-        if (!(h == h) || h == -INF) return BAD_INPUT;
-        lo = std::min(lo, h);
-        hi = std::max(hi, h);
-    }
-    if (lo == INF) return OK;  // everything forbidden: nothing can be matched
-    if (unmatched != nullptr) return solve_wide(cost, nr, nc, unmatched, !has_inf, col4row);
+    const double sgn = maximize ? -1.0 : 1.0;
+    const Cost<T> C{cost, nr, nc, sgn};
+    const bool dbg = debug_enabled();
+    auto t0 = std::chrono::steady_clock::now();
 
+    // square, no abstention: column reduction doubles as the finiteness scan
+    std::vector<double> v(std::max(nr, nc), 0.0);
+    std::vector<int64_t> arg(std::max(nr, nc), 0);
+    if (nr == nc && unmatched == nullptr && nr >= 2) {
+        if (column_reduction(C, v, arg)) {
+            if (dbg) std::fprintf(stderr, "lap_dense: column reduction %.3f s\n", since(t0));
+            v.resize(nc);
+            return solve_wide(C, nullptr, true, true, v, arg, col4row);
+        }
+    }
+    const Scan s = scan_values(C);
+    if (s.bad >= 0) { *bad_index = s.bad; return BAD_INPUT; }
+    if (s.lo == INF) return OK;  // everything forbidden: nothing can be matched
+    const bool finite = !s.has_pos_inf;
+    if (unmatched != nullptr) {
+        v.assign(nc, 0.0);
+        std::vector<double> dm(unmatched, unmatched + nr);
+        for (double& d : dm) d *= sgn;
+        return solve_wide(C, dm.data(), finite, false, v, arg, col4row);
+    }
     // maximum cardinality, then minimum cost: a private dummy of cost M per row, with M above
     // any cost difference between matchings of different size.
     const bool tall = nr > nc;
     const int64_t r = tall ? nc : nr, q = tall ? nr : nc;
     std::vector<T> transposed;
-    const T* c = cost;
+    Cost<T> D = C;
     if (tall) {
-        transposed.resize(static_cast<size_t>(total));
+        transposed.resize(static_cast<size_t>(nr * nc));
         for (int64_t i = 0; i < nr; ++i)
             for (int64_t j = 0; j < nc; ++j) transposed[j * nr + i] = cost[i * nc + j];
-        c = transposed.data();
+        D = Cost<T>{transposed.data(), r, q, sgn};
     }
     std::vector<double> big;
-    if (has_inf) {
-        double M = std::fabs(hi) + std::fabs(lo) + static_cast<double>(r + 1) * (hi - lo) + 1.0;
+    if (!finite) {
+        const double M = std::fabs(s.hi) + std::fabs(s.lo) + static_cast<double>(r + 1) * (s.hi - s.lo) + 1.0;
         big.assign(r, M);
     }
     std::vector<int64_t> sol(r, -1);
-    int st = solve_wide(c, r, q, has_inf ? big.data() : nullptr, !has_inf, sol.data());
+    v.assign(q, 0.0);
+    const int st = solve_wide(D, finite ? nullptr : big.data(), finite, false, v, arg, sol.data());
     if (st != OK) return st;
     if (!tall) {
         for (int64_t i = 0; i < nr; ++i) col4row[i] = sol[i];
@@ -252,7 +372,7 @@ int lap_dense(const T* cost, int64_t nr, int64_t nc, const double* unmatched, in
     return OK;
 }
 
-template int lap_dense<double>(const double*, int64_t, int64_t, const double*, int64_t*);
-template int lap_dense<float>(const float*, int64_t, int64_t, const double*, int64_t*);
+template int lap_dense<double>(const double*, int64_t, int64_t, bool, const double*, int64_t*, int64_t*);
+template int lap_dense<float>(const float*, int64_t, int64_t, bool, const double*, int64_t*, int64_t*);
 
 }  // namespace kgalign

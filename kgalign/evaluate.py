@@ -53,6 +53,7 @@ __all__ = [
     "degree_buckets",
     "accuracy_by_degree",
     "score_histograms",
+    "evaluate_alignment",
 ]
 
 TIE_POLICIES = ("pessimistic", "mean", "optimistic")

@@ -445,14 +445,24 @@ class MTTranslator(Translator):
         )
 
     # ------------------------------------------------------------------ loading
-    def _lang_token(self, lang: str, vocab: Mapping[str, int]) -> str | None:
-        """The tokenizer's token for ``lang`` (NLLB ``zho_Hans``, M2M ``__zh__``, mBART ``zh_CN``)."""
+    @staticmethod
+    def _lang_token(lang: str, tok) -> str | None:
+        """The tokenizer's token for ``lang`` (NLLB ``zho_Hans``, M2M-100 ``__zh__``, mBART ``zh_CN``)."""
+        vocab = tok.get_vocab()
+
+        def known(token: str) -> bool:
+            if token in vocab:
+                return True
+            tid = tok.convert_tokens_to_ids(token)
+            return tid is not None and tid != tok.unk_token_id
+
         candidates = [lang, NLLB_CODES.get(normalise_lang(lang), ""), f"__{_primary(lang)}__"]
         for c in candidates:
-            if c and c in vocab:
+            if c and known(c):
                 return c
         pref = _primary(lang) + "_"
-        special = sorted(t for t in vocab if t.startswith(pref) and len(t) == len(pref) + 2 and t[-2:].isupper())
+        codes = list(vocab) + list(getattr(tok, "additional_special_tokens", None) or [])
+        special = sorted({t for t in codes if t.startswith(pref) and len(t) == len(pref) + 2 and t[-2:].isupper()})
         return special[0] if special else None
 
     def _load(self) -> None:
@@ -486,8 +496,8 @@ class MTTranslator(Translator):
                     f"MT model {self.model_name!r} translates between many languages: give the source "
                     f"language (--lang1/--lang2) and the target language"
                 )
-            src = self._lang_token(self.src_lang, vocab)
-            tgt = self._lang_token(self.tgt_lang, vocab)
+            src = self._lang_token(self.src_lang, tok)
+            tgt = self._lang_token(self.tgt_lang, tok)
             if src is None or tgt is None:
                 missing = self.src_lang if src is None else self.tgt_lang
                 raise InputError(f"MT model {self.model_name!r} has no language code for {missing!r}")
@@ -524,7 +534,10 @@ class MTTranslator(Translator):
                             **inputs, **self._gen_kwargs, num_beams=self.num_beams, do_sample=False,
                             max_new_tokens=self.max_new_tokens,
                         )
-                    decoded = tok.batch_decode(out, skip_special_tokens=True)
+                    # the forced target-language token is not always marked special: drop it
+                    forced = self._gen_kwargs.get("forced_bos_token_id")
+                    seqs = [[i for i in seq if i != forced] for seq in out.tolist()]
+                    decoded = tok.batch_decode(seqs, skip_special_tokens=True)
                     for src, tgt in zip(batch, decoded):
                         self._memo[src] = _SPACES.sub(" ", tgt).strip()
                     bar.update(len(batch))

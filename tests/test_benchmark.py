@@ -238,3 +238,56 @@ def test_cli_benchmark_fails_loudly_on_a_leak(tmp_path, capsys):
     assert rc == 2
     assert "permutation self-check failed" in capsys.readouterr().err
     assert not (out / "results.json").exists()
+
+
+def test_outputs_without_matplotlib_skip_plots_with_a_note(tmp_path, monkeypatch):
+    from kgalign import plots
+    from kgalign.benchmark.dbp15k import write_outputs
+
+    pair = synthetic_pair()
+    record = {"results": {"syn": {"closed": run_protocol(label_aligner, pair, "closed")}}, "versions": {}}
+
+    def no_mpl(*a, **k):
+        raise ImportError("No module named 'matplotlib'")
+
+    monkeypatch.setattr(plots, "plot_results", no_mpl)
+    written = write_outputs(record, tmp_path)
+    assert "matplotlib" in written["note"] and written["plots"] == []
+    data = json.loads((tmp_path / "results.json").read_text())  # strict JSON (no NaN)
+    assert data["results"]["syn"]["closed"]["hits@1"] == record["results"]["syn"]["closed"]["hits@1"]
+    assert "| syn | closed |" in (tmp_path / "results.md").read_text()
+
+
+@needs_dbp
+def test_checksums_and_download_refusal(tmp_path):
+    from kgalign.benchmark.dbp15k import download_dbp15k, verify_pair
+    from kgalign.errors import KgalignError
+
+    assert verify_pair(DBP / "zh_en", "zh_en")["matches"]
+    (tmp_path / "ref_ent_ids").write_bytes((DBP / "zh_en" / "ref_ent_ids").read_bytes().replace(b"10500", b"10501", 1))
+    check = verify_pair(tmp_path, "zh_en")
+    assert not check["matches"] and "ref_ent_ids" in check["differs"]
+    with pytest.raises(KgalignError, match="download-url"):
+        download_dbp15k(tmp_path, ["zh_en"])  # never downloads implicitly
+
+
+def test_sparse_similarity_ranks_agree_with_dense():
+    import scipy.sparse as sp
+
+    def sparse_aligner(kg1, kg2, top=None, **kw):
+        res = label_aligner(kg1, kg2, **kw)
+        sim = res.similarity
+        if top is not None:  # keep the top entries of each row: the rest are not candidates
+            cut = -np.sort(-sim, axis=1)[:, top - 1:top]
+            sim = np.where(sim >= cut, sim, 0.0)
+        res.similarity = sp.csr_matrix(sim)
+        return res
+
+    pair = synthetic_pair()
+    dense = run_protocol(label_aligner, pair, "closed", seed=2)
+    full = run_protocol(sparse_aligner, pair, "closed", seed=2)
+    for key in ("hits@1", "hits@10", "mrr", "mr", "accuracy"):
+        assert full[key] == pytest.approx(dense[key]), key
+    top3 = run_protocol(lambda a, b, **kw: sparse_aligner(a, b, top=3, **kw), pair, "closed", seed=2)
+    assert top3["hits@1"] == pytest.approx(dense["hits@1"])
+    assert top3["censored"] > 0 and top3["mrr"] <= dense["mrr"] + 1e-12

@@ -30,7 +30,7 @@ TEXTS = ["paris", "lyon", "the capital of france", "paris", "", "北京", "silk 
 def tiny_st(tmp_path_factory) -> Path:
     """A random 1-layer BERT + mean pooling saved as a sentence-transformers model (no download)."""
     import torch
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     root = tmp_path_factory.mktemp("tiny_st")
@@ -44,8 +44,13 @@ def tiny_st(tmp_path_factory) -> Path:
                      intermediate_size=37, max_position_embeddings=64)
     BertModel(cfg).save_pretrained(hf)
     tok.save_pretrained(hf)
-    word = models.Transformer(str(hf), max_seq_length=32)
-    pool = models.Pooling(word.get_word_embedding_dimension(), pooling_mode="mean")
+    try:  # sentence-transformers >= 5.4 layout
+        from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+    except ImportError:  # pragma: no cover - older releases
+        from sentence_transformers.models import Pooling, Transformer
+    word = Transformer(str(hf), max_seq_length=32)
+    width = getattr(word, "get_embedding_dimension", None) or word.get_word_embedding_dimension
+    pool = Pooling(width(), pooling_mode="mean")
     st_dir = root / "st"
     SentenceTransformer(modules=[word, pool], device="cpu").save(str(st_dir))
     return st_dir

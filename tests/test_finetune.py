@@ -48,6 +48,15 @@ TEXTS = [f"{s} {o} ." for s, o in FACTS] + [
 ]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    # tiny matrices: intra-op threads only add contention on shared CI cores
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="module")
 def tok():
     return word_tokenizer(TEXTS)
@@ -468,11 +477,13 @@ def test_child_tuning_d_mask_keeps_the_stated_proportion(tok):
         assert kept.min() >= dropped.max()  # one global threshold
     masks = fisher_mask(fisher, 0.1)
     fit(model, tok, TEXTS, max_steps=3, hooks=[ChildTuningHook("D", masks=masks)])
+    moved = 0
     for n, p in model.named_parameters():
         changed = p.detach() != before[n]
         if n in masks:
             assert not bool((changed & ~masks[n]).any()), n
-            assert bool(changed.any())
+            moved += int(changed.sum())
+    assert moved >= 0.5 * round(0.1 * total)  # the child network itself was trained
     # the wrapper form gives the same weights as the hook form
     other = tiny_model("bert", len(tok))
     fit(other, tok, TEXTS, max_steps=3, optimizer_factory=lambda ps: ChildTuningOptimizer(

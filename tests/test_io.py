@@ -215,6 +215,14 @@ def test_rdfxml_declared_encoding_wins(tmp_path):
     f = tmp_path / "l.rdf"
     f.write_bytes(body.encode("latin-1"))
     assert load_kg(f).label(0, "fr") == "Meublé"
+    assert load_kg(f, encoding="latin-1").label(0, "fr") == "Meublé"
+    # a file that claims UTF-8 but is Latin-1: our error (line, byte, --encoding), then the override
+    wrong = tmp_path / "w.rdf"
+    wrong.write_bytes(body.replace("ISO-8859-1", "UTF-8").encode("latin-1"))
+    with pytest.raises(InputError, match="--encoding latin-1") as err:
+        load_kg(wrong)
+    assert err.value.line == 3 and "0xe9" in str(err.value)
+    assert load_kg(wrong, encoding="latin-1").label(0, "fr") == "Meublé"
 
 
 def test_jsonld_errors(tmp_path):
@@ -378,3 +386,42 @@ def test_spinner_path_gives_the_same_graph_and_errors(tmp_path, monkeypatch):
     with pytest.raises(InputError) as err:
         load_kg(bad)
     assert err.value.line == 2
+
+
+TRICKY_NT = r"""<http://a.ex/s> <http://a.ex/p> "esc \" \\ \n \t \u00E9 \U0001F600" .
+<http://a.ex/B\u00EAte> <http://a.ex/p> <http://a.ex/o> .
+_:b1 <http://a.ex/p> "x"@en-GB .
+<http://a.ex/s> <http://a.ex/p> _:b1 .
+  <http://a.ex/s>	<http://a.ex/p>   "1"^^<http://www.w3.org/2001/XMLSchema#integer>   .   # comment
+# full comment
+<http://a.ex/s> <http://a.ex/p> "dup" .
+<http://a.ex/s> <http://a.ex/p> "dup" .
+<http://a.ex/s> <http://a.ex/p> "" .
+<http://a.ex/s> <http://www.w3.org/2000/01/rdf-schema#label> "Ünïcödé 北京"@ZH-hans .
+"""
+
+
+def test_fast_ntriples_reader_agrees_with_rdflib(tmp_path):
+    from rdflib import Graph
+
+    from kgalign.io.rdf import read_ntriples, rdflib_triples
+
+    g = Graph(store="SimpleMemory")
+    g.parse(data=TRICKY_NT, format="nt")
+    ours = read_ntriples(TRICKY_NT, "t.nt")
+    def norm(ts):
+        return [(a, b, c, None if d is None else (d[0], (d[1] or "").lower())) for a, b, c, d in ts]
+
+    theirs = norm(rdflib_triples(g))
+    assert len(ours) == len(theirs) == len(set(theirs))  # duplicates dropped
+    assert set(norm(ours)) == set(theirs)
+    assert ("http://a.ex/Bête", "http://a.ex/p", "http://a.ex/o", None) in ours
+    f = tmp_path / "t.nt"
+    f.write_text(TRICKY_NT, encoding="utf-8")
+    kg = load_kg(f)
+    assert kg.label(kg.index["http://a.ex/s"], "zh") == "Ünïcödé 北京"
+    assert ("esc \" \\ \n \t é \U0001F600") in {v for _, _, v, _ in kg.attributes}
+    # the grammar does not require blanks between terms (rdflib's parser does)
+    assert read_ntriples("<http://a.ex/s><http://a.ex/p><http://a.ex/o>.\n", "t.nt") == [
+        ("http://a.ex/s", "http://a.ex/p", "http://a.ex/o", None)
+    ]

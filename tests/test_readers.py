@@ -224,3 +224,16 @@ def test_no_overlap_warns(tmp_path):
     swapped = read_alignment(_tsv(tmp_path / "p.tsv", [(t, s) for s, t in GOLD]))
     m = evaluate_alignment(swapped, gold)
     assert m["n_correct"] == 0 and any("swapped" in w for w in m["warnings"])
+
+
+def test_evaluate_cli_prints_ranking_metrics(tmp_path, capsys):
+    gold = _tsv(tmp_path / "g.tsv", GOLD)
+    # TSV with several rows per source and scores: candidates ordered by descending score
+    rows = [(E + "a", F + "y", 0.2), (E + "a", F + "x", 0.9), (E + "b", F + "y", 0.7), (E + "b", F + "z", 0.8)]
+    p = tmp_path / "p.tsv"
+    p.write_text("source\ttarget\tscore\n" + "".join(f"{s}\t{t}\t{c}\n" for s, t, c in rows))
+    assert main(["evaluate", str(p), str(gold), "--ks", "1,2"]) == 0
+    out = capsys.readouterr().out
+    # ranks by hand: a -> x first (1), b -> y second (2), c and d absent (censored)
+    assert "hits@1     0.2500" in out and "hits@2     0.5000" in out
+    assert f"mrr        {(1 + 0.5) / 4:.4f}" in out

@@ -269,6 +269,52 @@ def test_mt_cache_key_identifies_model_and_languages(tiny_mt, tmp_path):
     assert MTTranslator(str(copy), src_lang="zh").cache_key != key
 
 
+@pytest.fixture(scope="module")
+def tiny_m2m(tmp_path_factory):
+    """A random M2M-100 (many-to-many, language tokens ``__zh__``) with a sentencepiece tokenizer."""
+    spm = pytest.importorskip("sentencepiece")
+    import torch
+    from transformers import M2M100Config, M2M100ForConditionalGeneration, M2M100Tokenizer
+
+    d = tmp_path_factory.mktemp("tiny_m2m")
+    corpus = ["北京 是 中国 的 首都", "巴黎 是 法国 的 首都", "东京 大学", "the capital of france"]
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(corpus * 3), model_writer=buf, vocab_size=40, model_type="char",
+        character_coverage=1.0, bos_id=0, pad_id=1, eos_id=2, unk_id=3, minloglevel=2,
+    )
+    (d / "sentencepiece.bpe.model").write_bytes(buf.getvalue())
+    proc = spm.SentencePieceProcessor(model_proto=buf.getvalue())
+    vocab = {proc.id_to_piece(i): i for i in range(proc.get_piece_size())}
+    (d / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    tok = M2M100Tokenizer(str(d / "vocab.json"), str(d / "sentencepiece.bpe.model"))
+    torch.manual_seed(0)
+    cfg = M2M100Config(
+        vocab_size=max(len(tok), max(tok.lang_token_to_id.values()) + 1), d_model=16, encoder_layers=1,
+        decoder_layers=1, encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32,
+        decoder_ffn_dim=32, max_position_embeddings=64, init_std=0.5, pad_token_id=1, bos_token_id=0,
+        eos_token_id=2, decoder_start_token_id=2,
+    )
+    M2M100ForConditionalGeneration(cfg).save_pretrained(d)
+    tok.save_pretrained(d)
+    return d
+
+
+def test_many_to_many_model_gets_language_codes(tiny_m2m):
+    t = MTTranslator(str(tiny_m2m), src_lang="zh", tgt_lang="en", device="cpu", max_new_tokens=6)
+    out = t.translate(["北京 是 中国", "东京 大学", "北京 是 中国"])
+    assert len(out) == 3 and out[0] == out[2]
+    assert t._tokenizer.src_lang == "zh"
+    assert t._gen_kwargs["forced_bos_token_id"] == t._tokenizer.get_lang_id("en")
+    assert all(not s.startswith("__en__") for s in out)
+    again = MTTranslator(str(tiny_m2m), src_lang="zh-CN", tgt_lang="en", device="cpu", max_new_tokens=6, batch_size=1)
+    assert again.translate(["东京 大学", "北京 是 中国"]) == [out[1], out[0]]
+    with pytest.raises(InputError, match="give the source language"):
+        MTTranslator(str(tiny_m2m), device="cpu").translate(["x"])
+    with pytest.raises(InputError, match="no language code for 'tlh'"):
+        MTTranslator(str(tiny_m2m), src_lang="tlh", device="cpu").translate(["x"])
+
+
 def test_translator_is_abstract():
     with pytest.raises(TypeError):
         Translator()

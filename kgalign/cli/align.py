@@ -63,7 +63,7 @@ def _options_dict(lang1, lang2, threshold, device, seed, quiet) -> dict:
 @click.argument("kg2", type=click.Path(exists=True), required=False)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Output file (.tsv, .sssom.tsv, .json, .ttl, .nt, .rdf).")
 @click.option("--output-format", type=click.Choice(["tsv", "json", "sssom", "turtle", "nt", "oaei"]), help="Override the suffix.")
-@click.option("--format", "in_format", type=click.Choice(["turtle", "nt", "xml", "json-ld", "dbp15k", "openea"]), help="Input format (default: by suffix or directory contents).")
+@click.option("--format", "in_format", type=click.Choice(["turtle", "nt", "n3", "xml", "json-ld", "dbp15k", "openea"]), help="Input format (default: by suffix or directory contents).")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the input files.")
 @click.option("--closed", is_flag=True, help="With a gold pair directory: match only the linked entities (closed protocol, target side shuffled).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
@@ -117,7 +117,7 @@ def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, l
 
 
 def _summary(res, pair, output, timer, total: float) -> None:
-    from ..evaluate import prf
+    from ..evaluate import one_to_one_accuracy, pair_prf
 
     click.echo(f"entities: {pair.kg1.n_entities} (first) / {pair.kg2.n_entities} (second); "
                f"matched {len(res.sources)} x {len(res.targets)}; pairs: {len(res)}"
@@ -127,10 +127,9 @@ def _summary(res, pair, output, timer, total: float) -> None:
         gold = {(int(i), int(j)) for i, j in pair.links.tolist()}
         src = set(res.sources.tolist())
         gold_here = {(i, j) for i, j in gold if i in src}
-        pred = set(zip(res.rows.tolist(), res.cols.tolist()))
-        m = prf(pred, gold_here)
-        assigned = dict(zip(res.rows.tolist(), res.cols.tolist()))
-        hits1 = sum(assigned.get(i) == j for i, j in gold_here) / max(1, len(gold_here))
+        pred = list(zip(res.rows.tolist(), res.cols.tolist()))
+        m = pair_prf(pred, gold_here)
+        hits1 = one_to_one_accuracy(pred, gold_here)
         click.echo(f"gold links: {len(gold_here)}; precision {m['precision']:.4f} recall {m['recall']:.4f} "
                    f"F1 {m['f1']:.4f}; Hits@1 of the 1-to-1 assignment {hits1:.4f}")
 
@@ -147,7 +146,7 @@ def demo(output, force, lang1, lang2, encoder, translator, threshold, device, se
     """
     from ..io import load_kg
     from ..kg import KGPair
-    from ..readers import read_pairs
+    from ..readers import read_alignment
     from ..writers import output_format as fmt_of
 
     if output:
@@ -156,8 +155,8 @@ def demo(output, force, lang1, lang2, encoder, translator, threshold, device, se
     import numpy as np
 
     kg1, kg2 = load_kg(base / "silknow_en.ttl"), load_kg(base / "silknow_fr.ttl")
-    gold = read_pairs(base / "gold_en_fr.tsv")
-    links = np.array([(kg1.index[s], kg2.index[o]) for s, o in gold], dtype=np.int64)
+    gold = read_alignment(base / "gold_en_fr.tsv")
+    links = np.array([(kg1.index[s], kg2.index[o]) for s, o in gold.pairs], dtype=np.int64)
     pair = KGPair(kg1, kg2, links=links, lang1="en", lang2="fr")
     from ..pipeline import align as run_align
     from ..profiling import StageTimer

@@ -29,21 +29,12 @@ from ..errors import EmptyGraphError, InputError
 from ..kg import KGPair, KnowledgeGraph
 from ..labels import clean_label, normalise_lang
 from ._text import iter_lines, read_text
-from .rdf import is_label_predicate
+from .rdf import is_label_predicate, unescape_nt
 
 log = logging.getLogger("kgalign.io")
 
 _LITERAL = re.compile(r'^"(.*)"(?:@([A-Za-z0-9-]+)|\^\^<?([^>]*)>?)?$', re.DOTALL)
-_ESCAPE = re.compile(r'\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)')
-_SIMPLE = {"t": "\t", "n": "\n", "r": "\r", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
 _LANG_PAIR = re.compile(r"^([a-z]{2})_([a-z]{2})(?:_|$)", re.IGNORECASE)
-
-
-def _unescape(m: re.Match) -> str:
-    s = m.group(1)
-    if s[0] in "uU" and len(s) > 1:
-        return chr(int(s[1:], 16))
-    return _SIMPLE.get(s, "\\" + s)
 
 
 def parse_value(raw: str) -> tuple[str, str]:
@@ -56,7 +47,7 @@ def parse_value(raw: str) -> tuple[str, str]:
     m = _LITERAL.match(raw)
     if not m:
         return raw, ""
-    return _ESCAPE.sub(_unescape, m.group(1)), normalise_lang(m.group(2))
+    return unescape_nt(m.group(1)), normalise_lang(m.group(2))
 
 
 def _split(line: str, n: int, path, no: int, what: str) -> list[str]:

@@ -64,25 +64,21 @@ def linear_sum_assignment(cost, maximize: bool = False, *, unmatched_cost=None,
     if arr.dtype not in (np.float32, np.float64):
         arr = arr.astype(np.float64)
     empty = np.empty(0, dtype=np.int64)
-    unmatched = per_row(unmatched_cost, n1, "unmatched_cost", negate=maximize)
+    unmatched = per_row(unmatched_cost, n1, "unmatched_cost")
     if arr.size == 0:
         return empty, empty.copy()
-    nan = np.isnan(arr)
-    if nan.any():
-        i, j = np.argwhere(nan)[0]
-        raise InputError(f"cost matrix contains NaN at {name_pair(int(i), int(j), row_names, col_names)}")
-    del nan
-    bad_inf = -np.inf if not maximize else np.inf
-    bad = arr == bad_inf
-    if bad.any():
-        i, j = np.argwhere(bad)[0]
-        raise InputError(
-            f"cost matrix contains {bad_inf} at {name_pair(int(i), int(j), row_names, col_names)}; "
-            f"only {-bad_inf} (forbidden pair) is allowed when {'maximising' if maximize else 'minimising'}"
-        )
-    del bad
-    c = np.negative(arr) if maximize else np.ascontiguousarray(arr)
+    arr = np.ascontiguousarray(arr)
     out = np.full(n1, -1, dtype=np.int64)
-    solve = core().lap_dense_f32 if c.dtype == np.float32 else core().lap_dense_f64
-    raise_status(solve(c, unmatched, out), "linear_sum_assignment")
+    solve = core().lap_dense_f32 if arr.dtype == np.float32 else core().lap_dense_f64
+    status, bad = solve(arr, bool(maximize), unmatched, out)
+    if status == 2 and bad >= 0:
+        i, j = divmod(int(bad), n2)
+        value = arr[i, j]
+        where = name_pair(i, j, row_names, col_names)
+        if np.isnan(value):
+            raise InputError(f"cost matrix contains NaN at {where}")
+        raise InputError(
+            f"cost matrix contains {value} at {where}; only {-value} (forbidden pair) is allowed "
+            f"when {'maximising' if maximize else 'minimising'}")
+    raise_status(status, "linear_sum_assignment")
     return assignment_arrays(out)
