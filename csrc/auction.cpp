@@ -53,11 +53,26 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
     int phases = 0;
     while (true) {
         ++phases;
-        // new phase: keep prices, release every row
-        std::fill(x.begin(), x.end(), UNASSIGNED);
-        std::fill(owner.begin(), owner.end(), UNASSIGNED);
+        // new phase: keep prices and the rows that still satisfy eps-complementary slackness
+        // for the new epsilon; release the others.
         queue.clear();
-        for (int64_t i = 0; i < n; ++i) queue.push_back(static_cast<int32_t>(i));
+        if (phases == 1) {
+            for (int64_t i = 0; i < n; ++i) queue.push_back(static_cast<int32_t>(i));
+        } else {
+            for (int64_t i = 0; i < n; ++i) {
+                double best = t[i], mine = x[i] == ABSTAIN ? t[i] : NEG_INF;
+                for (int64_t k = ip[i]; k < ip[i + 1]; ++k) {
+                    const double val = a[k] - p[ind[k]];
+                    best = val > best ? val : best;
+                    if (ind[k] == x[i]) mine = val;
+                }
+                if (mine < best - eps) {
+                    if (x[i] >= 0) owner[x[i]] = UNASSIGNED;
+                    x[i] = UNASSIGNED;
+                    queue.push_back(static_cast<int32_t>(i));
+                }
+            }
+        }
         size_t head = 0;
         while (head < queue.size()) {
             const int32_t i = queue[head++];

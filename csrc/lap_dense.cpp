@@ -205,19 +205,30 @@ void augmenting_row_reduction(const Cost<T>& C, std::vector<int64_t>& x, std::ve
 // Shortest augmenting paths for the rows in free_rows. dummy (nullable) holds the finite cost
 // of leaving each row unmatched; a row that takes its dummy is dropped for good (its private
 // dummy column can only be reached from itself).
+// The not-yet-scanned columns are kept at positions [0, n_rem) of position-indexed arrays
+// (column id, tentative distance, v, predecessor row, free flag) so that the inner loop reads
+// them contiguously and gathers only the cost row.
 template <class T>
 int shortest_augmenting_paths(const Cost<T>& C, const double* dummy, std::vector<int64_t>& x,
                               std::vector<int64_t>& y, std::vector<double>& u,
                               std::vector<double>& v, const std::vector<int64_t>& free_rows) {
     const int64_t nr = C.nr, nc = C.nc;
-    std::vector<double> spc(nc, INF);
-    std::vector<int64_t> path(nc, -1), remaining(nc), sc_list, sr_list;
+    std::vector<double> spc(nc, INF);           // by column, valid for scanned columns
+    std::vector<int64_t> path(nc, -1);          // by column, valid for scanned columns
+    std::vector<int64_t> pcol(nc), ppath(nc);   // by position
+    std::vector<double> pd(nc), pv(nc);         // by position
+    std::vector<char> pfree(nc);                // by position
+    std::vector<int64_t> sc_list, sr_list;
     sc_list.reserve(nc);
     sr_list.reserve(nr);
     for (const int64_t cur : free_rows) {
-        for (int64_t j = 0; j < nc; ++j) remaining[j] = j;
+        for (int64_t j = 0; j < nc; ++j) {
+            pcol[j] = j;
+            pd[j] = INF;
+            pv[j] = v[j];
+            pfree[j] = y[j] < 0;
+        }
         int64_t n_rem = nc;
-        std::fill(spc.begin(), spc.end(), INF);
         sc_list.clear();
         sr_list.clear();
         double min_val = 0.0;
@@ -234,20 +245,27 @@ int shortest_augmenting_paths(const Cost<T>& C, const double* dummy, std::vector
             const double base = min_val - u[i];
             double lowest = INF;
             int64_t index = -1;
-            for (int64_t it = 0; it < n_rem; ++it) {
-                const int64_t j = remaining[it];
-                const double r = base + C(row, j) - v[j];
-                double s = spc[j];
-                if (r < s) { path[j] = i; spc[j] = s = r; }
-                if (s < lowest || (s == lowest && y[j] < 0)) { lowest = s; index = it; }
+            for (int64_t p = 0; p < n_rem; ++p) {
+                const double r = base + C(row, pcol[p]) - pv[p];
+                double d = pd[p];
+                if (r < d) { ppath[p] = i; pd[p] = d = r; }
+                if (d < lowest || (d == lowest && pfree[p])) { lowest = d; index = p; }
             }
             if (best_dummy < lowest) { min_val = best_dummy; dummy_row = best_dummy_row; break; }
             if (index < 0 || lowest == INF) return INFEASIBLE;
             min_val = lowest;
-            const int64_t j = remaining[index];
+            const int64_t j = pcol[index];
+            spc[j] = pd[index];
+            path[j] = ppath[index];
+            const bool is_free = pfree[index];
             sc_list.push_back(j);
-            remaining[index] = remaining[--n_rem];
-            if (y[j] < 0) { sink = j; break; }
+            --n_rem;  // move the last unscanned position into the hole
+            pcol[index] = pcol[n_rem];
+            pd[index] = pd[n_rem];
+            pv[index] = pv[n_rem];
+            ppath[index] = ppath[n_rem];
+            pfree[index] = pfree[n_rem];
+            if (is_free) { sink = j; break; }
             i = y[j];
         }
         // dual update

@@ -480,8 +480,10 @@ class MTTranslator(Translator):
                 tok = AutoTokenizer.from_pretrained(self.model_name)
             model = AutoModelForSeq2SeqLM.from_pretrained(self.model_name)
         except (OSError, ValueError, ImportError) as exc:
-            offline = " (offline: pass a local directory)" if os.environ.get("HF_HUB_OFFLINE") else ""
-            raise KgalignError(f"cannot load MT model {self.model_name!r}{offline}: {exc}") from exc
+            hint = " (offline: pass a local directory)" if os.environ.get("HF_HUB_OFFLINE") else ""
+            if "sentencepiece" in str(exc).lower():
+                hint = " (its tokenizer needs: pip install sentencepiece)"
+            raise KgalignError(f"cannot load MT model {self.model_name!r}{hint}: {exc}") from exc
         model.eval()
         if device.startswith("cuda"):
             model = model.half()

@@ -185,7 +185,7 @@ class CurieMap:
             m = re.match(r"^[a-z]+://([^/]+)", ns)
             host = m.group(1) if m else "ns"
             parts = [p for p in re.split(r"[^A-Za-z0-9]+", host) if p and p not in ("www", "org", "com", "net", "example")]
-            base = (parts[0] if parts else "ns").lower()
+            base = ("_".join(parts[:2]) if parts else "ns").lower()
             if not base[0].isalpha():
                 base = "ns" + base
         prefix, n = base, 1

@@ -173,6 +173,37 @@ def test_early_stopping_stops_after_patience_evaluations_without_improvement(tok
     assert r.best_step == 2 and len(r.eval_losses) == 4
 
 
+def test_restore_best_loads_the_weights_of_the_best_evaluation(tok):
+    calls = []
+
+    def loss_fn(model, batch):
+        if model.training:
+            return model(**batch).loss
+        calls.append(1)
+        return torch.tensor(float(len(calls)))
+
+    model = tiny_model("bert", len(tok))
+    ref = copy.deepcopy(model)
+    r = fit(model, tok, TEXTS, max_steps=50, loss_fn=loss_fn, eval_data=TEXTS[:4], eval_every=2,
+            patience=2, restore_best=True)
+    assert r.stopped_early and r.best_step == 2 and r.steps == 6
+    fit(ref, tok, TEXTS, max_steps=2)  # same seed: the same first two steps
+    assert same_weights(model, ref)
+
+
+def test_early_stopping_on_training_loss_per_epoch_without_eval_data(tok):
+    steps = []
+
+    def loss_fn(model, batch):  # the training loss rises step after step
+        steps.append(1)
+        return model(**batch).loss * 0 + float(len(steps))
+
+    model = tiny_model("bert", len(tok))
+    r = fit(model, tok, TEXTS, max_steps=None, epochs=20, batch_size=4, loss_fn=loss_fn, patience=2)
+    per_epoch = math.ceil(len(TEXTS) / 4)
+    assert r.stopped_early and r.steps == per_epoch * 3 and len(r.eval_losses) == 3
+
+
 def test_custom_task_head_loss(tok):
     """loss_fn replaces the LM loss: here a loss on the [CLS] hidden state only."""
     model = tiny_model("bert", len(tok))
@@ -401,6 +432,32 @@ def test_lt_sft_changes_exactly_the_selected_parameters(tok):
     assert 0 < diff.nnz < sum(p.numel() for p in model.parameters())
 
 
+def test_l1_hook_adds_the_sign_subgradient_and_shrinks_the_difference(tok):
+    from kgalign.finetune import L1TowardsInitHook
+
+    w = torch.nn.Parameter(torch.tensor([1.0, 2.0, 3.0]))
+
+    class Stub:
+        model = torch.nn.ParameterDict({"w": w})
+
+    hook = L1TowardsInitHook(0.5)
+    hook.on_train_begin(Stub)
+    with torch.no_grad():
+        w.add_(torch.tensor([0.1, -0.2, 0.0]))
+    w.grad = torch.zeros(3)
+    hook.before_optimizer_step(Stub)
+    assert torch.equal(w.grad, torch.tensor([0.5, -0.5, 0.0]))
+
+    deltas = []
+    for reg in (0.0, 0.001):  # pull lr * reg = 5e-5 per step, below the typical step (~1e-4)
+        model = tiny_model("bert", len(tok), seed=5)
+        start = params_of(model)
+        fit(model, tok, TEXTS, max_steps=8, optimizer_factory=lambda ps: torch.optim.SGD(ps, lr=0.05),
+            hooks=[L1TowardsInitHook(reg)])
+        deltas.append(sum(float((p.detach() - start[n]).abs().sum()) for n, p in model.named_parameters()))
+    assert deltas[1] < deltas[0]
+
+
 def test_gradient_mask_hook_keeps_unmasked_entries_fixed(tok):
     model = tiny_model("bert", len(tok))
     name = "bert.encoder.layer.0.attention.self.query.weight"
@@ -502,3 +559,24 @@ def test_child_tuning_rejects_bad_arguments():
         ChildTuningHook("X")
     with pytest.raises(InputError):
         fisher_mask({"a": torch.ones(3)}, 1.5)
+
+
+# ------------------------------------------------------------- documentation
+def test_docs_examples_run(tmp_path, monkeypatch):
+    """Every python block of docs/finetune.md runs, in order, in one namespace."""
+    import re
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "finetune.md"
+    if not doc.exists():
+        pytest.skip("docs/finetune.md not present")
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(encoding="utf-8"), flags=re.S)
+    assert len(blocks) >= 5
+    monkeypatch.chdir(tmp_path)
+    ns: dict = {}
+    for block in blocks:
+        exec(compile(block, str(doc), "exec"), ns)
+    facts = ns["facts"]
+    assert [ns["top1"](ns["ft"], s) for s, _ in facts] == [o for _, o in facts]
+    assert all(ns["top1"](ns["forgot"], s) != o for s, o in facts)
+    assert (tmp_path / "out" / "facts_adapter" / "adapter.safetensors").is_file()

@@ -54,6 +54,17 @@ def load_config_file(path: str | None) -> dict:
     return data
 
 
+def _check_output(output, fmt, force) -> None:
+    """Fail on an unknown output format or an existing file before any work is done."""
+    from ..errors import OutputExistsError
+    from ..writers import output_format
+
+    if output:
+        output_format(output, fmt)
+        if Path(output).exists() and not force:
+            raise OutputExistsError(output)
+
+
 def _options_dict(lang1, lang2, threshold, device, seed, quiet) -> dict:
     return dict(lang1=lang1, lang2=lang2, threshold=threshold, device=device, seed=seed, show_progress=not quiet)
 
@@ -80,14 +91,9 @@ def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, l
     from ..io import load_kg, load_pair
     from ..pipeline import align as run_align
     from ..profiling import StageTimer
-    from ..writers import atomic_write, output_format as fmt_of, write_alignment
+    from ..writers import write_alignment
 
-    if output:  # fail on a bad or existing output before any work
-        fmt_of(output, output_format)
-        if Path(output).exists() and not force:
-            from ..errors import OutputExistsError
-
-            raise OutputExistsError(output)
+    _check_output(output, output_format, force)
     config = load_config_file(config_file)
     timer = StageTimer()
     t0 = time.perf_counter()
@@ -147,17 +153,10 @@ def demo(output, force, lang1, lang2, encoder, translator, threshold, device, se
     from ..io import load_kg
     from ..kg import KGPair
     from ..readers import read_alignment
-    from ..writers import output_format as fmt_of
-
-    if output:
-        fmt_of(output, None)
+    _check_output(output, None, force)
     base = Path(__file__).resolve().parents[1] / "data" / "silknow"
     import numpy as np
 
-    kg1, kg2 = load_kg(base / "silknow_en.ttl"), load_kg(base / "silknow_fr.ttl")
-    gold = read_alignment(base / "gold_en_fr.tsv")
-    links = np.array([(kg1.index[s], kg2.index[o]) for s, o in gold.pairs], dtype=np.int64)
-    pair = KGPair(kg1, kg2, links=links, lang1="en", lang2="fr")
     from ..pipeline import align as run_align
     from ..profiling import StageTimer
     from ..writers import write_alignment
@@ -165,6 +164,11 @@ def demo(output, force, lang1, lang2, encoder, translator, threshold, device, se
     timer = StageTimer()
     t0 = time.perf_counter()
     click.echo("kgalign demo: SILKNOW thesaurus, English vs French (666 concepts each)")
+    with timer.stage("load"):
+        kg1, kg2 = load_kg(base / "silknow_en.ttl"), load_kg(base / "silknow_fr.ttl")
+        gold = read_alignment(base / "gold_en_fr.tsv")
+        links = np.array([(kg1.index[s], kg2.index[o]) for s, o in gold.pairs], dtype=np.int64)
+    pair = KGPair(kg1, kg2, links=links, lang1="en", lang2="fr")
     res = run_align(kg1, kg2, config=load_config_file(config_file), timer=timer, encoder=encoder,
                     translator=translator, **_options_dict(lang1 or "en", lang2 or "fr", threshold, device, seed, quiet))
     if output:

@@ -14,15 +14,28 @@ Stable API (heavy libraries load on first use of a name)::
                                          # after_optimizer_step / on_evaluate / on_train_end
     word_tokenizer(texts) / tiny_model("bert" | "xlm-roberta" | "gpt2", vocab_size, ...)
 
-    TaskVector.from_models(pretrained, finetuned)   # Ilharco et al., 2023
-        + , - , * float, .apply_to(model, scaling_coef=1.0), .save(dir) / TaskVector.load(dir)
-    SparseDiff.from_models(base, tuned, mask=None)  # Ansell et al., 2022
-        .apply(model) / .revert(model), + , - , * float, .save(dir) / SparseDiff.load(dir)
-    lt_sft(model, trainer_kwargs, data, *, k=None, density=None, ...) -> SparseDiff
-    ChildTuningOptimizer(optimizer, mode="F" | "D", reserve_p=..., mask=None)  # Xu et al., 2021
-    ChildTuningHook(mode="F" | "D", reserve_p=..., mask=None)
-    fisher_information(model, batches) / fisher_mask(fisher, reserve_p)
-    madx: add_language_adapter / add_task_adapter / activate / ...  (AdapterHub ``adapters``)
+    TaskVector.from_models(pretrained, finetuned, *, include=None)     # Ilharco et al., 2023
+        + , - (unary and binary), * float, TaskVector.analogy(a, b, c), .norm(),
+        .apply_to(model, scaling_coef=1.0) -> model, .to_sparse(k=|density=),
+        .save(dir, force=False) / TaskVector.load(dir), TaskVector.from_sparse_diff(diff)
+    SparseDiff(entries={name: (indices, values)}, shapes={name: shape})   # Ansell et al., 2022
+        SparseDiff.from_models(base, tuned, *, mask=None) / .from_dense(dense, mask=None)
+        .apply(model, scale=1.0) / .revert(model, scale=1.0), + , - , * float, .dense(),
+        .mask(), .nnz, .to_task_vector(), .save(dir, force=False) / SparseDiff.load(dir)
+    lt_sft(model, data, *, k=None | density=None, tokenizer=None, include=None,
+           full_steps=None, sparse_steps=None, l1_reg=0.0, trainer_kwargs=None) -> SparseDiff
+    select_top_k(tensors, *, k=None | density=None) -> {name: bool mask}
+    GradientMaskHook(masks)                          # train only masked entries
+    L1TowardsInitHook(reg, include=None)             # + reg * sign(theta - theta_start)
+    ChildTuningOptimizer(optimizer, *, mode="F" | "D", reserve_p=0.3, masks=None, seed=0)
+    ChildTuningHook(mode="F" | "D", reserve_p=0.3, masks=None, seed=0)   # Xu et al., 2021
+    fisher_information(model, data, *, tokenizer=None, objective="mlm", ...) -> {name: F}
+    fisher_mask(fisher, reserve_p) -> {name: bool mask}
+    kgalign.finetune.madx (AdapterHub ``adapters``; Houlsby 2019, Pfeiffer et al. 2020):
+        add_adapter(model, name, kind="pfeiffer" | "houlsby" | "pfeiffer+inv" | "houlsby+inv")
+        train_language_adapter(model, tok, texts, language, *, kind="pfeiffer+inv", **trainer)
+        train_task_adapter(model, tok, data, task, language, *, kind="pfeiffer", **trainer)
+        activate(model, *, language=None, task=None); save_adapter / load_adapter (safetensors)
 
 Every file this package writes is safetensors plus a small JSON config; nothing is unpickled.
 """
@@ -43,6 +56,7 @@ _LAZY = {
     "SparseDiff": "kgalign.finetune.sparse",
     "GradientMaskHook": "kgalign.finetune.sparse",
     "lt_sft": "kgalign.finetune.sparse",
+    "L1TowardsInitHook": "kgalign.finetune.sparse",
     "select_top_k": "kgalign.finetune.sparse",
     "ChildTuningOptimizer": "kgalign.finetune.child_tuning",
     "ChildTuningHook": "kgalign.finetune.child_tuning",

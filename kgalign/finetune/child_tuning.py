@@ -19,7 +19,7 @@ optimizer exactly.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from ..errors import InputError
 from ._util import named_float_tensors, resolve_target, seed_everything

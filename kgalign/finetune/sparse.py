@@ -19,7 +19,7 @@ from .trainer import Trainer, TrainerHook
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-__all__ = ["SparseDiff", "select_top_k", "GradientMaskHook", "lt_sft"]
+__all__ = ["SparseDiff", "select_top_k", "GradientMaskHook", "L1TowardsInitHook", "lt_sft"]
 
 _STEM = "sparse_diff"
 
@@ -414,6 +414,49 @@ class GradientMaskHook(TrainerHook):
         self._bound = []
 
 
+class L1TowardsInitHook(TrainerHook):
+    """L1 regularisation towards the starting weights, as a gradient term.
+
+    Adds ``reg * sign(theta - theta_start)`` to each gradient before the optimizer step, the
+    (sub)gradient of ``reg * sum |theta - theta_start|`` (Ansell et al., 2022, eq. 3: it keeps
+    the fine-tuning difference small and so makes the ticket sparser).
+
+    Parameters
+    ----------
+    reg : float
+        Coefficient (loss units per unit of weight change), >= 0.
+    include : callable, optional
+        ``include(name) -> bool``: parameters regularised (default every trainable one).
+    """
+
+    def __init__(self, reg: float, include: Callable[[str], bool] | None = None):
+        if reg < 0:
+            raise InputError(f"the L1 coefficient must be >= 0, got {reg}")
+        self.reg = float(reg)
+        self.include = include
+        self._bound: list = []
+
+    def on_train_begin(self, trainer) -> None:
+        params = named_float_tensors(trainer.model, include=self.include, trainable_only=True)
+        self._bound = [(p, p.detach().clone()) for p in params.values()]
+
+    def before_optimizer_step(self, trainer) -> None:
+        import torch
+
+        if not self.reg:
+            return
+        with torch.no_grad():
+            for p, start in self._bound:
+                term = torch.sign(p - start) * self.reg
+                if p.grad is None:
+                    p.grad = term
+                else:
+                    p.grad.add_(term)
+
+    def on_train_end(self, trainer) -> None:
+        self._bound = []
+
+
 def lt_sft(
     model,
     data: Sequence,
@@ -424,6 +467,7 @@ def lt_sft(
     include: Callable[[str], bool] | None = None,
     full_steps: int | None = None,
     sparse_steps: int | None = None,
+    l1_reg: float = 0.0,
     trainer_kwargs: Mapping[str, Any] | None = None,
 ) -> SparseDiff:
     """Lottery-ticket sparse fine-tuning (Ansell et al., 2022, section 3).
@@ -452,6 +496,11 @@ def lt_sft(
         end unchanged.
     full_steps, sparse_steps : int, optional
         ``max_steps`` of phase 1 and phase 2 (default: the trainer's ``max_steps``/``epochs``).
+    l1_reg : float
+        L1 regularisation of ``|theta - theta_0|`` in both phases (see
+        :class:`L1TowardsInitHook`); 0 turns it off. The reference implementation also
+        offers freezing the head or layer norms: pass ``include`` for that, for instance
+        ``include=lambda n: "LayerNorm" not in n``.
     trainer_kwargs : Mapping, optional
         Keyword arguments of :class:`Trainer` used by both phases (``objective``, ``lr``,
         ``batch_size``, ``seed``, ``device``...). ``hooks`` given here run in both phases.
@@ -477,7 +526,8 @@ def lt_sft(
     theta0 = {n: p.detach().clone() for n, p in trainable.items()}
 
     # phase 1: full fine-tuning
-    Trainer(model, tokenizer, hooks=base_hooks, **_steps(kwargs, full_steps)).train(data)
+    reg = [L1TowardsInitHook(l1_reg, include=include)] if l1_reg else []
+    Trainer(model, tokenizer, hooks=reg + base_hooks, **_steps(kwargs, full_steps)).train(data)
     delta = {n: (p.detach() - theta0[n].to(p.device)).cpu() for n, p in eligible.items()}
     mask = select_top_k(delta, k=k, density=density)
     del delta
@@ -493,7 +543,8 @@ def lt_sft(
     for p in frozen:
         p.requires_grad_(False)
     try:
-        hooks = [GradientMaskHook(active)] + base_hooks
+        reg = [L1TowardsInitHook(l1_reg, include=lambda n: n in active)] if l1_reg else []
+        hooks = reg + [GradientMaskHook(active)] + base_hooks
         Trainer(model, tokenizer, hooks=hooks, **_steps(kwargs, sparse_steps)).train(data)
     finally:
         for p in frozen:

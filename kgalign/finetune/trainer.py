@@ -405,8 +405,6 @@ class Trainer:
         InputError
             When there is nothing to evaluate.
         """
-        import torch
-
         if data is None:
             data = self.eval_data
         if data is None:

@@ -39,12 +39,23 @@ def _select_topk(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     if k >= n2:
         cols = np.broadcast_to(np.arange(n2, dtype=np.int64), (b, n2))
     else:
-        kth = np.partition(block, n2 - k, axis=1)[:, n2 - k][:, None]
-        above = block > kth
-        need = k - above.sum(axis=1, keepdims=True)
-        ties = block == kth
-        take = above | (ties & (np.cumsum(ties, axis=1) <= need))
-        cols = np.nonzero(take)[1].reshape(b, k)
+        cols = np.argpartition(block, n2 - k, axis=1)[:, n2 - k:]
+        sel = np.take_along_axis(block, cols, axis=1)
+        kth = sel.min(axis=1, keepdims=True)
+        # rows where the k-th value is tied with an unselected column: redo them exactly
+        n_tied = (block == kth).sum(axis=1)
+        n_tied_sel = (sel == kth).sum(axis=1)
+        redo = np.flatnonzero(n_tied > n_tied_sel)
+        if redo.size:
+            sub = block[redo]
+            kt = kth[redo]
+            above = sub > kt
+            need = k - above.sum(axis=1, keepdims=True)
+            ties = sub == kt
+            take = above | (ties & (np.cumsum(ties, axis=1) <= need))
+            cols = cols.copy()
+            cols[redo] = np.nonzero(take)[1].reshape(redo.size, k)
+        # among selected ties prefer smaller columns too (already all selected; order below)
     vals = np.take_along_axis(block, cols, axis=1)
     order = np.lexsort((cols, -vals), axis=1) if b else np.zeros((0, cols.shape[1]), np.int64)
     cols = np.take_along_axis(cols, order, axis=1).astype(np.int32)

