@@ -47,6 +47,67 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
     eps = std::max(eps, eps_final);
     const double factor = opt.eps_factor > 1.0 ? opt.eps_factor : 5.0;
 
+    // column-wise copy for the reverse iterations (O(nnz) memory)
+    std::vector<int64_t> cp(m + 1, 0);
+    for (int64_t k = 0; k < S.nnz(); ++k) ++cp[ind[k] + 1];
+    for (int64_t j = 0; j < m; ++j) cp[j + 1] += cp[j];
+    std::vector<int32_t> crow(S.nnz());
+    std::vector<double> cval(S.nnz());
+    {
+        std::vector<int64_t> fill(cp.begin(), cp.end() - 1);
+        for (int64_t i = 0; i < n; ++i)
+            for (int64_t k = ip[i]; k < ip[i + 1]; ++k) {
+                const int64_t pos = fill[ind[k]]++;
+                crow[pos] = static_cast<int32_t>(i);
+                cval[pos] = a[k];
+            }
+    }
+    std::vector<double> profit(n);
+    std::vector<int32_t> work;
+    int64_t rev = 0;
+    // Reverse iterations (Bertsekas & Castanon): every unassigned column with a price above
+    // the floor 0 either drops to the floor or takes its best row, whose profit rises by at
+    // least eps. Afterwards eps-CS holds for the asymmetric problem.
+    auto reverse_pass = [&](double eps) -> int {
+        for (int64_t i = 0; i < n; ++i) {
+            if (x[i] >= 0) {
+                for (int64_t k = ip[i]; k < ip[i + 1]; ++k)
+                    if (ind[k] == x[i]) { profit[i] = a[k] - p[x[i]]; break; }
+            } else {
+                profit[i] = t[i];  // abstaining (or not yet assigned: treated as abstaining)
+            }
+        }
+        work.clear();
+        for (int64_t j = 0; j < m; ++j)
+            if (owner[j] < 0 && p[j] > 0) work.push_back(static_cast<int32_t>(j));
+        while (!work.empty()) {
+            const int32_t j = work.back();
+            work.pop_back();
+            if (owner[j] >= 0 || p[j] <= 0) continue;
+            double b1 = NEG_INF, b2 = NEG_INF, aij = 0.0;
+            int32_t r1 = -1;
+            for (int64_t k = cp[j]; k < cp[j + 1]; ++k) {
+                const double val = cval[k] - profit[crow[k]];
+                if (val > b1) { b2 = b1; b1 = val; r1 = crow[k]; aij = cval[k]; }
+                else if (val > b2) { b2 = val; }
+            }
+            if (r1 < 0 || 0.0 >= b1 - eps) { p[j] = 0.0; continue; }
+            const double pj = std::max(0.0, b2 - eps);
+            p[j] = pj;
+            const int32_t old = x[r1];
+            profit[r1] = aij - pj;
+            x[r1] = j;
+            owner[j] = r1;
+            if (old >= 0) {
+                owner[old] = UNASSIGNED;
+                if (p[old] > 0) work.push_back(old);
+            }
+            if (opt.max_bids > 0 && ++rev > opt.max_bids) return NOT_CONVERGED;
+            else if (opt.max_bids <= 0) ++rev;
+        }
+        return OK;
+    };
+
     std::vector<int32_t> queue;
     queue.reserve(static_cast<size_t>(n) * 2 + 16);
     int64_t bids = 0;
@@ -96,6 +157,8 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
             if (opt.max_bids > 0 && ++bids > opt.max_bids) return NOT_CONVERGED;
             else if (opt.max_bids <= 0) ++bids;
         }
+        const int st = reverse_pass(eps);
+        if (st != OK) return st;
         if (eps <= eps_final) break;
         eps = std::max(eps / factor, eps_final);
     }
@@ -103,62 +166,6 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
     out.n_phases = phases;
     out.eps_used = eps;
 
-    // reverse iterations: unassigned columns with a positive price bid for rows.
-    std::vector<int64_t> cp(m + 1, 0);
-    for (int64_t k = 0; k < S.nnz(); ++k) ++cp[ind[k] + 1];
-    for (int64_t j = 0; j < m; ++j) cp[j + 1] += cp[j];
-    std::vector<int32_t> crow(S.nnz());
-    std::vector<double> cval(S.nnz());
-    {
-        std::vector<int64_t> fill(cp.begin(), cp.end() - 1);
-        for (int64_t i = 0; i < n; ++i)
-            for (int64_t k = ip[i]; k < ip[i + 1]; ++k) {
-                const int64_t pos = fill[ind[k]]++;
-                crow[pos] = static_cast<int32_t>(i);
-                cval[pos] = a[k];
-            }
-    }
-    std::vector<double> profit(n);
-    for (int64_t i = 0; i < n; ++i) {
-        if (x[i] >= 0) {
-            for (int64_t k = ip[i]; k < ip[i + 1]; ++k)
-                if (ind[k] == x[i]) { profit[i] = a[k] - p[x[i]]; break; }
-        } else {
-            profit[i] = t[i];
-        }
-    }
-    std::vector<int32_t> work;
-    for (int64_t j = 0; j < m; ++j)
-        if (owner[j] < 0 && p[j] > 0) work.push_back(static_cast<int32_t>(j));
-    int64_t rev = 0;
-    const int64_t rev_cap = opt.max_bids > 0 ? opt.max_bids : std::max<int64_t>(1000000000, 0);
-    while (!work.empty()) {
-        const int32_t j = work.back();
-        work.pop_back();
-        if (owner[j] >= 0 || p[j] <= 0) continue;
-        double b1 = NEG_INF, b2 = NEG_INF;
-        int32_t r1 = -1;
-        for (int64_t k = cp[j]; k < cp[j + 1]; ++k) {
-            const double val = cval[k] - profit[crow[k]];
-            if (val > b1) { b2 = b1; b1 = val; r1 = crow[k]; }
-            else if (val > b2) { b2 = val; }
-        }
-        if (r1 < 0 || 0.0 >= b1 - eps) { p[j] = 0.0; continue; }
-        double pj = std::max(0.0, b2 - eps);
-        p[j] = pj;
-        const int32_t old = x[r1];
-        double aij = 0;
-        for (int64_t k = cp[j]; k < cp[j + 1]; ++k)
-            if (crow[k] == r1) { aij = cval[k]; break; }
-        profit[r1] = aij - pj;
-        x[r1] = j;
-        owner[j] = r1;
-        if (old >= 0) {
-            owner[old] = UNASSIGNED;
-            if (p[old] > 0) work.push_back(old);
-        }
-        if (++rev > rev_cap) return NOT_CONVERGED;
-    }
     out.n_reverse = rev;
 
     // primal value and dual bound

@@ -236,7 +236,7 @@ class Encoder:
 
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out = np.empty((len(texts), self._dim), dtype=np.float32)
-        step = self.batch_size * 4
+        step = self.batch_size  # one model call per batch, so the bar moves per batch
         with tqdm(total=len(texts), desc="encoding", unit="text", disable=not self.show_progress) as bar:
             for start in range(0, len(order), step):
                 idx = order[start:start + step]

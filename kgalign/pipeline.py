@@ -290,14 +290,19 @@ def align(
     lang2 = cfg["lang2"] or main_language(kg2)
     with timer.stage("translate"):
         raw1, raw2 = kg1.names(lang1), kg2.names(lang2)
-        tr = translator if translator is not None and not isinstance(translator, str) else make_translator(
-            cfg["translator"], translations=translations, device=cfg["device"])
-        names1 = _translate_side(tr, raw1, lang1)
-        names2 = _translate_side(tr, raw2, lang2)
+        spec = translator if translator is not None else cfg["translator"]
+        # one translator per side: an MT model needs the source language, and text already in
+        # the target language is left alone (make_translator returns identity for it)
+        tr1 = make_translator(spec, translations=translations, src_lang=lang1, device=cfg["device"],
+                              show_progress=cfg["show_progress"])
+        tr2 = make_translator(spec, translations=translations, src_lang=lang2, device=cfg["device"],
+                              show_progress=cfg["show_progress"])
+        names1, names2 = tr1.translate(raw1), tr2.translate(raw2)
     with timer.stage("encode"):
         enc = encoder if encoder is not None and not isinstance(encoder, str) else Encoder(
             cfg["encoder"], device=cfg["device"], batch_size=cfg["batch_size"], show_progress=cfg["show_progress"])
-        check_script(names1 + names2, enc, tr)
+        check_script(names1, enc, tr1, lang=lang1)
+        check_script(names2, enc, tr2, lang=lang2)
         emb1 = enc.encode(names1)
         emb2 = enc.encode(names2)
     from .similarity import compute_similarity
@@ -318,14 +323,6 @@ def align(
         similarity=sim, stages=timer.as_dict(), config=cfg, device=str(getattr(enc, "device", "cpu")),
         names1=names1, names2=names2,
     )
-
-
-def _translate_side(tr, texts: list[str], lang: str | None) -> list[str]:
-    """Translate one side; an MT model is skipped for text already in its target language."""
-    target = getattr(tr, "tgt_lang", None)
-    if target and lang and getattr(tr, "kind", "") == "mt" and lang.split("-")[0] == target:
-        return list(texts)
-    return tr.translate(texts)
 
 
 def _pair_scores(sim, r: np.ndarray, c: np.ndarray) -> np.ndarray:

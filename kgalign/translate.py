@@ -68,11 +68,14 @@ class Translator(abc.ABC):
     ----------
     name : str
         Short human-readable description (for summaries).
+    kind : str
+        ``"identity"``, ``"dict"`` or ``"mt"``.
     is_identity : bool
         True when :meth:`translate` returns its input unchanged.
     """
 
     name: str = "translator"
+    kind: str = "custom"
     is_identity: bool = False
 
     @abc.abstractmethod
@@ -92,6 +95,7 @@ class IdentityTranslator(Translator):
     """Returns texts unchanged; ``cache_key`` is ``"identity"``."""
 
     name = "identity"
+    kind = "identity"
     is_identity = True
 
     def translate(self, texts: Sequence[str]) -> list[str]:
@@ -276,6 +280,8 @@ class DictionaryTranslator(Translator):
         Up to 5 texts that had no entry (for messages).
     """
 
+    kind = "dict"
+
     def __init__(self, mapping: Mapping[str, str], *, source: str | None = None):
         self.mapping: dict[str, str] = {}
         for k, v in mapping.items():
@@ -386,6 +392,8 @@ class MTTranslator(Translator):
     Each unique text is translated once per translator object (kept in memory); empty texts
     stay empty. Output is deterministic for a given model, device and batch size.
     """
+
+    kind = "mt"
 
     def __init__(
         self,

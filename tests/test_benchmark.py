@@ -75,7 +75,7 @@ def ranking_only_aligner(kg1, kg2, **kw):
 def gold_order_leak(kg1, kg2, *, sources=None, targets=None, translations=None, config=None, timer=None):
     """Leaky: pairs sources[i] with targets[i] (right only if the lists come in gold order)."""
     n = min(len(sources), len(targets))
-    sim = np.ones((len(sources), len(targets)), dtype=np.float32)
+    sim = np.eye(len(sources), len(targets), dtype=np.float32)  # a scorer: 1 for (sources[i], targets[i])
     return _result(kg1, kg2, sources, targets, sim, np.arange(n), np.arange(n), timer)
 
 
@@ -291,3 +291,18 @@ def test_sparse_similarity_ranks_agree_with_dense():
     top3 = run_protocol(lambda a, b, **kw: sparse_aligner(a, b, top=3, **kw), pair, "closed", seed=2)
     assert top3["hits@1"] == pytest.approx(dense["hits@1"])
     assert top3["censored"] > 0 and top3["mrr"] <= dense["mrr"] + 1e-12
+
+
+def test_ties_are_excused_but_leaks_are_not():
+    pair = synthetic_pair()
+    # 12 kg2 entities share one label: their best scores tie and LAP breaks ties by order
+    for j in range(12):
+        pair.kg2.labels[j] = [("en", "same", 0)]
+        pair.kg1.labels[j] = [("en", "same", 0)]
+    out = run_protocol(label_aligner, pair, "closed", seed=0, max_disagreement=0.0)
+    check = out["permutation_check"]
+    assert check["passed"] and check["tied_fraction"] >= 12 / 40
+    assert 0.0 < check["partner_disagreement"] <= check["allowed"]
+    for leak in (gold_order_leak, position_leak):
+        with pytest.raises(PermutationCheckError):
+            run_protocol(leak, pair, "closed", seed=0, max_disagreement=0.0)

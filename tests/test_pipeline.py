@@ -60,8 +60,14 @@ def test_sources_targets_restrict_the_problem(hashing_encoder):
 def test_threshold_drops_low_pairs(hashing_encoder):
     kg1 = make_kg("a", NAMES[:4], "en")
     kg2 = make_kg("b", ["Paris", "Lyon", "Zzzzqqq", "Xxxyyy"], "fr")
-    res = align(kg1, kg2, encoder=hashing_encoder, translator="identity", threshold=0.5, show_progress=False)
+    full = align(kg1, kg2, encoder=hashing_encoder, translator="identity", show_progress=False)
+    good = {i: s for i, j, s in zip(full.rows.tolist(), full.cols.tolist(), full.scores.tolist()) if i == j and i < 2}
+    bad = [s for i, j, s in zip(full.rows.tolist(), full.cols.tolist(), full.scores.tolist()) if i >= 2]
+    assert len(good) == 2 and max(bad) < min(good.values())
+    cut = (max(bad) + min(good.values())) / 2
+    res = align(kg1, kg2, encoder=hashing_encoder, translator="identity", threshold=cut, show_progress=False)
     assert pairs_by_suffix(res) == [("e0", "e0"), ("e1", "e1")]
+    assert np.all(res.scores >= cut)
 
 
 def test_empty_graph_fails_before_any_model_loads(monkeypatch, hashing_encoder):

@@ -126,7 +126,8 @@ def test_causal_lm_planted_fact():
     s = prober.rank_candidates(BORN, ["alice", "dave"], cands)
     assert [cands[int(i)] for i in s.argmax(axis=1)] == ["paris", "london"]
     # sum reduction equals the sum of the token log-probabilities computed directly
-    ids = [tok.bos_token_id] + tok("alice was born in rome .", add_special_tokens=False)["input_ids"]
+    ids = tok("alice was born in rome .")["input_ids"]  # [CLS] ... [SEP], as in training
+    assert ids[0] == tok.cls_token_id and ids[-1] == tok.sep_token_id
     with torch.no_grad():
         lp = torch.log_softmax(model(torch.tensor([ids])).logits[0, :-1], -1)
     direct = float(lp[torch.arange(len(ids) - 1), torch.tensor(ids[1:])].sum())

@@ -124,7 +124,9 @@ def test_make_translator_defaults():
     assert make_translator(same) is same
     # MT between the same language (en-GB -> en) needs no model at all
     assert isinstance(make_translator("mt:some/model", src_lang="en-GB", tgt_lang="en"), IdentityTranslator)
-    assert isinstance(make_translator("mt:some/model", src_lang="zh"), MTTranslator)
+    mt = make_translator("mt:some/model", src_lang="zh")
+    assert isinstance(mt, MTTranslator) and mt.kind == "mt" and mt.src_lang == "zh" and mt.tgt_lang == "en"
+    assert (t.kind, IdentityTranslator().kind) == ("dict", "identity")
 
 
 def test_json_object_dictionary(tmp_path):

@@ -460,6 +460,9 @@ class Trainer:
         ------
         InputError
             Bad data, or a model with no trainable parameter.
+        FloatingPointError
+            The loss became NaN or infinite (the message gives the step); lower ``lr`` or set
+            ``max_grad_norm``.
         """
         import torch
         from tqdm.auto import tqdm

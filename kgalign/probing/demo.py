@@ -228,11 +228,10 @@ def span_masked_examples(prober, queries, corpus_keys: set[tuple[int, str]], sub
         subj = prober.tokens(q.subject)
         post = prober.tokens(b.replace("[Y]", q.object))
         body = pre + [prober.mask_id] * len(subj) + post
-        full = list(prober.tokenizer.build_inputs_with_special_tokens(body))
-        off = full.index(prober.mask_id) if subj else 0
+        full, off = prober.wrap(body)
         labels = [-100] * len(full)
         for i, t in enumerate(subj):
-            labels[off + i] = t
+            labels[off + len(pre) + i] = t
         out.append({"input_ids": full, "labels": labels})
     return out
 

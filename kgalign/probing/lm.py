@@ -117,6 +117,7 @@ class _Base:
                 device = "cpu"
         self.device = device
         self._cache: dict[str, list[int]] = {}
+        self.prefix, self.suffix = special_wrapper(tokenizer)
 
     def tokens(self, text: str) -> list[int]:
         """Token ids of ``text`` without special tokens (cached)."""
@@ -142,6 +143,10 @@ class _Base:
                 raise InputError(f"object name {name!r} has no token for this tokenizer")
             out.append(ids)
         return out
+
+    def wrap(self, body: list[int]) -> tuple[list[int], int]:
+        """``body`` with the tokenizer's special tokens around it, and the body's offset."""
+        return self.prefix + list(body) + self.suffix, len(self.prefix)
 
     def _pad_id(self) -> int:
         tok = self.tokenizer
@@ -195,9 +200,7 @@ class MaskedLMProber(_Base):
         left, right = template.split(subject)
         left_ids, right_ids = self.tokens(left), self.tokens(right)
         body = left_ids + [self.mask_id] * n_masks + right_ids
-        full = list(self.tokenizer.build_inputs_with_special_tokens(body))
-        # locate the inserted span: the special-token wrapper only adds tokens at the ends
-        offset = _find_sub(full, body)
+        full, offset = self.wrap(body)
         pos = list(range(offset + len(left_ids), offset + len(left_ids) + n_masks))
         return full, pos
 
@@ -408,20 +411,30 @@ def ffn_modules(model) -> list:
     return found
 
 
-def _find_sub(seq: list[int], sub: list[int]) -> int:
-    n, m = len(seq), len(sub)
-    for i in range(n - m + 1):
-        if seq[i:i + m] == sub:
-            return i
-    raise InputError("the tokenizer's special-token wrapper changed the query body")  # pragma: no cover
+def special_wrapper(tokenizer) -> tuple[list[int], list[int]]:
+    """The special tokens the tokenizer puts before and after a single sequence.
+
+    Found by tokenising a probe text with and without special tokens (works for slow and
+    fast tokenizers, whatever post-processor they use): ``[CLS]``/``[SEP]`` for BERT,
+    ``<s>``/``</s>`` for XLM-R, nothing for GPT-2.
+    """
+    for probe in ("a", "the", "x y"):
+        with_sp = list(tokenizer(probe)["input_ids"])
+        without = list(tokenizer(probe, add_special_tokens=False)["input_ids"])
+        m = len(without)
+        for i in range(len(with_sp) - m + 1):
+            if m and with_sp[i:i + m] == without:
+                return with_sp[:i], with_sp[i + m:]
+    return [], []  # pragma: no cover - a tokenizer that rewrites the body
 
 
 class CausalLMProber(_Base):
     """Rank candidate objects with a causal LM by the log-likelihood of the filled sentence.
 
     The score of candidate ``c`` is ``sum_t log P(w_t | w_<t)`` over the tokens of the
-    sentence with ``[Y] = c`` (tokenised piecewise like :class:`MaskedLMProber`), or that sum
-    divided by the number of tokens with ``reduction="mean"``. The tokens left of the object
+    sentence with ``[Y] = c`` (tokenised piecewise like :class:`MaskedLMProber`, wrapped in
+    the tokenizer's special tokens, or preceded by BOS when the tokenizer adds none), or
+    that sum divided by the number of scored tokens with ``reduction="mean"``. The tokens left of the object
     are shared by all candidates, so the ranking depends on the object and what follows it.
     """
 
@@ -434,10 +447,10 @@ class CausalLMProber(_Base):
     def _sentence_ids(self, template: Template, subject: str, obj_ids: list[int]) -> list[int]:
         left, right = template.split(subject)
         ids = self.tokens(left) + list(obj_ids) + self.tokens(right)
-        bos = self.tokenizer.bos_token_id
-        if bos is not None:
-            ids = [int(bos)] + ids
-        return ids
+        prefix = self.prefix
+        if not prefix and self.tokenizer.bos_token_id is not None:
+            prefix = [int(self.tokenizer.bos_token_id)]  # GPT-2: condition the first token on BOS
+        return prefix + ids + self.suffix
 
     def rank_candidates(
         self,

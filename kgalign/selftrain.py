@@ -1,0 +1,183 @@
+"""Self-training without gold links: confident pairs become pseudo-anchors.
+
+Each round takes the pairs that are mutual best matches of the current similarity with a
+margin over the runner-up (no gold involved), describes every entity by the pseudo-anchors in
+its 1-hop and 2-hop neighbourhood, adds the cosine of those anchor profiles to the base
+similarity (the neighbour-consistency idea of anchor label propagation, cf. LightEA: Mao et al.,
+EMNLP 2022), and repeats. It stops when the confident set stops growing (relative growth below
+``min_growth``) or after ``rounds`` rounds: a rule that reads no gold.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kgalign.views.strings import sparse_cosine_into
+
+log = logging.getLogger("kgalign")
+
+#: Defaults of ``config["selftrain"]``.
+SELFTRAIN_DEFAULTS = {
+    "enabled": True,
+    "rounds": 3,  # at most this many re-scoring rounds
+    "margin": 0.05,  # best - second best (row-wise) needed for a pseudo-anchor
+    "hop_weights": [2.0, 1.0],  # weight of the 1-hop and 2-hop anchor-profile cosines
+    "min_growth": 0.005,  # stop when the confident set grows by less than this fraction
+}
+
+
+@dataclass
+class SelfTrainInfo:
+    """What self-training did: per round the number of confident pairs."""
+
+    confident: list[int] = field(default_factory=list)
+    rounds: int = 0
+    stopped: str = ""
+
+
+def confident_pairs(S: np.ndarray, margin: float = 0.05):
+    """Mutual-best pairs whose score beats the row's runner-up by more than ``margin``.
+
+    Parameters
+    ----------
+    S : ndarray of float, shape (n1, n2)
+        Similarity (higher is better). Needs n2 >= 2 for a margin; with one column every
+        mutual best pair counts.
+    margin : float
+        Required gap between the best and second-best score of the row.
+
+    Returns
+    -------
+    rows, cols : ndarray of int64, shape (k,)
+        Row and column indices of the confident pairs (rows increasing).
+
+    Notes
+    -----
+    Ties: ``argmax`` takes the first maximum, so the result does not depend on anything but
+    ``S``; with a positive margin tied rows are never confident.
+    """
+    S = np.asarray(S)
+    if S.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    best_c = S.argmax(axis=1)
+    best_r = S.argmax(axis=0)
+    rows = np.nonzero(best_r[best_c] == np.arange(S.shape[0]))[0]
+    if S.shape[1] >= 2:
+        top2 = -np.partition(-S[rows], 1, axis=1)[:, :2]
+        rows = rows[(top2[:, 0] - top2[:, 1]) > margin]
+    return rows.astype(np.int64), best_c[rows].astype(np.int64)
+
+
+def _reach(A, hops: int):
+    """Binary reachability matrices within exactly 1..hops steps (paths may revisit)."""
+    import scipy.sparse as sp
+
+    B = (A > 0).astype(np.float32).tocsr()
+    out, P = [B], B
+    for _ in range(hops - 1):
+        P = (P @ B).tocsr()
+        P.data[:] = 1.0
+        out.append(P.astype(np.float32))
+    return [sp.csr_matrix(m) for m in out]
+
+
+def anchor_similarity(out: np.ndarray, reach1, reach2, sources, targets, anchors1, anchors2,
+                      hop_weights) -> np.ndarray:
+    """Add the weighted cosine of pseudo-anchor neighbourhood profiles to ``out``.
+
+    The k-hop profile of entity i is the binary vector over anchors a (pairs
+    ``(anchors1[a], anchors2[a])``) that lie within k hops of i; two entities are similar when
+    their neighbourhoods hold the same anchor pairs.
+
+    Parameters
+    ----------
+    out : ndarray of float32, shape (len(sources), len(targets)); modified in place
+    reach1, reach2 : list of scipy.sparse.csr_matrix
+        Per hop, binary reachability matrices of each graph (shape (n1, n1) and (n2, n2)).
+    sources, targets : ndarray of int64
+        Entity positions of the rows and columns of ``out``.
+    anchors1, anchors2 : ndarray of int64, shape (k,)
+        Entity positions (in kg1 and kg2) of the pseudo-anchor pairs.
+    hop_weights : sequence of float
+        One weight per hop.
+
+    Returns
+    -------
+    ndarray
+        ``out``.
+    """
+    import scipy.sparse as sp
+    from sklearn.preprocessing import normalize
+
+    k = len(anchors1)
+    if k == 0:
+        return out
+    M1 = sp.csr_matrix((np.ones(k, np.float32), (anchors1, np.arange(k))), shape=(reach1[0].shape[0], k))
+    M2 = sp.csr_matrix((np.ones(k, np.float32), (anchors2, np.arange(k))), shape=(reach2[0].shape[0], k))
+    for w, R1, R2 in zip(hop_weights, reach1, reach2):
+        if w <= 0:
+            continue
+        P1 = normalize((R1[sources] @ M1).tocsr())
+        P2 = normalize((R2[targets] @ M2).tocsr())
+        sparse_cosine_into(out, P1, P2, float(w))
+    return out
+
+
+def self_train(S_base: np.ndarray, kg1, kg2, sources, targets, config: dict | None = None,
+               timer=None) -> tuple[np.ndarray, SelfTrainInfo]:
+    """Iterative pseudo-anchor self-training on top of a base similarity.
+
+    Parameters
+    ----------
+    S_base : ndarray of float32, shape (len(sources), len(targets))
+        Fused similarity of the other views (not modified).
+    kg1, kg2 : KnowledgeGraph
+        Full graphs (their triples carry the anchor profiles).
+    sources, targets : ndarray of int64
+        Entity positions of the rows and columns.
+    config : dict, optional
+        Keys of :data:`SELFTRAIN_DEFAULTS`.
+    timer : StageTimer, optional
+
+    Returns
+    -------
+    S : ndarray of float32, same shape
+        ``S_base`` plus the anchor-profile similarity of the last round (``S_base`` itself,
+        copied, when no round ran).
+    info : SelfTrainInfo
+    """
+    from kgalign.views.structure import normalized_adjacency
+
+    cfg = dict(SELFTRAIN_DEFAULTS)
+    cfg.update(config or {})
+    info = SelfTrainInfo()
+    sources = np.asarray(sources, dtype=np.int64)
+    targets = np.asarray(targets, dtype=np.int64)
+    hop_weights = [float(w) for w in cfg["hop_weights"]]
+    S = np.array(S_base, dtype=np.float32, copy=True)
+    if not cfg["enabled"] or int(cfg["rounds"]) <= 0 or not any(w > 0 for w in hop_weights):
+        info.stopped = "disabled"
+        return S, info
+    reach1 = _reach(normalized_adjacency(kg1), len(hop_weights))
+    reach2 = _reach(normalized_adjacency(kg2), len(hop_weights))
+    prev = 0
+    for rnd in range(int(cfg["rounds"])):
+        rows, cols = confident_pairs(S, float(cfg["margin"]))
+        info.confident.append(int(len(rows)))
+        if len(rows) == 0:
+            info.stopped = "no confident pairs"
+            break
+        if prev and len(rows) < prev * (1.0 + float(cfg["min_growth"])):
+            info.stopped = "confident set stopped growing"
+            break
+        prev = len(rows)
+        S = np.array(S_base, dtype=np.float32, copy=True)
+        anchor_similarity(S, reach1, reach2, sources, targets, sources[rows], targets[cols], hop_weights)
+        info.rounds = rnd + 1
+        log.info("self-training round %d: %d pseudo-anchors", rnd + 1, len(rows))
+    else:
+        info.stopped = "round limit"
+    return S, info
