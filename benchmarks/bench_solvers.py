@@ -395,26 +395,30 @@ def _print(rec):
 
 
 def ratios(records):
-    """Time ratios other/ours for records that share a problem."""
+    """Time ratios other/ours for records that solve the same problem."""
     out = []
-    def key(r):
-        return (r["task"], r.get("kind"), r.get("n"), r.get("k"), r.get("symmetrised", True))
-    groups = {}
-    for r in records:
-        if r.get("status") == "ok":
-            groups.setdefault(key(r), {})[r["solver"]] = r
-    for k, g in groups.items():
-        ours = g.get("ours") or g.get("ours_sparse")
-        if k[0] == "dbp15k":
-            for kk in ("ours_sparse",):
-                pass
-        if ours is None:
-            continue
-        for name, r in g.items():
-            if name.startswith("ours"):
+    ok = [r for r in records if r.get("status") == "ok"]
+    for r in ok:
+        if r["task"] == "dbp15k":
+            if not r["solver"].startswith("ours"):
                 continue
-            out.append({"problem": list(k), "other": name, "other_s": r["time_s"], "ours_s": ours["time_s"],
-                        "speedup": r["time_s"] / ours["time_s"]})
+            for o in ok:
+                if o["task"] == "dbp15k" and o["solver"] == "scipy":
+                    out.append({"problem": ["dbp15k", r["solver"], r.get("k")], "other": "scipy",
+                                "other_s": o["time_s"], "ours_s": r["time_s"],
+                                "speedup": o["time_s"] / r["time_s"],
+                                "solve_only_speedup": o["solve_s"] / r["solve_s"],
+                                "hits1_ours": r["hits1"], "hits1_other": o["hits1"]})
+            continue
+        if r["solver"] != "ours":
+            continue
+        key = (r["task"], r.get("kind"), r.get("n"), r.get("k"), r.get("symmetrised", True))
+        for o in ok:
+            okey = (o["task"], o.get("kind"), o.get("n"), o.get("k"), o.get("symmetrised", True))
+            if okey == key and not o["solver"].startswith("ours"):
+                out.append({"problem": list(key), "other": o["solver"], "other_s": o["time_s"],
+                            "ours_s": r["time_s"], "speedup": o["time_s"] / r["time_s"],
+                            "ours_peak_rss_mb": r.get("peak_rss_mb"), "other_peak_rss_mb": o.get("peak_rss_mb")})
     return out
 
 
@@ -447,7 +451,17 @@ def main(argv=None):
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "solvers.json"))
     ap.add_argument("--worker")
+    ap.add_argument("--merge", nargs="+", help="combine result JSON files into --out and print ratios")
     args = ap.parse_args(argv)
+    if args.merge:
+        parts = [json.loads(Path(f).read_text()) for f in args.merge]
+        records = [r for p in parts for r in p["records"]]
+        result = {"machine": parts[-1]["machine"], "command": [p["command"] for p in parts],
+                  "records": records, "ratios": ratios(records)}
+        for r in result["ratios"]:
+            print(f"{r['problem']}: {r['other']} {r['other_s']:.3f}s / ours {r['ours_s']:.3f}s = {r['speedup']:.2f}x")
+        Path(args.out).write_text(json.dumps(result, indent=1))
+        return
     if args.worker:
         spec = json.loads(args.worker)
         print(json.dumps(WORKERS[spec["task"]](spec)))

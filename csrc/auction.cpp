@@ -41,11 +41,17 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
 
     double lo = std::numeric_limits<double>::infinity(), hi = NEG_INF;
     for (int64_t k = 0; k < S.nnz(); ++k) { lo = std::min(lo, a[k]); hi = std::max(hi, a[k]); }
-    for (int64_t i = 0; i < n; ++i) { lo = std::min(lo, t[i]); hi = std::max(hi, t[i]); }
     const double eps_final = opt.eps_final > 0 ? opt.eps_final : 1e-9;
-    double eps = opt.eps_start > 0 ? opt.eps_start : (hi > lo ? (hi - lo) / 4.0 : eps_final);
+    // default start: 1/20 of the spread of the similarities (measured on alignment-like
+    // top-k graphs; larger starts only add phases of price wars)
+    // the scale of the problem: spread of the similarities and how far below them a row may
+    // have to bid before abstaining (rows that lose every candidate push prices that far)
+    double tmin = std::numeric_limits<double>::infinity();
+    for (int64_t i = 0; i < n; ++i) tmin = std::min(tmin, t[i]);
+    double spread = S.nnz() > 0 ? std::max(hi - lo, hi - tmin) : 0.0;
+    double eps = opt.eps_start > 0 ? opt.eps_start : (spread > 0 ? spread / 20.0 : eps_final);
     eps = std::max(eps, eps_final);
-    const double factor = opt.eps_factor > 1.0 ? opt.eps_factor : 5.0;
+    const double factor = opt.eps_factor > 1.0 ? opt.eps_factor : 10.0;
 
     // column-wise copy for the reverse iterations (O(nnz) memory)
     std::vector<int64_t> cp(m + 1, 0);

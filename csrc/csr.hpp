@@ -50,8 +50,8 @@ int lap_dense(const T* cost, int64_t n_rows, int64_t n_cols, bool maximize, cons
 // ---------------------------------------------------------------- auction.cpp
 struct AuctionOptions {
     double eps_final = 1e-6;     // final epsilon (in the units of the values given)
-    double eps_factor = 5.0;     // epsilon division factor between scaling phases
-    double eps_start = -1.0;     // <= 0: (max - min) / 2
+    double eps_factor = 10.0;    // epsilon division factor between scaling phases
+    double eps_start = -1.0;     // <= 0: (max - min) / 20 of the similarities
     int64_t max_bids = -1;       // <= 0: no cap
     int n_threads = 1;           // bidding threads (OpenMP, Jacobi bids); 1 = Gauss-Seidel
 };

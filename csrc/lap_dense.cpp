@@ -156,14 +156,18 @@ std::vector<int64_t> reduction_transfer(const Cost<T>& C, const std::vector<int6
     return free_rows;
 }
 
-// Augmenting row reduction (two rounds, bounded work), valid for n_rows <= n_cols starting
-// from any v where every assigned row sits on a column of minimum c_ij - v_j (lowering v_j
-// keeps that true).
+// Augmenting row reduction (two rounds, bounded work), valid for n_rows <= n_cols (or with a
+// private dummy per row) starting from any v where every assigned row sits on a column of
+// minimum c_ij - v_j (lowering v_j keeps that true) and free columns have v_j = 0 when the
+// problem is rectangular. A row's dummy (cost dummy[i], price 0, never lowered) competes like
+// a column; a row that takes it is settled for good (nobody else can reach it).
 template <class T>
-void augmenting_row_reduction(const Cost<T>& C, std::vector<int64_t>& x, std::vector<int64_t>& y,
-                              std::vector<double>& v, std::vector<int64_t>& free_rows) {
+void augmenting_row_reduction(const Cost<T>& C, const double* dummy, std::vector<int64_t>& x,
+                              std::vector<int64_t>& y, std::vector<double>& v,
+                              std::vector<int64_t>& free_rows) {
     const int64_t nr = C.nr, nc = C.nc;
-    if (nc < 2) return;
+    constexpr int64_t DUMMY = -2;
+    if (nc < 1 || (nc < 2 && dummy == nullptr)) return;
     const int64_t budget = 4 * nr + 16;  // beyond this the auction-like ARR stalls; SAP is faster
     for (int round = 0; round < 2 && !free_rows.empty(); ++round) {
         const int64_t n_free = static_cast<int64_t>(free_rows.size());
@@ -181,12 +185,24 @@ void augmenting_row_reduction(const Cost<T>& C, std::vector<int64_t>& x, std::ve
                     else { u2 = u1; j2 = j1; u1 = h; j1 = j; }
                 }
             }
+            if (dummy != nullptr) {
+                const double h = dummy[i];
+                if (h < u2) {
+                    if (h >= u1) { u2 = h; j2 = DUMMY; }
+                    else { u2 = u1; j2 = j1; u1 = h; j1 = DUMMY; }
+                }
+            }
+            if (j1 == DUMMY) { x[i] = -1; continue; }  // abstains: settled
             int64_t i0 = y[j1];
             const double v1_new = v[j1] - (u2 - u1);
             const bool lowers = v1_new < v[j1];
             if (rr_cnt < budget) {
                 if (lowers) v[j1] = v1_new;
-                else if (i0 >= 0 && j2 >= 0) { j1 = j2; i0 = y[j2]; }
+                else if (i0 >= 0 && j2 != -1) {
+                    if (j2 == DUMMY) { x[i] = -1; continue; }  // tie with abstaining: abstain
+                    j1 = j2;
+                    i0 = y[j2];
+                }
                 if (i0 >= 0) {
                     if (lowers) free_rows[--current] = i0;
                     else free_rows[new_free++] = i0;
@@ -302,7 +318,7 @@ int solve_wide(const Cost<T>& C, const double* dummy, bool finite, bool colred_d
     std::vector<int64_t> x(nr, -1), y(nc, -1);
     std::vector<double> u(nr, 0.0);
     std::vector<int64_t> free_rows;
-    if (finite && dummy == nullptr && nr >= 2) {
+    if ((finite || dummy != nullptr) && (nr >= 2 || dummy != nullptr)) {
         if (colred_done) {
             free_rows = reduction_transfer(C, arg, x, y, v);
         } else {
@@ -311,7 +327,7 @@ int solve_wide(const Cost<T>& C, const double* dummy, bool finite, bool colred_d
             for (int64_t i = 0; i < nr; ++i) free_rows[i] = i;
         }
         if (dbg) std::fprintf(stderr, "lap_dense: transfer %.3f s, %zu free\n", since(t0), free_rows.size());
-        augmenting_row_reduction(C, x, y, v, free_rows);
+        augmenting_row_reduction(C, dummy, x, y, v, free_rows);
         if (dbg) std::fprintf(stderr, "lap_dense: arr %.3f s, %zu free\n", since(t0), free_rows.size());
         for (int64_t i = 0; i < nr; ++i)
             if (x[i] >= 0) u[i] = C(C.row(i), x[i]) - v[x[i]];

@@ -24,8 +24,9 @@ SELFTRAIN_DEFAULTS = {
     "enabled": True,
     "rounds": 3,  # at most this many re-scoring rounds
     "margin": 0.05,  # best - second best (row-wise) needed for a pseudo-anchor
-    "hop_weights": [2.0, 1.0],  # weight of the 1-hop and 2-hop anchor-profile cosines
+    "hop_weights": [1.0],  # weights of the 1-hop (, 2-hop, ...) anchor-profile cosines
     "min_growth": 0.005,  # stop when the confident set grows by less than this fraction
+    "idf": False,  # weight anchors by log(n / number of entities next to them) (TF-IDF style)
 }
 
 
@@ -85,7 +86,7 @@ def _reach(A, hops: int):
 
 
 def anchor_similarity(out: np.ndarray, reach1, reach2, sources, targets, anchors1, anchors2,
-                      hop_weights) -> np.ndarray:
+                      hop_weights, idf: bool = False) -> np.ndarray:
     """Add the weighted cosine of pseudo-anchor neighbourhood profiles to ``out``.
 
     The k-hop profile of entity i is the binary vector over anchors a (pairs
@@ -103,6 +104,9 @@ def anchor_similarity(out: np.ndarray, reach1, reach2, sources, targets, anchors
         Entity positions (in kg1 and kg2) of the pseudo-anchor pairs.
     hop_weights : sequence of float
         One weight per hop.
+    idf : bool
+        Weight each anchor pair by ``sqrt(idf1 * idf2)`` with ``idf = log(1 + n / df)``, df the
+        number of entities that reach the anchor within the hop, so that hubs count less.
 
     Returns
     -------
@@ -120,8 +124,15 @@ def anchor_similarity(out: np.ndarray, reach1, reach2, sources, targets, anchors
     for w, R1, R2 in zip(hop_weights, reach1, reach2):
         if w <= 0:
             continue
-        P1 = normalize((R1[sources] @ M1).tocsr())
-        P2 = normalize((R2[targets] @ M2).tocsr())
+        P1 = (R1[sources] @ M1).tocsr()
+        P2 = (R2[targets] @ M2).tocsr()
+        if idf:
+            df1 = np.asarray((R1 @ M1).sum(axis=0)).ravel()
+            df2 = np.asarray((R2 @ M2).sum(axis=0)).ravel()
+            col = np.sqrt(np.log1p(R1.shape[0] / np.maximum(df1, 1)) * np.log1p(R2.shape[0] / np.maximum(df2, 1)))
+            P1 = (P1 @ sp.diags(col.astype(np.float32))).tocsr()
+            P2 = (P2 @ sp.diags(col.astype(np.float32))).tocsr()
+        P1, P2 = normalize(P1), normalize(P2)
         sparse_cosine_into(out, P1, P2, float(w))
     return out
 
@@ -157,6 +168,8 @@ def self_train(S_base: np.ndarray, kg1, kg2, sources, targets, config: dict | No
     sources = np.asarray(sources, dtype=np.int64)
     targets = np.asarray(targets, dtype=np.int64)
     hop_weights = [float(w) for w in cfg["hop_weights"]]
+    while hop_weights and hop_weights[-1] <= 0:  # no reachability matrix for unused hops
+        hop_weights.pop()
     S = np.array(S_base, dtype=np.float32, copy=True)
     if not cfg["enabled"] or int(cfg["rounds"]) <= 0 or not any(w > 0 for w in hop_weights):
         info.stopped = "disabled"
@@ -175,9 +188,48 @@ def self_train(S_base: np.ndarray, kg1, kg2, sources, targets, config: dict | No
             break
         prev = len(rows)
         S = np.array(S_base, dtype=np.float32, copy=True)
-        anchor_similarity(S, reach1, reach2, sources, targets, sources[rows], targets[cols], hop_weights)
+        anchor_similarity(S, reach1, reach2, sources, targets, sources[rows], targets[cols], hop_weights,
+                          idf=bool(cfg["idf"]))
         info.rounds = rnd + 1
         log.info("self-training round %d: %d pseudo-anchors", rnd + 1, len(rows))
     else:
         info.stopped = "round limit"
     return S, info
+
+
+def abstain_threshold(scores, bins: int = 256) -> float:
+    """A gold-free score threshold separating matched from unmatched (dangling) entities.
+
+    Otsu's rule (Otsu: "A threshold selection method from gray-level histograms", IEEE SMC
+    1979) on the scores of the assigned pairs: the cut that maximises the between-class
+    variance of the two groups. Correct pairs of a good similarity score high and the forced
+    partners of dangling entities low, so the histogram is bimodal; no gold link is read.
+
+    Parameters
+    ----------
+    scores : array-like of float, shape (k,)
+        Scores of the pairs of a 1-to-1 assignment (non-finite values are ignored).
+    bins : int
+        Histogram resolution.
+
+    Returns
+    -------
+    float
+        Keep pairs with ``score >= threshold``; ``-inf`` when fewer than two distinct finite
+        scores exist (nothing to separate).
+    """
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    s = s[np.isfinite(s)]
+    if len(s) < 2 or s.min() == s.max():
+        return float("-inf")
+    hist, edges = np.histogram(s, bins=bins)
+    p = hist / hist.sum()
+    centers = 0.5 * (edges[:-1] + edges[1:])
+    w0 = np.cumsum(p)
+    mu = np.cumsum(p * centers)
+    w1 = 1.0 - w0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mu[-1] * w0 - mu) ** 2 / (w0 * w1)
+    between[~np.isfinite(between)] = -1.0
+    k = int(np.argmax(between[:-1]))
+    return float(edges[k + 1])

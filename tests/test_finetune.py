@@ -432,6 +432,19 @@ def test_lt_sft_changes_exactly_the_selected_parameters(tok):
     assert 0 < diff.nnz < sum(p.numel() for p in model.parameters())
 
 
+def test_lt_sft_diff_carries_the_planted_facts(tok, planted):
+    pre, _ = planted
+    answers = [o for _, o in FACTS]
+    model = copy.deepcopy(pre)
+    diff = lt_sft(model, fact_examples(tok), density=0.2, tokenizer=tok, full_steps=40, sparse_steps=80,
+                  trainer_kwargs=dict(objective="labels", lr=5e-3, batch_size=4, progress=False,
+                                      device="cpu"))
+    assert predict_objects(model, tok) == answers  # P@1 = 1 with 20 % of the weights
+    fresh = diff.apply(copy.deepcopy(pre))  # the diff alone carries the facts to a fresh copy
+    assert predict_objects(fresh, tok) == answers
+    assert predict_objects(diff.revert(model), tok) == predict_objects(pre, tok)
+
+
 def test_l1_hook_adds_the_sign_subgradient_and_shrinks_the_difference(tok):
     from kgalign.finetune import L1TowardsInitHook
 

@@ -175,3 +175,16 @@ def test_probe_queries_end_to_end_bilingual():
     assert p["fr"]["micro"] == pytest.approx(2 / 3) and p["en"]["micro"] == pytest.approx(2 / 3)
     c = consistency(rows, "fr", "en")
     assert c["both"] == 2 and c["none"] == 1
+
+
+def test_demo_sparse_loss_equals_model_loss():
+    from kgalign.probing.demo import sparse_mlm_loss
+
+    tok = word_tokenizer([WORDS])
+    model = tiny_model("bert", len(tok), layers=1, hidden=32, heads=2, seed=3)
+    ids = torch.tensor([tok("alice was born in paris .")["input_ids"], tok("bob was born in new york")["input_ids"][:8]])
+    labels = torch.full_like(ids, -100)
+    labels[0, 5], labels[1, 2], labels[1, 5] = ids[0, 5], ids[1, 2], ids[1, 5]
+    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
+    with torch.no_grad():
+        assert float(sparse_mlm_loss(model, batch)) == pytest.approx(float(model(**batch).loss), rel=1e-5)

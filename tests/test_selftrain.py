@@ -89,3 +89,18 @@ def test_self_train_resolves_name_ties_and_stops():
     S0, info0 = self_train(base, kg1, kg2, np.arange(7), np.arange(7), {"enabled": False})
     np.testing.assert_array_equal(S0, base)
     assert info0.rounds == 0
+
+
+def test_abstain_threshold_separates_two_modes():
+    from kgalign.selftrain import abstain_threshold
+
+    rng = np.random.default_rng(0)
+    low, high = rng.normal(0.2, 0.05, 300), rng.normal(0.9, 0.05, 700)
+    scores = np.concatenate([low, high])
+    t = abstain_threshold(scores)
+    assert low.max() < t <= high.min()
+    # order does not matter, and shifting every score shifts the threshold
+    assert abstain_threshold(rng.permutation(scores)) == pytest.approx(t)
+    assert abstain_threshold(scores + 3.0) == pytest.approx(t + 3.0, abs=1e-9)
+    assert abstain_threshold([0.5, 0.5, np.nan]) == float("-inf")
+    assert abstain_threshold([]) == float("-inf")

@@ -170,6 +170,23 @@ def git_commit(path: str | os.PathLike | None = None) -> str | None:
     return sha + ("+dirty" if dirty else "")
 
 
+def source_digest() -> str:
+    """sha256 (first 16 hex digits) of kgalign's Python and C++ sources as they are on disk now.
+
+    Recorded at the start and per run: equal digests mean every run used the same code, even
+    in a checkout with uncommitted changes.
+    """
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    files = sorted(list(root.rglob("*.py")) + list((root.parent / "csrc").glob("*.[ch]pp")))
+    for f in files:
+        try:
+            h.update(str(f.relative_to(root.parent)).encode() + b"\0" + f.read_bytes())
+        except OSError:
+            continue
+    return h.hexdigest()[:16]
+
+
 def versions() -> dict:
     """Versions of Python, kgalign and the libraries that shape the figures (None if absent)."""
     from importlib import metadata
@@ -213,7 +230,8 @@ def default_aligner(kg1, kg2, **kwargs):
 def run_dbp15k(data_dir: str | os.PathLike, *, pairs: Sequence[str] = PAIRS, protocols: Sequence[str] = PROTOCOLS,
                config: dict | None = None, seed: int = 0, aligner: Callable | None = None,
                limit: int | None = None, max_disagreement: float = 0.01, rank_k: int = 100,
-               isolate: bool = False, log: Callable[[str], None] | None = None) -> dict:
+               isolate: bool = False, log: Callable[[str], None] | None = None,
+               checkpoint: Callable[[dict], None] | None = None) -> dict:
     """Run the DBP15K benchmark and return the results record (nothing is written).
 
     Parameters
@@ -241,6 +259,9 @@ def run_dbp15k(data_dir: str | os.PathLike, *, pairs: Sequence[str] = PAIRS, pro
         Without it, peak RSS is the process's high-water mark so far.
     log : callable, optional
         Receives progress lines.
+    checkpoint : callable, optional
+        Called with the record (``"complete": False``) after every finished (pair, protocol),
+        e.g. to save partial results of a long run.
 
     Returns
     -------
@@ -275,10 +296,12 @@ def run_dbp15k(data_dir: str | os.PathLike, *, pairs: Sequence[str] = PAIRS, pro
         "command": " ".join(["kgalign"] + sys.argv[1:]) if Path(sys.argv[0]).name in ("kgalign", "__main__.py") else None,
         "versions": versions(),
         "git_commit": git_commit(),
+        "source_digest": source_digest(),
         "machine": machine(),
         "seed": seed,
         "presentation_seeds": [seed, seed + 1],
         "limit": limit,
+        "complete": False,
         "isolated_processes": isolate,
         "tie_policy": "pessimistic: a gold target tied with other candidates is ranked after all of them",
         "results": {},
@@ -301,6 +324,8 @@ def run_dbp15k(data_dir: str | os.PathLike, *, pairs: Sequence[str] = PAIRS, pro
                 log(f"{name} {protocol}: running in a fresh process (two presentations, seeds {seed}, {seed + 1})")
                 res = _run_isolated(str(d), protocol, aligner, config, seed, limit, max_disagreement, rank_k, name)
                 _record_run(record, name, protocol, res, log)
+                if checkpoint:
+                    checkpoint(record)
             continue
         pair, load_stages = _load(d, limit, seed)
         for protocol in protocols:
@@ -308,7 +333,11 @@ def run_dbp15k(data_dir: str | os.PathLike, *, pairs: Sequence[str] = PAIRS, pro
                 f"{len(pair.links)} gold links; two presentations (seeds {seed}, {seed + 1})")
             res = run_protocol(aligner, pair, protocol, seed=seed, config=config, max_disagreement=max_disagreement,
                                rank_k=rank_k, name=name, load_stages=load_stages)
+            res["source_digest"] = record["source_digest"]
             _record_run(record, name, protocol, res, log)
+            if checkpoint:
+                checkpoint(record)
+    record["complete"] = True
     return record
 
 
@@ -324,9 +353,12 @@ def _load(d: Path, limit: int | None, seed: int):
 
 
 def _child(d: str, protocol: str, aligner, config, seed, limit, max_disagreement, rank_k, name) -> dict:
+    digest = source_digest()
     pair, load_stages = _load(Path(d), limit, seed)
-    return run_protocol(aligner, pair, protocol, seed=seed, config=config, max_disagreement=max_disagreement,
-                        rank_k=rank_k, name=name, load_stages=load_stages)
+    out = run_protocol(aligner, pair, protocol, seed=seed, config=config, max_disagreement=max_disagreement,
+                       rank_k=rank_k, name=name, load_stages=load_stages)
+    out["source_digest"] = digest
+    return out
 
 
 def _run_isolated(d, protocol, aligner, config, seed, limit, max_disagreement, rank_k, name) -> dict:
@@ -340,6 +372,10 @@ def _run_isolated(d, protocol, aligner, config, seed, limit, max_disagreement, r
 
 def _record_run(record: dict, name: str, protocol: str, res: dict, log) -> None:
     record["results"][name][protocol] = res
+    if res.get("source_digest") not in (None, record.get("source_digest")):
+        record["code_changed_during_run"] = True
+        log(f"warning: {name} {protocol} ran on different source code than the run started with "
+            f"({res['source_digest']} vs {record['source_digest']})")
     record.setdefault("device", res.get("device"))
     record.setdefault("config", res.get("config"))
     log(f"{name} {protocol}: hits@1 {res['hits@1']:.4f}  hits@10 {res['hits@10']:.4f}  mrr {res['mrr']:.4f}  "
@@ -359,7 +395,7 @@ def _fmt(v, digits=4):
 def markdown_table(record: dict) -> str:
     """The results as a Markdown table (one row per pair and protocol) with a provenance line."""
     head = ("| pair | protocol | Hits@1 | Hits@10 | MRR | MR | accuracy | precision | recall | F1 | "
-            "time (s) | peak RSS (MB) | perm. check |")
+            "time (s) | peak RSS (MB) | perm. check (disagreement <= allowed) |")
     lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
     for pair, by_protocol in record.get("results", {}).items():
         for protocol, r in by_protocol.items():
@@ -369,7 +405,7 @@ def markdown_table(record: dict) -> str:
                 f"{_fmt(r.get('mr'), 1)} | {_fmt(r.get('accuracy'))} | {_fmt(r.get('precision'))} | "
                 f"{_fmt(r.get('recall'))} | {_fmt(r.get('f1'))} | {_fmt(r.get('seconds_total'), 1)} | "
                 f"{_fmt(r.get('peak_rss_mb'), 0)} | {'pass' if check.get('passed') else 'FAIL'} "
-                f"({check.get('partner_disagreement', float('nan')):.2%}) |"
+                f"({check.get('partner_disagreement', float('nan')):.2%} <= {check.get('allowed', check.get('max_disagreement', float('nan'))):.2%}) |"
             )
     v = record.get("versions", {})
     lines.append("")
@@ -433,7 +469,8 @@ def write_outputs(record: dict, output_dir: str | os.PathLike, *, force: bool = 
         json.dump(_finite(record), fh, indent=1, sort_keys=False, default=_json_default, allow_nan=False)
         fh.write("\n")
     with atomic_write(mpath, force=force) as fh:
-        fh.write("# DBP15K results\n\n" + markdown_table(record) + "\n## Stage costs (seconds / peak RSS MB)\n\n"
+        title = "# DBP15K results" + ("" if record.get("complete", True) else " (PARTIAL: the run has not finished)")
+        fh.write(title + "\n\n" + markdown_table(record) + "\n## Stage costs (seconds / peak RSS MB)\n\n"
                  + stage_table(record))
     return written
 

@@ -41,7 +41,7 @@ entities are presented, which is how gold order leaks (e.g. an aligner that pair
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 

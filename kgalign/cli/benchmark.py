@@ -70,8 +70,9 @@ def dbp15k(pair, data_dir, protocol, config_file, output_dir, seed, max_disagree
         click.echo(f"verified {len(files)} files under {data_dir}", err=True)
     record = run_dbp15k(data_dir, pairs=pairs, protocols=protocols, config=config or None, seed=seed,
                         aligner=_load_aligner(aligner), limit=limit, max_disagreement=max_disagreement,
-                        isolate=isolate, log=lambda msg: click.echo(msg, err=True))
-    written = write_outputs(record, out, force=force, plots=not no_plots)
+                        isolate=isolate, log=lambda msg: click.echo(msg, err=True),
+                        checkpoint=lambda rec: write_outputs(rec, out, force=True, plots=False))
+    written = write_outputs(record, out, force=True, plots=not no_plots)  # ours: checked above
     click.echo(markdown_table(record))
     if written["note"]:
         click.echo(written["note"], err=True)

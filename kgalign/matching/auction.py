@@ -71,7 +71,7 @@ def _grid_exponent(values: np.ndarray) -> int:
 
 
 def auction(S, *, epsilon=None, exact: bool = False, unmatched_value=None,
-            eps_factor: float = 5.0, max_bids: int | None = None, n_threads: int | None = None
+            eps_factor: float = 10.0, max_bids: int | None = None, n_threads: int | None = None
             ) -> AuctionResult:
     """Maximum-similarity (partial) assignment on a sparse candidate graph by auction.
 
@@ -99,11 +99,12 @@ def auction(S, *, epsilon=None, exact: bool = False, unmatched_value=None,
         then optimal for the rounded values and within ``n1 * q`` of the optimum
         (``AuctionResult.rounded`` is True and the dual bound accounts for it).
     unmatched_value : float or array_like of shape (n1,), optional
-        Value of leaving each row unmatched (a threshold). Default: ``min - (max - min) - 1``
-        of the similarities, so rows abstain only when every candidate is taken by rows that
-        value it more.
-    eps_factor : float, default 5
-        Epsilon reduction factor between scaling phases.
+        Value of leaving each row unmatched (a threshold). Default: ``min - 2 (max - min)``
+        of the similarities (``min - max(1, |min|)`` when they are all equal), so rows abstain
+        only when every candidate is taken by rows that value it more.
+    eps_factor : float, default 10
+        Epsilon reduction factor between scaling phases (the first epsilon is 1/20 of the
+        spread of the similarities).
     max_bids : int, optional
         Cap on bids (SolverError when reached).
     n_threads : int, optional
@@ -138,7 +139,7 @@ def auction(S, *, epsilon=None, exact: bool = False, unmatched_value=None,
     rounded = False
     if exact:
         if t is None:
-            t = np.full(n1, lo - (hi - lo) - 1.0)
+            t = _default_unmatched(lo, hi, n1)
         vals = np.concatenate([data, t])
         e = _grid_exponent(vals)
         span = float(np.abs(vals).max(initial=0.0)) * 4.0 + 1.0
@@ -157,7 +158,7 @@ def auction(S, *, epsilon=None, exact: bool = False, unmatched_value=None,
         eps_used = 1.0 / scale
     else:
         if t is None:
-            t = np.full(n1, lo - (hi - lo) - 1.0)
+            t = _default_unmatched(lo, hi, n1)
         eps = float(epsilon) if epsilon is not None else max(1e-6 * (hi - lo), 1e-12)
         st, c4r, prices, primal, dual, info = core().auction_csr(
             n1, n2, indptr, indices, data, t, eps, eps_factor, -1.0, cap, threads)
@@ -193,3 +194,10 @@ def _pair_sum(indptr, indices, data, rows, cols, n2) -> float:
     hit = seg_cols == cols[owner]
     total = float(data[offs[hit]].sum())
     return total
+
+
+def _default_unmatched(lo: float, hi: float, n1: int) -> np.ndarray:
+    """Internal "no match" value below every similarity (see :func:`auction`)."""
+    spread = hi - lo
+    below = 2.0 * spread if spread > 0 else max(1.0, abs(lo))
+    return np.full(n1, lo - below)

@@ -236,9 +236,21 @@ def span_masked_examples(prober, queries, corpus_keys: set[tuple[int, str]], sub
     return out
 
 
-def _drop_flag_loss(model, batch):
-    # the engine's collate keeps a bookkeeping key when every example carries labels
-    return model(**{k: v for k, v in batch.items() if k != "has_labels"}).loss
+def sparse_mlm_loss(model, batch):
+    """Masked-LM cross-entropy computed only at labelled positions.
+
+    Same value as ``BertForMaskedLM(...).loss`` (mean cross-entropy over positions whose
+    label is not -100), but the vocabulary projection runs on the few labelled positions
+    instead of all of them, which makes a step 2-3x cheaper for a small model on CPU.
+    """
+    import torch.nn.functional as F
+
+    labels = batch["labels"]
+    if not hasattr(model, "bert") or not hasattr(model, "cls"):
+        return model(**{k: v for k, v in batch.items() if k != "has_labels"}).loss
+    hidden = model.bert(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+    sel = labels != -100
+    return F.cross_entropy(model.cls(hidden[sel]), labels[sel])
 
 
 # ---------------------------------------------------------------------- experiment
@@ -340,7 +352,7 @@ def run_demo(cfg: DemoConfig | None = None, out_dir: str | os.PathLike | None = 
              f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters; "
              f"{len(data)} examples, {steps} steps")
         t = time.perf_counter()
-        trainer = Trainer(model, tok, objective="mlm", loss_fn=_drop_flag_loss, lr=cfg.lr,
+        trainer = Trainer(model, tok, objective="mlm", loss_fn=sparse_mlm_loss, lr=cfg.lr,
                           batch_size=cfg.batch_size, epochs=cfg.epochs, warmup_steps=min(200, steps // 10),
                           schedule="linear", max_length=128, device="cpu", seed=cfg.seed,
                           progress=cfg.progress)
