@@ -17,6 +17,8 @@ $(VENV)/.installed: pyproject.toml CMakeLists.txt $(wildcard csrc/*.cpp csrc/*.h
 	$(PY) -m pip install torch==2.13.0
 	$(PY) -m pip install "scikit-build-core>=0.10" "pybind11>=2.12"
 	$(PY) -m pip install --no-build-isolation -e ".[test,plots]"
+	# the pinned transformers / sentence-transformers / adapters set must resolve together
+	$(PY) -m pip check
 	touch $@
 
 install: $(VENV)/.installed

@@ -209,15 +209,14 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
             if got is not None:
                 orig = got
                 info["views"].append("original_names")
-        F1 = name_structure_features(kg1, emb1, sim_cfg, orig[0])
-        F2 = name_structure_features(kg2, emb2, sim_cfg, orig[1])
-        if F1.shape[1] != F2.shape[1]:  # one graph has no triples: drop structure on both
-            keep = min(F1.shape[1], F2.shape[1])
-            F1, F2 = F1[:, :keep], F2[:, :keep]
+        use_struct = (any(float(w) > 0 for w in (sim_cfg["structure"] or []))
+                      and len(kg1.triples) > 0 and len(kg2.triples) > 0)
+        feat_cfg = dict(sim_cfg) if use_struct else {**sim_cfg, "structure": []}
+        F1 = name_structure_features(kg1, emb1, feat_cfg, orig[0])
+        F2 = name_structure_features(kg2, emb2, feat_cfg, orig[1])
         if float(sim_cfg["names"]) > 0:
             info["views"].append("names")
-        if F1.shape[1] > emb1.shape[1] * (float(sim_cfg["names"]) > 0) + (
-                orig[0].shape[1] if orig[0] is not None else 0):
+        if use_struct:
             info["views"].append("structure")
         S = F1[sources] @ F2[targets].T if F1.shape[1] else np.zeros((len(sources), len(targets)), np.float32)
         S = np.ascontiguousarray(S, dtype=np.float32)

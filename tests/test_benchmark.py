@@ -306,3 +306,11 @@ def test_ties_are_excused_but_leaks_are_not():
     for leak in (gold_order_leak, position_leak):
         with pytest.raises(PermutationCheckError):
             run_protocol(leak, pair, "closed", seed=0, max_disagreement=0.0)
+
+
+def test_total_seconds_does_not_count_sub_stages_twice():
+    from kgalign.benchmark.protocol import total_seconds
+
+    stages = {"load": {"seconds": 1.0}, "similarity": {"seconds": 5.0}, "similarity.features": {"seconds": 2.0},
+              "similarity.strings": {"seconds": 2.5}, "matching": {"seconds": 0.5}, "orphan.sub": {"seconds": 0.25}}
+    assert total_seconds(stages) == 1.0 + 5.0 + 0.5 + 0.25

@@ -107,3 +107,48 @@ def test_cli_probe_on_dbp15k(tmp_path, tiny_mlm):
     rows = json.loads((out / "facts.json").read_text())
     assert len(rows) == 40 and {r["lang"] for r in rows} == {"fr", "en"}
     assert all(r["fact_iris"]["subject1"].startswith("http://fr.dbpedia.org/") for r in rows)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not DBP.exists(), reason="shared datasets absent")
+def test_demo_split_has_no_leak_and_runs(tmp_path):
+    from kgalign.io import load_pair
+    from kgalign.probing import TemplateSet, bilingual_facts, build_queries
+    from kgalign.probing.demo import DemoConfig, run_demo, select_facts, verbalise
+
+    cfg = DemoConfig(n_facts=90, n_relations=3, epochs=1, vocab_size=800, progress=False)
+    pair = load_pair(DBP / cfg.pair)
+    fs = bilingual_facts(pair.kg1, pair.kg2, pair.links)
+    groups = select_facts(fs, TemplateSet.load(), "fr", "en", cfg)
+    assert set(groups.values()) == {"seen", "transfer", "unseen"}
+    queries, _ = build_queries(fs, TemplateSet.load(), "fr", "en")
+    queries = [q for q in queries if q.fact in groups]
+    corpus = verbalise(queries, groups, "fr")
+    fr, en = set(corpus["fr"]), set(corpus["en"])
+    seen_objs = {(q.relation, q.object) for q in queries if q.lang == "fr" and groups[q.fact] == "seen"}
+    for q in queries:
+        sent, g = q.template.fill(q.subject, q.object), groups[q.fact]
+        assert (sent in (fr if q.lang == "fr" else en)) == (g == "seen" or (g == "transfer" and q.lang == "en"))
+        if q.lang == "fr" and g != "seen":
+            assert (q.relation, q.object) in seen_objs  # held-out objects are known from seen facts
+    s = run_demo(cfg, out_dir=tmp_path, echo=lambda *_: None)
+    rows = json.loads((tmp_path / "facts.json").read_text())
+    assert len(rows) == 2 * sum(s["n_facts"].values())
+    for g in ("seen", "transfer", "unseen"):
+        mine = [r for r in rows if r["lang"] == "fr" and r["group"] == g]
+        assert s["p_at_1"][g] == pytest.approx(np.mean([r["rank"] == 1 for r in mine]))
+        assert s["chance"][g] == pytest.approx(np.mean([1 / r["n_candidates"] for r in mine]))
+
+
+def test_cli_probe_with_alignment_file(tmp_path, tiny_mlm):
+    pair = write_pair(tmp_path)
+    names = PEOPLE + CITIES
+    # an alignment (as a kgalign result TSV would name them, by IRI) that leaves Dave unaligned
+    tsv = tmp_path / "result.tsv"
+    tsv.write_text("".join(f"http://fr.dbpedia.org/resource/{n}\thttp://dbpedia.org/resource/{n}\t0.9\n"
+                           for n in names if n != "Dave"))
+    out = tmp_path / "o"
+    assert main(["probe", str(pair), "--model", str(tiny_mlm), "--alignment", str(tsv), "--min-support", "1",
+                 "-o", str(out), "-q"]) == 0
+    rows = json.loads((out / "facts.json").read_text())
+    assert sorted({r["subject"] for r in rows}) == ["Alice", "Carol", "Eve"]

@@ -27,10 +27,6 @@ BORN = Template("[X] was born in [Y] .", "birthPlace", "en")
 WORDS = "alice bob carol dave eve was born in paris london rome berlin new york delhi . est né à"
 
 
-def _drop_flag(model, batch):
-    return model(**{k: v for k, v in batch.items() if k != "has_labels"}).loss
-
-
 def planted_examples(prober, template, facts):
     """Object-masked cloze examples (labels only on the object's sub-tokens)."""
     out = []
@@ -50,7 +46,7 @@ def planted():
     model = tiny_model("bert", len(tok), layers=2, hidden=64, heads=2, seed=0)
     prober = MaskedLMProber(model, tok)
     facts = [("alice", "paris"), ("carol", "new york"), ("dave", "london")]
-    Trainer(model, tok, objective="labels", loss_fn=_drop_flag, lr=3e-3, max_steps=60, batch_size=3,
+    Trainer(model, tok, objective="labels", lr=3e-3, max_steps=60, batch_size=3,
             device="cpu", seed=0, progress=False).train(planted_examples(prober, BORN, facts))
     return prober
 
@@ -162,7 +158,7 @@ def test_probe_queries_end_to_end_bilingual():
     data = []
     for q in planted:
         data += planted_examples(prober, q.template, [(q.subject, q.object)])
-    Trainer(model, tok, objective="labels", loss_fn=_drop_flag, lr=3e-3, max_steps=80, batch_size=4,
+    Trainer(model, tok, objective="labels", lr=3e-3, max_steps=80, batch_size=4,
             device="cpu", seed=0, progress=False).train(data)
     rows = probe_queries(prober, queries, cands, mode="both")
     got = {(r["subject"], r["lang"]): r for r in rows}

@@ -114,3 +114,13 @@ def test_defaults_find_the_permutation_and_bad_config():
     with pytest.raises(ValueError):
         compute_similarity(kg1, kg2, e1[:3], e2, n1, n2, np.arange(3), np.arange(8), {})
     assert set(SIMILARITY_DEFAULTS) >= {"names", "strings", "structure", "attributes", "csls", "center"}
+
+
+def test_graph_without_triples_skips_structure():
+    kg1, kg2, e1, e2, n1, n2, _ = _pair(4)
+    bare = KnowledgeGraph(entities=list(kg2.entities))
+    src, tgt = np.arange(8), np.arange(8)
+    S, info = compute_similarity(kg1, bare, e1, e2, n1, n2, src, tgt, _cfg(), return_info=True)
+    assert "structure" not in info["views"]
+    flat = compute_similarity(kg1, kg2, e1, e2, n1, n2, src, tgt, _cfg(structure=[]))
+    np.testing.assert_allclose(S, flat, rtol=1e-5, atol=1e-6)

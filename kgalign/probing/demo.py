@@ -76,7 +76,7 @@ class DemoConfig:
     data_dir: str | None = None
     target_side: int = 1
     n_relations: int = 6
-    n_facts: int = 1200
+    n_facts: int = 600
     min_object_facts: int = 3
     transfer_share: float = 0.3
     unseen_share: float = 0.2
@@ -84,7 +84,7 @@ class DemoConfig:
     layers: int = 2
     hidden: int = 128
     heads: int = 4
-    epochs: int = 60
+    epochs: int = 50
     batch_size: int = 64
     lr: float = 2e-3
     mlm_lines: bool = True

@@ -299,8 +299,6 @@ class MaskedLMProber(_Base):
         InputError
             For an unknown strategy or ``max_masks < 1``.
         """
-        import torch
-
         if strategy not in ("independent", "confidence"):
             raise InputError(f"unknown decoding strategy {strategy!r}; use independent or confidence")
         if max_masks < 1:
@@ -322,8 +320,6 @@ class MaskedLMProber(_Base):
         return best  # type: ignore[return-value]
 
     def _confidence_decode(self, queries):
-        import torch
-
         state = [(list(ids), list(pos), {}) for ids, pos in queries]
         k = len(queries[0][1]) if queries else 0
         for _ in range(k):
