@@ -46,6 +46,7 @@ VARIANTS: dict[str, dict] = {
     "irf_relations": {"similarity": {"relation_weighting": "irf"}},
     "csls10": {"similarity": {"csls": 10}},
     "selftrain_2hop": {"selftrain": {"hop_weights": [1.0, 0.5]}},
+    "selftrain_idf": {"selftrain": {"idf": True}},
     "names_only": {"similarity": {"structure": [], "strings": 0.0, "center": False},
                    "selftrain": {"enabled": False}},
 }
@@ -102,6 +103,15 @@ def evaluate(S, gold_col, lsa: bool) -> dict:
         out["accuracy_1to1"] = float((cols == gold_col[rows]).sum() / len(gold_col))
         out["lsa_seconds"] = time.perf_counter() - t
     return out
+
+
+def _write(record: dict, out_path: Path) -> None:
+    """Write ``record`` as JSON atomically (temporary file + ``os.replace``)."""
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out_path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(record, f, indent=1, default=float)
+    os.replace(tmp, out_path)
 
 
 def merge(base: dict, over: dict) -> dict:
@@ -184,12 +194,9 @@ def main(argv=None) -> int:
                 return 3
             del S2
         del S
+        _write(record, out_path)  # after every variant, so that a long run leaves partial results
 
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(record, f, indent=1, default=float)
-    os.replace(tmp, out_path)
+    _write(record, out_path)
     print(f"wrote {out_path}")
     return 0
 

@@ -59,6 +59,7 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
     for (int64_t j = 0; j < m; ++j) cp[j + 1] += cp[j];
     std::vector<int32_t> crow(S.nnz());
     std::vector<double> cval(S.nnz());
+    std::vector<int64_t> cpos(S.nnz());  // CSR position of each column-wise edge
     {
         std::vector<int64_t> fill(cp.begin(), cp.end() - 1);
         for (int64_t i = 0; i < n; ++i)
@@ -66,8 +67,10 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
                 const int64_t pos = fill[ind[k]]++;
                 crow[pos] = static_cast<int32_t>(i);
                 cval[pos] = a[k];
+                cpos[pos] = k;
             }
     }
+    std::vector<int64_t> xpos(n, -1);  // CSR position of each row's assigned edge
     std::vector<double> profit(n);
     std::vector<int32_t> work;
     int64_t rev = 0;
@@ -75,14 +78,8 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
     // the floor 0 either drops to the floor or takes its best row, whose profit rises by at
     // least eps. Afterwards eps-CS holds for the asymmetric problem.
     auto reverse_pass = [&](double eps) -> int {
-        for (int64_t i = 0; i < n; ++i) {
-            if (x[i] >= 0) {
-                for (int64_t k = ip[i]; k < ip[i + 1]; ++k)
-                    if (ind[k] == x[i]) { profit[i] = a[k] - p[x[i]]; break; }
-            } else {
-                profit[i] = t[i];  // abstaining (or not yet assigned: treated as abstaining)
-            }
-        }
+        for (int64_t i = 0; i < n; ++i)  // abstaining rows (x < 0) are worth t_i
+            profit[i] = x[i] >= 0 ? a[xpos[i]] - p[x[i]] : t[i];
         work.clear();
         for (int64_t j = 0; j < m; ++j)
             if (owner[j] < 0 && p[j] > 0) work.push_back(static_cast<int32_t>(j));
@@ -92,9 +89,10 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
             if (owner[j] >= 0 || p[j] <= 0) continue;
             double b1 = NEG_INF, b2 = NEG_INF, aij = 0.0;
             int32_t r1 = -1;
+            int64_t k1 = -1;
             for (int64_t k = cp[j]; k < cp[j + 1]; ++k) {
                 const double val = cval[k] - profit[crow[k]];
-                if (val > b1) { b2 = b1; b1 = val; r1 = crow[k]; aij = cval[k]; }
+                if (val > b1) { b2 = b1; b1 = val; r1 = crow[k]; aij = cval[k]; k1 = k; }
                 else if (val > b2) { b2 = val; }
             }
             if (r1 < 0 || 0.0 >= b1 - eps) { p[j] = 0.0; continue; }
@@ -103,6 +101,7 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
             const int32_t old = x[r1];
             profit[r1] = aij - pj;
             x[r1] = j;
+            xpos[r1] = cpos[k1];
             owner[j] = r1;
             if (old >= 0) {
                 owner[old] = UNASSIGNED;
@@ -149,9 +148,10 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
             }
             double v1 = t[i], v2 = NEG_INF;
             int32_t j1 = ABSTAIN;
+            int64_t k1 = -1;
             for (int64_t k = ip[i]; k < ip[i + 1]; ++k) {
                 const double val = a[k] - p[ind[k]];
-                if (val > v1) { v2 = v1; v1 = val; j1 = ind[k]; }
+                if (val > v1) { v2 = v1; v1 = val; j1 = ind[k]; k1 = k; }
                 else if (val > v2) { v2 = val; }
             }
             if (j1 == ABSTAIN) { x[i] = ABSTAIN; continue; }
@@ -159,6 +159,7 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
             const int32_t prev = owner[j1];
             owner[j1] = i;
             x[i] = j1;
+            xpos[i] = k1;
             if (prev >= 0) { x[prev] = UNASSIGNED; queue.push_back(prev); }
             if (opt.max_bids > 0 && ++bids > opt.max_bids) return NOT_CONVERGED;
             else if (opt.max_bids <= 0) ++bids;
