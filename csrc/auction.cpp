@@ -126,6 +126,8 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
             for (int64_t i = 0; i < n; ++i) queue.push_back(static_cast<int32_t>(i));
         } else {
             for (int64_t i = 0; i < n; ++i) {
+                if (i + 4 < n)
+                    for (int64_t k = ip[i + 4]; k < ip[i + 5]; ++k) __builtin_prefetch(p.data() + ind[k]);
                 double best = t[i], mine = x[i] == ABSTAIN ? t[i] : NEG_INF;
                 for (int64_t k = ip[i]; k < ip[i + 1]; ++k) {
                     const double val = a[k] - p[ind[k]];
@@ -141,6 +143,21 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
         }
         size_t head = 0;
         while (head < queue.size()) {
+            // software pipeline against memory latency: the row after next gets its CSR
+            // slices fetched, the next row the prices of its candidates
+            if (head + 6 < queue.size()) {
+                const int32_t r6 = queue[head + 6];
+                __builtin_prefetch(ip + r6);
+            }
+            if (head + 4 < queue.size()) {
+                const int32_t r4 = queue[head + 4];
+                __builtin_prefetch(ind + ip[r4]);
+                __builtin_prefetch(a + ip[r4]);
+            }
+            if (head + 2 < queue.size()) {
+                const int32_t r2 = queue[head + 2];
+                for (int64_t k = ip[r2]; k < ip[r2 + 1]; ++k) __builtin_prefetch(p.data() + ind[k]);
+            }
             const int32_t i = queue[head++];
             if (head > (size_t)n * 4 && head * 2 > queue.size()) {  // compact the queue
                 queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(head));

@@ -143,7 +143,7 @@ def plot_results(record: dict, output_dir: str | os.PathLike) -> list[Path]:
             if labels is None or len(lab) > len(labels):
                 labels = lab
             xs = [i + (k - (n - 1) / 2) * width for i in range(len(buckets))]
-            acc = [b["accuracy"] for b in buckets]
+            acc = [b["accuracy"] if b["n"] else float("nan") for b in buckets]  # no bar for empty buckets
             bars = ax.bar(xs, acc, width=width, label=pair)
             for bar, b in zip(bars, buckets):
                 if b["n"]:

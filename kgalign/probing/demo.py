@@ -84,7 +84,7 @@ class DemoConfig:
     layers: int = 2
     hidden: int = 128
     heads: int = 4
-    epochs: int = 50
+    epochs: int = 35
     batch_size: int = 64
     lr: float = 2e-3
     mlm_lines: bool = True
