@@ -104,9 +104,9 @@ def topk_candidates(A, B, k: int, *, block_size: int = 4096, backend: str = "aut
     backend : {"auto", "numpy", "torch", "faiss"}
         ``numpy`` (BLAS), ``torch`` (CPU matmul, same results up to float32 rounding) or
         ``faiss`` (``IndexFlatIP``, exact; optional dependency ``faiss-cpu``). ``auto`` uses
-        torch when it is installed (its multi-threaded top-k is several times faster than
-        numpy's argpartition), else numpy. All give the same candidates (ties at the k-th value
-        go to the smaller column; values may differ in the last float32 bit).
+        numpy (on the 2-core reference machine torch was not faster). All give the same
+        candidates (ties at the k-th value go to the smaller column; values may differ in
+        the last float32 bit).
 
     Returns
     -------
@@ -130,12 +130,7 @@ def topk_candidates(A, B, k: int, *, block_size: int = 4096, backend: str = "aut
     if backend not in ("auto", "numpy", "torch", "faiss"):
         raise InputError(f"unknown backend {backend!r}; use auto, numpy, torch or faiss")
     if backend == "auto":
-        try:
-            import torch  # noqa: F401
-
-            backend = "torch"
-        except ImportError:  # pragma: no cover
-            backend = "numpy"
+        backend = "numpy"
     n1, n2 = A.shape[0], B.shape[0]
     kk = min(k, n2)
     if kk == 0 or n1 == 0:
