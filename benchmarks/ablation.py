@@ -111,6 +111,7 @@ def _write(record: dict, out_path: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=out_path.parent, suffix=".tmp")
     with os.fdopen(fd, "w") as f:
         json.dump(record, f, indent=1, default=float)
+    os.chmod(tmp, 0o644)  # mkstemp creates 0600
     os.replace(tmp, out_path)
 
 
