@@ -108,6 +108,8 @@ class AlignmentResult:
     device: str = "cpu"
     names1: list[str] | None = None
     names2: list[str] | None = None
+    assignment: tuple | None = None  # (rows, cols) into ``similarity`` before the threshold
+    info: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -117,17 +119,36 @@ class AlignmentResult:
         e1, e2 = self.kg1.entities, self.kg2.entities
         return [(e1[i], e2[j], float(s)) for i, j, s in zip(self.rows.tolist(), self.cols.tolist(), self.scores.tolist())]
 
-    def ranking(self, k: int = 10) -> np.ndarray:
-        """Top-``k`` candidates per source by the fused similarity.
+    def ranking(self, k: int = 10, method: str = "reexchange") -> np.ndarray:
+        """Top-``k`` candidates per source.
+
+        Parameters
+        ----------
+        k : int
+        method : {"reexchange", "similarity"}
+            ``"reexchange"`` (default): the assigned partner first, then candidates by the
+            re-exchange gain of swapping into them (UDCEA's least-regret list,
+            :func:`kgalign.matching.rank_alternatives`), so Hits@1 equals the 1-to-1 accuracy
+            of the global matching. ``"similarity"``: by decreasing fused similarity, ties
+            broken by the lower column of ``similarity`` (the given target order, which
+            evaluation shuffles).
 
         Returns
         -------
         ndarray of int64, shape (len(sources), k)
-            Positions in ``kg2`` ordered by decreasing similarity; ties broken by the lower
-            column index of ``similarity`` (i.e. the given target order, which evaluation
-            shuffles); ``-1`` pads rows with fewer than ``k`` candidates.
+            Positions in ``kg2``; ``-1`` pads rows with fewer than ``k`` candidates.
         """
-        return topk_rows(self.similarity, self.targets, k)
+        if method == "similarity" or self.assignment is None:
+            return topk_rows(self.similarity, self.targets, k)
+        if method != "reexchange":
+            raise InputError(f"unknown ranking method {method!r} (reexchange, similarity)")
+        from .matching import rank_alternatives
+
+        cols = rank_alternatives(self.similarity, self.assignment[0], self.assignment[1], k)
+        out = np.full(cols.shape, -1, dtype=np.int64)
+        ok = cols >= 0
+        out[ok] = self.targets[cols[ok]]
+        return out
 
 
 def topk_rows(sim, targets: np.ndarray, k: int) -> np.ndarray:
@@ -208,7 +229,7 @@ def match(similarity, config: dict) -> tuple[np.ndarray, np.ndarray]:
     if method not in ("auto", "dense"):
         raise InputError(f"unknown matching method {method!r} (auto, dense, sparse, greedy)")
     rows, cols = m.linear_sum_assignment(similarity, maximize=True)
-    return np.asarray(rows, np.int64), np.asarray(cols, np.int64)
+    return np.asarray(rows, np.int64), np.asarray(cols, np.int64)  # optimal: nothing to refine
 
 
 def _dense_topk(sim: np.ndarray, k: int):
@@ -308,9 +329,11 @@ def align(
     from .similarity import compute_similarity
 
     with timer.stage("similarity"):
-        sim = compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, cfg, timer)
+        sim, info = compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, cfg, timer,
+                                       return_info=True)
     with timer.stage("matching"):
         r, c = match(sim, cfg)
+    assignment = (r, c)
     scores = _pair_scores(sim, r, c)
     keep = np.isfinite(scores)
     if cfg["threshold"] is not None:
@@ -321,7 +344,8 @@ def align(
         kg1=kg1, kg2=kg2, sources=sources, targets=targets,
         rows=sources[r[order]], cols=targets[c[order]], scores=scores[order].astype(np.float32),
         similarity=sim, stages=timer.as_dict(), config=cfg, device=str(getattr(enc, "device", "cpu")),
-        names1=names1, names2=names2,
+        names1=names1, names2=names2, assignment=assignment,
+        info=info,
     )
 
 

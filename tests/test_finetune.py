@@ -576,14 +576,16 @@ def test_child_tuning_rejects_bad_arguments():
 
 # ------------------------------------------------------------- documentation
 def test_docs_examples_run(tmp_path, monkeypatch):
-    """Every python block of docs/finetune.md runs, in order, in one namespace."""
+    """Every python block of the README's fine-tuning section runs, in order, in one namespace."""
     import re
     from pathlib import Path
 
-    doc = Path(__file__).resolve().parents[1] / "docs" / "finetune.md"
-    if not doc.exists():
-        pytest.skip("docs/finetune.md not present")
-    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(encoding="utf-8"), flags=re.S)
+    doc = Path(__file__).resolve().parents[1] / "README.md"
+    text = doc.read_text(encoding="utf-8")
+    start = text.index("## Fine-tuning engine")
+    end = text.find("\n## ", start + 1)
+    section = text[start:] if end < 0 else text[start:end]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     assert len(blocks) >= 5
     monkeypatch.chdir(tmp_path)
     ns: dict = {}

@@ -52,9 +52,23 @@ def test_sources_targets_restrict_the_problem(hashing_encoder):
                 translator="identity", show_progress=False)
     assert set(zip(res.rows.tolist(), res.cols.tolist())) == {(0, 0), (2, 2), (4, 4)}
     assert res.similarity.shape == (3, 4)
-    ranking = res.ranking(2)
-    assert ranking.shape == (3, 2)
-    assert ranking[:, 0].tolist() == [0, 2, 4]
+    for method in ("reexchange", "similarity"):
+        ranking = res.ranking(2, method=method)
+        assert ranking.shape == (3, 2)
+        assert ranking[:, 0].tolist() == [0, 2, 4]
+        assert set(ranking[:, 1].tolist()) <= {0, 2, 4, 6}
+
+
+def test_reexchange_ranking_puts_the_assigned_partner_first(hashing_encoder):
+    # "Lyon" is close to both "Lyon" and "Lyons"; the global matching gives "Lyons" to
+    # "Lyonss" and the re-exchange ranking lists the matched partner first.
+    kg1 = make_kg("a", ["Lyon", "Lyonss", "Paris"], "en")
+    kg2 = make_kg("b", ["Lyon", "Lyons", "Paris"], "fr")
+    res = align(kg1, kg2, encoder=hashing_encoder, translator="identity", show_progress=False)
+    assigned = dict(zip(res.rows.tolist(), res.cols.tolist()))
+    ranking = res.ranking(3)
+    assert [ranking[i, 0] for i in range(3)] == [assigned[s] for s in res.sources.tolist()]
+    assert sorted(ranking[0].tolist()) == [0, 1, 2]
 
 
 def test_threshold_drops_low_pairs(hashing_encoder):
