@@ -51,5 +51,9 @@ class OutputExistsError(KgalignError, FileExistsError):
         super().__init__(f"{self.path} exists; use --force to overwrite it")
 
 
+class OutputError(KgalignError, OSError):
+    """An output file cannot be written (folder missing or read-only, disk full, ...)."""
+
+
 class SolverError(KgalignError, RuntimeError):
     """A matching solver failed or was given an invalid problem."""

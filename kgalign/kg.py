@@ -191,7 +191,7 @@ class KGPair:
     kg1: KnowledgeGraph
     kg2: KnowledgeGraph
     links: np.ndarray | None = None
-    translations: dict[str, str] | None = None
+    translations: dict[str, str] | None = field(default=None, repr=False)
     lang1: str | None = None
     lang2: str | None = None
 

@@ -52,6 +52,8 @@ def resolve_config(config: dict | None = None, **options) -> dict:
         For an unknown top-level key.
     """
     out = copy.deepcopy(DEFAULT_CONFIG)
+    if config is not None and not isinstance(config, dict):
+        raise InputError("configuration must be a mapping of options")
     for source in (config or {}), options:
         for key, value in source.items():
             if value is None:
@@ -62,7 +64,51 @@ def resolve_config(config: dict | None = None, **options) -> dict:
                 out[key] = _merge(out[key], value)
             else:
                 out[key] = value
+    _validate_config(out)
     return out
+
+
+def _validate_config(cfg: dict) -> None:
+    """Type and range checks, so that a bad value fails before any work is done."""
+    import math
+    import numbers
+
+    def bad(key, value, want):
+        raise InputError(f"configuration {key!r} must be {want}, got {value!r}")
+
+    def is_int(v):
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+    t = cfg["threshold"]
+    if t is not None and (isinstance(t, bool) or not isinstance(t, numbers.Real) or not math.isfinite(t)):
+        bad("threshold", t, "a finite number or null")
+    if not is_int(cfg["seed"]) or cfg["seed"] < 0:
+        bad("seed", cfg["seed"], "a non-negative integer")
+    if not is_int(cfg["batch_size"]) or cfg["batch_size"] <= 0:
+        bad("batch_size", cfg["batch_size"], "a positive integer")
+    if not isinstance(cfg["show_progress"], bool):
+        bad("show_progress", cfg["show_progress"], "true or false")
+    for key in ("lang1", "lang2", "encoder", "translator", "device"):
+        if cfg[key] is not None and not isinstance(cfg[key], str):
+            bad(key, cfg[key], "a string")
+    for key in ("matching", "similarity", "selftrain"):
+        if not isinstance(cfg[key], dict):
+            bad(key, cfg[key], "a mapping")
+    m = cfg["matching"]
+    unknown = sorted(set(m) - set(DEFAULT_CONFIG["matching"]))
+    if unknown:
+        raise InputError(f"unknown matching option(s) {', '.join(map(repr, unknown))}; "
+                         f"known: {', '.join(sorted(DEFAULT_CONFIG['matching']))}")
+    if m["method"] not in ("auto", "dense", "sparse", "greedy"):
+        bad("matching.method", m["method"], "one of auto, dense, sparse, greedy")
+    for key in ("topk", "dense_max_cells"):
+        if not is_int(m[key]) or m[key] <= 0:
+            bad(f"matching.{key}", m[key], "a positive integer")
+    if not isinstance(m["refine"], bool):
+        bad("matching.refine", m["refine"], "true or false")
+    from .similarity import similarity_config
+
+    similarity_config(cfg)  # unknown similarity / selftrain keys
 
 
 def _merge(base: dict, new: dict) -> dict:

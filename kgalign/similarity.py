@@ -177,8 +177,10 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
     Returns
     -------
     ndarray of float32, shape (len(sources), len(targets))
-        The fused similarity (higher is better; a weighted sum of cosines, not bounded to 1).
-        With ``return_info`` a tuple ``(S, info)``.
+        The fused similarity: the weighted mean of the view cosines (the weighted sum divided
+        by the total weight of the views that ran), so it lies in [-1, 1] and a threshold
+        means the same whatever views are enabled. With ``return_info`` a tuple ``(S, info)``;
+        ``info["total_weight"]`` is the divisor.
 
     Raises
     ------
@@ -214,10 +216,15 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
         feat_cfg = dict(sim_cfg) if use_struct else {**sim_cfg, "structure": []}
         F1 = name_structure_features(kg1, emb1, feat_cfg, orig[0])
         F2 = name_structure_features(kg2, emb2, feat_cfg, orig[1])
+        total = 0.0
         if float(sim_cfg["names"]) > 0:
             info["views"].append("names")
+            total += float(sim_cfg["names"])
+        if orig[0] is not None:
+            total += float(sim_cfg["original_names"])
         if use_struct:
             info["views"].append("structure")
+            total += sum(max(0.0, float(w)) for w in sim_cfg["structure"])
         S = F1[sources] @ F2[targets].T if F1.shape[1] else np.zeros((len(sources), len(targets)), np.float32)
         S = np.ascontiguousarray(S, dtype=np.float32)
         del F1, F2
@@ -228,11 +235,13 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
                                    ngram_range=sim_cfg["string_ngrams"])
             sparse_cosine_into(S, X1, X2, float(sim_cfg["strings"]))
             info["views"].append("strings")
+            total += float(sim_cfg["strings"])
 
     if float(sim_cfg["attributes"]) > 0 and has_attributes(kg1) and has_attributes(kg2):
         with stage("similarity.attributes"):
             attribute_similarity(S, kg1, kg2, sources, targets, float(sim_cfg["attributes"]))
             info["views"].append("attributes")
+            total += float(sim_cfg["attributes"])
 
     if int(sim_cfg["csls"]) > 0:
         csls(S, int(sim_cfg["csls"]))
@@ -243,4 +252,10 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
             S, st_info = self_train(S, kg1, kg2, sources, targets, st_cfg, timer)
             info["selftrain"] = {"confident": st_info.confident, "rounds": st_info.rounds,
                                  "stopped": st_info.stopped}
+            if st_info.rounds > 0:
+                total += sum(max(0.0, float(w)) for w in st_cfg["hop_weights"])
+    # a positive scaling: rankings and the assignment are unchanged, scores become a mean
+    if total > 0:
+        S /= np.float32(total)
+    info["total_weight"] = total
     return (S, info) if return_info else S

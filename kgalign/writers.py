@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .errors import InputError, OutputExistsError
+from .errors import InputError, OutputError, OutputExistsError
 
 OWL_SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
 SKOS_EXACT_MATCH = "http://www.w3.org/2004/02/skos/core#exactMatch"
@@ -46,8 +46,15 @@ def atomic_write(path: str | os.PathLike, *, force: bool = False, mode: str = "w
     path = Path(path)
     if path.exists() and not force:
         raise OutputExistsError(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    # mkstemp creates 0600; give the file the permissions a plain open() would (0666 & ~umask)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         with os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None, newline="" if "b" not in mode else None) as fh:
             yield fh
@@ -60,6 +67,29 @@ def atomic_write(path: str | os.PathLike, *, force: bool = False, mode: str = "w
         except FileNotFoundError:
             pass
         raise
+
+
+def check_writable(path: str | os.PathLike, *, force: bool = False) -> None:
+    """Fail early when ``path`` exists (without ``force``) or its folder cannot be written.
+
+    Raises
+    ------
+    OutputExistsError, OutputError
+    """
+    path = Path(path)
+    if path.exists() and not force:
+        raise OutputExistsError(path)
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {path}: {parent} is not a folder")
+    try:  # the real test: can a file be created there (permissions, read-only or special fs)?
+        fd, probe = tempfile.mkstemp(prefix=".kgalign-probe.", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def output_format(path: str | os.PathLike, fmt: str | None = None) -> str:

@@ -57,7 +57,49 @@ def test_demo_prints_precision_recall_f1(capsys):
     code, out, _ = run_cli(["demo", "-q"], capsys)
     assert code == 0
     line = next(line for line in out.splitlines() if line.startswith("gold links"))
-    vals = {k: float(v) for k, v in zip(["precision", "recall", "F1"], [line.split(k)[1].split()[0] for k in ["precision", "recall", "F1"]])}
+    vals = {k: float(line.split(k + " ")[1].split()[0].rstrip(";")) for k in ("precision", "recall", "F1")}
     assert all(0.0 <= v <= 1.0 for v in vals.values())
-    # names alone get a clear majority of the 666 concepts right even with an English encoder
-    assert vals["F1"] > 0.5
+    # English encoder on French labels: names alone measured 0.38; with the string, structure
+    # and attribute views the default configuration measured 0.77 — keep well above names alone
+    assert vals["F1"] > 0.6
+
+
+def test_unwritable_output_fails_before_any_work(capsys, monkeypatch):
+    import kgalign.pipeline as pl
+
+    monkeypatch.setattr(pl, "align", lambda *a, **k: (_ for _ in ()).throw(AssertionError("work was done")))
+    case = need(CASES / "dbp15k_sparse_ids")
+    code, _, err = run_cli(["align", str(case), "-o", "/proc/kgalign-test/x.tsv"], capsys)
+    assert code == 2 and "x.tsv" in err
+
+
+@pytest.mark.parametrize("config,needle", [('{"threshold": "high"}', "threshold"),
+                                           ('{"threshold": NaN}', "threshold"),
+                                           ('{"matching": {"topk": 0}}', "topk"),
+                                           ('{"seed": 1.5}', "seed")])
+def test_bad_config_values_are_rejected_before_any_work(tmp_path, capsys, config, needle):
+    cfg = tmp_path / "c.json"
+    cfg.write_text(config)
+    case = need(CASES / "dbp15k_sparse_ids")
+    code, _, err = run_cli(["align", str(case), "--config", str(cfg), "-o", str(tmp_path / "o.tsv")], capsys)
+    assert code == 2 and needle in err
+    assert not (tmp_path / "o.tsv").exists()
+
+
+def test_outputs_are_readable_by_others(tmp_path, capsys):
+    import os
+    import stat
+
+    case = need(CASES / "dbp15k_sparse_ids")
+    out = tmp_path / "o.tsv"
+    old = os.umask(0o022)
+    try:
+        code, _, _ = run_cli(["align", str(case), "-q", "-o", str(out)], capsys)
+    finally:
+        os.umask(old)
+    assert code == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    lines = out.read_text().splitlines()[1:]
+    assert sorted(tuple(line.split("\t")[:2]) for line in lines) == [
+        ("http://a.ex/resource/Alpha", "http://b.ex/resource/Alpha"),
+        ("http://a.ex/resource/Beta", "http://b.ex/resource/Beta")]

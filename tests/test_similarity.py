@@ -35,7 +35,7 @@ def _cfg(selftrain=False, **sim):
     return {"similarity": sim, "selftrain": {"enabled": selftrain}}
 
 
-def test_fusion_is_the_weighted_sum_of_views():
+def test_fusion_is_the_weighted_mean_of_views():
     kg1, kg2, e1, e2, n1, n2, _ = _pair()
     src, tgt = np.arange(8), np.arange(8)[::-1].copy()
     off = {"names": 0.0, "strings": 0.0, "structure": [], "attributes": 0.0}
@@ -53,7 +53,10 @@ def test_fusion_is_the_weighted_sum_of_views():
     full = compute_similarity(kg1, kg2, e1, e2, n1, n2, src, tgt,
                               _cfg(names=0.5, strings=2.0, structure=[1.5, 0.25], attributes=0.0))
     assert full.dtype == np.float32 and full.shape == (8, 8)
-    np.testing.assert_allclose(full, 0.5 * names + 2.0 * strings + 1.5 * hop1 + 0.25 * hop2, rtol=1e-4, atol=1e-5)
+    total = 0.5 + 2.0 + 1.5 + 0.25
+    np.testing.assert_allclose(full, (0.5 * names + 2.0 * strings + 1.5 * hop1 + 0.25 * hop2) / total,
+                               rtol=1e-4, atol=1e-5)
+    assert np.all(np.abs(full) <= 1.0 + 1e-5)
 
 
 @pytest.mark.parametrize("selftrain", [False, True])

@@ -18,8 +18,8 @@ def _common_options(f):
         click.option("--encoder", help="sentence-transformers model id or path (default: offline all-MiniLM-L6-v2)."),
         click.option("--translator", help="identity | dict:PATH (TSV or translated_names.json) | mt:MODEL (Marian/NLLB id or path)."),
         click.option("--threshold", type=float, help="Drop pairs whose similarity is below this value."),
-        click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps."),
-        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--device", help="auto (default: cuda, then mps, then cpu), cpu, cuda, cuda:N or mps."),
+        click.option("--seed", type=int, help="Random seed (default 0; also shuffles targets with --closed)."),
         click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML or JSON configuration file."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bars."),
     ]
@@ -56,17 +56,17 @@ def load_config_file(path: str | None) -> dict:
 
 def _check_output(output, fmt, force) -> None:
     """Fail on an unknown output format or an existing file before any work is done."""
-    from ..errors import OutputExistsError
-    from ..writers import output_format
+    from ..writers import check_writable, output_format
 
     if output:
         output_format(output, fmt)
-        if Path(output).exists() and not force:
-            raise OutputExistsError(output)
+        check_writable(output, force=force)
 
 
 def _options_dict(lang1, lang2, threshold, device, seed, quiet) -> dict:
-    return dict(lang1=lang1, lang2=lang2, threshold=threshold, device=device, seed=seed, show_progress=not quiet)
+    # None means "not given": the configuration file (or the default) decides
+    return dict(lang1=lang1, lang2=lang2, threshold=threshold, device=device, seed=seed,
+                show_progress=False if quiet else None)
 
 
 @click.command()
@@ -95,6 +95,12 @@ def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, l
 
     _check_output(output, output_format, force)
     config = load_config_file(config_file)
+    from ..pipeline import resolve_config
+
+    resolve_config(config, **_options_dict(lang1, lang2, threshold, device, seed, quiet))  # validate early
+    if kg2 is None and not Path(kg1).is_dir():
+        raise InputError("give two graph files (KG1 KG2), or one directory holding a pair "
+                         "(DBP15K: ent_ids_1/2, triples_1/2; OpenEA: rel_triples_1/2)", kg1)
     timer = StageTimer()
     t0 = time.perf_counter()
     with timer.stage("load"):
@@ -108,7 +114,7 @@ def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, l
     if closed:
         if pair.links is None or len(pair.links) == 0:
             raise InputError("--closed needs gold links in the input directory", kg1)
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(0 if seed is None else seed)
         sources = pair.links[:, 0]
         targets = rng.permutation(pair.links[:, 1])
     res = run_align(
@@ -128,6 +134,8 @@ def _summary(res, pair, output, timer, total: float) -> None:
     click.echo(f"entities: {pair.kg1.n_entities} (first) / {pair.kg2.n_entities} (second); "
                f"matched {len(res.sources)} x {len(res.targets)}; pairs: {len(res)}"
                + (f" -> {output}" if output else ""))
+    if not output:
+        click.echo("no -o/--output given: the alignment was not saved")
     click.echo("time: " + timer.summary() + f"; total {total:.1f}s; device {res.device}")
     if pair.links is not None and len(pair.links):
         gold = {(int(i), int(j)) for i, j in pair.links.tolist()}
@@ -135,7 +143,11 @@ def _summary(res, pair, output, timer, total: float) -> None:
         gold_here = {(i, j) for i, j in gold if i in src}
         pred = list(zip(res.rows.tolist(), res.cols.tolist()))
         m = pair_prf(pred, gold_here)
-        hits1 = one_to_one_accuracy(pred, gold_here)
+        # Hits@1 of the global 1-to-1 assignment, before any threshold drops pairs
+        raw_r, raw_c = res.assignment if res.assignment is not None else (None, None)
+        assigned = (list(zip(res.sources[raw_r].tolist(), res.targets[raw_c].tolist()))
+                    if raw_r is not None else pred)
+        hits1 = one_to_one_accuracy(assigned, gold_here)
         click.echo(f"gold links: {len(gold_here)}; precision {m['precision']:.4f} recall {m['recall']:.4f} "
                    f"F1 {m['f1']:.4f}; Hits@1 of the 1-to-1 assignment {hits1:.4f}")
 
