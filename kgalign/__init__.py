@@ -6,11 +6,12 @@ when the function that needs them is called.
 
 from __future__ import annotations
 
-import importlib
 
 __version__ = "0.1.0"
 
 # public name -> module that defines it (imported on first access)
+from ._lazy import lazy_exports
+
 _LAZY = {
     "KnowledgeGraph": "kgalign.kg",
     "KGPair": "kgalign.kg",
@@ -26,14 +27,4 @@ _LAZY = {
 __all__ = sorted(_LAZY) + ["__version__"]
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kgalign' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -42,7 +42,8 @@ Every file this package writes is safetensors plus a small JSON config; nothing 
 
 from __future__ import annotations
 
-import importlib
+
+from kgalign._lazy import lazy_exports
 
 _LAZY = {
     "Trainer": "kgalign.finetune.trainer",
@@ -67,14 +68,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kgalign.finetune' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

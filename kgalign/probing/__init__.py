@@ -16,7 +16,8 @@ Heavy libraries (torch, transformers) load only when a model is used.
 
 from __future__ import annotations
 
-import importlib
+
+from kgalign._lazy import lazy_exports
 
 _LAZY = {
     "RelationPair": "kgalign.probing.facts",
@@ -51,14 +52,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kgalign.probing' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
