@@ -16,7 +16,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import uuid
 import warnings
 from pathlib import Path
@@ -82,19 +81,10 @@ def model_fingerprint(name_or_path: str) -> str:
 
 
 def _atomic_save(path: Path, array: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npy", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, array, allow_pickle=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    from .writers import atomic_write
+
+    with atomic_write(path, force=True, mode="wb") as fh:
+        np.save(fh, array, allow_pickle=False)
 
 
 class EmbeddingCache:
@@ -224,10 +214,10 @@ class EmbeddingCache:
             ns_dir.mkdir(parents=True, exist_ok=True)
             meta = ns_dir / "meta.json"
             if not meta.exists():
-                fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=ns_dir)
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                from .writers import atomic_write
+
+                with atomic_write(meta, force=True) as fh:
                     json.dump({"model": model_key, "translator": translator_key, "dim": int(vectors.shape[1])}, fh)
-                os.replace(tmp, meta)
             _atomic_save(ns_dir / f"{_CHUNK_PREFIX}{uuid.uuid4().hex}.npy", arr)
             chunks = self._chunks(ns_dir)
             if len(chunks) > MAX_CHUNKS:
