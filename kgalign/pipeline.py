@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -404,5 +404,3 @@ def _pair_scores(sim, r: np.ndarray, c: np.ndarray) -> np.ndarray:
         return np.asarray(sim.tocsr()[r, c]).ravel().astype(np.float32)
     return np.asarray(sim[r, c], dtype=np.float32)
 
-
-AlignFn = Callable[..., AlignmentResult]

@@ -14,8 +14,9 @@ Views (each switchable and weighted in ``config["similarity"]``, see
 then optional CSLS (Lample et al.: "Word translation without parallel data", ICLR 2018) and
 self-training with gold-free pseudo-anchors (:mod:`kgalign.selftrain`).
 
-The fused score of a pair (i, j) is ``sum_v w_v sim_v(i, j)``; every view similarity is a cosine
-in [-1, 1] (or [0, 1]), so the weights are directly comparable.
+The fused score of a pair (i, j) is the weighted mean ``sum_v w_v sim_v(i, j) / sum_v w_v`` over
+the views that ran; every view similarity is a cosine in [-1, 1] (or [0, 1]), so the weights are
+directly comparable and the fused score stays in [-1, 1].
 """
 
 from __future__ import annotations

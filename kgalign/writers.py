@@ -243,7 +243,7 @@ def write_sssom(path, rows: Iterable[Row], *, force: bool = False, predicate: st
     The metadata block carries ``curie_map``, ``mapping_set_id``, ``license``, ``mapping_tool``
     and ``mapping_date``; rows use CURIEs for ``subject_id``/``object_id``/``predicate_id``, the
     justification ``semapv:SemanticSimilarityThresholdMatching`` and ``confidence`` in [0, 1]
-    (cosine similarity clipped to that range).
+    (the fused score, a weighted mean of cosines, clipped to that range).
     """
     rows = list(rows)
     cm = CurieMap()

@@ -43,7 +43,7 @@ def load_config_file(path: str | None) -> dict:
             import yaml
 
             data = yaml.safe_load(text)
-    except (ValueError, Exception) as exc:  # yaml.YAMLError, json.JSONDecodeError
+    except Exception as exc:  # yaml.YAMLError, json.JSONDecodeError (a ValueError)
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         line = line + 1 if line is not None else getattr(exc, "lineno", None)
         raise InputError(f"cannot parse configuration: {exc}", p, line) from None
