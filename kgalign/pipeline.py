@@ -223,15 +223,30 @@ def topk_rows(sim, targets: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def main_language(kg: KnowledgeGraph) -> str | None:
-    """The most frequent label language of ``kg`` (None when it has no tagged label)."""
+def label_languages(kg: KnowledgeGraph) -> dict[str, int]:
+    """Number of entities of ``kg`` with a label in each language (bare, lower-case tags)."""
     counts: dict[str, int] = {}
     for labs in kg.labels:
-        for lang in {tag.split("-")[0] for tag, _, _ in labs if tag}:
+        for lang in {tag.split("-")[0].lower() for tag, _, _ in labs if tag}:
             counts[lang] = counts.get(lang, 0) + 1
+    return counts
+
+
+def main_language(kg: KnowledgeGraph) -> str | None:
+    """The most frequent label language of ``kg`` (None when it has no tagged label)."""
+    counts = label_languages(kg)
     if not counts:
         return None
     return min(counts, key=lambda lang: (-counts[lang], lang))
+
+
+def _check_language(kg: KnowledgeGraph, lang: str, which: str) -> None:
+    """Refuse a language the user asked for that none of the graph's tagged labels has."""
+    counts = label_languages(kg)
+    if counts and lang.split("-")[0].lower() not in counts:
+        have = ", ".join(f"{k} ({v})" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+        raise InputError(f"the {which} graph has no label in language {lang!r}; its labels are in: {have}",
+                         kg.source or None)
 
 
 def _check_positions(pos, n: int, what: str) -> np.ndarray:
@@ -353,6 +368,9 @@ def align(
         raise EmptyGraphError("no entities selected to match")
     np.random.seed(cfg["seed"])
 
+    for kg, given, which in ((kg1, cfg["lang1"], "first"), (kg2, cfg["lang2"], "second")):
+        if given:
+            _check_language(kg, given, which)
     lang1 = cfg["lang1"] or main_language(kg1)
     lang2 = cfg["lang2"] or main_language(kg2)
     with timer.stage("translate"):

@@ -103,3 +103,28 @@ def test_outputs_are_readable_by_others(tmp_path, capsys):
     assert sorted(tuple(line.split("\t")[:2]) for line in lines) == [
         ("http://a.ex/resource/Alpha", "http://b.ex/resource/Alpha"),
         ("http://a.ex/resource/Beta", "http://b.ex/resource/Beta")]
+
+
+def test_ranked_candidates_output(tmp_path, capsys):
+    from kgalign.readers import read_alignment
+
+    case = need(CASES / "dbp15k_sparse_ids")
+    out, cands = tmp_path / "o.tsv", tmp_path / "cands.tsv"
+    code, stdout, _ = run_cli(["align", str(case), "-q", "-o", str(out), "--candidates", str(cands),
+                               "--candidates-k", "5"], capsys)
+    assert code == 0 and "ranked rows" in stdout
+    rows = [line.split("\t") for line in cands.read_text().splitlines()]
+    assert rows[0][:4] == ["source", "target", "rank", "score"]
+    per_src: dict = {}
+    for src, tgt, rank, score, *_ in rows[1:]:
+        per_src.setdefault(src, []).append((int(rank), tgt, float(score)))
+    pairs = {tuple(line.split("\t")[:2]) for line in out.read_text().splitlines()[1:]}
+    for src, lst in per_src.items():
+        assert [r for r, _, _ in lst] == list(range(1, len(lst) + 1))  # consecutive ranks from 1
+        assert len({t for _, t, _ in lst}) == len(lst) <= 5  # no target twice
+        assert (src, lst[0][1]) in pairs  # re-exchange ranking: the assigned partner first
+    ranked = read_alignment(cands)
+    assert ranked.candidates is not None and set(ranked.candidates) == set(per_src)
+    # the same file name twice, and an existing file without --force, are refused
+    assert run_cli(["align", str(case), "-q", "-o", str(out), "--candidates", str(out), "--force"], capsys)[0] == 2
+    assert run_cli(["align", str(case), "-q", "--candidates", str(cands)], capsys)[0] == 2

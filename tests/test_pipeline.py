@@ -116,3 +116,13 @@ def test_main_language_is_the_most_frequent_tag():
     kg = KnowledgeGraph(entities=["a", "b", "c"],
                         labels=[[("fr", "x", 0)], [("fr-ca", "y", 0), ("en", "z", 0)], [("en", "w", 0), ("fr", "v", 1)]])
     assert main_language(kg) == "fr"
+
+
+def test_a_language_the_graph_lacks_is_refused(hashing_encoder):
+    kg1, kg2 = make_kg("a", NAMES, "en"), make_kg("b", NAMES, "fr-FR")
+    with pytest.raises(InputError, match=r"no label in language 'de'.*en \(8\)"):
+        align(kg1, kg2, lang1="de", encoder=hashing_encoder, translator="identity", show_progress=False)
+    # a bare language matches its regional tags, case-insensitively
+    res = align(kg1, kg2, lang1="EN", lang2="fr", encoder=hashing_encoder, translator="identity",
+                show_progress=False)
+    assert len(res) == len(NAMES)

@@ -211,7 +211,9 @@ def test_evaluate_cli(tmp_path, capsys):
     assert "precision  0.5000" in text and "recall     0.5000" in text
     m = json.loads(out_json.read_text())
     assert m["at_threshold"]["recall"] == 0.25
+    capsys.readouterr()
     assert main(["evaluate", str(pred), str(gold), "--json", str(out_json)]) == 2  # exists, no --force
+    assert "precision" not in capsys.readouterr().out  # refused before any metric is printed
     bad = tmp_path / "bad.tsv"
     bad.write_text("a\tb\n\tc\n")
     assert main(["evaluate", str(bad), str(gold)]) == 2

@@ -78,9 +78,16 @@ def _options_dict(lang1, lang2, threshold, device, seed, quiet) -> dict:
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the input files.")
 @click.option("--closed", is_flag=True, help="With a gold pair directory: match only the linked entities (closed protocol, target side shuffled).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@click.option("--candidates", "candidates_out", type=click.Path(dir_okay=False),
+              help="Also write the top-ranked candidates of every source here (TSV with a rank column; "
+                   "`kgalign evaluate` reads it for Hits@k and MRR).")
+@click.option("--candidates-k", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Candidates per source in --candidates.")
+@click.option("--ranking", type=click.Choice(["reexchange", "similarity"]), default="reexchange", show_default=True,
+              help="Order of --candidates: re-exchange (least-regret; the assigned partner first) or similarity.")
 @_common_options
-def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, lang1, lang2, encoder, translator,
-          threshold, device, seed, config_file, quiet):
+def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, candidates_out, candidates_k, ranking,
+          lang1, lang2, encoder, translator, threshold, device, seed, config_file, quiet):
     """Align the entities of KG1 and KG2 (two RDF files) or of the pair in directory KG1 (DBP15K, OpenEA).
 
     Prints a summary (entities per side, pairs written, time per stage) and, when the input
@@ -94,6 +101,12 @@ def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, l
     from ..writers import write_alignment
 
     _check_output(output, output_format, force)
+    if candidates_out:
+        from ..writers import check_writable
+
+        if output and Path(candidates_out).resolve() == Path(output).resolve():
+            raise InputError("--candidates must name another file than --output", candidates_out)
+        check_writable(candidates_out, force=force)
     config = load_config_file(config_file)
     from ..pipeline import resolve_config
 
@@ -125,6 +138,12 @@ def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, l
     if output:
         with timer.stage("write"):
             write_alignment(res, output, fmt=output_format, force=force)
+    if candidates_out:
+        from ..writers import write_candidates
+
+        with timer.stage("write"):
+            n = write_candidates(res, candidates_out, candidates_k, method=ranking, force=force)
+        click.echo(f"candidates: {n} ranked rows ({ranking}, up to {candidates_k} per source) -> {candidates_out}")
     _summary(res, pair, output, timer, time.perf_counter() - t0)
 
 

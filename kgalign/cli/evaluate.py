@@ -41,6 +41,10 @@ def evaluate(pred, gold, pred_format, gold_format, threshold, ks, encoding, json
     from ..readers import read_alignment
 
     ks_t = _ks(ks)
+    if json_out:  # fail before reading and scoring, not after printing the metrics
+        from ..writers import check_writable
+
+        check_writable(json_out, force=force)
     p = read_alignment(pred, format=pred_format, encoding=encoding)
     g = read_alignment(gold, format=gold_format, encoding=encoding)
     m = evaluate_alignment(p, g, ks=ks_t, threshold=threshold)

@@ -148,6 +148,15 @@ def _run(pair_dir, model_id, causal, alignment, templates_path, lang1, lang2, mo
         raise InputError("a causal LM is probed by typed ranking only; use --mode typed")
     if (corpus1 is None) != (corpus2 is None):
         raise InputError("tracing needs both --corpus1 and --corpus2")
+    # load the model first: a wrong model id fails in seconds, before the facts are built
+    if causal:
+        from ..probing.lm import CausalLMProber
+
+        prober = CausalLMProber.from_pretrained(model_id, device=device, batch_size=batch_size)
+    else:
+        from ..probing.lm import MaskedLMProber
+
+        prober = MaskedLMProber.from_pretrained(model_id, device=device, batch_size=batch_size)
     pair = load_pair(pair_dir)
     lang1 = lang1 or pair.lang1
     lang2 = lang2 or pair.lang2
@@ -185,14 +194,6 @@ def _run(pair_dir, model_id, causal, alignment, templates_path, lang1, lang2, mo
         click.echo(f"note: {n_fallback} relation/language pairs have no template; using a fallback from the "
                    "relation's local name (rows flagged 'fallback': true)", err=True)
 
-    if causal:
-        from ..probing.lm import CausalLMProber
-
-        prober = CausalLMProber.from_pretrained(model_id, device=device, batch_size=batch_size)
-    else:
-        from ..probing.lm import MaskedLMProber
-
-        prober = MaskedLMProber.from_pretrained(model_id, device=device, batch_size=batch_size)
     rows = probe_queries(prober, queries, cands, mode=mode, max_masks=max_masks, strategy=strategy,
                          progress=not quiet)
     key = "correct" if mode in ("typed", "both") else "untyped_correct"
