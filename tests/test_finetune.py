@@ -595,3 +595,20 @@ def test_docs_examples_run(tmp_path, monkeypatch):
     assert [ns["top1"](ns["ft"], s) for s, _ in facts] == [o for _, o in facts]
     assert all(ns["top1"](ns["forgot"], s) != o for s, o in facts)
     assert (tmp_path / "out" / "facts_adapter" / "adapter.safetensors").is_file()
+
+
+def test_lt_sft_sparse_lr_drives_phase_two_only(tok):
+    kw = dict(lr=1e-2, batch_size=4, progress=False, device="cpu")
+    model = tiny_model("bert", len(tok), seed=2)
+    theta0 = params_of(model)
+    # a vanishing phase-2 rate: the ticket is selected from phase 1 but barely moves in phase 2
+    diff = lt_sft(model, TEXTS, k=300, tokenizer=tok, full_steps=5, sparse_steps=5, trainer_kwargs=kw,
+                  sparse_lr=1e-30)
+    assert diff.nnz == 300
+    assert max(float((p.detach() - theta0[n]).abs().max()) for n, p in model.named_parameters()) < 1e-20
+    model = tiny_model("bert", len(tok), seed=2)
+    moved = lt_sft(model, TEXTS, k=300, tokenizer=tok, full_steps=5, sparse_steps=5, trainer_kwargs=kw)
+    assert max(float((p.detach() - theta0[n]).abs().max()) for n, p in model.named_parameters()) > 1e-4
+    assert moved.nnz == 300
+    with pytest.raises(InputError, match="sparse_lr"):
+        lt_sft(model, TEXTS, k=10, tokenizer=tok, trainer_kwargs=kw, sparse_lr=0.0)

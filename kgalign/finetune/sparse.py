@@ -9,6 +9,7 @@ a language diff and a task diff compose by addition.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
@@ -469,6 +470,7 @@ def lt_sft(
     sparse_steps: int | None = None,
     l1_reg: float = 0.0,
     trainer_kwargs: Mapping[str, Any] | None = None,
+    sparse_lr: float | None = None,
 ) -> SparseDiff:
     """Lottery-ticket sparse fine-tuning (Ansell et al., 2022, section 3).
 
@@ -504,6 +506,9 @@ def lt_sft(
     trainer_kwargs : Mapping, optional
         Keyword arguments of :class:`Trainer` used by both phases (``objective``, ``lr``,
         ``batch_size``, ``seed``, ``device``...). ``hooks`` given here run in both phases.
+    sparse_lr : float, optional
+        Learning rate of phase 2 (default: the trainer's ``lr``, as in phase 1). Ansell et al.
+        use the same rate in both phases; a different one helps when the ticket is very sparse.
 
     Returns
     -------
@@ -518,6 +523,8 @@ def lt_sft(
     import torch
 
     kwargs = dict(trainer_kwargs or {})
+    if sparse_lr is not None and not (float(sparse_lr) > 0 and math.isfinite(float(sparse_lr))):
+        raise InputError(f"lt_sft: sparse_lr must be a positive number, got {sparse_lr}")
     base_hooks = list(kwargs.pop("hooks", ()))
     trainable = {n: p for n, p in named_float_tensors(model, trainable_only=True).items()}
     eligible = {n: p for n, p in trainable.items() if include is None or include(n)}
@@ -545,7 +552,10 @@ def lt_sft(
     try:
         reg = [L1TowardsInitHook(l1_reg, include=lambda n: n in active)] if l1_reg else []
         hooks = reg + [GradientMaskHook(active)] + base_hooks
-        Trainer(model, tokenizer, hooks=hooks, **_steps(kwargs, sparse_steps)).train(data)
+        kw2 = _steps(kwargs, sparse_steps)
+        if sparse_lr is not None:
+            kw2["lr"] = float(sparse_lr)
+        Trainer(model, tokenizer, hooks=hooks, **kw2).train(data)
     finally:
         for p in frozen:
             p.requires_grad_(True)
