@@ -5,7 +5,9 @@ DBP15K facts verbalised in two languages, with a share of facts held out of the 
 language, then reports typed-ranking P@1 on seen / transfer / unseen facts, per seed.
 
     nice -n 10 python benchmarks/probe_demo.py --pair fr_en --seeds 0 1 \
-        --out benchmarks/results/probe_demo.json
+        --out benchmarks/results/probe_demo.json --plot benchmarks/results/probe_demo.png
+    python benchmarks/probe_demo.py --from-json benchmarks/results/probe_demo.json \
+        --plot benchmarks/results/probe_demo.png      # redraw without re-running
 
 Expected: P@1(seen) > P@1(transfer) >= P@1(unseen) ~ majority baseline.
 """
@@ -31,7 +33,17 @@ def main(argv=None) -> int:
     ap.add_argument("--facts", type=int, default=None)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None, help="write all summaries to this JSON file")
+    ap.add_argument("--plot", default=None,
+                    help="also draw the first run as a PNG here (with --from-json: without re-running)")
+    ap.add_argument("--from-json", default=None, help="read the runs from this JSON instead of running")
     args = ap.parse_args(argv)
+    if args.from_json:
+        runs = json.loads(Path(args.from_json).read_text())["runs"]
+        if args.plot:
+            from kgalign.plots import plot_probe_summary
+
+            print("wrote", plot_probe_summary(runs[0], args.plot))
+        return 0
     runs = []
     for seed in args.seeds:
         cfg = DemoConfig(pair=args.pair, data_dir=args.data, seed=seed, threads=args.threads, progress=False)
@@ -52,6 +64,10 @@ def main(argv=None) -> int:
         tmp = Path(args.out + ".tmp")
         tmp.write_text(json.dumps(result, indent=1, ensure_ascii=False))
         os.replace(tmp, args.out)
+    if args.plot:
+        from kgalign.plots import plot_probe_summary
+
+        print("wrote", plot_probe_summary(runs[0], args.plot))
     for s in runs:
         print(f"seed {s['config']['seed']}: " + ", ".join(f"{g} {s['p_at_1'][g]:.3f}" for g in s["p_at_1"])
               + f"  (majority {s['majority']['unseen']:.3f}, chance {s['chance']['unseen']:.3f}; "

@@ -314,3 +314,17 @@ def test_total_seconds_does_not_count_sub_stages_twice():
     stages = {"load": {"seconds": 1.0}, "similarity": {"seconds": 5.0}, "similarity.features": {"seconds": 2.0},
               "similarity.strings": {"seconds": 2.5}, "matching": {"seconds": 0.5}, "orphan.sub": {"seconds": 0.25}}
     assert total_seconds(stages) == 1.0 + 5.0 + 0.5 + 0.25
+
+
+def test_probe_summary_plot_is_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    from kgalign.plots import plot_probe_summary
+
+    groups = ("seen", "transfer", "unseen")
+    summary = {"p_at_1": dict(zip(groups, (0.9, 0.5, 0.2))), "chance": dict.fromkeys(groups, 0.03),
+               "majority": dict.fromkeys(groups, 0.25), "n_facts": dict.fromkeys(groups, 10),
+               "target_lang": "fr", "classes": {"shared": 3, "independent": 2}}
+    out = plot_probe_summary(summary, tmp_path / "sub" / "p.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(KeyError):
+        plot_probe_summary({"p_at_1": {"seen": 1.0}}, tmp_path / "q.png")
