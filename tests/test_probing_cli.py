@@ -134,6 +134,7 @@ def test_demo_split_has_no_leak_and_runs(tmp_path):
     s = run_demo(cfg, out_dir=tmp_path, echo=lambda *_: None)
     rows = json.loads((tmp_path / "facts.json").read_text())
     assert len(rows) == 2 * sum(s["n_facts"].values())
+    assert (tmp_path / "p_at_1.png").read_bytes()[:4] == b"\x89PNG"
     for g in ("seen", "transfer", "unseen"):
         mine = [r for r in rows if r["lang"] == "fr" and r["group"] == g]
         assert s["p_at_1"][g] == pytest.approx(np.mean([r["rank"] == 1 for r in mine]))

@@ -301,7 +301,7 @@ def run_demo(cfg: DemoConfig | None = None, out_dir: str | os.PathLike | None = 
         raise InputError(f"DBP15K pair {cfg.pair!r} not found under {root} (set --data or KGALIGN_DBP15K)")
     if out_dir is not None:
         out_dir = Path(out_dir)
-        for fname in ("summary.json", "facts.json"):
+        for fname in ("summary.json", "facts.json", "p_at_1.png"):
             if (out_dir / fname).exists() and not force:
                 from ..errors import OutputExistsError
 
@@ -432,6 +432,12 @@ def run_demo(cfg: DemoConfig | None = None, out_dir: str | os.PathLike | None = 
             _write_json(out_dir / "facts.json", rows)
             _write_json(out_dir / "summary.json", summary)
             echo(f"[demo] wrote {out_dir / 'summary.json'} and {out_dir / 'facts.json'}")
+            try:
+                from ..plots import plot_probe_summary
+
+                echo(f"[demo] wrote {plot_probe_summary(summary, out_dir / 'p_at_1.png')}")
+            except ImportError:
+                echo("[demo] matplotlib is not installed (pip install 'kgalign[plots]'): no plot")
         return summary
     finally:
         torch.set_num_threads(old_threads)
