@@ -31,6 +31,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "batch_size": 256,
     "seed": 0,
     "threshold": None,  # drop pairs whose score is below this value
+    "abstain": None,  # "auto": withdraw weak / peripheral pairs (kgalign.dangling); null: keep all
     "show_progress": True,
     "matching": {
         "method": "auto",  # auto | dense | sparse | greedy
@@ -106,8 +107,10 @@ def _validate_config(cfg: dict) -> None:
             bad(f"matching.{key}", m[key], "a positive integer")
     if not isinstance(m["refine"], bool):
         bad("matching.refine", m["refine"], "true or false")
+    from .dangling import abstain_config
     from .similarity import similarity_config
 
+    abstain_config(cfg["abstain"])  # "auto", null/"none" or a mapping of kgalign.dangling settings
     similarity_config(cfg)  # unknown similarity / selftrain keys
 
 
@@ -154,7 +157,7 @@ class AlignmentResult:
     device: str = "cpu"
     names1: list[str] | None = None
     names2: list[str] | None = None
-    assignment: tuple | None = None  # (rows, cols) into ``similarity`` before the threshold
+    assignment: tuple | None = None  # (rows, cols) into ``similarity`` before threshold and abstention
     info: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -340,6 +343,9 @@ def align(
     **options
         Top-level configuration keys (``lang1``, ``lang2``, ``threshold``, ``device``,
         ``seed``, ``batch_size``, ``show_progress``, ``matching``, ``similarity``, ...).
+        ``abstain="auto"`` withdraws, after the matching, pairs with a weak score or a thinly
+        described endpoint (open-world graphs with dangling entities; :mod:`kgalign.dangling`,
+        counts in ``result.info["abstain"]``); off by default.
 
     Returns
     -------
@@ -402,6 +408,12 @@ def align(
     keep = np.isfinite(scores)
     if cfg["threshold"] is not None:
         keep &= scores >= float(cfg["threshold"])
+    if cfg["abstain"] is not None:  # after match(): ``assignment`` stays the full 1-to-1 assignment
+        from .dangling import abstain
+
+        dec = abstain(kg1, kg2, sources[r], targets[c], scores, cfg["abstain"])
+        keep &= dec.keep
+        info["abstain"] = dec.summary()
     r, c, scores = r[keep], c[keep], scores[keep]
     order = np.argsort(r, kind="stable")
     return AlignmentResult(

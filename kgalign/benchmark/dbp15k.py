@@ -322,7 +322,8 @@ def run_dbp15k(data_dir: str | os.PathLike, *, pairs: Sequence[str] = PAIRS, pro
         if isolate:
             for protocol in protocols:
                 log(f"{name} {protocol}: running in a fresh process (two presentations, seeds {seed}, {seed + 1})")
-                res = _run_isolated(str(d), protocol, aligner, config, seed, limit, max_disagreement, rank_k, name)
+                res = _run_isolated(str(d), protocol, aligner, _protocol_config(config, protocol, aligner), seed, limit,
+                                    max_disagreement, rank_k, name)
                 _record_run(record, name, protocol, res, log)
                 if checkpoint:
                     checkpoint(record)
@@ -331,14 +332,22 @@ def run_dbp15k(data_dir: str | os.PathLike, *, pairs: Sequence[str] = PAIRS, pro
         for protocol in protocols:
             log(f"{name} {protocol}: {pair.kg1.n_entities} x {pair.kg2.n_entities} entities, "
                 f"{len(pair.links)} gold links; two presentations (seeds {seed}, {seed + 1})")
-            res = run_protocol(aligner, pair, protocol, seed=seed, config=config, max_disagreement=max_disagreement,
-                               rank_k=rank_k, name=name, load_stages=load_stages)
+            res = run_protocol(aligner, pair, protocol, seed=seed, config=_protocol_config(config, protocol, aligner),
+                               max_disagreement=max_disagreement, rank_k=rank_k, name=name, load_stages=load_stages)
             res["source_digest"] = record["source_digest"]
             _record_run(record, name, protocol, res, log)
             if checkpoint:
                 checkpoint(record)
     record["complete"] = True
     return record
+
+
+def _protocol_config(config: dict | None, protocol: str, aligner) -> dict | None:
+    """The kgalign pipeline abstains by default in the open protocol (``"abstain": "auto"``,
+    :mod:`kgalign.dangling`); a configuration that sets ``abstain`` (e.g. ``"none"``) wins."""
+    if protocol != "open" or aligner is not default_aligner or "abstain" in (config or {}):
+        return config
+    return {**(config or {}), "abstain": "auto"}
 
 
 def _load(d: Path, limit: int | None, seed: int):

@@ -85,9 +85,12 @@ def _options_dict(lang1, lang2, threshold, device, seed, quiet) -> dict:
               help="Candidates per source in --candidates.")
 @click.option("--ranking", type=click.Choice(["reexchange", "similarity"]), default="reexchange", show_default=True,
               help="Order of --candidates: re-exchange (least-regret; the assigned partner first) or similarity.")
+@click.option("--abstain", type=click.Choice(["auto", "none"]), default=None,
+              help="auto: withdraw pairs with a weak score or a thinly described (peripheral) entity, for graphs "
+                   "with dangling entities (kgalign.dangling); none (default): every source keeps its partner.")
 @_common_options
 def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, candidates_out, candidates_k, ranking,
-          lang1, lang2, encoder, translator, threshold, device, seed, config_file, quiet):
+          abstain, lang1, lang2, encoder, translator, threshold, device, seed, config_file, quiet):
     """Align the entities of KG1 and KG2 (two RDF files) or of the pair in directory KG1 (DBP15K, OpenEA).
 
     Prints a summary (entities per side, pairs written, time per stage) and, when the input
@@ -110,7 +113,7 @@ def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, c
     config = load_config_file(config_file)
     from ..pipeline import resolve_config
 
-    resolve_config(config, **_options_dict(lang1, lang2, threshold, device, seed, quiet))  # validate early
+    resolve_config(config, abstain=abstain, **_options_dict(lang1, lang2, threshold, device, seed, quiet))  # validate early
     if kg2 is None and not Path(kg1).is_dir():
         raise InputError("give two graph files (KG1 KG2), or one directory holding a pair "
                          "(DBP15K: ent_ids_1/2, triples_1/2; OpenEA: rel_triples_1/2)", kg1)
@@ -132,7 +135,7 @@ def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, c
         targets = rng.permutation(pair.links[:, 1])
     res = run_align(
         pair.kg1, pair.kg2, sources=sources, targets=targets, translations=pair.translations, config=config,
-        timer=timer, encoder=encoder, translator=translator,
+        timer=timer, encoder=encoder, translator=translator, abstain=abstain,
         **_options_dict(lang1 or pair.lang1, lang2 or pair.lang2, threshold, device, seed, quiet),
     )
     if output:
@@ -155,6 +158,11 @@ def _summary(res, pair, output, timer, total: float) -> None:
                + (f" -> {output}" if output else ""))
     if not output:
         click.echo("no -o/--output given: the alignment was not saved")
+    ab = (res.info or {}).get("abstain") if isinstance(res.info, dict) else None
+    if ab:
+        click.echo(f"abstained: {ab['pairs'] - ab['kept']} of {ab['pairs']} assigned pairs withdrawn "
+                   f"({ab['withdrawn_low_score']} below score {ab['min_score']}, "
+                   f"{ab['withdrawn_peripheral']} with a peripheral entity)")
     click.echo("time: " + timer.summary() + f"; total {total:.1f}s; device {res.device}")
     if pair.links is not None and len(pair.links):
         gold = {(int(i), int(j)) for i, j in pair.links.tolist()}
