@@ -211,7 +211,8 @@ def test_cli_abstain_option(tmp_path, capsys):
         assert main(["align", str(d), "-q", "--abstain", mode, "-o", str(out)]) == 0
         outs[mode] = {tuple(x.rsplit("/", 1)[1] for x in line.split("\t")[:2])
                       for line in out.read_text().splitlines()[1:]}
-    capsys.readouterr()
+        printed = capsys.readouterr().out
+        assert ("abstained: 3 of" in printed) == (mode == "auto")  # the summary says what was withdrawn
     assert len(outs["none"]) == len(CITIES) + 3
     assert outs["auto"] == {(c, c) for c in CITIES}
     assert main(["align", str(d), "-q", "--abstain", "maybe"]) == 2

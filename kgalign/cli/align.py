@@ -159,7 +159,7 @@ def _summary(res, pair, output, timer, total: float) -> None:
     if not output:
         click.echo("no -o/--output given: the alignment was not saved")
     ab = (res.info or {}).get("abstain") if isinstance(res.info, dict) else None
-    if ab:
+    if ab and "min_score" in ab:  # "abstain": "none" records counts but has no settings
         click.echo(f"abstained: {ab['pairs'] - ab['kept']} of {ab['pairs']} assigned pairs withdrawn "
                    f"({ab['withdrawn_low_score']} below score {ab['min_score']}, "
                    f"{ab['withdrawn_peripheral']} with a peripheral entity)")
