@@ -4,10 +4,13 @@
 // 0, so a row abstains when no candidate beats t_i, rows without candidates are legal and no
 // row can make the problem infeasible.
 //
-// Forward Gauss-Seidel auction with epsilon scaling, then (in the last phase) reverse
-// iterations that bring the price of every unassigned column down to the floor 0, so that
-// epsilon-complementary slackness holds for the asymmetric problem and
-//   primal >= optimum - n_rows * eps.
+// Forward Gauss-Seidel auction with epsilon scaling (with n_threads > 1 and OpenMP: Jacobi
+// rounds computed in parallel while at least 4096 rows are free, Gauss-Seidel for the tail),
+// then, after each phase, reverse iterations that bring the price of every unassigned column
+// down to the floor 0, so that epsilon-complementary slackness holds for the asymmetric
+// problem and  primal >= optimum - n_rows * eps.
+// Memory layout for the memory-latency-bound bids: price and owner of a column share a cache
+// line; the column-wise copy for the reverse iterations is built only when first needed.
 // References: D. P. Bertsekas, "The auction algorithm: a distributed relaxation method for the
 // assignment problem", Annals of OR 14 (1988); D. P. Bertsekas, D. A. Castanon, "A
 // forward/reverse auction algorithm for asymmetric assignment problems", Computational
@@ -17,6 +20,10 @@
 #include <cstdint>
 #include <limits>
 #include <vector>
+
+#ifdef KGALIGN_HAVE_OPENMP
+#include <omp.h>
+#endif
 
 #include "csr.hpp"
 
@@ -31,10 +38,13 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
     const int64_t n = S.n_rows, m = S.n_cols;
     if (t == nullptr) return BAD_INPUT;
     out.col4row.assign(n, UNASSIGNED);
-    out.prices.assign(m, 0.0);
     std::vector<int32_t>& x = out.col4row;
-    std::vector<double>& p = out.prices;
-    std::vector<int32_t> owner(m, UNASSIGNED);
+    // price and owner of a column side by side: a bid reads both, one cache miss instead of two
+    struct ColState {
+        double p;
+        int32_t owner;
+    };
+    std::vector<ColState> cs(m, ColState{0.0, UNASSIGNED});
     const int64_t* ip = S.indptr;
     const int32_t* ind = S.indices;
     const double* a = S.data;
@@ -53,24 +63,25 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
     eps = std::max(eps, eps_final);
     const double factor = opt.eps_factor > 1.0 ? opt.eps_factor : 10.0;
 
-    // column-wise copy for the reverse iterations (O(nnz) memory)
-    std::vector<int64_t> cp(m + 1, 0);
-    for (int64_t k = 0; k < S.nnz(); ++k) ++cp[ind[k] + 1];
-    for (int64_t j = 0; j < m; ++j) cp[j + 1] += cp[j];
-    std::vector<int32_t> crow(S.nnz());
-    std::vector<double> cval(S.nnz());
-    std::vector<int64_t> cpos(S.nnz());  // CSR position of each column-wise edge
-    {
+    // column-wise copy for the reverse iterations (O(nnz) memory), built on first use: on
+    // square or nearly perfect problems no column is left priced and unassigned
+    std::vector<int64_t> cp;
+    std::vector<int32_t> crow;
+    std::vector<double> cval;
+    auto build_columns = [&]() {
+        cp.assign(m + 1, 0);
+        for (int64_t k = 0; k < S.nnz(); ++k) ++cp[ind[k] + 1];
+        for (int64_t j = 0; j < m; ++j) cp[j + 1] += cp[j];
+        crow.resize(S.nnz());
+        cval.resize(S.nnz());
         std::vector<int64_t> fill(cp.begin(), cp.end() - 1);
         for (int64_t i = 0; i < n; ++i)
             for (int64_t k = ip[i]; k < ip[i + 1]; ++k) {
                 const int64_t pos = fill[ind[k]]++;
                 crow[pos] = static_cast<int32_t>(i);
                 cval[pos] = a[k];
-                cpos[pos] = k;
             }
-    }
-    std::vector<int64_t> xpos(n, -1);  // CSR position of each row's assigned edge
+    };
     std::vector<double> profit(n);
     std::vector<int32_t> work;
     int64_t rev = 0;
@@ -78,34 +89,38 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
     // the floor 0 either drops to the floor or takes its best row, whose profit rises by at
     // least eps. Afterwards eps-CS holds for the asymmetric problem.
     auto reverse_pass = [&](double eps) -> int {
-        for (int64_t i = 0; i < n; ++i)  // abstaining rows (x < 0) are worth t_i
-            profit[i] = x[i] >= 0 ? a[xpos[i]] - p[x[i]] : t[i];
         work.clear();
         for (int64_t j = 0; j < m; ++j)
-            if (owner[j] < 0 && p[j] > 0) work.push_back(static_cast<int32_t>(j));
+            if (cs[j].owner < 0 && cs[j].p > 0) work.push_back(static_cast<int32_t>(j));
+        if (work.empty()) return OK;
+        if (cp.empty()) build_columns();
+        for (int64_t i = 0; i < n; ++i) {  // abstaining rows (x < 0) are worth t_i
+            profit[i] = t[i];
+            if (x[i] >= 0)
+                for (int64_t k = ip[i]; k < ip[i + 1]; ++k)
+                    if (ind[k] == x[i]) { profit[i] = a[k] - cs[x[i]].p; break; }
+        }
         while (!work.empty()) {
             const int32_t j = work.back();
             work.pop_back();
-            if (owner[j] >= 0 || p[j] <= 0) continue;
+            if (cs[j].owner >= 0 || cs[j].p <= 0) continue;
             double b1 = NEG_INF, b2 = NEG_INF, aij = 0.0;
             int32_t r1 = -1;
-            int64_t k1 = -1;
             for (int64_t k = cp[j]; k < cp[j + 1]; ++k) {
                 const double val = cval[k] - profit[crow[k]];
-                if (val > b1) { b2 = b1; b1 = val; r1 = crow[k]; aij = cval[k]; k1 = k; }
+                if (val > b1) { b2 = b1; b1 = val; r1 = crow[k]; aij = cval[k]; }
                 else if (val > b2) { b2 = val; }
             }
-            if (r1 < 0 || 0.0 >= b1 - eps) { p[j] = 0.0; continue; }
+            if (r1 < 0 || 0.0 >= b1 - eps) { cs[j].p = 0.0; continue; }
             const double pj = std::max(0.0, b2 - eps);
-            p[j] = pj;
+            cs[j].p = pj;
             const int32_t old = x[r1];
             profit[r1] = aij - pj;
             x[r1] = j;
-            xpos[r1] = cpos[k1];
-            owner[j] = r1;
+            cs[j].owner = r1;
             if (old >= 0) {
-                owner[old] = UNASSIGNED;
-                if (p[old] > 0) work.push_back(old);
+                cs[old].owner = UNASSIGNED;
+                if (cs[old].p > 0) work.push_back(old);
             }
             if (opt.max_bids > 0 && ++rev > opt.max_bids) return NOT_CONVERGED;
             else if (opt.max_bids <= 0) ++rev;
@@ -115,6 +130,13 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
 
     std::vector<int32_t> queue;
     queue.reserve(static_cast<size_t>(n) * 2 + 16);
+#ifdef KGALIGN_HAVE_OPENMP
+    // parallel (Jacobi) bidding while many rows are free; the tail is Gauss-Seidel
+    const int n_threads = opt.n_threads > 0 ? opt.n_threads : omp_get_max_threads();
+    constexpr size_t JACOBI_MIN_ROWS = 4096;
+    std::vector<int32_t> next, bid_col;
+    std::vector<double> bid_val;
+#endif
     int64_t bids = 0;
     int phases = 0;
     while (true) {
@@ -127,15 +149,15 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
         } else {
             for (int64_t i = 0; i < n; ++i) {
                 if (i + 4 < n)
-                    for (int64_t k = ip[i + 4]; k < ip[i + 5]; ++k) __builtin_prefetch(p.data() + ind[k]);
+                    for (int64_t k = ip[i + 4]; k < ip[i + 5]; ++k) __builtin_prefetch(cs.data() + ind[k]);
                 double best = t[i], mine = x[i] == ABSTAIN ? t[i] : NEG_INF;
                 for (int64_t k = ip[i]; k < ip[i + 1]; ++k) {
-                    const double val = a[k] - p[ind[k]];
+                    const double val = a[k] - cs[ind[k]].p;
                     best = val > best ? val : best;
                     if (ind[k] == x[i]) mine = val;
                 }
                 if (mine < best - eps) {
-                    if (x[i] >= 0) owner[x[i]] = UNASSIGNED;
+                    if (x[i] >= 0) cs[x[i]].owner = UNASSIGNED;
                     x[i] = UNASSIGNED;
                     queue.push_back(static_cast<int32_t>(i));
                 }
@@ -143,6 +165,61 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
         }
         size_t head = 0;
         while (head < queue.size()) {
+#ifdef KGALIGN_HAVE_OPENMP
+            if (n_threads > 1 && queue.size() - head >= JACOBI_MIN_ROWS) {
+                // Jacobi round (Bertsekas 1988, sec. on parallel auction): every free row
+                // computes its bid against the same prices, in parallel; then the bids are
+                // resolved in queue order: a bid above the column's current price wins and
+                // evicts the owner, a lower one leaves the row free for the next round. The
+                // winner bid p_old + (v1 - v2) + eps, so eps-CS holds as in Gauss-Seidel.
+                const int64_t nb = static_cast<int64_t>(queue.size() - head);
+                bid_col.resize(nb);
+                bid_val.resize(nb);
+                const int32_t* qp = queue.data() + head;
+#pragma omp parallel for num_threads(n_threads) schedule(static, 256)
+                for (int64_t q = 0; q < nb; ++q) {
+                    if (q + 4 < nb) {  // prefetch as in the Gauss-Seidel loop below
+                        const int32_t r4 = qp[q + 4];
+                        for (int64_t k = ip[r4]; k < ip[r4 + 1]; ++k) __builtin_prefetch(cs.data() + ind[k]);
+                    }
+                    if (q + 8 < nb) {
+                        const int32_t r8 = qp[q + 8];
+                        __builtin_prefetch(ind + ip[r8]);
+                        __builtin_prefetch(a + ip[r8]);
+                    }
+                    const int32_t i = qp[q];
+                    double v1 = t[i], v2 = NEG_INF;
+                    int32_t j1 = ABSTAIN;
+                    for (int64_t k = ip[i]; k < ip[i + 1]; ++k) {
+                        const double val = a[k] - cs[ind[k]].p;
+                        if (val > v1) { v2 = v1; v1 = val; j1 = ind[k]; }
+                        else if (val > v2) { v2 = val; }
+                    }
+                    bid_col[q] = j1;
+                    bid_val[q] = j1 >= 0 ? cs[j1].p + (v1 - v2) + eps : 0.0;
+                }
+                next.clear();
+                for (int64_t q = 0; q < nb; ++q) {
+                    const int32_t i = qp[q], j = bid_col[q];
+                    if (j == ABSTAIN) { x[i] = ABSTAIN; continue; }
+                    ColState& c = cs[j];
+                    if (bid_val[q] > c.p) {
+                        c.p = bid_val[q];
+                        const int32_t prev = c.owner;
+                        c.owner = i;
+                        x[i] = j;
+                        if (prev >= 0) { x[prev] = UNASSIGNED; next.push_back(prev); }
+                        ++bids;
+                    } else {
+                        next.push_back(i);
+                    }
+                }
+                queue.swap(next);
+                head = 0;
+                if (opt.max_bids > 0 && bids > opt.max_bids) return NOT_CONVERGED;
+                continue;
+            }
+#endif
             // software pipeline against memory latency: the row after next gets its CSR
             // slices fetched, the next row the prices of its candidates
             if (head + 6 < queue.size()) {
@@ -156,7 +233,8 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
             }
             if (head + 2 < queue.size()) {
                 const int32_t r2 = queue[head + 2];
-                for (int64_t k = ip[r2]; k < ip[r2 + 1]; ++k) __builtin_prefetch(p.data() + ind[k]);
+                for (int64_t k = ip[r2]; k < ip[r2 + 1]; ++k) __builtin_prefetch(cs.data() + ind[k]);
+                __builtin_prefetch(t + r2);
             }
             const int32_t i = queue[head++];
             if (head > (size_t)n * 4 && head * 2 > queue.size()) {  // compact the queue
@@ -165,18 +243,17 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
             }
             double v1 = t[i], v2 = NEG_INF;
             int32_t j1 = ABSTAIN;
-            int64_t k1 = -1;
             for (int64_t k = ip[i]; k < ip[i + 1]; ++k) {
-                const double val = a[k] - p[ind[k]];
-                if (val > v1) { v2 = v1; v1 = val; j1 = ind[k]; k1 = k; }
+                const double val = a[k] - cs[ind[k]].p;
+                if (val > v1) { v2 = v1; v1 = val; j1 = ind[k]; }
                 else if (val > v2) { v2 = val; }
             }
             if (j1 == ABSTAIN) { x[i] = ABSTAIN; continue; }
-            p[j1] += (v1 - v2) + eps;
-            const int32_t prev = owner[j1];
-            owner[j1] = i;
+            ColState& c1 = cs[j1];
+            c1.p += (v1 - v2) + eps;
+            const int32_t prev = c1.owner;
+            c1.owner = i;
             x[i] = j1;
-            xpos[i] = k1;
             if (prev >= 0) { x[prev] = UNASSIGNED; queue.push_back(prev); }
             if (opt.max_bids > 0 && ++bids > opt.max_bids) return NOT_CONVERGED;
             else if (opt.max_bids <= 0) ++bids;
@@ -194,11 +271,15 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
 
     // primal value and dual bound
     double primal = 0.0, dual = 0.0;
-    for (int64_t j = 0; j < m; ++j) dual += p[j];
+    out.prices.resize(m);
+    for (int64_t j = 0; j < m; ++j) {
+        out.prices[j] = cs[j].p;
+        dual += cs[j].p;
+    }
     for (int64_t i = 0; i < n; ++i) {
         double best = t[i];
         for (int64_t k = ip[i]; k < ip[i + 1]; ++k) {
-            best = std::max(best, a[k] - p[ind[k]]);
+            best = std::max(best, a[k] - cs[ind[k]].p);
             if (ind[k] == x[i]) primal += a[k];
         }
         dual += best;

@@ -168,6 +168,26 @@ int baseline_dense_py(const std::string& which, const py::array_t<T, py::array::
     return greedy ? greedy_dense<T>(D, o) : mutual_nearest_dense<T>(D, o);
 }
 
+template <class T>
+py::tuple topk_rows_py(const py::array_t<T, py::array::c_style>& a, int64_t k, I32 cols,
+                       py::array_t<T, py::array::c_style> vals, int n_threads, bool by_column) {
+    if (a.ndim() != 2) throw std::invalid_argument("expected a 2-D array");
+    const int64_t nr = a.shape(0), nc = a.shape(1);
+    if (k < 0 || k > nc) throw std::invalid_argument("k must be in [0, n_cols]");
+    if (cols.size() != nr * k || vals.size() != nr * k)
+        throw std::invalid_argument("cols/vals must have n_rows * k entries");
+    const T* d = a.data();
+    int32_t* c = cols.mutable_data();
+    T* v = vals.mutable_data();
+    int64_t bad = -1;
+    int st;
+    {
+        py::gil_scoped_release release;
+        st = topk_rows<T>(d, nr, nc, k, c, v, n_threads, by_column, &bad);
+    }
+    return py::make_tuple(st, bad);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -187,6 +207,8 @@ PYBIND11_MODULE(_core, m) {
     m.def("rank_csr", &rank_csr_py);
     m.def("rank_dense_f64", &rank_dense_py<double>);
     m.def("rank_dense_f32", &rank_dense_py<float>);
+    m.def("topk_rows_f32", &topk_rows_py<float>, py::arg("a"), py::arg("k"), py::arg("cols"), py::arg("vals"), py::arg("n_threads"), py::arg("by_column") = false);
+    m.def("topk_rows_f64", &topk_rows_py<double>, py::arg("a"), py::arg("k"), py::arg("cols"), py::arg("vals"), py::arg("n_threads"), py::arg("by_column") = false);
     m.def("baseline_csr", &baseline_csr_py);
     m.def("baseline_dense_f64", &baseline_dense_py<double>);
     m.def("baseline_dense_f32", &baseline_dense_py<float>);

@@ -50,7 +50,7 @@ int lap_dense(const T* cost, int64_t n_rows, int64_t n_cols, bool maximize, cons
 // ---------------------------------------------------------------- auction.cpp
 struct AuctionOptions {
     double eps_final = 1e-6;     // final epsilon (in the units of the values given)
-    double eps_factor = 10.0;    // epsilon division factor between scaling phases
+    double eps_factor = 20.0;    // epsilon division factor between scaling phases
     double eps_start = -1.0;     // <= 0: (max - min) / 20 of the similarities
     int64_t max_bids = -1;       // <= 0: no cap
     int n_threads = 1;           // bidding threads (OpenMP, Jacobi bids); 1 = Gauss-Seidel
@@ -85,6 +85,16 @@ int rank_alternatives_csr(const CsrView& S, const int32_t* col4row, int64_t k, i
 template <class T>
 int rank_alternatives_dense(const DenseView<T>& S, const int32_t* col4row, int64_t k,
                             int64_t* out);
+
+// ---------------------------------------------------------------- topk.cpp
+// Exact top-k per row of a dense row-major block (n_rows x n_cols): cols/vals receive the
+// n_rows x k entries that are first in the order (value desc, column asc), listed in that
+// order, or by column ascending when by_column (CSR order). 0 <= k <= n_cols.
+// n_threads <= 0: OpenMP default (1 thread without OpenMP). On a NaN returns BAD_INPUT with
+// bad_index = flat index of the first NaN.
+template <class T>
+int topk_rows(const T* data, int64_t n_rows, int64_t n_cols, int64_t k, int32_t* cols, T* vals,
+              int n_threads, bool by_column, int64_t* bad_index);
 
 // ---------------------------------------------------------------- baselines.cpp
 int greedy_csr(const CsrView& S, int32_t* col4row);

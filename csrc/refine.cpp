@@ -40,6 +40,13 @@ struct CsrAcc {
         for (int64_t k = S.indptr[i]; k < S.indptr[i + 1]; ++k) r = std::min(r, S.data[k]);
         return r;
     }
+    // upper bound on s(i, j) over the row's stored entries (-inf for an empty row)
+    double row_max(int64_t i) const {
+        double r = -std::numeric_limits<double>::infinity();
+        for (int64_t k = S.indptr[i]; k < S.indptr[i + 1]; ++k) r = std::max(r, S.data[k]);
+        return r;
+    }
+    static constexpr bool lookups_cost = true;  // get() is a binary search in another row
 };
 
 template <class T>
@@ -54,6 +61,8 @@ struct DenseAcc {
         for (int64_t j = 0; j < S.n_cols; ++j) f(j, static_cast<double>(r[j]));
     }
     double row_min(int64_t) const { return NaN; }
+    double row_max(int64_t) const { return std::numeric_limits<double>::infinity(); }
+    static constexpr bool lookups_cost = false;  // get() is one load
 };
 
 struct Move {
@@ -74,6 +83,19 @@ int64_t refine_impl(const Acc& S, const double* t, int32_t* x, int64_t max_round
         }
     }
     std::vector<double> own(n);  // s(i, pi(i)) or t_i (or NaN when unmatched without t)
+    // Exchange pruning (sparse input): s(k, pi(i)) <= hi[k] = max(max_j s(k, j), t_k), so an
+    // exchange with k gains at most s(i, j) - own[i] + (hi[k] - own[k]). When that bound does
+    // not beat the best move found so far, the lookup of s(k, pi(i)) (a binary search in
+    // another row, usually a cache miss) is skipped; the chosen moves are unchanged.
+    std::vector<double> hi, slack;
+    if (Acc::lookups_cost) {
+        hi.resize(n);
+        slack.resize(n);
+        for (int64_t i = 0; i < n; ++i) {
+            hi[i] = S.row_max(i);
+            if (t != nullptr) hi[i] = std::max(hi[i], t[i]);
+        }
+    }
     std::vector<Move> moves;
     std::vector<char> row_used(n), col_used(m);
     int64_t applied = 0;
@@ -82,6 +104,7 @@ int64_t refine_impl(const Acc& S, const double* t, int32_t* x, int64_t max_round
             if (x[i] >= 0) own[i] = S.get(i, x[i]);
             else own[i] = t ? t[i] : NaN;
             if (x[i] >= 0 && std::isnan(own[i])) return -BAD_INPUT;  // matched to a non-edge
+            if (Acc::lookups_cost) slack[i] = hi[i] - own[i];  // only read for matched owners
         }
         moves.clear();
         for (int64_t i = 0; i < n; ++i) {
@@ -96,6 +119,7 @@ int64_t refine_impl(const Acc& S, const double* t, int32_t* x, int64_t max_round
                 if (k < 0) {
                     g = sij - own[i];
                 } else if (ci >= 0) {
+                    if (Acc::lookups_cost && !(sij - own[i] + slack[k] > best.gain)) return;
                     const double skc = S.get(k, ci);
                     if (!std::isnan(skc)) g = sij + skc - own[i] - own[k];
                     else if (t != nullptr) g = sij - own[i] - own[k] + t[k];

@@ -297,14 +297,10 @@ def match(similarity, config: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _dense_topk(sim: np.ndarray, k: int):
-    import scipy.sparse as sp
+    """Exact top-``k`` candidates per row (C++, ties to the smaller column) as float32 CSR."""
+    from .matching import topk_rows as topk_csr
 
-    n1, n2 = sim.shape
-    k = min(k, n2)
-    part = np.argpartition(-sim, k - 1, axis=1)[:, :k]
-    vals = np.take_along_axis(sim, part, axis=1)
-    indptr = np.arange(0, n1 * k + 1, k, dtype=np.int64)
-    return sp.csr_matrix((vals.ravel().astype(np.float32), part.ravel(), indptr), shape=(n1, n2))
+    return topk_csr(np.asarray(sim, dtype=np.float32), int(k)).astype(np.float32)
 
 
 def align(

@@ -126,3 +126,13 @@ def test_a_language_the_graph_lacks_is_refused(hashing_encoder):
     res = align(kg1, kg2, lang1="EN", lang2="fr", encoder=hashing_encoder, translator="identity",
                 show_progress=False)
     assert len(res) == len(NAMES)
+
+
+def test_sparse_matching_path_agrees_with_the_dense_one(hashing_encoder):
+    noisy = ["Pariss", "Lyonn", "Marseile", "Tolouse", "Nicee", "Nantess", "Strassburg", "Bordeau"]
+    kg1, kg2 = make_kg("a", NAMES, "en"), make_kg("b", noisy, "fr", order=[5, 3, 0, 7, 1, 6, 4, 2])
+    kw = dict(encoder=hashing_encoder, translator="identity", show_progress=False)
+    dense = align(kg1, kg2, config={"matching": {"method": "dense"}}, **kw)
+    sparse = align(kg1, kg2, config={"matching": {"method": "sparse", "topk": 3}}, **kw)
+    assert pairs_by_suffix(sparse) == pairs_by_suffix(dense)
+    assert all(a == b for a, b in pairs_by_suffix(dense))

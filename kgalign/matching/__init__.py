@@ -1,4 +1,5 @@
-"""Matching core: exact dense assignment, sparse auction, refinement, baselines, candidates.
+"""Matching core: exact dense assignment, sparse auction, refinement, baselines, candidates
+(top-k graphs from a dense matrix, ``topk_rows``, or from embeddings, ``topk_candidates``).
 
 All solvers run in the C++ extension ``kgalign._core`` with the GIL released; this package
 validates input the way scipy does and turns C++ status codes into
@@ -11,7 +12,7 @@ from __future__ import annotations
 from kgalign.matching.auction import AuctionResult, auction
 from kgalign.matching.lap import linear_sum_assignment
 from kgalign.matching.refine import greedy_matching, mutual_nearest, rank_alternatives, refine
-from kgalign.matching.topk import topk_candidates
+from kgalign.matching.topk import topk_candidates, topk_rows
 
 __all__ = [
     "AuctionResult",
@@ -22,4 +23,5 @@ __all__ = [
     "rank_alternatives",
     "refine",
     "topk_candidates",
+    "topk_rows",
 ]

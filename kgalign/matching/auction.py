@@ -71,7 +71,7 @@ def _grid_exponent(values: np.ndarray) -> int:
 
 
 def auction(S, *, epsilon=None, exact: bool = False, unmatched_value=None,
-            eps_factor: float = 10.0, max_bids: int | None = None, n_threads: int | None = None
+            eps_factor: float = 20.0, max_bids: int | None = None, n_threads: int | None = None
             ) -> AuctionResult:
     """Maximum-similarity (partial) assignment on a sparse candidate graph by auction.
 
@@ -102,13 +102,20 @@ def auction(S, *, epsilon=None, exact: bool = False, unmatched_value=None,
         Value of leaving each row unmatched (a threshold). Default: ``min - 2 (max - min)``
         of the similarities (``min - max(1, |min|)`` when they are all equal), so rows abstain
         only when every candidate is taken by rows that value it more.
-    eps_factor : float, default 10
+    eps_factor : float, default 20
         Epsilon reduction factor between scaling phases (the first epsilon is 1/20 of the
-        spread of the similarities).
+        spread of the similarities). 20 rather than 10: one or two phases fewer and 5-17 %
+        fewer bids on alignment-like top-k graphs (100k, 1M rows, DBP15K top-50) and on
+        uniform random sparse graphs; about equal on a uniform top-50 graph.
     max_bids : int, optional
         Cap on bids (SolverError when reached).
     n_threads : int, optional
-        Reserved for parallel bidding; the solver is sequential Gauss-Seidel.
+        Bidding threads (OpenMP builds only). Default 1: sequential Gauss-Seidel bidding with
+        software prefetching. ``> 1``: while at least 4096 rows are free, the bids of all free
+        rows are computed in parallel against the same prices (Jacobi rounds) and resolved
+        in order; the tail of each phase stays Gauss-Seidel. Same guarantees (within
+        ``n1 * epsilon``; optimal in exact mode), but on the 2-core reference machine (shared,
+        loaded) 2 threads were 1.1-1.8x *slower* than 1 at 1M rows, so it is opt-in.
 
     Returns
     -------
@@ -136,6 +143,8 @@ def auction(S, *, epsilon=None, exact: bool = False, unmatched_value=None,
         raise InputError(f"epsilon must be a positive number, got {epsilon}")
     cap = -1 if max_bids is None else int(max_bids)
     threads = 1 if n_threads is None else int(n_threads)
+    if threads < 1:
+        raise InputError(f"n_threads must be >= 1, got {n_threads}")
     rounded = False
     if exact:
         if t is None:

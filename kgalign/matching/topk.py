@@ -1,4 +1,6 @@
-"""Exact top-k candidate graphs from two embedding matrices (blocked matrix products)."""
+"""Exact top-k candidate graphs: from a dense similarity matrix (:func:`topk_rows`) or from two
+embedding matrices by blocked matrix products (:func:`topk_candidates`). The per-row
+selection runs in C++ (``csrc/topk.cpp``); the numpy :func:`_select_topk` is its test oracle."""
 
 from __future__ import annotations
 
@@ -33,6 +35,9 @@ def _as_embeddings(X, what: str) -> np.ndarray:
 def _select_topk(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Columns of the k largest values per row; ties at the k-th value go to smaller columns.
 
+    numpy reference (argpartition + tie repair), kept as the oracle of the C++ selection;
+    needs ``1 <= k``.
+
     Returns (cols int32 (b, k) sorted by value desc then column asc, vals float32 (b, k)).
     """
     b, n2 = block.shape
@@ -63,33 +68,97 @@ def _select_topk(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return cols, vals
 
 
-def _select_topk_torch(block, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_select_topk` with torch.topk (multi-threaded); rows whose k-th value is tied
-    with an unselected column are redone exactly with numpy."""
-    import torch
+def _select_topk_cpp(block: np.ndarray, k: int, n_threads: int | None = None, *,
+                     what: str = "similarity matrix", row_offset: int = 0, by_column: bool = False):
+    """:func:`_select_topk` in C++ (``kgalign._core.topk_rows_*``, GIL released, OpenMP over rows).
 
-    vals, cols = torch.topk(block, k, dim=1, largest=True, sorted=True)
-    kth = vals[:, -1:]
-    redo = torch.nonzero((block == kth).sum(dim=1) > (vals == kth).sum(dim=1)).ravel().numpy()
-    cols = cols.numpy()
-    vals = vals.numpy()
-    if redo.size:
-        c2, v2 = _select_topk(block[redo].numpy(), k)
-        cols = cols.copy()
-        vals = vals.copy()
-        cols[redo], vals[redo] = c2, v2
-    # equal values: smaller column first
-    order = np.lexsort((cols, -vals), axis=1)
-    return (np.take_along_axis(cols, order, axis=1).astype(np.int32),
-            np.take_along_axis(vals, order, axis=1).astype(np.float32))
+    ``block`` is a C-contiguous float32 or float64 (b, n2) array and ``0 <= k <= n2``.
+    Returns (cols int32 (b, k), vals (b, k) of the block's dtype), sorted by value desc then
+    column asc (``by_column``: the same entries by column asc, i.e. CSR order). Raises
+    InputError naming the row (``row_offset`` + local row) and column of the first NaN.
+    """
+    from kgalign.matching._validate import core, name_pair
+
+    b, n2 = block.shape
+    cols = np.empty((b, k), dtype=np.int32)
+    vals = np.empty((b, k), dtype=block.dtype)
+    fn = core().topk_rows_f32 if block.dtype == np.float32 else core().topk_rows_f64
+    st, bad = fn(block, int(k), cols, vals, -1 if n_threads is None else int(n_threads), by_column)
+    if st != 0:
+        i, j = divmod(int(bad), n2)
+        raise InputError(f"{what} has a NaN at {name_pair(row_offset + i, j)}")
+    return cols, vals
 
 
-def topk_candidates(A, B, k: int, *, block_size: int = 4096, backend: str = "auto"):
+def _csr_from_topk(cols: np.ndarray, vals: np.ndarray, n2: int):
+    """CSR from per-row top-k columns (sorted ascending within each row) and values."""
+    import scipy.sparse as sp
+
+    n1, k = cols.shape
+    indptr = np.arange(n1 + 1, dtype=np.int64) * k
+    S = sp.csr_matrix((vals.ravel(), cols.ravel(), indptr), shape=(n1, n2))
+    S.has_sorted_indices = True
+    return S
+
+
+def topk_rows(S, k: int, *, n_threads: int | None = None):
+    """Exact top-k candidate graph of a dense similarity matrix, row by row.
+
+    Row i keeps the ``min(k, n2)`` columns with the largest ``S[i, j]``; among equal values
+    the smaller column id wins, so the result is unique and equal to a full stable sort. The
+    selection runs in C++ (one threshold comparison per entry, OpenMP over rows, GIL
+    released) and reads ``S`` once: about memory bandwidth.
+
+    Parameters
+    ----------
+    S : array_like, shape (n1, n2)
+        Dense similarities (float32 and float64 are used as they are; other real dtypes are
+        converted to float64). NaN is rejected; infinities are ordinary (extreme) values.
+    k : int
+        Candidates per row (``>= 0``; ``k >= n2`` keeps every column).
+    n_threads : int, optional
+        OpenMP threads (default: OpenMP's default, i.e. all cores or ``OMP_NUM_THREADS``).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (n1, n2), dtype of ``S`` (float32 or float64)
+        ``min(k, n2)`` entries per row, sorted indices.
+
+    Raises
+    ------
+    InputError
+        Not 2-D, not real, negative ``k``, or a NaN (naming its row and column).
+    """
+    import scipy.sparse as sp
+
+    arr = np.asarray(S)
+    if arr.ndim != 2:
+        raise InputError(f"similarity matrix must be 2-D, got {arr.ndim}-D")
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool) or np.iscomplexobj(arr):
+        raise InputError(f"similarity matrix must contain real numbers, got dtype {arr.dtype}")
+    if arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float64)
+    arr = np.ascontiguousarray(arr)
+    k = int(k)
+    if k < 0:
+        raise InputError(f"k must be >= 0, got {k}")
+    n1, n2 = arr.shape
+    kk = min(k, n2)
+    cols, vals = _select_topk_cpp(arr, kk, n_threads, by_column=True)
+    if kk == 0:
+        return sp.csr_matrix((n1, n2), dtype=arr.dtype)
+    return _csr_from_topk(cols, vals, n2)
+
+
+def topk_candidates(A, B, k: int, *, block_size: int = 4096, backend: str = "auto",
+                    n_threads: int | None = None):
     """Exact top-k candidate graph of the inner products ``A @ B.T``.
 
     Every row i keeps the k columns j with the largest ``A[i] @ B[j]`` (ties at the k-th value
     go to the smaller column id), computed block by block so that memory stays bounded
-    by ``block_size * n2`` similarities (and at most about 256 MiB per block).
+    by ``block_size * n2`` similarities (and at most about 256 MiB per block). Each block is
+    one float32 matrix product written into a reused buffer, followed by the C++ selection of
+    :func:`topk_rows`.
 
     Parameters
     ----------
@@ -102,11 +171,12 @@ def topk_candidates(A, B, k: int, *, block_size: int = 4096, backend: str = "aut
     block_size : int, default 4096
         Rows of ``A`` per matrix product (lowered automatically to the memory budget).
     backend : {"auto", "numpy", "torch", "faiss"}
-        ``numpy`` (BLAS), ``torch`` (CPU matmul, same results up to float32 rounding) or
+        Matrix product by ``numpy`` (BLAS) or ``torch`` (CPU matmul); both then select in C++.
         ``faiss`` (``IndexFlatIP``, exact; optional dependency ``faiss-cpu``). ``auto`` uses
-        numpy (on the 2-core reference machine torch was not faster). All give the same
-        candidates (ties at the k-th value go to the smaller column; values may differ in
-        the last float32 bit).
+        numpy. All give the same candidates (ties at the k-th value go to the smaller
+        column) up to float32 rounding of the products.
+    n_threads : int, optional
+        OpenMP threads of the selection (default: all cores or ``OMP_NUM_THREADS``).
 
     Returns
     -------
@@ -145,20 +215,24 @@ def topk_candidates(A, B, k: int, *, block_size: int = 4096, backend: str = "aut
         index = faiss.IndexFlatIP(B.shape[1])
         index.add(B)
         D, I = index.search(A, kk)
-        cols[:], vals[:] = I.astype(np.int32), D
+        order = np.argsort(I, axis=1, kind="stable")  # CSR order
+        cols[:] = np.take_along_axis(I, order, axis=1)
+        vals[:] = np.take_along_axis(D, order, axis=1)
     else:
-        step = max(1, min(int(block_size), BLOCK_BYTES // max(1, 4 * n2)))
+        step = max(1, min(int(block_size), BLOCK_BYTES // max(1, 4 * n2), n1))
+        buf = np.empty((step, n2), dtype=np.float32)
         if backend == "torch":
             import torch
 
-            Bt = torch.from_numpy(B)
+            At, Bt = torch.from_numpy(A), torch.from_numpy(B)
+            tbuf = torch.from_numpy(buf)
         for s in range(0, n1, step):
             e = min(n1, s + step)
+            blk = buf[: e - s]
             if backend == "torch":
-                cols[s:e], vals[s:e] = _select_topk_torch(torch.from_numpy(A[s:e]) @ Bt.T, kk)
+                torch.matmul(At[s:e], Bt.T, out=tbuf[: e - s])
             else:
-                cols[s:e], vals[s:e] = _select_topk(A[s:e] @ B.T, kk)
-    indptr = np.arange(n1 + 1, dtype=np.int64) * kk
-    S = sp.csr_matrix((vals.ravel(), cols.ravel(), indptr), shape=(n1, n2))
-    S.sort_indices()
-    return S
+                np.matmul(A[s:e], B.T, out=blk)
+            cols[s:e], vals[s:e] = _select_topk_cpp(blk, kk, n_threads, what="A @ B.T",
+                                                    row_offset=s, by_column=True)
+    return _csr_from_topk(cols, vals, n2)

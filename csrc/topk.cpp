@@ -1,0 +1,177 @@
+// Exact per-row top-k selection from a dense row-major block of similarities.
+//
+// For every row the k largest values are kept; among equal values the smaller column wins
+// (the order (value desc, column asc) is a strict total order on the entries of a row, so the
+// selection is unique). Columns are scanned in increasing order; thr is the value of the k-th
+// best entry kept so far. An entry is appended to a buffer only if its value is strictly
+// larger than thr: with an equal value its column is larger, so it loses the tie. When the
+// buffer is nearly full (4k entries), nth_element keeps its k best and raises thr (amortised
+// O(1) per appended entry). Almost every entry therefore costs one comparison against a
+// register-held threshold: the scan tests 16 entries at a time with a branch-free "any above
+// thr" reduction that compilers vectorise, and appends the entries of a hit block branch-free,
+// so the selection runs at about memory speed. NaN fails every "<=" test, so the same test
+// sends it to the slow path, where it is reported.
+//
+// Rows are independent: with OpenMP they are distributed over threads (static schedule).
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <limits>
+#include <vector>
+
+#ifdef KGALIGN_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+#include "csr.hpp"
+
+namespace kgalign {
+namespace {
+
+template <class T>
+struct Entry {
+    T v;
+    int32_t c;
+};
+
+// "a comes before b" in the order (value desc, column asc).
+template <class T>
+inline bool better(const Entry<T>& a, const Entry<T>& b) {
+    return a.v > b.v || (a.v == b.v && a.c < b.c);
+}
+
+// Whether any of the 16 entries at p fails "<= thr" (above thr, or NaN). Written with
+// GCC/Clang vector extensions because compilers do not vectorise the scalar form (it
+// becomes 16 compare-and-set instructions); the portable loop is the fallback.
+template <class T>
+inline bool any_above16(const T* p, T thr) {
+#if defined(__GNUC__) || defined(__clang__)
+    constexpr int L = 16 / sizeof(T);  // lanes of a 16-byte vector (SSE2 / NEON baseline)
+    typedef T vec __attribute__((vector_size(16)));
+    typedef std::conditional_t<sizeof(T) == 4, int32_t, int64_t> lane;
+    typedef lane ivec __attribute__((vector_size(16)));
+    vec t;
+    for (int l = 0; l < L; ++l) t[l] = thr;
+    ivec acc = {};
+    for (int q = 0; q < 16; q += L) {
+        vec v;
+        std::memcpy(&v, p + q, sizeof(vec));
+        acc |= ~(v <= t);  // lanes: -1 where the test fails
+    }
+    lane r = 0;
+    for (int l = 0; l < L; ++l) r |= acc[l];
+    return r != 0;
+#else
+    int any = 0;
+    for (int q = 0; q < 16; ++q) any |= !(p[q] <= thr);
+    return any != 0;
+#endif
+}
+
+// Returns -1 on success or the column of the first NaN. buf has room for cap >= k + 64 entries.
+template <class T>
+int64_t select_row(const T* row, int64_t n, int64_t k, Entry<T>* buf, int64_t cap,
+                   int32_t* cols_out, T* vals_out, bool by_column) {
+    auto cmp = [](const Entry<T>& a, const Entry<T>& b) { return better(a, b); };
+    // the first k entries are kept unconditionally
+    T thr = std::numeric_limits<T>::infinity();
+    for (int64_t j = 0; j < k; ++j) {
+        const T v = row[j];
+        if (std::isnan(v)) return j;
+        buf[j] = {v, static_cast<int32_t>(j)};
+        thr = v < thr ? v : thr;
+    }
+    int64_t size = k;
+    constexpr int64_t W = 16;  // entries per vectorised threshold test (any_above16)
+    // keep the k best of the buffer; thr = value of the k-th best
+    auto compact = [&]() {
+        std::nth_element(buf, buf + (k - 1), buf + size, cmp);
+        thr = buf[k - 1].v;
+        size = k;
+    };
+    auto slow = [&](int64_t jj) -> bool {  // false: NaN found
+        const T v = row[jj];
+        if (v <= thr) return true;  // equal values lose: their column is larger
+        if (std::isnan(v)) return false;
+        buf[size++] = {v, static_cast<int32_t>(jj)};
+        if (size > cap - W) compact();
+        return true;
+    };
+    int64_t j = k;
+    for (; j < n && (j % W) != 0; ++j)
+        if (!slow(j)) return j;
+    for (; j + W <= n; j += W) {
+        const T* p = row + j;
+        if (!any_above16(p, thr)) continue;  // the common case: one vector test
+        int nan = 0;
+        for (int64_t q = 0; q < W; ++q) nan |= std::isnan(p[q]);
+        if (nan)
+            for (int64_t q = 0; q < W; ++q)
+                if (std::isnan(p[q])) return j + q;
+        // branch-free append of the entries above thr (room for W more is kept free)
+        for (int64_t q = 0; q < W; ++q) {
+            buf[size] = {p[q], static_cast<int32_t>(j + q)};
+            size += p[q] > thr;
+        }
+        if (size > cap - W) compact();
+    }
+    for (; j < n; ++j)
+        if (!slow(j)) return j;
+    if (size > k) std::nth_element(buf, buf + (k - 1), buf + size, cmp);
+    if (by_column)  // CSR order
+        std::sort(buf, buf + k, [](const Entry<T>& a, const Entry<T>& b) { return a.c < b.c; });
+    else
+        std::sort(buf, buf + k, cmp);  // best first
+    for (int64_t q = 0; q < k; ++q) {
+        cols_out[q] = buf[q].c;
+        vals_out[q] = buf[q].v;
+    }
+    return -1;
+}
+
+}  // namespace
+
+template <class T>
+int topk_rows(const T* data, int64_t n_rows, int64_t n_cols, int64_t k, int32_t* cols,
+              T* vals, int n_threads, bool by_column, int64_t* bad_index) {
+    *bad_index = -1;
+    if (k < 0 || n_rows < 0 || n_cols < 0 || k > n_cols) return BAD_INPUT;
+    if (k == 0 || n_rows == 0) {
+        // still reject NaN so that k = 0 is not a way around validation
+        for (int64_t f = 0; f < n_rows * n_cols; ++f)
+            if (std::isnan(data[f])) { *bad_index = f; return BAD_INPUT; }
+        return OK;
+    }
+    int64_t first_bad = std::numeric_limits<int64_t>::max();
+#ifdef KGALIGN_HAVE_OPENMP
+    const int nt = n_threads > 0 ? n_threads : omp_get_max_threads();
+#pragma omp parallel num_threads(nt) reduction(min : first_bad)
+#endif
+    {
+        const int64_t cap = std::max<int64_t>(4 * k, k + 64);  // 2k, 8k, 16k: slower
+        std::vector<Entry<T>> buf(static_cast<size_t>(cap));
+#ifdef KGALIGN_HAVE_OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int64_t i = 0; i < n_rows; ++i) {
+            const int64_t b = select_row<T>(data + i * n_cols, n_cols, k, buf.data(), cap,
+                                            cols + i * k, vals + i * k, by_column);
+            if (b >= 0) first_bad = std::min(first_bad, i * n_cols + b);
+        }
+    }
+    (void)n_threads;
+    if (first_bad != std::numeric_limits<int64_t>::max()) {
+        *bad_index = first_bad;
+        return BAD_INPUT;
+    }
+    return OK;
+}
+
+template int topk_rows<float>(const float*, int64_t, int64_t, int64_t, int32_t*, float*, int, bool,
+                              int64_t*);
+template int topk_rows<double>(const double*, int64_t, int64_t, int64_t, int32_t*, double*, int,
+                               bool, int64_t*);
+
+}  // namespace kgalign
