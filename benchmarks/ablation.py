@@ -34,15 +34,19 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "dbp15k"
 
-#: variant name -> config overrides ({"similarity": {...}, "selftrain": {...}})
+#: variant name -> config overrides ({"similarity": {...}, "selftrain": {...}}); the first
+#: group removes one view or step of the default each, the second varies a setting.
 VARIANTS: dict[str, dict] = {
     "full": {},
     "no_selftrain": {"selftrain": {"enabled": False}},
     "no_structure": {"similarity": {"structure": []}},
     "no_strings": {"similarity": {"strings": 0.0}},
     "no_centering": {"similarity": {"center": False}},
+    "no_attributes": {"similarity": {"attributes": 0.0}},
     "no_names_hop0": {"similarity": {"names": 0.0}},
+    "no_hop1": {"similarity": {"structure": [0.0, 1.0]}},
     "hop1_only": {"similarity": {"structure": [1.0]}},
+    "selftrain_1round": {"selftrain": {"rounds": 1}},
     "irf_relations": {"similarity": {"relation_weighting": "irf"}},
     "csls10": {"similarity": {"csls": 10}},
     "selftrain_2hop": {"selftrain": {"hop_weights": [1.0, 0.5]}},
@@ -127,7 +131,8 @@ def main(argv=None) -> int:
     ap.add_argument("--pair", default="zh_en")
     ap.add_argument("--data-dir", default=str(DEFAULT_DATA))
     ap.add_argument("--variants", default=",".join(VARIANTS))
-    ap.add_argument("--lsa", default="full", help="variants that also get the exact assignment ('' for none)")
+    ap.add_argument("--lsa", default="full",
+                    help="variants that also get the exact assignment ('' for none, 'all' for every one)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-permutation-check", action="store_true")
     ap.add_argument("--output", default=None)
@@ -146,7 +151,7 @@ def main(argv=None) -> int:
     if unknown:
         print(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}", file=sys.stderr)
         return 2
-    lsa_for = set(v for v in args.lsa.split(",") if v)
+    lsa_for = set(variants) if args.lsa == "all" else set(v for v in args.lsa.split(",") if v)
 
     t0 = time.perf_counter()
     pair, names1, names2, emb1, emb2 = prepare(Path(args.data_dir) / args.pair)
@@ -159,7 +164,11 @@ def main(argv=None) -> int:
 
     record = {"pair": args.pair, "protocol": "closed", "seed": args.seed, "n_links": int(len(links)),
               "ranking": "fused similarity, pessimistic ties; accuracy_1to1 from exact assignment",
-              "prepare_seconds": prep_s, "variants": {}}
+              "prepare_seconds": prep_s,
+              "command": "python benchmarks/ablation.py " + " ".join(sys.argv[1:] if argv is None else argv),
+              "load_average_start": list(os.getloadavg()),
+              "note": "wall seconds on a 2-core machine; see load_average_* (other jobs share the CPU)",
+              "variants": {}}
     print(f"{'variant':16s} {'H@1':>7s} {'H@10':>7s} {'MRR':>7s} {'1to1':>7s} {'sim s':>7s}  self-training")
     for name in variants:
         cfg = merge({"similarity": {}, "selftrain": {}}, VARIANTS[name])
@@ -169,7 +178,8 @@ def main(argv=None) -> int:
                                      cfg, timer, return_info=True)
         sim_s = time.perf_counter() - t
         m = evaluate(S, gold_col, name in lsa_for)
-        m.update(similarity_seconds=sim_s, stages=timer.as_dict(), info=info, config=cfg)
+        m.update(similarity_seconds=sim_s, stages=timer.as_dict(), info=info, config=cfg,
+                 load_average=list(os.getloadavg()))
         record["variants"][name] = m
         acc = m.get("accuracy_1to1")
         print(f"{name:16s} {m['hits@1']:7.4f} {m['hits@10']:7.4f} {m['mrr']:7.4f} "
@@ -197,9 +207,24 @@ def main(argv=None) -> int:
         del S
         _write(record, out_path)  # after every variant, so that a long run leaves partial results
 
+    record["load_average_end"] = list(os.getloadavg())
     _write(record, out_path)
+    print()
+    print(markdown_table(record))
     print(f"wrote {out_path}")
     return 0
+
+
+def markdown_table(record: dict) -> str:
+    """The variants of an ablation record as a Markdown table (accuracy blank when not run)."""
+    lines = [f"{record['pair']} ({record['protocol']} protocol)", "",
+             "| variant | Hits@1 (similarity) | Hits@10 | MRR | 1-to-1 accuracy | similarity s |",
+             "|---|---|---|---|---|---|"]
+    for name, m in record["variants"].items():
+        acc = m.get("accuracy_1to1")
+        lines.append(f"| {name} | {m['hits@1']:.4f} | {m['hits@10']:.4f} | {m['mrr']:.4f} | "
+                     f"{'' if acc is None else f'{acc:.4f}'} | {m['similarity_seconds']:.1f} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

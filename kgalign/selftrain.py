@@ -19,6 +19,9 @@ from kgalign.views.strings import sparse_cosine_into
 
 log = logging.getLogger("kgalign")
 
+#: Cells per row block of :func:`confident_pairs` (about 16 MiB of float32).
+_BLOCK_CELLS = 1 << 22
+
 #: Defaults of ``config["selftrain"]``.
 SELFTRAIN_DEFAULTS = {
     "enabled": True,
@@ -61,14 +64,42 @@ def confident_pairs(S: np.ndarray, margin: float = 0.05):
     ``S``; with a positive margin tied rows are never confident.
     """
     S = np.asarray(S)
+    if S.ndim != 2:
+        raise ValueError(f"similarity must be 2-D, got shape {S.shape}")
     if S.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    best_c = S.argmax(axis=1)
-    best_r = S.argmax(axis=0)
-    rows = np.nonzero(best_r[best_c] == np.arange(S.shape[0]))[0]
-    if S.shape[1] >= 2:
-        top2 = -np.partition(-S[rows], 1, axis=1)[:, :2]
-        rows = rows[(top2[:, 0] - top2[:, 1]) > margin]
+    if not np.issubdtype(S.dtype, np.floating):
+        S = S.astype(np.float64)
+    n1, n2 = S.shape
+    # One pass over row blocks (a column-wise argmax of a C-ordered matrix would copy it):
+    # row best and runner-up, and the first row that attains each column's maximum.
+    col_max = S.max(axis=0)
+    best_c = np.empty(n1, np.int64)
+    gap = np.full(n1, np.inf, S.dtype)
+    best_r = np.full(n2, -1, np.int64)
+    block = max(1, min(n1, _BLOCK_CELLS // max(1, n2)))
+    tmp = np.empty((block, n2), S.dtype)
+    for start in range(0, n1, block):
+        blk = S[start:start + block]
+        b = len(blk)
+        bc = blk.argmax(axis=1)
+        best_c[start:start + b] = bc
+        if n2 >= 2:
+            t = tmp[:b]
+            np.copyto(t, blk)
+            top = t[np.arange(b), bc]
+            t[np.arange(b), bc] = -np.inf
+            gap[start:start + b] = top - t.max(axis=1)
+        hit = blk == col_max
+        new = hit.any(axis=0) & (best_r < 0)
+        if new.any():
+            best_r[new] = start + hit[:, new].argmax(axis=0)
+    missing = np.nonzero(best_r < 0)[0]  # only columns holding NaN
+    if len(missing):
+        best_r[missing] = S[:, missing].argmax(axis=0)
+    rows = np.nonzero(best_r[best_c] == np.arange(n1))[0]
+    if n2 >= 2:
+        rows = rows[gap[rows] > margin]
     return rows.astype(np.int64), best_c[rows].astype(np.int64)
 
 
@@ -170,6 +201,7 @@ def self_train(S_base: np.ndarray, kg1, kg2, sources, targets, config: dict | No
     hop_weights = [float(w) for w in cfg["hop_weights"]]
     while hop_weights and hop_weights[-1] <= 0:  # no reachability matrix for unused hops
         hop_weights.pop()
+    S_base = np.asarray(S_base, dtype=np.float32)
     S = np.array(S_base, dtype=np.float32, copy=True)
     if not cfg["enabled"] or int(cfg["rounds"]) <= 0 or not any(w > 0 for w in hop_weights):
         info.stopped = "disabled"
@@ -187,7 +219,7 @@ def self_train(S_base: np.ndarray, kg1, kg2, sources, targets, config: dict | No
             info.stopped = "confident set stopped growing"
             break
         prev = len(rows)
-        S = np.array(S_base, dtype=np.float32, copy=True)
+        np.copyto(S, S_base)  # reuse the buffer: a fresh 15k x 20k array costs page faults
         anchor_similarity(S, reach1, reach2, sources, targets, sources[rows], targets[cols], hop_weights,
                           idf=bool(cfg["idf"]))
         info.rounds = rnd + 1

@@ -104,3 +104,48 @@ def test_abstain_threshold_separates_two_modes():
     assert abstain_threshold(scores + 3.0) == pytest.approx(t + 3.0, abs=1e-9)
     assert abstain_threshold([0.5, 0.5, np.nan]) == float("-inf")
     assert abstain_threshold([]) == float("-inf")
+
+
+def _confident_reference(S, margin):
+    """The plain definition: column argmax over the whole matrix, runner-up by sorting."""
+    best_c = S.argmax(axis=1)
+    best_r = S.argmax(axis=0)
+    rows = np.nonzero(best_r[best_c] == np.arange(S.shape[0]))[0]
+    if S.shape[1] >= 2:
+        top2 = -np.partition(-S[rows], 1, axis=1)[:, :2]
+        rows = rows[(top2[:, 0] - top2[:, 1]) > margin]
+    return rows, best_c[rows]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("block_cells", [1, 7, 40, 1 << 22])
+def test_confident_pairs_blocked_equals_reference_with_ties(monkeypatch, seed, block_cells):
+    # small integer scores make many ties inside rows and columns, across row blocks
+    import kgalign.selftrain as st
+
+    monkeypatch.setattr(st, "_BLOCK_CELLS", block_cells)
+    rng = np.random.default_rng(seed)
+    n1, n2 = rng.integers(1, 30), rng.integers(1, 30)
+    S = rng.integers(0, 4, size=(n1, n2)).astype(np.float32) / 4
+    for margin in (0.0, 0.2):
+        rows, cols = st.confident_pairs(S, margin)
+        er, ec = _confident_reference(S, margin)
+        assert rows.tolist() == er.tolist() and cols.tolist() == ec.tolist()
+    # integer input and a float64 matrix give the same pairs as float32
+    r64, c64 = st.confident_pairs(S.astype(np.float64), 0.2)
+    ri, ci = st.confident_pairs((S * 4).astype(np.int64), 0.8)
+    assert r64.tolist() == ri.tolist() and c64.tolist() == ci.tolist()
+    assert S.dtype == np.float32  # the input is not modified or converted in place
+
+
+def test_self_train_leaves_base_untouched():
+    tr = [(i, 0, (i + 1) % 8) for i in range(8)] + [(0, 0, 4)]
+    kg = _kg(8, tr)
+    rng = np.random.default_rng(3)
+    base = (np.eye(8) + 0.01 * rng.random((8, 8))).astype(np.float32)
+    keep = base.copy()
+    S, info = self_train(base, kg, kg, np.arange(8), np.arange(8), {"rounds": 2, "min_growth": 0.0})
+    np.testing.assert_array_equal(base, keep)
+    assert S is not base and info.rounds >= 1
+    # the result is the base plus the anchor-profile cosine of the last round (in [0, 1])
+    assert np.all(S - base >= -1e-6) and np.all(S - base <= 1 + 1e-6)

@@ -97,3 +97,48 @@ def test_attributes_skip_labels_and_reward_shared_literals():
     attribute_similarity(out, kg1, kg2, np.arange(2), np.arange(2), include_keys=False)
     # entity 0 of kg1 shares its population with kg2's entity 1, entity 1 its year with entity 0
     assert out[0, 1] > out[0, 0] and out[1, 0] > out[1, 1]
+
+
+@pytest.mark.parametrize("ratio", [1e-9, 3.0, 1e12])
+@pytest.mark.parametrize("block", [1, 3, 2048])
+@pytest.mark.parametrize("chunk_cells", [1, 25, 1 << 26])
+def test_sparse_cosine_into_dense_sparse_split_equals_product(monkeypatch, ratio, block, chunk_cells):
+    # ratio 1e-9: every shared column sparse; 1e12: every one dense; 3: a mix;
+    # chunk_cells 1: dense columns one at a time
+    import scipy.sparse as sp
+
+    import kgalign.views.strings as st
+
+    monkeypatch.setattr(st, "DENSE_COLUMN_RATIO", ratio)
+    monkeypatch.setattr(st, "_DENSE_CHUNK_CELLS", chunk_cells)
+    rng = np.random.default_rng(int(ratio) % 7 + block)
+    n1, n2, V = 11, 9, 30
+    X1 = sp.random(n1, V, density=0.2, random_state=1, dtype=np.float32).tolil()
+    X2 = sp.random(n2, V, density=0.2, random_state=2, dtype=np.float32).tolil()
+    X1[:, 0] = 1.0  # a column held by every row: dense for any ratio > 1
+    X2[:, 0] = 0.5
+    X1[:, 1] = 0.3  # a column on one side only: contributes nothing
+    X2[:, 1] = 0.0
+    X1, X2 = X1.tocsr(), X2.tocsr()
+    base = rng.random((n1, n2)).astype(np.float32)
+    out = base.copy()
+    got = st.sparse_cosine_into(out, X1, X2, weight=1.5, block=block)
+    assert got is out
+    np.testing.assert_allclose(out, base + 1.5 * (X1 @ X2.T).toarray(), rtol=1e-5, atol=1e-6)
+    # weight 0 and empty sides leave the accumulator alone
+    st.sparse_cosine_into(out, X1, X2, weight=0.0)
+    np.testing.assert_allclose(out, base + 1.5 * (X1 @ X2.T).toarray(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError):
+        st.sparse_cosine_into(np.zeros((n1, n2 + 1), np.float32), X1, X2)
+
+
+def test_ngram_vectors_equal_fit_then_transform():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    a = ["Beijing Capital Airport", "tang dynasty", "", "Song Jiang"]
+    b = ["beijing airport", "Tang-Dynasty", "jiang song", "x"]
+    X1, X2 = ngram_vectors(a, b, ngram_range=(1, 3))
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, dtype=np.float32)
+    vec.fit(a + b)
+    np.testing.assert_allclose(X1.toarray(), vec.transform(a).toarray(), rtol=1e-6)
+    np.testing.assert_allclose(X2.toarray(), vec.transform(b).toarray(), rtol=1e-6)
