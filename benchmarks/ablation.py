@@ -50,7 +50,7 @@ VARIANTS: dict[str, dict] = {
     "irf_relations": {"similarity": {"relation_weighting": "irf"}},
     "csls10": {"similarity": {"csls": 10}},
     "selftrain_2hop": {"selftrain": {"hop_weights": [1.0, 0.5]}},
-    "selftrain_idf": {"selftrain": {"idf": True}},
+    "no_selftrain_idf": {"selftrain": {"idf": False}},
     "names_only": {"similarity": {"structure": [], "strings": 0.0, "center": False},
                    "selftrain": {"enabled": False}},
 }

@@ -29,7 +29,7 @@ SELFTRAIN_DEFAULTS = {
     "margin": 0.05,  # best - second best (row-wise) needed for a pseudo-anchor
     "hop_weights": [1.0],  # weights of the 1-hop (, 2-hop, ...) anchor-profile cosines
     "min_growth": 0.005,  # stop when the confident set grows by less than this fraction
-    "idf": False,  # weight anchors by log(n / number of entities next to them) (TF-IDF style)
+    "idf": True,  # weight anchors by log(n / number of entities next to them) (TF-IDF style; +0.003 on zh_en)
 }
 
 
