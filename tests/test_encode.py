@@ -335,3 +335,40 @@ def test_check_script_on_real_dbp15k_names(fresh_warnings, pair, scripts):
         assert got1 is None and not rec
     else:
         assert got1 in scripts and len([w for w in rec if w.category is ScriptWarning]) == 1
+
+
+# ---------------------------------------------------------------------------- original-script view
+def test_original_names_view_uses_a_multilingual_encoder(tiny_st, tmp_path, caplog):
+    """The original-script view encodes the untranslated labels with the configured encoder and
+    enters the fused score as one more weighted cosine; a monolingual encoder skips it."""
+    import shutil
+
+    from kgalign.kg import KnowledgeGraph
+    from kgalign.similarity import compute_similarity
+
+    multi = tmp_path / "tiny-multilingual-st"  # the name marks it multilingual (Encoder.multilingual)
+    shutil.copytree(tiny_st, multi)
+    raw1, raw2 = ["paris", "lyon", "silk damask"], ["lyon silk", "北京", "paris"]
+    kg1 = KnowledgeGraph(entities=[f"http://a/{i}" for i in range(3)], labels=[[("fr", t, 0)] for t in raw1])
+    kg2 = KnowledgeGraph(entities=[f"http://b/{i}" for i in range(3)], labels=[[("zh", t, 0)] for t in raw2])
+    rng = np.random.default_rng(0)
+    e1, e2 = rng.standard_normal((3, 8)).astype(np.float32), rng.standard_normal((3, 8)).astype(np.float32)
+    e1 /= np.linalg.norm(e1, axis=1, keepdims=True)
+    e2 /= np.linalg.norm(e2, axis=1, keepdims=True)
+    src, tgt = np.arange(3), np.array([2, 0, 1])
+    base = {"similarity": {"names": 1.0, "original_names": 1.0, "strings": 0.0, "structure": [],
+                           "attributes": 0.0, "center": False, "csls": 0},
+            "selftrain": {"enabled": False}, "device": "cpu"}
+    S, info = compute_similarity(kg1, kg2, e1, e2, raw1, raw2, src, tgt, {**base, "encoder": str(multi)},
+                                 None, return_info=True)
+    assert "original_names" in info["views"]
+    ref = Encoder(str(multi), device="cpu", cache_dir=tmp_path / "c2", show_progress=False)
+    o1, o2 = ref.encode(raw1), ref.encode(raw2)
+    expected = (e1[src] @ e2[tgt].T + o1[src] @ o2[tgt].T) / 2
+    np.testing.assert_allclose(np.asarray(S), expected, atol=1e-5)
+    # the same weights with the monolingual copy: the view is skipped, names alone remain
+    S2, info2 = compute_similarity(kg1, kg2, e1, e2, raw1, raw2, src, tgt, {**base, "encoder": str(tiny_st)},
+                                   None, return_info=True)
+    assert "original_names" not in info2["views"]
+    np.testing.assert_allclose(np.asarray(S2), e1[src] @ e2[tgt].T, atol=1e-5)
+    assert any("not multilingual" in r.getMessage() for r in caplog.records)
