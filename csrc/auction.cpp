@@ -128,6 +128,20 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
         return OK;
     };
 
+    // The bid of row i: its best object j1 (ABSTAIN when none beats t_i), the best value v1
+    // and the second best v2 (t_i counts as an object), all at the current prices.
+    auto best_two = [&](int32_t i, double& v1, double& v2) -> int32_t {
+        v1 = t[i];
+        v2 = NEG_INF;
+        int32_t j1 = ABSTAIN;
+        for (int64_t k = ip[i]; k < ip[i + 1]; ++k) {
+            const double val = a[k] - cs[ind[k]].p;
+            if (val > v1) { v2 = v1; v1 = val; j1 = ind[k]; }
+            else if (val > v2) { v2 = val; }
+        }
+        return j1;
+    };
+
     std::vector<int32_t> queue;
     queue.reserve(static_cast<size_t>(n) * 2 + 16);
 #ifdef KGALIGN_HAVE_OPENMP
@@ -187,14 +201,8 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
                         __builtin_prefetch(ind + ip[r8]);
                         __builtin_prefetch(a + ip[r8]);
                     }
-                    const int32_t i = qp[q];
-                    double v1 = t[i], v2 = NEG_INF;
-                    int32_t j1 = ABSTAIN;
-                    for (int64_t k = ip[i]; k < ip[i + 1]; ++k) {
-                        const double val = a[k] - cs[ind[k]].p;
-                        if (val > v1) { v2 = v1; v1 = val; j1 = ind[k]; }
-                        else if (val > v2) { v2 = val; }
-                    }
+                    double v1, v2;
+                    const int32_t j1 = best_two(qp[q], v1, v2);
                     bid_col[q] = j1;
                     bid_val[q] = j1 >= 0 ? cs[j1].p + (v1 - v2) + eps : 0.0;
                 }
@@ -241,13 +249,8 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
                 queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(head));
                 head = 0;
             }
-            double v1 = t[i], v2 = NEG_INF;
-            int32_t j1 = ABSTAIN;
-            for (int64_t k = ip[i]; k < ip[i + 1]; ++k) {
-                const double val = a[k] - cs[ind[k]].p;
-                if (val > v1) { v2 = v1; v1 = val; j1 = ind[k]; }
-                else if (val > v2) { v2 = val; }
-            }
+            double v1, v2;
+            const int32_t j1 = best_two(i, v1, v2);
             if (j1 == ABSTAIN) { x[i] = ABSTAIN; continue; }
             ColState& c1 = cs[j1];
             c1.p += (v1 - v2) + eps;

@@ -63,8 +63,9 @@ def per_row(value, n: int, what: str, *, negate: bool = False) -> np.ndarray | N
     return arr
 
 
-def as_dense_matrix(a, what: str = "similarity matrix") -> np.ndarray:
-    """C-contiguous float32 or float64 2-D array; NaN/inf rejected."""
+def as_dense_matrix(a, what: str = "similarity matrix", *, check_finite: bool = True) -> np.ndarray:
+    """C-contiguous float32 or float64 2-D array; NaN/inf rejected unless ``check_finite`` is
+    False (then the caller checks, e.g. in C++ during its own pass over the values)."""
     arr = np.asarray(a)
     if arr.ndim != 2:
         raise InputError(f"{what} must be 2-D, got {arr.ndim}-D")
@@ -73,7 +74,7 @@ def as_dense_matrix(a, what: str = "similarity matrix") -> np.ndarray:
     if arr.dtype not in (np.float32, np.float64):
         arr = arr.astype(np.float64)
     arr = np.ascontiguousarray(arr)
-    if arr.size and not np.isfinite(arr).all():
+    if check_finite and arr.size and not np.isfinite(arr).all():
         i, j = np.argwhere(~np.isfinite(arr))[0]
         raise InputError(f"{what} has a non-finite value {arr[i, j]} at {name_pair(int(i), int(j))}")
     return arr

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from kgalign.errors import InputError
+from kgalign.matching._validate import as_dense_matrix
 
 #: default memory budget of one block of similarities (bytes)
 BLOCK_BYTES = 256 * 2**20
@@ -131,14 +132,7 @@ def topk_rows(S, k: int, *, n_threads: int | None = None):
     """
     import scipy.sparse as sp
 
-    arr = np.asarray(S)
-    if arr.ndim != 2:
-        raise InputError(f"similarity matrix must be 2-D, got {arr.ndim}-D")
-    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool) or np.iscomplexobj(arr):
-        raise InputError(f"similarity matrix must contain real numbers, got dtype {arr.dtype}")
-    if arr.dtype not in (np.float32, np.float64):
-        arr = arr.astype(np.float64)
-    arr = np.ascontiguousarray(arr)
+    arr = as_dense_matrix(S, check_finite=False)  # NaN is found (and named) by the C++ pass
     k = int(k)
     if k < 0:
         raise InputError(f"k must be >= 0, got {k}")
