@@ -227,7 +227,14 @@ def _rows_to_alignment(rows, path, has_rank: bool) -> Alignment:
         scores = np.array([r[3] for r in rows], dtype=np.float64)
     candidates = None
     per_src: dict[str, list] = {}
-    for k, (_, s, t, sc, rk) in enumerate(rows):
+    ranks_seen: set = set()
+    for k, (no, s, t, sc, rk) in enumerate(rows):
+        if has_rank:
+            if rk is None or not (float(rk).is_integer() and rk >= 1):
+                raise InputError(f"rank must be a whole number >= 1, got {rk!r}", path, no)
+            if (s, rk) in ranks_seen:
+                raise InputError(f"source {s!r} has two candidates at rank {int(rk)}", path, no)
+            ranks_seen.add((s, rk))
         per_src.setdefault(s, []).append((rk, sc, k, t))
     if has_rank or any(len(v) > 1 for v in per_src.values()):
         candidates = {}

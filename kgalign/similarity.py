@@ -48,7 +48,7 @@ def similarity_config(config: dict | None) -> tuple[dict, dict]:
     Raises
     ------
     InputError
-        For an unknown key.
+        For an unknown key, or a value of the wrong type or range (naming the option).
     """
     from kgalign.errors import InputError
     from kgalign.selftrain import SELFTRAIN_DEFAULTS
@@ -57,14 +57,58 @@ def similarity_config(config: dict | None) -> tuple[dict, dict]:
     out = []
     for section, defaults in (("similarity", SIMILARITY_DEFAULTS), ("selftrain", SELFTRAIN_DEFAULTS)):
         given = config.get(section) or {}
+        if not isinstance(given, dict):
+            raise InputError(f"{section} must be a mapping of options, got {given!r}")
         unknown = sorted(set(given) - set(defaults))
         if unknown:
             raise InputError(f"unknown {section} option(s) {', '.join(map(repr, unknown))}; "
                              f"known: {', '.join(sorted(defaults))}")
         merged = dict(defaults)
         merged.update(given)
+        for key, value in merged.items():
+            _check_option(section, key, value)
         out.append(merged)
     return out[0], out[1]
+
+
+def _is_number(v) -> bool:
+    import numbers
+
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and bool(np.isfinite(v))
+
+
+def _check_option(section: str, key: str, value) -> None:
+    """Refuse a value of the wrong type or range, naming the option (InputError)."""
+    from kgalign.errors import InputError
+
+    def bad(expected: str):
+        raise InputError(f"{section}.{key} must be {expected}, got {value!r}")
+
+    weight = "a finite number >= 0"
+    kind = {
+        ("similarity", "center"): "bool", ("selftrain", "enabled"): "bool", ("selftrain", "idf"): "bool",
+        ("similarity", "names"): "weight", ("similarity", "original_names"): "weight",
+        ("similarity", "strings"): "weight", ("similarity", "attributes"): "weight",
+        ("selftrain", "margin"): "weight", ("selftrain", "min_growth"): "weight",
+        ("similarity", "structure"): "weights", ("selftrain", "hop_weights"): "weights",
+        ("similarity", "csls"): "count", ("selftrain", "rounds"): "count",
+    }.get((section, key))
+    if kind == "bool" and not isinstance(value, bool):
+        bad("true or false")
+    if kind == "weight" and not (_is_number(value) and value >= 0):
+        bad(weight)
+    if kind == "weights" and not (value is None or (isinstance(value, (list, tuple))
+                                                    and all(_is_number(v) and v >= 0 for v in value))):
+        bad(f"a list of weights (each {weight}), one per hop")
+    if kind == "count" and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        bad("an integer >= 0")
+    if (section, key) == ("similarity", "relation_weighting") and value not in ("none", "irf"):
+        bad('"none" or "irf"')
+    if (section, key) == ("similarity", "string_ngrams"):
+        ok = (isinstance(value, (list, tuple)) and len(value) == 2
+              and all(isinstance(v, int) and not isinstance(v, bool) for v in value) and 1 <= value[0] <= value[1])
+        if not ok:
+            bad("[min, max] character n-gram lengths with 1 <= min <= max")
 
 
 def csls(S: np.ndarray, k: int = 10) -> np.ndarray:

@@ -76,7 +76,17 @@ def test_unwritable_output_fails_before_any_work(capsys, monkeypatch):
 @pytest.mark.parametrize("config,needle", [('{"threshold": "high"}', "threshold"),
                                            ('{"threshold": NaN}', "threshold"),
                                            ('{"matching": {"topk": 0}}', "topk"),
-                                           ('{"seed": 1.5}', "seed")])
+                                           ('{"seed": 1.5}', "seed"),
+                                           ('{"similarity": {"names": "lots"}}', "similarity.names"),
+                                           ('{"similarity": {"csls": -5}}', "similarity.csls"),
+                                           ('{"similarity": {"structure": [1, "x"]}}', "similarity.structure"),
+                                           ('{"similarity": {"string_ngrams": [3, 1]}}', "string_ngrams"),
+                                           ('{"similarity": {"relation_weighting": "pagerank"}}', "relation_weighting"),
+                                           ('{"similarity": "none"}', "similarity"),
+                                           ('{"selftrain": {"rounds": 2.5}}', "selftrain.rounds"),
+                                           ('{"selftrain": {"rounds": -1}}', "selftrain.rounds"),
+                                           ('{"selftrain": {"idf": "yes"}}', "selftrain.idf"),
+                                           ('{"selftrain": {"margin": Infinity}}', "selftrain.margin")])
 def test_bad_config_values_are_rejected_before_any_work(tmp_path, capsys, config, needle):
     cfg = tmp_path / "c.json"
     cfg.write_text(config)

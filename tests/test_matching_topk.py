@@ -214,3 +214,36 @@ def test_sparse_refine_leaves_no_improving_exchange(problem, start):
         for j in np.flatnonzero(mask[i]):
             if j not in taken:
                 assert D[i, j] <= D[i, x[i]] + 1e-9
+
+
+def test_bad_k_and_containers_are_input_errors():
+    import scipy.sparse as sp
+
+    from kgalign.errors import InputError
+    from kgalign.matching import linear_sum_assignment, topk_rows
+
+    S = np.arange(6, dtype=np.float32).reshape(2, 3)
+    for k in (1.5, True, "2"):
+        with pytest.raises(InputError, match="k must be an integer"):
+            topk_rows(S, k)
+    assert topk_rows(S, 2.0).nnz == 4  # an integral float is fine
+    for fn in (linear_sum_assignment, lambda a: topk_rows(a, 1)):
+        with pytest.raises(InputError, match="dense array"):
+            fn(sp.csr_matrix(S))
+        with pytest.raises(InputError, match="rectangular"):
+            fn([[1.0, 2.0], [3.0]])
+        with pytest.raises(InputError, match="None"):
+            fn(None)
+
+
+def test_auction_refuses_coo_duplicates_instead_of_adding_them():
+    import scipy.sparse as sp
+
+    from kgalign.errors import InputError
+    from kgalign.matching import auction
+
+    dup = sp.coo_matrix(([0.5, 0.6], ([0, 0], [1, 1])), shape=(2, 2))
+    with pytest.raises(InputError, match="row 0 / column 1.*twice"):
+        auction(dup)
+    ok = sp.coo_matrix(([0.5, 0.6], ([0, 1], [1, 0])), shape=(2, 2))
+    assert auction(ok).matched_similarity == pytest.approx(1.1)

@@ -238,3 +238,21 @@ def test_evaluate_cli_prints_ranking_metrics(tmp_path, capsys):
     # ranks by hand: a -> x first (1), b -> y second (2), c and d absent (censored)
     assert "hits@1     0.2500" in out and "hits@2     0.5000" in out
     assert f"mrr        {(1 + 0.5) / 4:.4f}" in out
+
+
+def test_bad_ranks_name_the_line_and_shallow_lists_say_so(tmp_path, capsys):
+    gold = tmp_path / "g.tsv"
+    gold.write_text("a\tx\nb\ty\n")
+    for body, needle in (("a\tx\t0\t0.9\n", "r.tsv:2"), ("a\tx\t1\t0.9\na\ty\t-2\t0.8\n", "r.tsv:3"),
+                         ("a\tx\t1\t0.9\na\ty\t1\t0.8\n", "two candidates at rank 1"),
+                         ("a\tx\t1.5\t0.9\n", "whole number")):
+        bad = tmp_path / "r.tsv"
+        bad.write_text("source\ttarget\trank\tscore\n" + body)
+        assert main(["evaluate", str(bad), str(gold)]) == 2
+        assert needle in capsys.readouterr().err
+    ok = tmp_path / "ok.tsv"
+    ok.write_text("source\ttarget\trank\tscore\na\tx\t1\t0.9\na\ty\t2\t0.8\nb\tx\t1\t0.7\nb\ty\t2\t0.6\n")
+    assert main(["evaluate", str(ok), str(gold), "--ks", "1,2,5"]) == 0
+    out = capsys.readouterr().out
+    assert "hits@5" in out and "at most 2 candidates per source" in out
+    assert "at most" not in next(line for line in out.splitlines() if line.startswith("hits@2"))

@@ -19,7 +19,7 @@ def _common_options(f):
         click.option("--translator", help="identity | dict:PATH (TSV or translated_names.json) | mt:MODEL (Marian/NLLB id or path)."),
         click.option("--threshold", type=float, help="Drop pairs whose similarity is below this value."),
         click.option("--device", help="auto (default: cuda, then mps, then cpu), cpu, cuda, cuda:N or mps."),
-        click.option("--seed", type=int, help="Random seed (default 0; also shuffles targets with --closed)."),
+        click.option("--seed", type=int, help="Random seed (default 0; align --closed also uses it to shuffle the targets)."),
         click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML or JSON configuration file."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bars."),
     ]

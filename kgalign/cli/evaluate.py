@@ -62,8 +62,10 @@ def evaluate(pred, gold, pred_format, gold_format, threshold, ks, encoding, json
         click.echo(f"at >= {t['threshold']:g}: precision {t['precision']:.4f}  recall {t['recall']:.4f}  "
                    f"F1 {t['f1']:.4f}  ({t['n_pred']} pairs)")
     if "mrr" in m:
+        depth = m["candidates_per_source"]
         for k in ks_t:
-            click.echo(f"hits@{k:<5} {m[f'hits@{k}']:.4f}")
+            note = f"  (= hits@{depth}: at most {depth} candidates per source)" if k > depth else ""
+            click.echo(f"hits@{k:<5} {m[f'hits@{k}']:.4f}{note}")
         click.echo(f"mrr        {m['mrr']:.4f}")
         click.echo(f"mr         {m['mr']:.2f}  ({m['censored']} gold targets not among the "
                    f"{m['candidates_per_source']} candidates, counted as rank {m['candidates_per_source'] + 1})")

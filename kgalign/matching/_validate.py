@@ -63,10 +63,25 @@ def per_row(value, n: int, what: str, *, negate: bool = False) -> np.ndarray | N
     return arr
 
 
+def as_array(a, what: str) -> np.ndarray:
+    """``np.asarray`` with clear errors for sparse matrices and ragged nested lists."""
+    import scipy.sparse as sp
+
+    if sp.issparse(a):
+        raise InputError(f"{what} must be a dense array; for a sparse candidate graph use "
+                         "kgalign.matching.auction")
+    if a is None:
+        raise InputError(f"{what} is missing (got None)")
+    try:
+        return np.asarray(a)
+    except ValueError as exc:  # ragged nested sequences
+        raise InputError(f"{what} is not a rectangular array: {exc}") from None
+
+
 def as_dense_matrix(a, what: str = "similarity matrix", *, check_finite: bool = True) -> np.ndarray:
     """C-contiguous float32 or float64 2-D array; NaN/inf rejected unless ``check_finite`` is
     False (then the caller checks, e.g. in C++ during its own pass over the values)."""
-    arr = np.asarray(a)
+    arr = as_array(a, what)
     if arr.ndim != 2:
         raise InputError(f"{what} must be 2-D, got {arr.ndim}-D")
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool) or np.iscomplexobj(arr):
@@ -98,6 +113,14 @@ def as_csr(S, what: str = "similarity matrix"):
         S = sp.csr_matrix((dense.ravel(), indices, indptr), shape=dense.shape)
     if S.ndim != 2:
         raise InputError(f"{what} must be 2-D")
+    if S.format in ("coo", "dok", "lil") or not getattr(S, "has_canonical_format", True):
+        # converting would silently add up entries given twice: refuse them first
+        coo = S.tocoo() if S.format != "coo" else S
+        key = coo.row.astype(np.int64) * S.shape[1] + coo.col.astype(np.int64)
+        uniq, counts = np.unique(key, return_counts=True)
+        if uniq.size != key.size:
+            i, j = divmod(int(uniq[np.argmax(counts > 1)]), S.shape[1])
+            raise InputError(f"{what} stores {name_pair(i, j)} twice")
     S = S.tocsr()
     n1, n2 = S.shape
     if n2 >= 2**31 - 1:

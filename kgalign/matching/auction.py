@@ -108,7 +108,7 @@ def auction(S, *, epsilon=None, exact: bool = False, unmatched_value=None,
         fewer bids on alignment-like top-k graphs (100k, 1M rows, DBP15K top-50) and on
         uniform random sparse graphs; about equal on a uniform top-50 graph.
     max_bids : int, optional
-        Cap on bids (SolverError when reached).
+        Cap on bids (SolverError when reached); None or a value <= 0 means no cap.
     n_threads : int, optional
         Bidding threads (OpenMP builds only). Default 1: sequential Gauss-Seidel bidding with
         software prefetching. ``> 1``: while at least 4096 rows are free, the bids of all free

@@ -6,7 +6,7 @@ import numpy as np
 
 from kgalign.errors import InputError
 from kgalign.matching._validate import (
-    assignment_arrays, check_names, core, name_pair, per_row, raise_status,
+    as_array, assignment_arrays, check_names, core, name_pair, per_row, raise_status,
 )
 
 
@@ -53,7 +53,7 @@ def linear_sum_assignment(cost, maximize: bool = False, *, unmatched_cost=None,
     1679-1696. Rows whose every cell is forbidden stay unmatched, e.g.
     ``[[1, inf], [2, inf]]`` gives the single pair (0, 0).
     """
-    arr = np.asarray(cost)
+    arr = as_array(cost, "cost matrix")
     if arr.ndim != 2:
         raise InputError(f"expected a matrix (2-D array), got a {arr.ndim}-D array")
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool) or np.iscomplexobj(arr):
