@@ -99,11 +99,9 @@ def abstain_config(value) -> dict | None:
         return dict(ABSTAIN_DEFAULTS)
     if not isinstance(value, dict):
         raise InputError(f"configuration 'abstain' must be \"auto\", null or a mapping, got {value!r}")
-    unknown = sorted(set(value) - set(ABSTAIN_DEFAULTS))
-    if unknown:
-        raise InputError(f"unknown abstain option(s) {', '.join(map(repr, unknown))}; "
-                         f"known: {', '.join(sorted(ABSTAIN_DEFAULTS))}")
-    out = {**ABSTAIN_DEFAULTS, **value}
+    from .options import merge_options
+
+    out = merge_options("abstain", value, ABSTAIN_DEFAULTS)
 
     def num(v):
         return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)

@@ -50,21 +50,13 @@ def similarity_config(config: dict | None) -> tuple[dict, dict]:
     InputError
         For an unknown key, or a value of the wrong type or range (naming the option).
     """
-    from kgalign.errors import InputError
+    from kgalign.options import merge_options
     from kgalign.selftrain import SELFTRAIN_DEFAULTS
 
     config = config or {}
     out = []
     for section, defaults in (("similarity", SIMILARITY_DEFAULTS), ("selftrain", SELFTRAIN_DEFAULTS)):
-        given = config.get(section) or {}
-        if not isinstance(given, dict):
-            raise InputError(f"{section} must be a mapping of options, got {given!r}")
-        unknown = sorted(set(given) - set(defaults))
-        if unknown:
-            raise InputError(f"unknown {section} option(s) {', '.join(map(repr, unknown))}; "
-                             f"known: {', '.join(sorted(defaults))}")
-        merged = dict(defaults)
-        merged.update(given)
+        merged = merge_options(section, config.get(section), defaults)
         for key, value in merged.items():
             _check_option(section, key, value)
         out.append(merged)
