@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from kgalign.errors import InputError, SolverError
+from kgalign.errors import InputError
 from kgalign.matching._validate import as_csr, assignment_arrays, core, per_row, raise_status
 
 
