@@ -97,7 +97,6 @@ class SparseDiff:
             Name -> ``bool`` tensor of the same shape; names missing from ``mask`` are left
             out. Selected entries are kept even when their difference is zero.
         """
-        import torch
 
         entries, shapes = {}, {}
         for name, d in dense.items():
