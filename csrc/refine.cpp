@@ -86,7 +86,9 @@ int64_t refine_impl(const Acc& S, const double* t, int32_t* x, int64_t max_round
     // Exchange pruning (sparse input): s(k, pi(i)) <= hi[k] = max(max_j s(k, j), t_k), so an
     // exchange with k gains at most s(i, j) - own[i] + (hi[k] - own[k]). When that bound does
     // not beat the best move found so far, the lookup of s(k, pi(i)) (a binary search in
-    // another row, usually a cache miss) is skipped; the chosen moves are unchanged.
+    // another row, usually a cache miss) is skipped. The chosen moves are unchanged up to
+    // float rounding: a move that beats the best by about one ulp may be skipped, and every
+    // applied move still improves the objective.
     std::vector<double> hi, slack;
     if (Acc::lookups_cost) {
         hi.resize(n);

@@ -216,13 +216,16 @@ def topk_rows(sim, targets: np.ndarray, k: int) -> np.ndarray:
             order = np.lexsort((idx, -val))[:k]
             out[i, : len(order)] = targets[idx[order]]
         return out
+    from .matching.topk import _select_topk_cpp
+
     kk = min(k, sim.shape[1])
     for start in range(0, n, 2048):
         block = np.asarray(sim[start:start + 2048])
-        part = np.argpartition(-block, kk - 1, axis=1)[:, :kk]
-        vals = np.take_along_axis(block, part, axis=1)
-        order = np.lexsort((part, -vals), axis=1)
-        out[start:start + len(block), :kk] = targets[np.take_along_axis(part, order, axis=1)]
+        if block.dtype not in (np.float32, np.float64):
+            block = block.astype(np.float64)
+        # exact, ties to the smaller column (C++), best first
+        cols, _ = _select_topk_cpp(np.ascontiguousarray(block), kk, row_offset=start)
+        out[start:start + len(block), :kk] = targets[cols]
     return out
 
 
@@ -300,7 +303,7 @@ def _dense_topk(sim: np.ndarray, k: int):
     """Exact top-``k`` candidates per row (C++, ties to the smaller column) as float32 CSR."""
     from .matching import topk_rows as topk_csr
 
-    return topk_csr(np.asarray(sim, dtype=np.float32), int(k)).astype(np.float32)
+    return topk_csr(np.asarray(sim, dtype=np.float32), int(k))
 
 
 def align(

@@ -174,9 +174,14 @@ def write_candidates(result, path: str | os.PathLike, k: int = 10, *, method: st
     """
     import scipy.sparse as sp
 
-    if int(k) < 1:
+    from .matching.topk import _check_k
+
+    k = _check_k(k)
+    if k < 1:
         raise InputError(f"the number of candidates must be >= 1, got {k}")
-    ranking = result.ranking(int(k), method=method)
+    if method not in ("reexchange", "similarity"):
+        raise InputError(f"unknown ranking method {method!r} (reexchange, similarity)")
+    ranking = result.ranking(k, method=method)
     col_of = np.full(result.kg2.n_entities, -1, dtype=np.int64)
     col_of[result.targets] = np.arange(len(result.targets))
     r_idx, rank0 = np.nonzero(ranking >= 0)  # row-major: per source, in rank order
@@ -190,8 +195,7 @@ def write_candidates(result, path: str | os.PathLike, k: int = 10, *, method: st
             fh.write(f"{_clean_cell(result.kg1.entities[src])}\t{_clean_cell(result.kg2.entities[tgt])}\t"
                      f"{rk + 1}\t{score:.6f}\t{_clean_cell(_label(result, 1, src))}\t"
                      f"{_clean_cell(_label(result, 2, tgt))}\n")
-    n = len(r_idx)
-    return n
+    return len(r_idx)
 
 
 def _label(result, side: int, i: int) -> str:

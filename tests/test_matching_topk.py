@@ -17,6 +17,12 @@ from kgalign.errors import InputError
 from kgalign.matching import topk_candidates, topk_rows
 from kgalign.matching.topk import _select_topk, _select_topk_cpp
 
+
+def _has_openmp() -> bool:
+    from kgalign import _core
+
+    return bool(getattr(_core, "has_openmp", False))
+
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -92,6 +98,7 @@ def test_row_permutation_equivariance(M, k, rnd):
     assert (a[perm] != b).nnz == 0
 
 
+@pytest.mark.skipif(not _has_openmp(), reason="built without OpenMP: both runs would be sequential")
 def test_threads_agree_on_a_larger_block():
     rng = np.random.default_rng(0)
     M = np.round(rng.standard_normal((301, 1003)), 1).astype(np.float32)  # many ties
@@ -164,6 +171,7 @@ def _random_sparse(n, k, seed):
     return S
 
 
+@pytest.mark.skipif(not _has_openmp(), reason="built without OpenMP: both runs would be sequential")
 @pytest.mark.parametrize("seed", [0, 1])
 def test_parallel_bidding_same_guarantees(seed):
     """n_threads=2 runs Jacobi rounds (>= 4096 free rows): exact mode reaches the same
@@ -247,3 +255,11 @@ def test_auction_refuses_coo_duplicates_instead_of_adding_them():
         auction(dup)
     ok = sp.coo_matrix(([0.5, 0.6], ([0, 1], [1, 0])), shape=(2, 2))
     assert auction(ok).matched_similarity == pytest.approx(1.1)
+
+
+def test_n_threads_must_be_a_positive_integer():
+    S = np.ones((2, 3), dtype=np.float32)
+    for bad in (0, -5, "x", 1.5, True):
+        with pytest.raises(InputError, match="n_threads"):
+            topk_rows(S, 1, n_threads=bad)
+    assert topk_rows(S, 1, n_threads=1).nnz == 2

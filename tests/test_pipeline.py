@@ -136,3 +136,15 @@ def test_sparse_matching_path_agrees_with_the_dense_one(hashing_encoder):
     sparse = align(kg1, kg2, config={"matching": {"method": "sparse", "topk": 3}}, **kw)
     assert pairs_by_suffix(sparse) == pairs_by_suffix(dense)
     assert all(a == b for a, b in pairs_by_suffix(dense))
+
+
+def test_similarity_ranking_breaks_ties_by_the_given_target_order():
+    from kgalign.pipeline import topk_rows
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        sim = rng.integers(0, 3, size=(5, 40)).astype(np.float32)  # many ties
+        targets = rng.permutation(100)[:40]
+        got = topk_rows(sim, targets, 7)
+        ref = np.array([targets[np.lexsort((np.arange(40), -row))[:7]] for row in sim])
+        assert (got == ref).all()

@@ -142,3 +142,16 @@ def test_ngram_vectors_equal_fit_then_transform():
     vec.fit(a + b)
     np.testing.assert_allclose(X1.toarray(), vec.transform(a).toarray(), rtol=1e-6)
     np.testing.assert_allclose(X2.toarray(), vec.transform(b).toarray(), rtol=1e-6)
+
+
+def test_sparse_cosine_into_leaves_a_non_canonical_input_alone():
+    import scipy.sparse as sp
+
+    X1 = sp.csr_matrix((np.array([2.0, 4.0, 1.0], np.float32), np.array([2, 0, 2]), np.array([0, 3])), shape=(1, 3))
+    X2 = sp.csr_matrix(np.array([[1.0, 0.0, 1.0]], np.float32))
+    before = (X1.indices.copy(), X1.data.copy(), X1.indptr.copy())
+    out = np.zeros((1, 1), np.float32)
+    sparse_cosine_into(out, X1, X2)
+    assert out[0, 0] == pytest.approx(3.0 + 4.0)  # duplicates add up: (2 + 1) * 1 + 4 * 1
+    for a, b in zip(before, (X1.indices, X1.data, X1.indptr)):
+        np.testing.assert_array_equal(a, b)

@@ -80,7 +80,12 @@ def _select_topk_cpp(block: np.ndarray, k: int, n_threads: int | None = None, *,
     """
     from kgalign.matching._validate import core, name_pair
 
+    if n_threads is not None and (isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer))
+                                  or n_threads < 1):
+        raise InputError(f"n_threads must be an integer >= 1 (or None for all cores), got {n_threads!r}")
     b, n2 = block.shape
+    if n2 >= 2**31 - 1:
+        raise InputError(f"{what} has too many columns ({n2}) for int32 column ids")
     cols = np.empty((b, k), dtype=np.int32)
     vals = np.empty((b, k), dtype=block.dtype)
     fn = core().topk_rows_f32 if block.dtype == np.float32 else core().topk_rows_f64

@@ -92,6 +92,11 @@ def sparse_cosine_into(out: np.ndarray, X1, X2, weight: float = 1.0, block: int 
 
     X1 = sp.csr_matrix(X1, dtype=np.float32)
     X2 = sp.csr_matrix(X2, dtype=np.float32)
+    # sum_duplicates below works in place: never on the caller's arrays
+    if not X1.has_canonical_format:
+        X1 = X1.copy()
+    if not X2.has_canonical_format:
+        X2 = X2.copy()
     n1, n2 = X1.shape[0], X2.shape[0]
     if X1.shape[1] != X2.shape[1] or out.shape != (n1, n2):
         raise ValueError(f"shapes do not agree: out {out.shape}, X1 {X1.shape}, X2 {X2.shape}")
