@@ -71,6 +71,36 @@ def atomic_write(path: str | os.PathLike, *, force: bool = False, mode: str = "w
         raise
 
 
+def json_default(o):
+    """``json.dump(default=...)`` for numpy scalars and arrays and paths.
+
+    Raises
+    ------
+    TypeError
+        For any other type (as ``json`` itself does).
+    """
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, os.PathLike):
+        return os.fspath(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def dump_json(path: str | os.PathLike, obj, *, force: bool = False) -> None:
+    """Write ``obj`` as indented UTF-8 JSON to ``path`` through :func:`atomic_write`.
+
+    Raises
+    ------
+    OutputExistsError
+        ``path`` exists and ``force`` is False.
+    """
+    with atomic_write(path, force=force) as fh:
+        json.dump(obj, fh, ensure_ascii=False, indent=1, default=json_default)
+        fh.write("\n")
+
+
 def check_writable(path: str | os.PathLike, *, force: bool = False) -> None:
     """Fail early when ``path`` exists (without ``force``) or its folder cannot be written.
 

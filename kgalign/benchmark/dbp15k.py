@@ -457,7 +457,7 @@ def write_outputs(record: dict, output_dir: str | os.PathLike, *, force: bool = 
         When ``results.json`` or ``results.md`` exists and ``force`` is false (checked first).
     """
     from ..errors import OutputExistsError
-    from ..writers import atomic_write
+    from ..writers import atomic_write, json_default
 
     out = Path(output_dir)
     jpath, mpath = out / "results.json", out / "results.md"
@@ -475,7 +475,7 @@ def write_outputs(record: dict, output_dir: str | os.PathLike, *, force: bool = 
             written["note"] = f"plots skipped: matplotlib is not installed ({exc}); pip install 'kgalign[plots]'"
             record["plots_note"] = written["note"]
     with atomic_write(jpath, force=force) as fh:
-        json.dump(_finite(record), fh, indent=1, sort_keys=False, default=_json_default, allow_nan=False)
+        json.dump(_finite(record), fh, indent=1, sort_keys=False, default=json_default, allow_nan=False)
         fh.write("\n")
     with atomic_write(mpath, force=force) as fh:
         title = "# DBP15K results" + ("" if record.get("complete", True) else " (PARTIAL: the run has not finished)")
@@ -501,15 +501,3 @@ def _finite(o):
     if isinstance(o, (list, tuple)):
         return [_finite(v) for v in o]
     return o
-
-
-def _json_default(o):
-    import numpy as np
-
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")

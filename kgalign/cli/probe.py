@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -13,21 +11,9 @@ from ..errors import InputError, OutputExistsError
 
 
 def _write_json(path: Path, obj, force: bool) -> None:
-    if path.exists() and not force:
-        raise OutputExistsError(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, ensure_ascii=False, indent=1, default=_default)
-    os.replace(tmp, path)
+    from ..writers import dump_json
 
-
-def _default(o):
-    import numpy as np
-
-    if isinstance(o, np.generic):
-        return o.item()
-    raise TypeError(type(o).__name__)
+    dump_json(path, obj, force=force)
 
 
 def _read_links(path: str, pair):

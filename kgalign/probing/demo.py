@@ -22,7 +22,6 @@ known in both languages by neuron overlap (:mod:`.neurons`).
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -33,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..writers import dump_json
 
 GROUPS = ("seen", "transfer", "unseen")
 
@@ -429,8 +429,9 @@ def run_demo(cfg: DemoConfig | None = None, out_dir: str | os.PathLike | None = 
             summary["p_at_1"]["seen"] > summary["p_at_1"]["transfer"] >= summary["p_at_1"]["unseen"] - 0.05)
         echo(format_summary(summary))
         if out_dir is not None:
-            _write_json(out_dir / "facts.json", rows)
-            _write_json(out_dir / "summary.json", summary)
+            # existing files were refused (without force) before any work
+            dump_json(out_dir / "facts.json", rows, force=True)
+            dump_json(out_dir / "summary.json", summary, force=True)
             echo(f"[demo] wrote {out_dir / 'summary.json'} and {out_dir / 'facts.json'}")
             try:
                 from ..plots import plot_probe_summary
@@ -470,21 +471,3 @@ def format_summary(s: dict) -> str:
     lines.append(f"expected order seen > transfer >= unseen: {'yes' if s['expected_order_holds'] else 'NO'}"
                  f"; total {s['total_seconds']:.0f} s")
     return "\n".join(lines)
-
-
-def _write_json(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, ensure_ascii=False, indent=1, default=_json_default)
-    os.replace(tmp, path)
-
-
-def _json_default(o):
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    if isinstance(o, np.bool_):
-        return bool(o)
-    raise TypeError(type(o).__name__)
