@@ -11,6 +11,9 @@
 // problem and  primal >= optimum - n_rows * eps.
 // Memory layout for the memory-latency-bound bids: price and owner of a column share a cache
 // line; the column-wise copy for the reverse iterations is built only when first needed.
+// Processing order: a row evicted by a bid bids again a few steps later (not at the back of
+// the queue), while the candidates it shares with its evictor are still cached; the order of
+// free rows does not affect the guarantees.
 // References: D. P. Bertsekas, "The auction algorithm: a distributed relaxation method for the
 // assignment problem", Annals of OR 14 (1988); D. P. Bertsekas, D. A. Castanon, "A
 // forward/reverse auction algorithm for asymmetric assignment problems", Computational
@@ -143,7 +146,7 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
     };
 
     std::vector<int32_t> queue;
-    queue.reserve(static_cast<size_t>(n) * 2 + 16);
+    queue.reserve(static_cast<size_t>(n) + 16);
 #ifdef KGALIGN_HAVE_OPENMP
     // parallel (Jacobi) bidding while many rows are free; the tail is Gauss-Seidel
     const int n_threads = opt.n_threads > 0 ? opt.n_threads : omp_get_max_threads();
@@ -228,38 +231,54 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
                 continue;
             }
 #endif
-            // software pipeline against memory latency: the row after next gets its CSR
-            // slices fetched, the next row the prices of its candidates
-            if (head + 6 < queue.size()) {
-                const int32_t r6 = queue[head + 6];
-                __builtin_prefetch(ip + r6);
+            // Gauss-Seidel bidding. A row evicted at step s bids again at step s + DELAY (slot
+            // s % DELAY holds it meanwhile): soon enough that its candidates, which it shares
+            // with the row that evicted it, are still cached, late enough that its CSR slice
+            // and its candidates' prices are prefetched in stages while it waits. Rows of the
+            // queue fill the other steps, with their own prefetch pipeline.
+            constexpr int DELAY = 8;
+            int32_t slot[DELAY];
+            std::fill(slot, slot + DELAY, UNASSIGNED);
+            int pending = 0;
+            auto fetch_slice = [&](int32_t r) {
+                __builtin_prefetch(ind + ip[r]);
+                __builtin_prefetch(a + ip[r]);
+            };
+            auto fetch_prices = [&](int32_t r) {
+                for (int64_t k = ip[r]; k < ip[r + 1]; ++k) __builtin_prefetch(cs.data() + ind[k]);
+                __builtin_prefetch(t + r);
+            };
+            for (uint64_t step = 0; pending > 0 || head < queue.size(); ++step) {
+                int32_t i = slot[step % DELAY];
+                if (i >= 0) {
+                    slot[step % DELAY] = UNASSIGNED;
+                    --pending;
+                } else if (head < queue.size()) {
+                    const size_t left = queue.size() - head;
+                    if (left > 6) __builtin_prefetch(ip + queue[head + 6]);
+                    if (left > 4) fetch_slice(queue[head + 4]);
+                    if (left > 2) fetch_prices(queue[head + 2]);
+                    i = queue[head++];
+                }
+                if (slot[(step + 3) % DELAY] >= 0) fetch_slice(slot[(step + 3) % DELAY]);
+                if (slot[(step + 1) % DELAY] >= 0) fetch_prices(slot[(step + 1) % DELAY]);
+                if (i < 0) continue;
+                double v1, v2;
+                const int32_t j1 = best_two(i, v1, v2);
+                if (j1 == ABSTAIN) { x[i] = ABSTAIN; continue; }
+                ColState& c1 = cs[j1];
+                c1.p += (v1 - v2) + eps;
+                const int32_t prev = c1.owner;
+                c1.owner = i;
+                x[i] = j1;
+                if (prev >= 0) {
+                    x[prev] = UNASSIGNED;
+                    slot[step % DELAY] = prev;
+                    ++pending;
+                    __builtin_prefetch(ip + prev);
+                }
+                if (++bids > opt.max_bids && opt.max_bids > 0) return NOT_CONVERGED;
             }
-            if (head + 4 < queue.size()) {
-                const int32_t r4 = queue[head + 4];
-                __builtin_prefetch(ind + ip[r4]);
-                __builtin_prefetch(a + ip[r4]);
-            }
-            if (head + 2 < queue.size()) {
-                const int32_t r2 = queue[head + 2];
-                for (int64_t k = ip[r2]; k < ip[r2 + 1]; ++k) __builtin_prefetch(cs.data() + ind[k]);
-                __builtin_prefetch(t + r2);
-            }
-            const int32_t i = queue[head++];
-            if (head > (size_t)n * 4 && head * 2 > queue.size()) {  // compact the queue
-                queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(head));
-                head = 0;
-            }
-            double v1, v2;
-            const int32_t j1 = best_two(i, v1, v2);
-            if (j1 == ABSTAIN) { x[i] = ABSTAIN; continue; }
-            ColState& c1 = cs[j1];
-            c1.p += (v1 - v2) + eps;
-            const int32_t prev = c1.owner;
-            c1.owner = i;
-            x[i] = j1;
-            if (prev >= 0) { x[prev] = UNASSIGNED; queue.push_back(prev); }
-            if (opt.max_bids > 0 && ++bids > opt.max_bids) return NOT_CONVERGED;
-            else if (opt.max_bids <= 0) ++bids;
         }
         const int st = reverse_pass(eps);
         if (st != OK) return st;

@@ -133,6 +133,10 @@ std::vector<int64_t> reduction_transfer(const Cost<T>& C, const std::vector<int6
         if (matches[i]++ == 0) { x[i] = j; y[j] = i; }
         else { y[j] = -1; }
     }
+    // Every row the column minimum of exactly one column (square problems): u = 0 and v are
+    // feasible duals with zero reduced cost on every assigned pair, so the assignment is
+    // already optimal and the transfer (a second pass over the matrix) can be skipped.
+    if (std::find(matches.begin(), matches.end(), int64_t(0)) == matches.end()) return {};
     // u_i = mu_i = min_{j != x_i} c_ij - v_j for rows matched once, computed against the
     // column-reduction v (v only decreases afterwards, so every mu_i stays a valid u_i).
     std::vector<double> mu(n, INF);

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment as scipy_lsa
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
-from kgalign.errors import InputError
+from kgalign.errors import InputError, SolverError
 from kgalign.matching import (
     auction, greedy_matching, linear_sum_assignment, mutual_nearest, rank_alternatives, refine,
     topk_candidates,
@@ -94,6 +94,30 @@ def test_dense_larger_alignment_like_matches_scipy():
     r1, c1 = scipy_lsa(S, maximize=True)
     r2, c2 = linear_sum_assignment(S, maximize=True)
     assert S[r2, c2].sum() == pytest.approx(S[r1, c1].sum(), rel=1e-12)
+
+
+@pytest.mark.parametrize("maximize", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_dense_column_minima_permutation_is_the_optimum(maximize, dtype):
+    # each column's best row is a different row: the column reduction alone is optimal (the
+    # solver then skips the reduction transfer); the optimum is unique by a margin of 0.01
+    rng = np.random.default_rng(7)
+    n = 200
+    C = rng.random((n, n))
+    p = rng.permutation(n)
+    C[p, np.arange(n)] = C.min(axis=0) - 0.01
+    C = (-C if maximize else C).astype(dtype)
+    r1, c1 = scipy_lsa(C.astype(np.float64), maximize=maximize)
+    r2, c2 = linear_sum_assignment(C, maximize=maximize)
+    np.testing.assert_array_equal(c1, c2)
+    np.testing.assert_array_equal(c2[p], np.arange(n))
+    # one column's best row taken twice: the general path gives the same optimum as scipy
+    C[p[0], 1] = C[p[1], 1] + (0.02 if maximize else -0.02)
+    r1, c1 = scipy_lsa(C.astype(np.float64), maximize=maximize)
+    r2, c2 = linear_sum_assignment(C, maximize=maximize)
+    check_assignment(r2, c2, n, n)
+    assert float(C[r2, c2].astype(np.float64).sum()) == pytest.approx(
+        float(C[r1, c1].astype(np.float64).sum()), rel=1e-6)
 
 
 def test_empty_and_degenerate_shapes():
@@ -281,6 +305,41 @@ def test_auction_against_scipy_full_sparse_matching():
         res = auction(S, exact=True)
         assert res.rows.size == n
         assert res.matched_similarity == pytest.approx(best, abs=1e-9)
+
+
+def test_auction_contested_blocks_long_eviction_chains_match_scipy():
+    # blocks of rows competing for the same few columns: many evictions, so evicted rows wait
+    # in the re-bid slots while queue rows keep bidding; exact mode must still be optimal
+    rng = np.random.default_rng(21)
+    n, block = 1200, 40
+    rows, cols, vals = [], [], []
+    for s in range(0, n, block):
+        for i in range(s, s + block):
+            c = s + rng.choice(block, 6, replace=False)
+            rows += [i] * 6
+            cols += c.tolist()
+            vals += (0.5 + rng.integers(0, 64, 6) / 256).tolist()  # near ties: long price wars
+        perm = s + rng.permutation(block)
+        rows += list(range(s, s + block))
+        cols += perm.tolist()
+        vals += [0.25] * block  # a perfect matching exists
+    S = sp.coo_matrix((vals, (rows, cols)), shape=(n, n)).tocsr()
+    S.sum_duplicates()
+    r, c = min_weight_full_bipartite_matching(S, maximize=True)
+    res = auction(S, exact=True)
+    assert res.n_bids > 2 * n
+    assert res.rows.size == n
+    assert res.matched_similarity == pytest.approx(S[r, c].sum(), abs=1e-9)
+    approx = auction(S)
+    assert S[r, c].sum() - n * approx.epsilon - 1e-9 <= approx.matched_similarity <= S[r, c].sum() + 1e-9
+
+
+def test_auction_bid_cap_raises_solver_error():
+    rng = np.random.default_rng(22)
+    S = random_sparse(rng, 200, 200, 0.2)
+    assert auction(S, exact=True).n_bids > 50
+    with pytest.raises(SolverError, match="auction"):
+        auction(S, exact=True, max_bids=50)
 
 
 def test_auction_rows_without_candidates_and_abstention():

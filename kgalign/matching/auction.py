@@ -110,11 +110,13 @@ def auction(S, *, epsilon=None, exact: bool = False, unmatched_value=None,
         Cap on bids (SolverError when reached); None or a value <= 0 means no cap.
     n_threads : int, optional
         Bidding threads (OpenMP builds only). Default 1: sequential Gauss-Seidel bidding with
-        software prefetching. ``> 1``: while at least 4096 rows are free, the bids of all free
-        rows are computed in parallel against the same prices (Jacobi rounds) and resolved
-        in order; the tail of each phase stays Gauss-Seidel. Same guarantees (within
-        ``n1 * epsilon``; optimal in exact mode), but on the 2-core reference machine (shared,
-        loaded) 2 threads were 1.1-1.8x *slower* than 1 at 1M rows, so it is opt-in.
+        software prefetching; a row evicted by a bid bids again a few steps later, while the
+        candidates it shares with its evictor are still cached. ``> 1``: while at least 4096
+        rows are free, the bids of all free rows are computed in parallel against the same
+        prices (Jacobi rounds) and resolved in order; the tail of each phase stays
+        Gauss-Seidel. Same guarantees (within ``n1 * epsilon``; optimal in exact mode), but
+        on the 2-core reference machine 2 threads were 1.2-1.8x *slower* than 1 on the
+        benchmark graphs of 100k and 1M rows (benchmarks/SOLVERS.md), so it is opt-in.
 
     Returns
     -------
