@@ -10,7 +10,8 @@ Prints and saves (JSON under benchmarks/results/) wall time and peak memory of:
     solve vs our top-k selection from it + auction + refinement) and (b) problem given as the
     embeddings (both sides also compute the similarities);
   * synthetic sparse problems with n = 100k and 1M rows, k = 10 and 32: ours vs OR-tools
-    LinearSumAssignment (and scipy's sparse solver at 100k) on symmetrised top-k graphs.
+    LinearSumAssignment (and scipy's sparse solver at 100k) on symmetrised top-k graphs, the
+    k = 10 graphs also with rows and columns in random order ("shuffled").
 
 Every solve runs in a fresh subprocess so that peak RSS (ru_maxrss of the child) is the
 solver's own. Optional dependencies: lap, ortools (``pip install kgalign[bench]``).

@@ -145,6 +145,17 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
         return j1;
     };
 
+    // software prefetch against memory latency, in stages: a row's CSR slice, then (once the
+    // slice is cached) the prices of its candidates
+    auto fetch_slice = [&](int32_t r) {
+        __builtin_prefetch(ind + ip[r]);
+        __builtin_prefetch(a + ip[r]);
+    };
+    auto fetch_prices = [&](int32_t r) {
+        for (int64_t k = ip[r]; k < ip[r + 1]; ++k) __builtin_prefetch(cs.data() + ind[k]);
+        __builtin_prefetch(t + r);
+    };
+
     std::vector<int32_t> queue;
     queue.reserve(static_cast<size_t>(n) + 16);
 #ifdef KGALIGN_HAVE_OPENMP
@@ -165,8 +176,7 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
             for (int64_t i = 0; i < n; ++i) queue.push_back(static_cast<int32_t>(i));
         } else {
             for (int64_t i = 0; i < n; ++i) {
-                if (i + 4 < n)
-                    for (int64_t k = ip[i + 4]; k < ip[i + 5]; ++k) __builtin_prefetch(cs.data() + ind[k]);
+                if (i + 4 < n) fetch_prices(static_cast<int32_t>(i + 4));
                 double best = t[i], mine = x[i] == ABSTAIN ? t[i] : NEG_INF;
                 for (int64_t k = ip[i]; k < ip[i + 1]; ++k) {
                     const double val = a[k] - cs[ind[k]].p;
@@ -195,15 +205,8 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
                 const int32_t* qp = queue.data() + head;
 #pragma omp parallel for num_threads(n_threads) schedule(static, 256)
                 for (int64_t q = 0; q < nb; ++q) {
-                    if (q + 4 < nb) {  // prefetch as in the Gauss-Seidel loop below
-                        const int32_t r4 = qp[q + 4];
-                        for (int64_t k = ip[r4]; k < ip[r4 + 1]; ++k) __builtin_prefetch(cs.data() + ind[k]);
-                    }
-                    if (q + 8 < nb) {
-                        const int32_t r8 = qp[q + 8];
-                        __builtin_prefetch(ind + ip[r8]);
-                        __builtin_prefetch(a + ip[r8]);
-                    }
+                    if (q + 4 < nb) fetch_prices(qp[q + 4]);
+                    if (q + 8 < nb) fetch_slice(qp[q + 8]);
                     double v1, v2;
                     const int32_t j1 = best_two(qp[q], v1, v2);
                     bid_col[q] = j1;
@@ -240,14 +243,6 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
             int32_t slot[DELAY];
             std::fill(slot, slot + DELAY, UNASSIGNED);
             int pending = 0;
-            auto fetch_slice = [&](int32_t r) {
-                __builtin_prefetch(ind + ip[r]);
-                __builtin_prefetch(a + ip[r]);
-            };
-            auto fetch_prices = [&](int32_t r) {
-                for (int64_t k = ip[r]; k < ip[r + 1]; ++k) __builtin_prefetch(cs.data() + ind[k]);
-                __builtin_prefetch(t + r);
-            };
             for (uint64_t step = 0; pending > 0 || head < queue.size(); ++step) {
                 int32_t i = slot[step % DELAY];
                 if (i >= 0) {
