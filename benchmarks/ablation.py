@@ -1,7 +1,7 @@
 """Ablation of the multi-view similarity on DBP15K (closed protocol, no gold used but for scoring).
 
 Loads one DBP15K pair, computes the translated-name embeddings once (the encoder cache makes
-re-runs cheap), then evaluates the default configuration of :mod:`kgalign.similarity` with each
+re-runs cheap), then evaluates the default configuration of :mod:`kgalign.aligner.similarity` with each
 view / step removed in turn. Per variant it reports Hits@1, Hits@10 and MRR ranked by the fused
 similarity (pessimistic ties) and, with ``--lsa``, the 1-to-1 accuracy of the exact assignment
 (:func:`kgalign.matching.linear_sum_assignment`) on that similarity.
@@ -66,9 +66,9 @@ def prepare(pair_dir: Path, batch_size: int = 256):
     The pipeline is run up to its similarity stage (``compute_similarity`` is intercepted), so
     translation, label selection and the encoder cache are the pipeline's own.
     """
-    import kgalign.similarity as simmod
+    import kgalign.aligner.similarity as simmod
     from kgalign.io import load_pair
-    from kgalign.pipeline import align
+    from kgalign.aligner.pipeline import align
 
     pair = load_pair(pair_dir)
     got = {}
@@ -140,7 +140,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from kgalign.profiling import StageTimer
-    from kgalign.similarity import compute_similarity
+    from kgalign.aligner.similarity import compute_similarity
 
     out_path = Path(args.output or ROOT / "benchmarks" / "results" / f"ablation_{args.pair}.json")
     if out_path.exists() and not args.force:

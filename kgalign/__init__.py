@@ -10,15 +10,15 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 # public name -> module that defines it (imported on first access)
-from ._lazy import lazy_exports
+from kgalign._lazy import lazy_exports
 
 _LAZY = {
     "KnowledgeGraph": "kgalign.kg",
     "KGPair": "kgalign.kg",
     "load_kg": "kgalign.io",
     "load_pair": "kgalign.io",
-    "align": "kgalign.pipeline",
-    "AlignmentResult": "kgalign.pipeline",
+    "align": "kgalign.aligner.pipeline",
+    "AlignmentResult": "kgalign.aligner.pipeline",
     "linear_sum_assignment": "kgalign.matching",
     "KgalignError": "kgalign.errors",
     "InputError": "kgalign.errors",
@@ -28,3 +28,7 @@ __all__ = sorted(_LAZY) + ["__version__"]
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
+
+from ._compat import install as _install_aliases  # noqa: E402
+
+_install_aliases()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import KgalignError
+from kgalign.errors import KgalignError
 
 __all__ = ["resolve_device", "DeviceError"]
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 
-from .labels import local_name, select_label
+from kgalign.labels import local_name, select_label
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import InputError
+from kgalign.errors import InputError
 
 
 def merge_options(section: str, given, defaults: dict) -> dict:

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from kgalign import evaluate as ev
-from kgalign.benchmark import PermutationCheckError, present, run_protocol, subsample_pair
+from kgalign.evaluation import metrics as ev
+from kgalign.evaluation import PermutationCheckError, present, run_protocol, subsample_pair
 from kgalign.cli import main
 from kgalign.kg import KGPair, KnowledgeGraph
 from kgalign.profiling import StageTimer
@@ -241,8 +241,8 @@ def test_cli_benchmark_fails_loudly_on_a_leak(tmp_path, capsys):
 
 
 def test_outputs_without_matplotlib_skip_plots_with_a_note(tmp_path, monkeypatch):
-    from kgalign import plots
-    from kgalign.benchmark.dbp15k import write_outputs
+    from kgalign.evaluation import plots
+    from kgalign.evaluation.dbp15k import write_outputs
 
     pair = synthetic_pair()
     record = {"results": {"syn": {"closed": run_protocol(label_aligner, pair, "closed")}}, "versions": {}}
@@ -260,7 +260,7 @@ def test_outputs_without_matplotlib_skip_plots_with_a_note(tmp_path, monkeypatch
 
 @needs_dbp
 def test_checksums_and_download_refusal(tmp_path):
-    from kgalign.benchmark.dbp15k import download_dbp15k, verify_pair
+    from kgalign.evaluation.dbp15k import download_dbp15k, verify_pair
     from kgalign.errors import KgalignError
 
     assert verify_pair(DBP / "zh_en", "zh_en")["matches"]
@@ -309,7 +309,7 @@ def test_ties_are_excused_but_leaks_are_not():
 
 
 def test_total_seconds_does_not_count_sub_stages_twice():
-    from kgalign.benchmark.protocol import total_seconds
+    from kgalign.evaluation.protocol import total_seconds
 
     stages = {"load": {"seconds": 1.0}, "similarity": {"seconds": 5.0}, "similarity.features": {"seconds": 2.0},
               "similarity.strings": {"seconds": 2.5}, "matching": {"seconds": 0.5}, "orphan.sub": {"seconds": 0.25}}
@@ -318,7 +318,7 @@ def test_total_seconds_does_not_count_sub_stages_twice():
 
 def test_probe_summary_plot_is_a_png(tmp_path):
     pytest.importorskip("matplotlib")
-    from kgalign.plots import plot_probe_summary
+    from kgalign.evaluation.plots import plot_probe_summary
 
     groups = ("seen", "transfer", "unseen")
     summary = {"p_at_1": dict(zip(groups, (0.9, 0.5, 0.2))), "chance": dict.fromkeys(groups, 0.03),

@@ -25,7 +25,7 @@ def test_help_lists_the_commands(capsys):
 
 
 def test_empty_graph_is_an_error_before_any_model_loads(tmp_path, capsys, monkeypatch):
-    import kgalign.encode as enc_mod
+    import kgalign.aligner.encode as enc_mod
 
     monkeypatch.setattr(enc_mod, "Encoder", lambda *a, **k: (_ for _ in ()).throw(AssertionError("model loaded")))
     case = need(CASES / "empty_kg.ttl")
@@ -65,7 +65,7 @@ def test_demo_prints_precision_recall_f1(capsys):
 
 
 def test_unwritable_output_fails_before_any_work(capsys, monkeypatch):
-    import kgalign.pipeline as pl
+    import kgalign.aligner.pipeline as pl
 
     monkeypatch.setattr(pl, "align", lambda *a, **k: (_ for _ in ()).throw(AssertionError("work was done")))
     case = need(CASES / "dbp15k_sparse_ids")
@@ -116,7 +116,7 @@ def test_outputs_are_readable_by_others(tmp_path, capsys):
 
 
 def test_ranked_candidates_output(tmp_path, capsys):
-    from kgalign.readers import read_alignment
+    from kgalign.io.readers import read_alignment
 
     case = need(CASES / "dbp15k_sparse_ids")
     out, cands = tmp_path / "o.tsv", tmp_path / "cands.tsv"

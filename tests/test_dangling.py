@@ -1,4 +1,4 @@
-"""Gold-free abstention (kgalign.dangling) on small synthetic graphs with a planted periphery."""
+"""Gold-free abstention (kgalign.aligner.dangling) on small synthetic graphs with a planted periphery."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kgalign.dangling import ABSTAIN_DEFAULTS, abstain, abstain_config, peripheral_entities
+from kgalign.aligner.dangling import ABSTAIN_DEFAULTS, abstain, abstain_config, peripheral_entities
 from kgalign.errors import InputError
 from kgalign.kg import KnowledgeGraph
-from kgalign.pipeline import align, resolve_config
+from kgalign.aligner.pipeline import align, resolve_config
 
 CITIES = ["Paris", "Lyon", "Marseille", "Toulouse", "Nice", "Nantes", "Strasbourg", "Bordeaux",
           "Lille", "Rennes", "Reims", "Grenoble"]
@@ -219,7 +219,7 @@ def test_cli_abstain_option(tmp_path, capsys):
 
 
 def test_open_benchmark_abstains_by_default_closed_does_not():
-    from kgalign.benchmark.dbp15k import _protocol_config, default_aligner
+    from kgalign.evaluation.dbp15k import _protocol_config, default_aligner
 
     assert _protocol_config(None, "open", default_aligner) == {"abstain": "auto"}
     assert _protocol_config({"seed": 3}, "open", default_aligner) == {"seed": 3, "abstain": "auto"}

@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kgalign import encode as encode_mod
-from kgalign.cache import EmbeddingCache, model_fingerprint
+from kgalign.aligner import encode as encode_mod
+from kgalign.aligner.cache import EmbeddingCache, model_fingerprint
 from kgalign.device import DeviceError, resolve_device
-from kgalign.encode import DEFAULT_ENCODER, Encoder, ScriptWarning, check_script, text_script
+from kgalign.aligner.encode import DEFAULT_ENCODER, Encoder, ScriptWarning, check_script, text_script
 from kgalign.errors import InputError, KgalignError
 from kgalign.labels import local_name
-from kgalign.translate import DictionaryTranslator, IdentityTranslator
+from kgalign.aligner.translate import DictionaryTranslator, IdentityTranslator
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DBP15K = SHARED / "datasets" / "dbp15k"
@@ -157,7 +157,7 @@ def test_cache_disabled_writes_nothing(tiny_st, tmp_path, monkeypatch):
 
 
 def test_cache_compaction_keeps_every_entry(tmp_path, monkeypatch):
-    import kgalign.cache as cache_mod
+    import kgalign.aligner.cache as cache_mod
 
     monkeypatch.setattr(cache_mod, "MAX_CHUNKS", 3)
     c = EmbeddingCache(tmp_path)
@@ -276,8 +276,8 @@ def test_resolve_device():
 
 def test_import_is_light():
     code = (
-        "import sys, kgalign.encode, kgalign.translate, kgalign.cache, kgalign.device; "
-        "e = kgalign.encode.Encoder(); kgalign.translate.make_translator('mt:x/y', src_lang='zh'); "
+        "import sys, kgalign.aligner.encode, kgalign.aligner.translate, kgalign.aligner.cache, kgalign.device; "
+        "e = kgalign.aligner.encode.Encoder(); kgalign.aligner.translate.make_translator('mt:x/y', src_lang='zh'); "
         "bad = [m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules]; "
         "assert not bad, bad"
     )
@@ -344,7 +344,7 @@ def test_original_names_view_uses_a_multilingual_encoder(tiny_st, tmp_path, capl
     import shutil
 
     from kgalign.kg import KnowledgeGraph
-    from kgalign.similarity import compute_similarity
+    from kgalign.aligner.similarity import compute_similarity
 
     multi = tmp_path / "tiny-multilingual-st"  # the name marks it multilingual (Encoder.multilingual)
     shutil.copytree(tiny_st, multi)

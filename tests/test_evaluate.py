@@ -1,4 +1,4 @@
-"""Metrics of kgalign.evaluate: hand-computed tiny cases and brute-force differential checks."""
+"""Metrics of kgalign.evaluation.metrics: hand-computed tiny cases and brute-force differential checks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kgalign import evaluate as ev
+from kgalign.evaluation import metrics as ev
 from kgalign.errors import InputError
 
 

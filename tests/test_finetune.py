@@ -1,4 +1,4 @@
-"""Tests of kgalign.finetune: trainer, task vectors, sparse diffs / LT-SFT, Child-Tuning.
+"""Tests of kgalign.lm.finetune: trainer, task vectors, sparse diffs / LT-SFT, Child-Tuning.
 
 Tiny models are built from configs with a word-level tokenizer; nothing is downloaded.
 """
@@ -18,7 +18,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from kgalign.errors import InputError, OutputExistsError  # noqa: E402
-from kgalign.finetune import (  # noqa: E402
+from kgalign.lm.finetune import (  # noqa: E402
     ChildTuningHook,
     ChildTuningOptimizer,
     GradientMaskHook,
@@ -446,7 +446,7 @@ def test_lt_sft_diff_carries_the_planted_facts(tok, planted):
 
 
 def test_l1_hook_adds_the_sign_subgradient_and_shrinks_the_difference(tok):
-    from kgalign.finetune import L1TowardsInitHook
+    from kgalign.lm.finetune import L1TowardsInitHook
 
     w = torch.nn.Parameter(torch.tensor([1.0, 2.0, 3.0]))
 

@@ -1,4 +1,4 @@
-"""Tests of kgalign.finetune.madx: bottleneck adapters and MAD-X via AdapterHub ``adapters``."""
+"""Tests of kgalign.lm.finetune.madx: bottleneck adapters and MAD-X via AdapterHub ``adapters``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("adapters")
 
 from kgalign.errors import InputError, OutputExistsError  # noqa: E402
-from kgalign.finetune import madx, tiny_model, word_tokenizer  # noqa: E402
+from kgalign.lm.finetune import madx, tiny_model, word_tokenizer  # noqa: E402
 
 EN = ["paris is the capital of france .", "a cat sat on the mat .", "the river flows into the sea ."]
 FR = ["paris est la capitale de la france .", "le chat est sur le tapis .", "la riviere coule vers la mer ."]

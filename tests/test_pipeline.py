@@ -7,7 +7,7 @@ import pytest
 
 from kgalign.errors import EmptyGraphError, InputError
 from kgalign.kg import KnowledgeGraph
-from kgalign.pipeline import align, main_language, resolve_config
+from kgalign.aligner.pipeline import align, main_language, resolve_config
 
 NAMES = ["Paris", "Lyon", "Marseille", "Toulouse", "Nice", "Nantes", "Strasbourg", "Bordeaux"]
 
@@ -85,7 +85,7 @@ def test_threshold_drops_low_pairs(hashing_encoder):
 
 
 def test_empty_graph_fails_before_any_model_loads(monkeypatch, hashing_encoder):
-    import kgalign.encode as enc_mod
+    import kgalign.aligner.encode as enc_mod
 
     def boom(*a, **k):
         raise AssertionError("a model was loaded")
@@ -139,7 +139,7 @@ def test_sparse_matching_path_agrees_with_the_dense_one(hashing_encoder):
 
 
 def test_similarity_ranking_breaks_ties_by_the_given_target_order():
-    from kgalign.pipeline import topk_rows
+    from kgalign.aligner.pipeline import topk_rows
 
     rng = np.random.default_rng(0)
     for _ in range(50):

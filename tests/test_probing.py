@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from kgalign.errors import InputError
 from kgalign.kg import KnowledgeGraph
-from kgalign.probing import (
+from kgalign.lm.probing import (
     TemplateSet,
     align_relations,
     bilingual_facts,
@@ -23,7 +23,7 @@ from kgalign.probing import (
     neuron_overlap,
     precision_at_1,
 )
-from kgalign.probing.templates import fallback_template, readable_relation_name
+from kgalign.lm.probing.templates import fallback_template, readable_relation_name
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DBP = SHARED / "datasets" / "dbp15k"

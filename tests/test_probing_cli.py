@@ -37,7 +37,7 @@ def write_pair(root: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny_mlm(tmp_path_factory):
-    from kgalign.finetune import tiny_model, word_tokenizer
+    from kgalign.lm.finetune import tiny_model, word_tokenizer
 
     path = tmp_path_factory.mktemp("mlm")
     tok = word_tokenizer([" ".join(PEOPLE + CITIES) + " was born in est né à ."])
@@ -113,8 +113,8 @@ def test_cli_probe_on_dbp15k(tmp_path, tiny_mlm):
 @pytest.mark.skipif(not DBP.exists(), reason="shared datasets absent")
 def test_demo_split_has_no_leak_and_runs(tmp_path):
     from kgalign.io import load_pair
-    from kgalign.probing import TemplateSet, bilingual_facts, build_queries
-    from kgalign.probing.demo import DemoConfig, run_demo, select_facts, verbalise
+    from kgalign.lm.probing import TemplateSet, bilingual_facts, build_queries
+    from kgalign.lm.probing.demo import DemoConfig, run_demo, select_facts, verbalise
 
     cfg = DemoConfig(n_facts=90, n_relations=3, epochs=1, vocab_size=800, progress=False)
     pair = load_pair(DBP / cfg.pair)

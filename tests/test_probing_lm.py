@@ -9,9 +9,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from kgalign.finetune import Trainer, tiny_model, word_tokenizer  # noqa: E402
+from kgalign.lm.finetune import Trainer, tiny_model, word_tokenizer  # noqa: E402
 from kgalign.kg import KnowledgeGraph  # noqa: E402
-from kgalign.probing import (  # noqa: E402
+from kgalign.lm.probing import (  # noqa: E402
     CausalLMProber,
     MaskedLMProber,
     TemplateSet,
@@ -21,7 +21,7 @@ from kgalign.probing import (  # noqa: E402
     precision_at_1,
     probe_queries,
 )
-from kgalign.probing.templates import Template  # noqa: E402
+from kgalign.lm.probing.templates import Template  # noqa: E402
 
 BORN = Template("[X] was born in [Y] .", "birthPlace", "en")
 WORDS = "alice bob carol dave eve was born in paris london rome berlin new york delhi . est né à"
@@ -174,7 +174,7 @@ def test_probe_queries_end_to_end_bilingual():
 
 
 def test_demo_sparse_loss_equals_model_loss():
-    from kgalign.probing.demo import sparse_mlm_loss
+    from kgalign.lm.probing.demo import sparse_mlm_loss
 
     tok = word_tokenizer([WORDS])
     model = tiny_model("bert", len(tok), layers=1, hidden=32, heads=2, seed=3)

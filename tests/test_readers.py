@@ -9,9 +9,9 @@ import pytest
 
 from kgalign.cli import main
 from kgalign.errors import InputError, OutputExistsError
-from kgalign.evaluate import evaluate_alignment
-from kgalign.oaei import read_oaei, write_oaei
-from kgalign.readers import detect_format, read_alignment
+from kgalign.evaluation.metrics import evaluate_alignment
+from kgalign.io.oaei import read_oaei, write_oaei
+from kgalign.io.readers import detect_format, read_alignment
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DATA = SHARED / "datasets"
@@ -25,7 +25,7 @@ PRED = [(E + "a", F + "x", 0.9), (E + "b", F + "z", 0.8), (E + "c", F + "z", 0.7
 
 def _write_pred_all_formats(tmp_path: Path) -> dict[str, Path]:
     """The same predictions in every kgalign output format, through the lead's writers."""
-    from kgalign import writers
+    from kgalign.io import writers
 
     rows = [(s, t, c, "s-label", "t-label") for s, t, c in PRED]
     out = {}

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from kgalign.kg import KnowledgeGraph
-from kgalign.selftrain import _reach, anchor_similarity, confident_pairs, self_train
-from kgalign.views.structure import normalized_adjacency
+from kgalign.aligner.selftrain import _reach, anchor_similarity, confident_pairs, self_train
+from kgalign.aligner.views.structure import normalized_adjacency
 
 
 def _kg(n, triples):
@@ -92,7 +92,7 @@ def test_self_train_resolves_name_ties_and_stops():
 
 
 def test_abstain_threshold_separates_two_modes():
-    from kgalign.selftrain import abstain_threshold
+    from kgalign.aligner.selftrain import abstain_threshold
 
     rng = np.random.default_rng(0)
     low, high = rng.normal(0.2, 0.05, 300), rng.normal(0.9, 0.05, 700)
@@ -121,7 +121,7 @@ def _confident_reference(S, margin):
 @pytest.mark.parametrize("block_cells", [1, 7, 40, 1 << 22])
 def test_confident_pairs_blocked_equals_reference_with_ties(monkeypatch, seed, block_cells):
     # small integer scores make many ties inside rows and columns, across row blocks
-    import kgalign.selftrain as st
+    import kgalign.aligner.selftrain as st
 
     monkeypatch.setattr(st, "_BLOCK_CELLS", block_cells)
     rng = np.random.default_rng(seed)

@@ -5,8 +5,8 @@ import pytest
 
 from kgalign.errors import InputError
 from kgalign.kg import KnowledgeGraph
-from kgalign.views import ngram_vectors
-from kgalign.similarity import SIMILARITY_DEFAULTS, compute_similarity, csls
+from kgalign.aligner.views import ngram_vectors
+from kgalign.aligner.similarity import SIMILARITY_DEFAULTS, compute_similarity, csls
 
 NAMES = ["paris", "france", "texas", "lyon", "berlin", "germany", "munich", "bavaria"]
 TRIPLES = [(0, 0, 1), (3, 0, 1), (2, 1, 0), (4, 0, 5), (6, 0, 5), (7, 1, 6), (6, 1, 4)]

@@ -13,7 +13,7 @@ import pytest
 
 from kgalign.errors import InputError
 from kgalign.labels import local_name
-from kgalign.translate import (
+from kgalign.aligner.translate import (
     DictionaryTranslator,
     IdentityTranslator,
     MTTranslator,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from kgalign.kg import KnowledgeGraph
-from kgalign.views import (attribute_similarity, attribute_texts, center_embeddings, ngram_vectors,
+from kgalign.aligner.views import (attribute_similarity, attribute_texts, center_embeddings, ngram_vectors,
                            normalized_adjacency, propagate, sparse_cosine_into, structure_features)
 
 
@@ -107,7 +107,7 @@ def test_sparse_cosine_into_dense_sparse_split_equals_product(monkeypatch, ratio
     # chunk_cells 1: dense columns one at a time
     import scipy.sparse as sp
 
-    import kgalign.views.strings as st
+    import kgalign.aligner.views.strings as st
 
     monkeypatch.setattr(st, "DENSE_COLUMN_RATIO", ratio)
     monkeypatch.setattr(st, "_DENSE_CHUNK_CELLS", chunk_cells)

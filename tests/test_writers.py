@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from kgalign.errors import InputError, OutputExistsError
-from kgalign.writers import (
+from kgalign.io.writers import (
     atomic_write,
     output_format,
     write_json,

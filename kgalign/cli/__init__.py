@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ..errors import KgalignError
+from kgalign.errors import KgalignError
 
 # sub-command name -> "module:attribute"
 _COMMANDS = {

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import InputError
+from kgalign.errors import InputError
 
 
 def _common_options(f):
@@ -29,7 +29,7 @@ def _common_options(f):
 
 
 def load_config_file(path: str | None) -> dict:
-    """Read a YAML/JSON configuration file (see :data:`kgalign.pipeline.DEFAULT_CONFIG`)."""
+    """Read a YAML/JSON configuration file (see :data:`kgalign.aligner.pipeline.DEFAULT_CONFIG`)."""
     if not path:
         return {}
     p = Path(path)
@@ -56,7 +56,7 @@ def load_config_file(path: str | None) -> dict:
 
 def _check_output(output, fmt, force) -> None:
     """Fail on an unknown output format or an existing file before any work is done."""
-    from ..writers import check_writable, output_format
+    from kgalign.io.writers import check_writable, output_format
 
     if output:
         output_format(output, fmt)
@@ -87,7 +87,7 @@ def _options_dict(lang1, lang2, threshold, device, seed, quiet) -> dict:
               help="Order of --candidates: re-exchange (least-regret; the assigned partner first) or similarity.")
 @click.option("--abstain", type=click.Choice(["auto", "none"]), default=None,
               help="auto: withdraw pairs with a weak score or a thinly described (peripheral) entity, for graphs "
-                   "with dangling entities (kgalign.dangling); none (default): every source keeps its partner.")
+                   "with dangling entities (kgalign.aligner.dangling); none (default): every source keeps its partner.")
 @_common_options
 def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, candidates_out, candidates_k, ranking,
           abstain, lang1, lang2, encoder, translator, threshold, device, seed, config_file, quiet):
@@ -98,20 +98,20 @@ def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, c
     """
     import numpy as np
 
-    from ..io import load_kg, load_pair
-    from ..pipeline import align as run_align
-    from ..profiling import StageTimer
-    from ..writers import write_alignment
+    from kgalign.io import load_kg, load_pair
+    from kgalign.aligner.pipeline import align as run_align
+    from kgalign.profiling import StageTimer
+    from kgalign.io.writers import write_alignment
 
     _check_output(output, output_format, force)
     if candidates_out:
-        from ..writers import check_writable
+        from kgalign.io.writers import check_writable
 
         if output and Path(candidates_out).resolve() == Path(output).resolve():
             raise InputError("--candidates must name another file than --output", candidates_out)
         check_writable(candidates_out, force=force)
     config = load_config_file(config_file)
-    from ..pipeline import resolve_config
+    from kgalign.aligner.pipeline import resolve_config
 
     resolve_config(config, abstain=abstain, **_options_dict(lang1, lang2, threshold, device, seed, quiet))  # validate early
     if kg2 is None and not Path(kg1).is_dir():
@@ -123,7 +123,7 @@ def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, c
         if kg2 is None:
             pair = load_pair(kg1, format=in_format, encoding=encoding)
         else:
-            from ..kg import KGPair
+            from kgalign.kg import KGPair
 
             pair = KGPair(load_kg(kg1, format=in_format, encoding=encoding), load_kg(kg2, format=in_format, encoding=encoding))
     sources = targets = None
@@ -142,7 +142,7 @@ def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, c
         with timer.stage("write"):
             write_alignment(res, output, fmt=output_format, force=force)
     if candidates_out:
-        from ..writers import write_candidates
+        from kgalign.io.writers import write_candidates
 
         with timer.stage("write"):
             n = write_candidates(res, candidates_out, candidates_k, method=ranking, force=force)
@@ -151,7 +151,7 @@ def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, c
 
 
 def _summary(res, pair, output, timer, total: float) -> None:
-    from ..evaluate import one_to_one_accuracy, pair_prf
+    from kgalign.evaluation.metrics import one_to_one_accuracy, pair_prf
 
     click.echo(f"entities: {pair.kg1.n_entities} (first) / {pair.kg2.n_entities} (second); "
                f"matched {len(res.sources)} x {len(res.targets)}; pairs: {len(res)}"
@@ -189,16 +189,16 @@ def demo(output, force, lang1, lang2, encoder, translator, threshold, device, se
     Data: SILKNOW multilingual thesaurus of silk heritage (Apache-2.0,
     github.com/silknow/thesaurus), shipped in kgalign/data/silknow.
     """
-    from ..io import load_kg
-    from ..kg import KGPair
-    from ..readers import read_alignment
+    from kgalign.io import load_kg
+    from kgalign.kg import KGPair
+    from kgalign.io.readers import read_alignment
     _check_output(output, None, force)
     base = Path(__file__).resolve().parents[1] / "data" / "silknow"
     import numpy as np
 
-    from ..pipeline import align as run_align
-    from ..profiling import StageTimer
-    from ..writers import write_alignment
+    from kgalign.aligner.pipeline import align as run_align
+    from kgalign.profiling import StageTimer
+    from kgalign.io.writers import write_alignment
 
     timer = StageTimer()
     t0 = time.perf_counter()

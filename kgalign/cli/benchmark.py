@@ -6,7 +6,7 @@ import importlib
 
 import click
 
-from ..errors import InputError
+from kgalign.errors import InputError
 
 
 @click.group("benchmark")
@@ -42,7 +42,7 @@ def _load_aligner(spec: str | None):
 @click.option("--max-disagreement", type=click.FloatRange(0, 1), default=0.01, show_default=True,
               help="Permutation self-check tolerance (fraction of sources / metric difference).")
 @click.option("--limit", type=click.IntRange(1), help="Quick check on a random subset of N links per pair.")
-@click.option("--aligner", help="MODULE:CALLABLE with kgalign.pipeline.align's signature (default: the pipeline).")
+@click.option("--aligner", help="MODULE:CALLABLE with kgalign.aligner.pipeline.align's signature (default: the pipeline).")
 @click.option("--isolate/--no-isolate", default=True, show_default=True,
               help="Run each pair and protocol in a fresh process (honest peak RSS per run).")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
@@ -54,9 +54,9 @@ def dbp15k(pair, data_dir, protocol, config_file, output_dir, seed, max_disagree
     """Run the DBP15K benchmark, print the table, write results.json, results.md and plots."""
     from pathlib import Path
 
-    from ..benchmark.dbp15k import PAIRS, download_dbp15k, markdown_table, run_dbp15k, write_outputs
-    from ..errors import OutputExistsError
-    from .align import load_config_file
+    from kgalign.evaluation.dbp15k import PAIRS, download_dbp15k, markdown_table, run_dbp15k, write_outputs
+    from kgalign.errors import OutputExistsError
+    from kgalign.cli.align import load_config_file
 
     pairs = list(PAIRS) if pair == "all" else [pair]
     protocols = ["closed", "open"] if protocol == "both" else [protocol]

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ..readers import READ_FORMATS
+from kgalign.io.readers import READ_FORMATS
 
 
 def _ks(text: str) -> tuple[int, ...]:
@@ -37,12 +37,12 @@ def evaluate(pred, gold, pred_format, gold_format, threshold, ks, encoding, json
     Prints precision, recall, F1 and 1-to-1 accuracy; Hits@k, MRR and MR when PRED ranks
     several candidates per source.
     """
-    from ..evaluate import evaluate_alignment
-    from ..readers import read_alignment
+    from kgalign.evaluation.metrics import evaluate_alignment
+    from kgalign.io.readers import read_alignment
 
     ks_t = _ks(ks)
     if json_out:  # fail before reading and scoring, not after printing the metrics
-        from ..writers import check_writable
+        from kgalign.io.writers import check_writable
 
         check_writable(json_out, force=force)
     p = read_alignment(pred, format=pred_format, encoding=encoding)
@@ -70,7 +70,7 @@ def evaluate(pred, gold, pred_format, gold_format, threshold, ks, encoding, json
         click.echo(f"mr         {m['mr']:.2f}  ({m['censored']} gold targets not among the "
                    f"{m['candidates_per_source']} candidates, counted as rank {m['candidates_per_source'] + 1})")
     if json_out:
-        from ..writers import atomic_write
+        from kgalign.io.writers import atomic_write
 
         with atomic_write(json_out, force=force) as fh:
             json.dump(m, fh, indent=1, sort_keys=True)

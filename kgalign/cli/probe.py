@@ -7,18 +7,18 @@ from pathlib import Path
 
 import click
 
-from ..errors import InputError, OutputExistsError
+from kgalign.errors import InputError, OutputExistsError
 
 
 def _write_json(path: Path, obj, force: bool) -> None:
-    from ..writers import dump_json
+    from kgalign.io.writers import dump_json
 
     dump_json(path, obj, force=force)
 
 
 def _read_links(path: str, pair):
     """Entity pairs of an alignment file (kgalign result or gold), as KG positions."""
-    from ..readers import read_alignment
+    from kgalign.io.readers import read_alignment
 
     al = read_alignment(path).equivalences()
     idx1, idx2 = pair.kg1.index, pair.kg2.index
@@ -99,7 +99,7 @@ def probe(pair_dir, model_id, causal, alignment, templates_path, lang1, lang2, m
     kgalign probe --demo            # offline experiment: seen / transfer / unseen P@1
     """
     if demo:
-        from ..probing.demo import DemoConfig, run_demo
+        from kgalign.lm.probing.demo import DemoConfig, run_demo
 
         cfg = DemoConfig(pair=demo_pair, data_dir=demo_data, seed=seed, progress=not quiet)
         if epochs:
@@ -120,10 +120,10 @@ def _run(pair_dir, model_id, causal, alignment, templates_path, lang1, lang2, mo
          window, batch_size, device, seed, output, force, quiet):
     import numpy as np
 
-    from ..io import load_pair
-    from ..probing.core import build_queries, classify_facts, consistency, precision_at_1, probe_queries
-    from ..probing.facts import bilingual_facts, iter_fact_rows
-    from ..probing.templates import TemplateSet
+    from kgalign.io import load_pair
+    from kgalign.lm.probing.core import build_queries, classify_facts, consistency, precision_at_1, probe_queries
+    from kgalign.lm.probing.facts import bilingual_facts, iter_fact_rows
+    from kgalign.lm.probing.templates import TemplateSet
 
     out = Path(output) if output else None
     if out is not None and not force:
@@ -136,11 +136,11 @@ def _run(pair_dir, model_id, causal, alignment, templates_path, lang1, lang2, mo
         raise InputError("tracing needs both --corpus1 and --corpus2")
     # load the model first: a wrong model id fails in seconds, before the facts are built
     if causal:
-        from ..probing.lm import CausalLMProber
+        from kgalign.lm.probing.lm import CausalLMProber
 
         prober = CausalLMProber.from_pretrained(model_id, device=device, batch_size=batch_size)
     else:
-        from ..probing.lm import MaskedLMProber
+        from kgalign.lm.probing.lm import MaskedLMProber
 
         prober = MaskedLMProber.from_pretrained(model_id, device=device, batch_size=batch_size)
     pair = load_pair(pair_dir)
@@ -198,7 +198,7 @@ def _run(pair_dir, model_id, causal, alignment, templates_path, lang1, lang2, mo
     if neurons:
         if causal:
             raise InputError("--neurons needs a masked LM")
-        from ..probing.neurons import neuron_overlap
+        from kgalign.lm.probing.neurons import neuron_overlap
 
         ok = Counter(r["fact"] for r in rows if r.get(key))
         both = sorted(f for f, n in ok.items() if n == 2)
@@ -219,7 +219,7 @@ def _run(pair_dir, model_id, causal, alignment, templates_path, lang1, lang2, mo
                     r["neuron_overlap"] = float(ov.overlap[both.index(r["fact"])])
     present = None
     if corpus1:
-        from ..probing.tracing import count_cooccurrences, read_corpus
+        from kgalign.lm.probing.tracing import count_cooccurrences, read_corpus
 
         present = {}
         for lang, path in ((lang1, corpus1), (lang2, corpus2)):

@@ -14,7 +14,7 @@ import os
 import re
 from pathlib import Path
 
-from ..errors import InputError
+from kgalign.errors import InputError
 
 #: Accepted ``format`` values.
 FORMATS = ("turtle", "nt", "xml", "json-ld", "n3", "dbp15k", "openea")
@@ -145,15 +145,15 @@ def load_kg(path: str | os.PathLike, *, format: str | None = None, encoding: str
             raise InputError(f"is a {fmt} directory holding two graphs; load it with load_pair "
                              "(CLI: kgalign align DIR)", p)
         if fmt == "openea":
-            from .openea import load_openea_side
+            from kgalign.io.openea import load_openea_side
 
             return load_openea_side(p, None, encoding)
-        from .dbp15k import load_dbp15k_kg
+        from kgalign.io.dbp15k import load_dbp15k_kg
 
         return load_dbp15k_kg(p, encoding)
     if p.is_dir():
         raise InputError(f"is a directory, expected a {fmt} file", p)
-    from .rdf import load_rdf
+    from kgalign.io.rdf import load_rdf
 
     return load_rdf(p, fmt, encoding)
 
@@ -189,11 +189,11 @@ def load_pair(path: str | os.PathLike, *, format: str | None = None, encoding: s
                          ("" if p.exists() else " (no such directory)"), p)
     fmt = fmt or detect_format(p)
     if fmt == "dbp15k":
-        from .dbp15k import load_dbp15k_pair
+        from kgalign.io.dbp15k import load_dbp15k_pair
 
         return load_dbp15k_pair(p, encoding)
     if fmt == "openea":
-        from .openea import load_openea_pair
+        from kgalign.io.openea import load_openea_pair
 
         return load_openea_pair(p, encoding)
     raise InputError(f"format {fmt!r} holds one graph; load_pair reads dbp15k or openea directories", p)

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import InputError
+from kgalign.errors import InputError
 
 #: Line breaks of every text format we read (N-Triples allows CR, LF and CRLF).
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")

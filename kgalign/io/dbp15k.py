@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import EmptyGraphError, InputError
-from ..kg import KGPair, KnowledgeGraph
-from ._text import iter_lines, read_text
+from kgalign.errors import EmptyGraphError, InputError
+from kgalign.kg import KGPair, KnowledgeGraph
+from kgalign.io._text import iter_lines, read_text
 
 log = logging.getLogger("kgalign.io")
 

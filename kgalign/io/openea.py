@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import EmptyGraphError, InputError
-from ..kg import KGPair, KnowledgeGraph
-from ..labels import clean_label, normalise_lang
-from ._text import iter_lines, read_text
-from .rdf import is_label_predicate, unescape_nt
+from kgalign.errors import EmptyGraphError, InputError
+from kgalign.kg import KGPair, KnowledgeGraph
+from kgalign.labels import clean_label, normalise_lang
+from kgalign.io._text import iter_lines, read_text
+from kgalign.io.rdf import is_label_predicate, unescape_nt
 
 log = logging.getLogger("kgalign.io")
 

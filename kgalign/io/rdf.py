@@ -39,10 +39,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import EmptyGraphError, InputError
-from ..kg import LABEL_PREDICATES, KnowledgeGraph
-from ..labels import clean_label, normalise_lang
-from ._text import _LINE_BREAK, decode, line_of_offset, read_bytes, strip_bom
+from kgalign.errors import EmptyGraphError, InputError
+from kgalign.kg import LABEL_PREDICATES, KnowledgeGraph
+from kgalign.labels import clean_label, normalise_lang
+from kgalign.io._text import _LINE_BREAK, decode, line_of_offset, read_bytes, strip_bom
 
 log = logging.getLogger("kgalign.io")
 

@@ -1,0 +1,252 @@
+"""On-disk embedding cache, one entry per unique text.
+
+Layout: ``<root>/<namespace>/chunk-<random>.npy`` where ``root`` defaults to
+``$KGALIGN_HOME/embeddings`` (``~/.cache/kgalign/embeddings``) and the namespace is a hash of
+the model identity and the translator's ``cache_key``. Each chunk is one ``.npy`` file holding
+a structured array with fields ``key`` (uint8 (32,), the SHA-256 of the exact source text) and
+``vec`` (float32 (d,)). Chunks are written atomically (temporary file + ``os.replace``) and read
+with ``allow_pickle=False``; a chunk that cannot be read, has an unexpected layout or holds a
+non-finite vector is ignored (and removed), so its texts are simply recomputed. Because the
+cache is per text, two calls whose text sets overlap share the work on the overlap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import uuid
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+__all__ = [
+    "default_cache_dir",
+    "kgalign_home",
+    "text_key",
+    "model_fingerprint",
+    "EmbeddingCache",
+]
+
+log = logging.getLogger(__name__)
+
+#: merge a namespace's chunks into one file when it holds more than this many
+MAX_CHUNKS = 16
+_CHUNK_PREFIX = "chunk-"
+
+
+def kgalign_home() -> Path:
+    """``$KGALIGN_HOME`` when set, else ``~/.cache/kgalign`` (not created here)."""
+    home = os.environ.get("KGALIGN_HOME")
+    return Path(home).expanduser() if home else Path("~/.cache/kgalign").expanduser()
+
+
+def default_cache_dir() -> Path:
+    """The default embedding-cache root, ``kgalign_home() / "embeddings"``."""
+    return kgalign_home() / "embeddings"
+
+
+def text_key(text: str) -> bytes:
+    """SHA-256 digest (32 bytes) of ``text`` encoded as UTF-8 (lone surrogates kept)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+def model_fingerprint(name_or_path: str) -> str:
+    """A string that changes when the model behind ``name_or_path`` changes.
+
+    For a local directory: the resolved path plus, for every file under it, its relative path,
+    its size and a SHA-256 of its first and last 64 KiB (cheap even for GB-sized weights; a
+    retrained model in the same directory gets a new fingerprint). For anything else (a hub
+    id) the name itself.
+    """
+    path = Path(name_or_path).expanduser()
+    if not path.is_dir():
+        return str(name_or_path)
+    h = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        rel = file.relative_to(path).as_posix()
+        if rel.startswith(".") or rel.lower().startswith("readme"):
+            continue
+        size = file.stat().st_size
+        h.update(f"{rel}\0{size}\0".encode())
+        with open(file, "rb") as fh:
+            h.update(fh.read(65536))
+            if size > 131072:
+                fh.seek(-65536, os.SEEK_END)
+                h.update(fh.read(65536))
+    return f"{path.resolve()}#{h.hexdigest()[:16]}"
+
+
+def _atomic_save(path: Path, array: np.ndarray) -> None:
+    from kgalign.io.writers import atomic_write
+
+    with atomic_write(path, force=True, mode="wb") as fh:
+        np.save(fh, array, allow_pickle=False)
+
+
+class EmbeddingCache:
+    """Per-text embedding store shared by every :class:`kgalign.aligner.encode.Encoder`.
+
+    Parameters
+    ----------
+    root : str or os.PathLike, optional
+        Directory of the cache; default :func:`default_cache_dir`. Created on first write.
+
+    Notes
+    -----
+    The cache never raises because of its own files: unreadable chunks are skipped and an
+    unwritable directory only gives one warning. Writers running at the same time may both
+    store a text; duplicates are harmless (equal keys, first one read wins).
+    """
+
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.root = Path(root).expanduser() if root is not None else default_cache_dir()
+        self._write_failed = False
+
+    # ------------------------------------------------------------------ naming
+    @staticmethod
+    def namespace(model_key: str, translator_key: str) -> str:
+        """Directory name for one (model, translator) combination: 32 hex digits."""
+        blob = json.dumps({"model": model_key, "translator": translator_key}, sort_keys=True)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+
+    def _dir(self, model_key: str, translator_key: str) -> Path:
+        return self.root / self.namespace(model_key, translator_key)
+
+    # ------------------------------------------------------------------ reading
+    def _chunks(self, ns_dir: Path) -> list[Path]:
+        if not ns_dir.is_dir():
+            return []
+        return sorted(p for p in ns_dir.glob(_CHUNK_PREFIX + "*.npy") if p.is_file())
+
+    @staticmethod
+    def _read_chunk(path: Path, dim: int | None) -> np.ndarray | None:
+        """The chunk's structured array, or None (and the file removed) when it is unusable."""
+        try:
+            arr = np.load(path, allow_pickle=False)
+            layout_ok = (
+                arr.ndim == 1
+                and (arr.dtype.names or ()) == ("key", "vec")
+                and arr.dtype["key"] == np.dtype(("u1", (32,)))
+                and arr.dtype["vec"].base == np.float32
+                and len(arr.dtype["vec"].shape) == 1
+                and bool(np.isfinite(arr["vec"]).all())
+            )
+        except Exception as exc:  # truncated, garbage, wrong format: recompute
+            log.warning("ignoring unreadable embedding-cache file %s: %s", path, exc)
+            layout_ok = False
+        if not layout_ok:
+            try:
+                path.unlink()
+            except OSError:
+                pass
+            return None
+        if dim is not None and arr.dtype["vec"].shape[0] != dim:
+            return None  # a sound chunk of another width: skip it, keep the file
+        return arr
+
+    def lookup(
+        self, model_key: str, translator_key: str, texts: Sequence[str], dim: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Find cached vectors for ``texts``.
+
+        Parameters
+        ----------
+        model_key, translator_key : str
+            Identity of the encoder and of the translator applied before encoding.
+        texts : sequence of str, length n
+            Exact source texts.
+        dim : int, optional
+            Expected vector width; chunks of another width are ignored.
+
+        Returns
+        -------
+        found : ndarray of bool, shape (n,)
+        vectors : ndarray of float32, shape (n, d), or None
+            Rows where ``found`` is False are zero. None when nothing was found.
+        """
+        n = len(texts)
+        found = np.zeros(n, dtype=bool)
+        chunks = self._chunks(self._dir(model_key, translator_key))
+        if not chunks or n == 0:
+            return found, None
+        wanted: dict[bytes, list[int]] = {}
+        for i, t in enumerate(texts):
+            wanted.setdefault(text_key(t), []).append(i)
+        out: np.ndarray | None = None
+        for path in chunks:
+            arr = self._read_chunk(path, dim if out is None else out.shape[1])
+            if arr is None or len(arr) == 0:
+                continue
+            keys = arr["key"]
+            for row, kb in enumerate(map(bytes, keys)):
+                idx = wanted.get(kb)
+                if idx is None or found[idx[0]]:
+                    continue
+                if out is None:
+                    out = np.zeros((n, arr.dtype["vec"].shape[0]), dtype=np.float32)
+                out[idx] = arr["vec"][row]
+                found[idx] = True
+            if found.all():
+                break
+        return found, out
+
+    # ------------------------------------------------------------------ writing
+    def store(self, model_key: str, translator_key: str, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Add ``vectors[i]`` as the embedding of ``texts[i]`` (float32, shape (n, d), finite).
+
+        Failures to write (read-only disk, full disk) give one warning and are otherwise ignored.
+        """
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if len(texts) == 0 or self._write_failed:
+            return
+        if vectors.ndim != 2 or vectors.shape[0] != len(texts) or not np.isfinite(vectors).all():
+            raise ValueError("store() needs finite vectors of shape (len(texts), d)")
+        dtype = np.dtype([("key", "u1", (32,)), ("vec", "<f4", (vectors.shape[1],))])
+        arr = np.zeros(len(texts), dtype=dtype)
+        arr["key"] = np.frombuffer(b"".join(text_key(t) for t in texts), dtype=np.uint8).reshape(-1, 32)
+        arr["vec"] = vectors
+        ns_dir = self._dir(model_key, translator_key)
+        try:
+            ns_dir.mkdir(parents=True, exist_ok=True)
+            meta = ns_dir / "meta.json"
+            if not meta.exists():
+                from kgalign.io.writers import atomic_write
+
+                with atomic_write(meta, force=True) as fh:
+                    json.dump({"model": model_key, "translator": translator_key, "dim": int(vectors.shape[1])}, fh)
+            _atomic_save(ns_dir / f"{_CHUNK_PREFIX}{uuid.uuid4().hex}.npy", arr)
+            chunks = self._chunks(ns_dir)
+            if len(chunks) > MAX_CHUNKS:
+                self._compact(ns_dir, chunks, vectors.shape[1])
+        except OSError as exc:
+            self._write_failed = True
+            warnings.warn(f"embedding cache {self.root} is not writable ({exc}); continuing without it", stacklevel=3)
+
+    def _compact(self, ns_dir: Path, chunks: list[Path], dim: int) -> None:
+        """Merge ``chunks`` into one file (deduplicated by key), then remove them."""
+        parts = [a for a in (self._read_chunk(p, dim) for p in chunks) if a is not None]
+        if not parts:
+            return
+        merged = np.concatenate(parts)
+        _, first = np.unique(merged["key"], axis=0, return_index=True)
+        merged = merged[np.sort(first)]
+        _atomic_save(ns_dir / f"{_CHUNK_PREFIX}{uuid.uuid4().hex}.npy", merged)
+        for p in chunks:
+            try:
+                p.unlink()
+            except OSError:
+                pass
+
+    def clear(self) -> None:
+        """Delete every cached embedding under :attr:`root` (only the namespace folders)."""
+        import re
+        import shutil
+
+        if self.root.is_dir():
+            for sub in self.root.iterdir():
+                if sub.is_dir() and re.fullmatch(r"[0-9a-f]{32}", sub.name):
+                    shutil.rmtree(sub)
