@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     if args.from_json:
         runs = json.loads(Path(args.from_json).read_text())["runs"]
         if args.plot:
-            from kgalign.evaluation.plots import plot_probe_summary
+            from kgalign.lm.probing.plots import plot_probe_summary
 
             print("wrote", plot_probe_summary(runs[0], args.plot))
         return 0
@@ -65,7 +65,7 @@ def main(argv=None) -> int:
         tmp.write_text(json.dumps(result, indent=1, ensure_ascii=False))
         os.replace(tmp, args.out)
     if args.plot:
-        from kgalign.evaluation.plots import plot_probe_summary
+        from kgalign.lm.probing.plots import plot_probe_summary
 
         print("wrote", plot_probe_summary(runs[0], args.plot))
     for s in runs:

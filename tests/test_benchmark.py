@@ -318,7 +318,7 @@ def test_total_seconds_does_not_count_sub_stages_twice():
 
 def test_probe_summary_plot_is_a_png(tmp_path):
     pytest.importorskip("matplotlib")
-    from kgalign.evaluation.plots import plot_probe_summary
+    from kgalign.lm.probing.plots import plot_probe_summary
 
     groups = ("seen", "transfer", "unseen")
     summary = {"p_at_1": dict(zip(groups, (0.9, 0.5, 0.2))), "chance": dict.fromkeys(groups, 0.03),

@@ -40,8 +40,13 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="kgalign")
-def cli() -> None:
+@click.option("-v", "--verbose", count=True, help="More log output (-v: debug, -vv: also the libraries').")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors; no progress bars.")
+def cli(verbose: int, quiet: bool) -> None:
     """Align entities between knowledge graphs in different languages."""
+    from kgalign.logs import configure_logging
+
+    configure_logging(-1 if quiet else verbose)
 
 
 def main(argv: list[str] | None = None) -> int:

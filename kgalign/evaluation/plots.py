@@ -9,7 +9,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["plot_results", "plot_probe_summary", "PLOT_KINDS"]
+from kgalign.io.figures import pyplot as _pyplot
+from kgalign.io.figures import save_figure as _atomic_savefig
+
+__all__ = ["plot_results", "PLOT_KINDS"]
 
 #: file stem -> what the figure shows
 PLOT_KINDS = {
@@ -18,32 +21,6 @@ PLOT_KINDS = {
     "prf_threshold": "precision, recall and F1 of the output pairs scoring at least a threshold",
     "accuracy_by_degree": "1-to-1 accuracy of gold sources by relation degree (power-of-two buckets)",
 }
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _atomic_savefig(fig, path: Path) -> None:
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def plot_results(record: dict, output_dir: str | os.PathLike) -> list[Path]:
@@ -160,55 +137,3 @@ def plot_results(record: dict, output_dir: str | os.PathLike) -> list[Path]:
         _atomic_savefig(fig, written[-1])
         plt.close(fig)
     return written
-
-
-def plot_probe_summary(summary: dict, path: str | os.PathLike) -> Path:
-    """Bar chart of one fact-probing demo run: P@1 per fact group against the baselines.
-
-    Parameters
-    ----------
-    summary : dict
-        One run of ``kgalign probe --demo`` / ``benchmarks/probe_demo.py`` (keys ``p_at_1``,
-        ``chance``, ``majority``, ``n_facts``, ``target_lang``; optional ``classes``, the fact
-        classes of Zhao et al. 2024).
-    path : str or PathLike
-        PNG file to write (atomically; an existing file is replaced).
-
-    Returns
-    -------
-    pathlib.Path
-        The file written.
-
-    Raises
-    ------
-    KeyError
-        ``summary`` lacks one of the keys above.
-    """
-    plt = _pyplot()
-    path = Path(path)
-    groups = list(summary["p_at_1"])
-    x = range(len(groups))
-    classes = summary.get("classes") or {}
-    fig, axes = plt.subplots(1, 2 if classes else 1, figsize=(10 if classes else 5.5, 3.8), squeeze=False)
-    ax = axes[0][0]
-    ax.bar(x, [summary["p_at_1"][g] for g in groups], color="#4477aa", label="P@1")
-    for key, style in (("majority", "--"), ("chance", ":")):
-        vals = [summary[key][g] for g in groups]
-        ax.hlines(vals, [i - 0.4 for i in x], [i + 0.4 for i in x], colors="k", linestyles=style, label=key)
-    ax.set_xticks(list(x), [f"{g}\n(n={summary['n_facts'][g]})" for g in groups])
-    ax.set_ylim(0, 1)
-    ax.set_ylabel(f"P@1 in {summary.get('target_lang', 'target')}")
-    ax.set_title("typed-ranking P@1 by fact group")
-    ax.legend(fontsize=8)
-    if classes:
-        ax2 = axes[0][1]
-        names = list(classes)
-        ax2.bar(range(len(names)), [classes[k] for k in names], color="#66aa55")
-        ax2.set_xticks(range(len(names)), names, rotation=20)
-        ax2.set_ylabel("facts")
-        ax2.set_title("fact classes (Zhao et al. 2024)")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_savefig(fig, path)
-    plt.close(fig)
-    return path

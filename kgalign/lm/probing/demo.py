@@ -434,7 +434,7 @@ def run_demo(cfg: DemoConfig | None = None, out_dir: str | os.PathLike | None = 
             dump_json(out_dir / "summary.json", summary, force=True)
             echo(f"[demo] wrote {out_dir / 'summary.json'} and {out_dir / 'facts.json'}")
             try:
-                from kgalign.evaluation.plots import plot_probe_summary
+                from kgalign.lm.probing.plots import plot_probe_summary
 
                 echo(f"[demo] wrote {plot_probe_summary(summary, out_dir / 'p_at_1.png')}")
             except ImportError:
