@@ -254,7 +254,7 @@ def test_a_per_row_predicate_reaches_rdf_and_sssom(tmp_path):
             ("http://a.ex/i", "http://b.ex/j", 0.8, "i", "j")]  # a plain tuple takes the default
     write_turtle(tmp_path / "a.ttl", rows)
     g = rdflib.Graph().parse(tmp_path / "a.ttl", format="turtle")
-    assert set((str(s), str(p), str(o)) for s, p, o in g) == {
+    assert {(str(s), str(p), str(o)) for s, p, o in g} == {
         ("http://a.ex/C", eq_class, "http://b.ex/K"), ("http://a.ex/i", OWL_SAME_AS, "http://b.ex/j")}
     write_sssom(tmp_path / "a.sssom.tsv", rows)
     body = [ln.split("\t") for ln in (tmp_path / "a.sssom.tsv").read_text().splitlines() if not ln.startswith("#")]

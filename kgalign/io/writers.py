@@ -15,7 +15,8 @@ import hashlib
 import json
 import os
 import re
-from typing import Iterable, NamedTuple, Sequence
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
