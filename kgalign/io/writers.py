@@ -29,7 +29,6 @@ OWL_SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
 SKOS_EXACT_MATCH = "http://www.w3.org/2004/02/skos/core#exactMatch"
 
 
-
 class Row(NamedTuple):
     """One output row: a correspondence with its score and labels.
 
