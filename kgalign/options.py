@@ -1,4 +1,4 @@
-"""Merging a user's section of the configuration with its defaults (shared validation)."""
+"""Shared validation of user values: configuration sections merged with their defaults, counts."""
 
 from __future__ import annotations
 
@@ -36,3 +36,38 @@ def merge_options(section: str, given, defaults: dict) -> dict:
         raise InputError(f"unknown {section} option(s) {', '.join(map(repr, unknown))}; "
                          f"known: {', '.join(sorted(defaults))}")
     return {**defaults, **given}
+
+
+def as_int(value, what: str, *, minimum: int | None = None) -> int:
+    """``value`` as an ``int``, refusing what is not a whole number.
+
+    Integral numbers (``int``, numpy integers) and integral reals (``3.0``) are accepted, as
+    ``range`` and scipy accept ``operator.index``-like counts; ``True``/``False`` are refused.
+
+    Parameters
+    ----------
+    value : object
+        The user's value.
+    what : str
+        Its name in messages (``"k"``).
+    minimum : int, optional
+        Smallest allowed value.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    InputError
+        ``value`` is a bool, not a real number, not whole, or below ``minimum``.
+    """
+    import numbers
+
+    whole = isinstance(value, numbers.Integral) or (isinstance(value, numbers.Real) and float(value).is_integer())
+    if isinstance(value, bool) or not whole:
+        raise InputError(f"{what} must be an integer, got {value!r}")
+    out = int(value)
+    if minimum is not None and out < minimum:
+        raise InputError(f"{what} must be >= {minimum}, got {out}")
+    return out

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from kgalign.errors import InputError, OutputExistsError
+from kgalign.io.atomic import atomic_write
 from kgalign.io.writers import (
-    atomic_write,
     output_format,
     write_json,
     write_ntriples,

@@ -81,7 +81,7 @@ def model_fingerprint(name_or_path: str) -> str:
 
 
 def _atomic_save(path: Path, array: np.ndarray) -> None:
-    from kgalign.io.writers import atomic_write
+    from kgalign.io.atomic import atomic_write
 
     with atomic_write(path, force=True, mode="wb") as fh:
         np.save(fh, array, allow_pickle=False)
@@ -214,7 +214,7 @@ class EmbeddingCache:
             ns_dir.mkdir(parents=True, exist_ok=True)
             meta = ns_dir / "meta.json"
             if not meta.exists():
-                from kgalign.io.writers import atomic_write
+                from kgalign.io.atomic import atomic_write
 
                 with atomic_write(meta, force=True) as fh:
                     json.dump({"model": model_key, "translator": translator_key, "dim": int(vectors.shape[1])}, fh)

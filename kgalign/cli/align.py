@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from kgalign.errors import InputError
+from kgalign.io import registry
 
 
 def _common_options(f):
@@ -56,7 +57,8 @@ def load_config_file(path: str | None) -> dict:
 
 def _check_output(output, fmt, force) -> None:
     """Fail on an unknown output format or an existing file before any work is done."""
-    from kgalign.io.writers import check_writable, output_format
+    from kgalign.io.atomic import check_writable
+    from kgalign.io.writers import output_format
 
     if output:
         output_format(output, fmt)
@@ -73,8 +75,8 @@ def _options_dict(lang1, lang2, threshold, device, seed, quiet) -> dict:
 @click.argument("kg1", type=click.Path(exists=True))
 @click.argument("kg2", type=click.Path(exists=True), required=False)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Output file (.tsv, .sssom.tsv, .json, .ttl, .nt, .rdf).")
-@click.option("--output-format", type=click.Choice(["tsv", "json", "sssom", "turtle", "nt", "oaei"]), help="Override the suffix.")
-@click.option("--format", "in_format", type=click.Choice(["turtle", "nt", "n3", "xml", "json-ld", "dbp15k", "openea"]), help="Input format (default: by suffix or directory contents).")
+@click.option("--output-format", type=click.Choice(registry.names("writer")), help="Override the suffix.")
+@click.option("--format", "in_format", type=click.Choice(registry.names("graph")), help="Input format (default: by suffix or directory contents).")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the input files.")
 @click.option("--closed", is_flag=True, help="With a gold pair directory: match only the linked entities (closed protocol, target side shuffled).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
@@ -105,7 +107,7 @@ def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, c
 
     _check_output(output, output_format, force)
     if candidates_out:
-        from kgalign.io.writers import check_writable
+        from kgalign.io.atomic import check_writable
 
         if output and Path(candidates_out).resolve() == Path(output).resolve():
             raise InputError("--candidates must name another file than --output", candidates_out)

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from kgalign.io.readers import READ_FORMATS
+from kgalign.io import registry
 
 
 def _ks(text: str) -> tuple[int, ...]:
@@ -22,8 +22,8 @@ def _ks(text: str) -> tuple[int, ...]:
 @click.command("evaluate")
 @click.argument("pred", type=click.Path(exists=True))
 @click.argument("gold", type=click.Path(exists=True))
-@click.option("--pred-format", type=click.Choice(READ_FORMATS), help="Format of PRED (default: detected).")
-@click.option("--gold-format", type=click.Choice(READ_FORMATS), help="Format of GOLD (default: detected).")
+@click.option("--pred-format", type=click.Choice(registry.names("reader")), help="Format of PRED (default: detected).")
+@click.option("--gold-format", type=click.Choice(registry.names("reader")), help="Format of GOLD (default: detected).")
 @click.option("--threshold", type=float, help="Also report P/R/F1 of the pairs scoring at least this.")
 @click.option("--ks", default="1,5,10", show_default=True, help="Hits@k cut-offs (ranked candidates only).")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of both files.")
@@ -42,7 +42,7 @@ def evaluate(pred, gold, pred_format, gold_format, threshold, ks, encoding, json
 
     ks_t = _ks(ks)
     if json_out:  # fail before reading and scoring, not after printing the metrics
-        from kgalign.io.writers import check_writable
+        from kgalign.io.atomic import check_writable
 
         check_writable(json_out, force=force)
     p = read_alignment(pred, format=pred_format, encoding=encoding)
@@ -70,7 +70,7 @@ def evaluate(pred, gold, pred_format, gold_format, threshold, ks, encoding, json
         click.echo(f"mr         {m['mr']:.2f}  ({m['censored']} gold targets not among the "
                    f"{m['candidates_per_source']} candidates, counted as rank {m['candidates_per_source'] + 1})")
     if json_out:
-        from kgalign.io.writers import atomic_write
+        from kgalign.io.atomic import atomic_write
 
         with atomic_write(json_out, force=force) as fh:
             json.dump(m, fh, indent=1, sort_keys=True)

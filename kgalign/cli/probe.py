@@ -11,7 +11,7 @@ from kgalign.errors import InputError, OutputExistsError
 
 
 def _write_json(path: Path, obj, force: bool) -> None:
-    from kgalign.io.writers import dump_json
+    from kgalign.io.atomic import dump_json
 
     dump_json(path, obj, force=force)
 

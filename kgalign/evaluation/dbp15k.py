@@ -127,7 +127,7 @@ def download_dbp15k(dest: str | os.PathLike, pairs: Sequence[str] = PAIRS, *, ba
     import urllib.request
 
     from kgalign.errors import KgalignError
-    from kgalign.io.writers import atomic_write
+    from kgalign.io.atomic import atomic_write
 
     if not base_url:
         raise KgalignError("--download needs --download-url: the DBP15K files are distributed on Google "
@@ -457,7 +457,7 @@ def write_outputs(record: dict, output_dir: str | os.PathLike, *, force: bool = 
         When ``results.json`` or ``results.md`` exists and ``force`` is false (checked first).
     """
     from kgalign.errors import OutputExistsError
-    from kgalign.io.writers import atomic_write, json_default
+    from kgalign.io.atomic import atomic_write, json_default
 
     out = Path(output_dir)
     jpath, mpath = out / "results.json", out / "results.md"

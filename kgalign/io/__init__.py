@@ -5,7 +5,8 @@
 >>> pair = load_pair("dbp15k/zh_en")                    # doctest: +SKIP
 
 The format is chosen by file suffix or directory contents, or given with ``format=``
-(the CLI's ``--format``): one of :data:`FORMATS`.
+(the CLI's ``--format``): one of :data:`FORMATS`. Every format, with its aliases and suffixes,
+is an entry of :mod:`kgalign.io.registry` (kind ``"graph"``).
 """
 
 from __future__ import annotations
@@ -15,42 +16,13 @@ import re
 from pathlib import Path
 
 from kgalign.errors import InputError
+from kgalign.io import registry
 
-#: Accepted ``format`` values.
-FORMATS = ("turtle", "nt", "xml", "json-ld", "n3", "dbp15k", "openea")
 
-_ALIASES = {
-    "ttl": "turtle",
-    "turtle": "turtle",
-    "nt": "nt",
-    "ntriples": "nt",
-    "n-triples": "nt",
-    "xml": "xml",
-    "rdf": "xml",
-    "rdfxml": "xml",
-    "rdf/xml": "xml",
-    "rdf-xml": "xml",
-    "owl": "xml",
-    "json-ld": "json-ld",
-    "jsonld": "json-ld",
-    "json": "json-ld",
-    "n3": "n3",
-    "dbp15k": "dbp15k",
-    "openea": "openea",
-}
-
-_SUFFIXES = {
-    ".ttl": "turtle",
-    ".turtle": "turtle",
-    ".nt": "nt",
-    ".ntriples": "nt",
-    ".rdf": "xml",
-    ".owl": "xml",
-    ".xml": "xml",
-    ".jsonld": "json-ld",
-    ".json": "json-ld",
-    ".n3": "n3",
-}
+def __getattr__(name: str):
+    if name == "FORMATS":  # accepted ``format`` values, read from the registry when asked
+        return registry.names("graph")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 _ENT_IDS_NAME = re.compile(r"(^|_)ent_ids(_\d+)?$")
 
@@ -65,10 +37,7 @@ def normalise_format(fmt: str | None) -> str | None:
     """
     if fmt is None:
         return None
-    key = str(fmt).strip().lower()
-    if key not in _ALIASES:
-        raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    return _ALIASES[key]
+    return registry.get("graph", fmt).name
 
 
 def detect_format(path: str | os.PathLike) -> str:
@@ -100,13 +69,14 @@ def detect_format(path: str | os.PathLike) -> str:
     name = p.name.lower()
     if name.endswith(".gz"):
         name = name[:-3]
-    suffix = os.path.splitext(name)[1]
-    if suffix in _SUFFIXES:
-        return _SUFFIXES[suffix]
+    entry = registry.for_path("graph", name)
+    if entry is not None:
+        return entry.name
     if _ENT_IDS_NAME.search(name):
         return "dbp15k"
     raise InputError(
-        f"cannot tell the format from the name; pass format= (CLI: --format) with one of {', '.join(FORMATS)}",
+        "cannot tell the format from the name; pass format= (CLI: --format) with one of "
+        + ", ".join(registry.names("graph")),
         p,
     )
 
@@ -138,24 +108,14 @@ def load_kg(path: str | os.PathLike, *, format: str | None = None, encoding: str
     EmptyGraphError
         When the graph holds no entity.
     """
-    fmt = normalise_format(format) or detect_format(path)
+    entry = registry.get("graph", normalise_format(format) or detect_format(path))
     p = Path(path)
-    if fmt in ("dbp15k", "openea"):
-        if p.is_dir():
-            raise InputError(f"is a {fmt} directory holding two graphs; load it with load_pair "
-                             "(CLI: kgalign align DIR)", p)
-        if fmt == "openea":
-            from kgalign.io.openea import load_openea_side
-
-            return load_openea_side(p, None, encoding)
-        from kgalign.io.dbp15k import load_dbp15k_kg
-
-        return load_dbp15k_kg(p, encoding)
     if p.is_dir():
-        raise InputError(f"is a directory, expected a {fmt} file", p)
-    from kgalign.io.rdf import load_rdf
-
-    return load_rdf(p, fmt, encoding)
+        if entry.pair is not None:
+            raise InputError(f"is a {entry.name} directory holding two graphs; load it with load_pair "
+                             "(CLI: kgalign align DIR)", p)
+        raise InputError(f"is a directory, expected a {entry.name} file", p)
+    return entry.load()(p, entry.name, encoding)
 
 
 def load_pair(path: str | os.PathLike, *, format: str | None = None, encoding: str = "utf-8"):
@@ -168,7 +128,8 @@ def load_pair(path: str | os.PathLike, *, format: str | None = None, encoding: s
         ``ref_ent_ids``, ``translated_names.json``) or an OpenEA directory (``rel_triples_1/2``,
         ``attr_triples_1/2``, ``ent_links``).
     format : {None, "dbp15k", "openea"}
-        None to detect from the directory contents.
+        None to detect from the directory contents; any graph format of
+        :mod:`kgalign.io.registry` that names a ``pair`` loader.
     encoding : str
 
     Returns
@@ -187,15 +148,10 @@ def load_pair(path: str | os.PathLike, *, format: str | None = None, encoding: s
     if not p.is_dir():
         raise InputError("load_pair expects a DBP15K or OpenEA directory" +
                          ("" if p.exists() else " (no such directory)"), p)
-    fmt = fmt or detect_format(p)
-    if fmt == "dbp15k":
-        from kgalign.io.dbp15k import load_dbp15k_pair
-
-        return load_dbp15k_pair(p, encoding)
-    if fmt == "openea":
-        from kgalign.io.openea import load_openea_pair
-
-        return load_openea_pair(p, encoding)
+    entry = registry.get("graph", fmt or detect_format(p))
+    if entry.pair is not None:
+        return entry.load("pair")(p, encoding)
+    fmt = entry.name
     raise InputError(f"format {fmt!r} holds one graph; load_pair reads dbp15k or openea directories", p)
 
 

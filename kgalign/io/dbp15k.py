@@ -224,6 +224,11 @@ def load_dbp15k_kg(path: str | os.PathLike, encoding: str = "utf-8") -> Knowledg
     return load_side(p, triples, rels, encoding)
 
 
+def load_dbp15k_graph(path: str | os.PathLike, fmt: str = "dbp15k", encoding: str = "utf-8") -> KnowledgeGraph:
+    """:func:`load_dbp15k_kg` with the graph-loader signature of :mod:`kgalign.io.registry`."""
+    return load_dbp15k_kg(path, encoding)
+
+
 def _read_translations(path: Path, kg1: KnowledgeGraph, kg2: KnowledgeGraph, encoding: str) -> dict[str, str]:
     """``{display name: " ".join(tokens)}`` from ``translated_names.json`` (kg1 wins on clashes)."""
     text = read_text(path, encoding)

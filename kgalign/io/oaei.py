@@ -33,12 +33,13 @@ from typing import Iterable, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
 from kgalign.errors import InputError
+from kgalign.io.atomic import atomic_write
 
 ALIGN_NS = "http://knowledgeweb.semanticweb.org/heterogeneity/alignment#"
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 XSD_FLOAT = "http://www.w3.org/2001/XMLSchema#float"
 
-__all__ = ["ALIGN_NS", "OAEICell", "OAEIAlignment", "write_oaei", "read_oaei", "oaei_string"]
+__all__ = ["ALIGN_NS", "OAEIAlignment", "OAEICell", "oaei_string", "read_oaei", "write_oaei", "write_oaei_rows"]
 
 
 @dataclass
@@ -145,11 +146,20 @@ def write_oaei(path: str | os.PathLike, pairs: Iterable[Sequence], *, scores: Se
     InputError
         For a NaN score or mismatched ``scores``.
     """
-    from kgalign.io.writers import atomic_write
-
     text = oaei_string(pairs, scores=scores, relation=relation, onto1=onto1, onto2=onto2)
     with atomic_write(path, force=force) as fh:
         fh.write(text)
+
+
+def write_oaei_rows(path: str | os.PathLike, rows: Iterable[Sequence], *, force: bool = False,
+                    predicate: str | None = None) -> None:
+    """:func:`write_oaei` with the writer signature of :mod:`kgalign.io.registry`.
+
+    ``rows`` are ``(source, target, score, ...)`` sequences (:class:`kgalign.io.writers.Row`);
+    labels are not part of the format. Every cell gets the relation ``=``: owl:sameAs (and
+    equivalence predicates in general) is the Alignment API's equivalence.
+    """
+    write_oaei(path, [(r[0], r[1], r[2]) for r in rows], force=force)
 
 
 class _Handler(xml.sax.handler.ContentHandler):

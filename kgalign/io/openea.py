@@ -119,6 +119,12 @@ def load_openea_side(rel_path, attr_path=None, encoding: str = "utf-8") -> Knowl
     )
 
 
+def load_openea_graph(path: str | os.PathLike, fmt: str = "openea", encoding: str = "utf-8") -> KnowledgeGraph:
+    """One OpenEA graph from its ``rel_triples_N`` file (graph-loader signature of
+    :mod:`kgalign.io.registry`); attribute triples are not looked for."""
+    return load_openea_side(path, None, encoding)
+
+
 def load_openea_pair(directory: str | os.PathLike, encoding: str = "utf-8") -> KGPair:
     """Load an OpenEA directory as a :class:`KGPair`.
 

@@ -26,6 +26,13 @@ Formats (``format=`` or detected from the name and contents):
 ``turtle`` / ``nt``
     ``owl:sameAs`` / ``skos:exactMatch`` / ``skos:closeMatch`` triples (kgalign's RDF outputs).
 
+``xml``
+    ``owl:sameAs`` triples in RDF/XML (an ``.rdf``/``.xml``/``.owl`` file without an OAEI
+    ``<Alignment>``; ``rdf`` is an alias).
+
+Every format is an entry of :mod:`kgalign.io.registry` (kind ``"reader"``); registering a new
+one there makes :func:`read_alignment` and ``kgalign evaluate`` read it.
+
 Ranked candidates, needed for Hits@k and MRR, come from JSON ``candidates`` or from a TSV
 with a ``rank`` column or with several rows per source (ordered by rank, else by descending
 score, else by file order).
@@ -43,9 +50,17 @@ import numpy as np
 
 from kgalign.errors import InputError
 
-__all__ = ["Alignment", "READ_FORMATS", "detect_format", "read_alignment"]
+from kgalign.io import registry
 
-READ_FORMATS = ("tsv", "sssom", "dbp15k", "oaei", "json", "turtle", "nt")
+__all__ = ["Alignment", "detect_format", "read_alignment", "read_dbp15k_links", "read_json", "read_oaei_links",
+           "read_rdf_links", "read_sssom", "read_tsv"]
+
+
+def __getattr__(name: str):
+    if name == "READ_FORMATS":  # the reader names of the format registry, read when asked
+        return registry.names("reader")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _SOURCE_COLS = ("source", "subject_id", "subject", "entity1", "source_id", "src", "left", "id1", "kg1", "e1", "ent1")
 _TARGET_COLS = ("target", "object_id", "object", "entity2", "target_id", "tgt", "dst", "right", "id2", "kg2", "e2", "ent2")
@@ -111,6 +126,11 @@ def _is_equivalence(rel: str) -> bool:
 
 
 # ------------------------------------------------------------------------------------ detection
+# formats whose suffixes (.tsv .txt .csv, .rdf .xml .owl) are shared with look-alikes: the
+# first bytes decide (SSSOM metadata, integer id pairs; OAEI <Alignment> or owl:sameAs RDF/XML)
+_TOLD_BY_CONTENT = ("tsv", "oaei")
+
+
 def detect_format(path: str | os.PathLike) -> str:
     """Guess the format of ``path`` from its name and first bytes (see the module notes).
 
@@ -133,15 +153,10 @@ def detect_format(path: str | os.PathLike) -> str:
         name = name[:-3]
     if name.startswith("ref_ent_ids") or name in ("ref_pairs", "sup_ent_ids"):
         return "dbp15k"
-    if name.endswith(".sssom.tsv"):
-        return "sssom"
+    entry = registry.for_path("reader", name)
+    if entry is not None and entry.name not in _TOLD_BY_CONTENT:
+        return entry.name
     suffix = Path(name).suffix
-    if suffix == ".json":
-        return "json"
-    if suffix == ".ttl":
-        return "turtle"
-    if suffix == ".nt":
-        return "nt"
     with open(p, "rb") as fh:
         head = fh.read(4096).decode("utf-8", "replace").lstrip("\ufeff")
     if suffix in (".rdf", ".xml", ".owl") or head.lstrip().startswith("<"):
@@ -156,7 +171,7 @@ def detect_format(path: str | os.PathLike) -> str:
             return "dbp15k"
         return "tsv"
     raise InputError(f"cannot tell the alignment format of {p.name!r}; pass a format "
-                     f"({', '.join(READ_FORMATS)})", p)
+                     f"({', '.join(registry.names('reader'))})", p)
 
 
 def read_alignment(path: str | os.PathLike, *, format: str | None = None, encoding: str = "utf-8") -> Alignment:
@@ -166,8 +181,9 @@ def read_alignment(path: str | os.PathLike, *, format: str | None = None, encodi
     ----------
     path : str or PathLike
         A file, or a DBP15K directory (its ``ref_ent_ids``).
-    format : {"tsv", "sssom", "dbp15k", "oaei", "json", "turtle", "nt"}, optional
-        Default: :func:`detect_format`.
+    format : {"tsv", "sssom", "dbp15k", "oaei", "json", "turtle", "nt", "xml"}, optional
+        Default: :func:`detect_format`. Aliases and formats registered in
+        :mod:`kgalign.io.registry` are accepted.
     encoding : str
         Text encoding of text formats (a UTF-8 byte-order mark is always stripped).
 
@@ -180,17 +196,13 @@ def read_alignment(path: str | os.PathLike, *, format: str | None = None, encodi
     InputError
         For a missing or malformed file; the message names the file and line.
     """
-    fmt = (format or detect_format(path)).lower()
-    if fmt == "rdf":
-        fmt = "xml"
-    readers = {
-        "tsv": _read_tsv, "sssom": _read_sssom, "dbp15k": _read_dbp15k, "oaei": _read_oaei,
-        "json": _read_json, "turtle": _read_rdf, "nt": _read_rdf, "xml": _read_rdf,
-    }
-    if fmt not in readers:
-        raise InputError(f"unknown alignment format {fmt!r}; use one of {', '.join(READ_FORMATS)}", path)
-    out = readers[fmt](Path(path), fmt, encoding)
-    out.format, out.path = fmt, os.fspath(path)
+    fmt = format or detect_format(path)
+    try:
+        entry = registry.get("reader", fmt)
+    except InputError as exc:
+        raise InputError(exc.reason, path) from None
+    out = entry.load()(Path(path), entry.name, encoding)
+    out.format, out.path = entry.name, os.fspath(path)
     return out
 
 
@@ -257,7 +269,11 @@ def _rows_to_alignment(rows, path, has_rank: bool) -> Alignment:
     return Alignment(pairs=pairs, scores=scores, candidates=candidates)
 
 
-def _read_tsv(path: Path, fmt: str, encoding: str) -> Alignment:
+def read_tsv(path: Path, fmt: str, encoding: str) -> Alignment:
+    """Tab-separated pairs (see the module notes); a directory means its ``ent_links``.
+
+    Reader signature of :mod:`kgalign.io.registry`; raises InputError naming file and line.
+    """
     if path.is_dir():
         path = path / "ent_links"
     rows = []
@@ -296,7 +312,11 @@ def _read_tsv(path: Path, fmt: str, encoding: str) -> Alignment:
     return out
 
 
-def _read_sssom(path: Path, fmt: str, encoding: str) -> Alignment:
+def read_sssom(path: Path, fmt: str, encoding: str) -> Alignment:
+    """SSSOM/TSV: CURIEs expanded by the ``curie_map``; ``predicate_modifier: Not`` rows skipped.
+
+    Reader signature of :mod:`kgalign.io.registry`; raises InputError naming file and line.
+    """
     import yaml
 
     meta_lines, rows, header = [], [], None
@@ -366,7 +386,11 @@ def _read_id_map(path: Path, encoding: str) -> dict[str, str]:
     return out
 
 
-def _read_dbp15k(path: Path, fmt: str, encoding: str) -> Alignment:
+def read_dbp15k_links(path: Path, fmt: str, encoding: str) -> Alignment:
+    """DBP15K ``ref_ent_ids`` (or its directory); IRIs when ``ent_ids_1/2`` lie beside it.
+
+    Reader signature of :mod:`kgalign.io.registry`; raises InputError naming file and line.
+    """
     if path.is_dir():
         path = path / "ref_ent_ids"
     pairs = []
@@ -389,7 +413,11 @@ def _read_dbp15k(path: Path, fmt: str, encoding: str) -> Alignment:
     return out
 
 
-def _read_oaei(path: Path, fmt: str, encoding: str) -> Alignment:
+def read_oaei_links(path: Path, fmt: str, encoding: str) -> Alignment:
+    """OAEI Alignment API RDF/XML (:func:`kgalign.io.oaei.read_oaei`) as an :class:`Alignment`.
+
+    Reader signature of :mod:`kgalign.io.registry`; raises InputError naming file and line.
+    """
     from kgalign.io.oaei import read_oaei
 
     al = read_oaei(path)
@@ -400,7 +428,11 @@ def _read_oaei(path: Path, fmt: str, encoding: str) -> Alignment:
     )
 
 
-def _read_json(path: Path, fmt: str, encoding: str) -> Alignment:
+def read_json(path: Path, fmt: str, encoding: str) -> Alignment:
+    """kgalign JSON pairs and optional ranked ``candidates``.
+
+    Reader signature of :mod:`kgalign.io.registry`; raises InputError naming file and line.
+    """
     from kgalign.io._text import read_text
 
     text = read_text(path, encoding)
@@ -471,7 +503,11 @@ def _json_candidates(raw, path) -> dict[str, list[str]]:
     return out
 
 
-def _read_rdf(path: Path, fmt: str, encoding: str) -> Alignment:
+def read_rdf_links(path: Path, fmt: str, encoding: str) -> Alignment:
+    """``owl:sameAs``/``skos:exactMatch``/``skos:closeMatch`` triples of an RDF file (``fmt``: turtle, nt, xml).
+
+    Reader signature of :mod:`kgalign.io.registry`; raises InputError naming file and line.
+    """
     from kgalign.io.rdf import parse_rdf
 
     graph = parse_rdf(path, fmt, encoding)

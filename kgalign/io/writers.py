@@ -1,7 +1,11 @@
 """Output formats for alignments: TSV, JSON, SSSOM TSV, owl:sameAs Turtle / N-Triples, OAEI.
 
-Every writer goes through :func:`atomic_write`: the file appears complete or not at all, and
-an existing file is never replaced unless ``force`` is true.
+Every format is an entry of :mod:`kgalign.io.registry` (kind ``"writer"``):
+:func:`write_alignment` picks it by name or by the output's suffix and calls it with
+:class:`Row` objects. Every writer goes through :func:`kgalign.io.atomic.atomic_write`: the
+file appears complete or not at all, and an existing file is never replaced unless ``force``.
+Writers take the alignment result duck-typed (``kg1``, ``kg2``, ``rows``, ``cols``, ``scores``,
+``config``; see :class:`kgalign.aligner.pipeline.AlignmentResult`).
 """
 
 from __future__ import annotations
@@ -11,162 +15,111 @@ import hashlib
 import json
 import os
 import re
-import tempfile
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
-from kgalign.errors import InputError, OutputError, OutputExistsError
+from kgalign.errors import InputError
+from kgalign.io import registry
+from kgalign.io.atomic import atomic_write
+from kgalign.options import as_int
 
 OWL_SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
 SKOS_EXACT_MATCH = "http://www.w3.org/2004/02/skos/core#exactMatch"
 
-#: suffix -> format name
-SUFFIX_FORMATS = {
-    ".tsv": "tsv",
-    ".txt": "tsv",
-    ".json": "json",
-    ".ttl": "turtle",
-    ".nt": "nt",
-    ".rdf": "oaei",
-    ".xml": "oaei",
-}
-FORMATS = ("tsv", "json", "sssom", "turtle", "nt", "oaei")
 
+class Row(NamedTuple):
+    """One output row: a correspondence with its score and labels.
 
-@contextmanager
-def atomic_write(path: str | os.PathLike, *, force: bool = False, mode: str = "w", encoding: str | None = "utf-8"):
-    """Open a temporary file next to ``path`` and move it into place on success.
-
-    Raises
-    ------
-    OutputExistsError
-        When ``path`` exists and ``force`` is false (checked before anything is written).
+    ``predicate`` is the relation IRI of this row; None means the writer's ``predicate``
+    argument (``owl:sameAs`` by default). Writers read rows through :func:`as_rows`, so
+    plain 5-tuples ``(source, target, score, source_label, target_label)`` work too.
     """
-    path = Path(path)
-    if path.exists() and not force:
-        raise OutputExistsError(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    # mkstemp creates 0600; give the file the permissions a plain open() would (0666 & ~umask)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    try:
-        with os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None, newline="" if "b" not in mode else None) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+
+    source: str
+    target: str
+    score: float
+    source_label: str = ""
+    target_label: str = ""
+    predicate: str | None = None
 
 
-def json_default(o):
-    """``json.dump(default=...)`` for numpy scalars and arrays and paths.
-
-    Raises
-    ------
-    TypeError
-        For any other type (as ``json`` itself does).
-    """
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, os.PathLike):
-        return os.fspath(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+def as_rows(rows: Iterable[Sequence], predicate: str = OWL_SAME_AS) -> list[Row]:
+    """``rows`` as :class:`Row` objects whose ``predicate`` is filled in (default ``predicate``)."""
+    out = []
+    for r in rows:
+        r = r if isinstance(r, Row) else Row(*r)
+        out.append(r if r.predicate else r._replace(predicate=predicate))
+    return out
 
 
-def dump_json(path: str | os.PathLike, obj, *, force: bool = False) -> None:
-    """Write ``obj`` as indented UTF-8 JSON to ``path`` through :func:`atomic_write`.
-
-    Raises
-    ------
-    OutputExistsError
-        ``path`` exists and ``force`` is False.
-    """
-    with atomic_write(path, force=force) as fh:
-        json.dump(obj, fh, ensure_ascii=False, indent=1, default=json_default)
-        fh.write("\n")
-
-
-def check_writable(path: str | os.PathLike, *, force: bool = False) -> None:
-    """Fail early when ``path`` exists (without ``force``) or its folder cannot be written.
-
-    Raises
-    ------
-    OutputExistsError, OutputError
-    """
-    path = Path(path)
-    if path.exists() and not force:
-        raise OutputExistsError(path)
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise OutputError(f"cannot write {path}: {parent} is not a folder")
-    try:  # the real test: can a file be created there (permissions, read-only or special fs)?
-        fd, probe = tempfile.mkstemp(prefix=".kgalign-probe.", dir=parent)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+def __getattr__(name: str):
+    if name == "FORMATS":  # the writer names of the format registry, read when asked
+        return registry.names("writer")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def output_format(path: str | os.PathLike, fmt: str | None = None) -> str:
     """The output format for ``path``: ``fmt`` when given, else chosen by suffix.
 
-    ``*.sssom.tsv`` is SSSOM; ``.tsv`` plain TSV; ``.json``; ``.ttl``; ``.nt``; ``.rdf``/``.xml`` OAEI.
+    ``*.sssom.tsv`` is SSSOM; ``.tsv``/``.txt`` plain TSV; ``.json``; ``.ttl``; ``.nt``;
+    ``.rdf``/``.xml`` OAEI; and the suffixes of formats registered in :mod:`kgalign.io.registry`.
+
+    Raises
+    ------
+    InputError
+        An unknown ``fmt``, or no ``fmt`` and an unknown suffix (the known ones are listed).
     """
     if fmt:
-        fmt = fmt.lower()
-        if fmt not in FORMATS:
-            raise InputError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
-        return fmt
-    name = Path(path).name.lower()
-    if name.endswith(".sssom.tsv"):
-        return "sssom"
-    suffix = Path(name).suffix
-    if suffix not in SUFFIX_FORMATS:
+        return registry.get("writer", fmt).name
+    entry = registry.for_path("writer", path)
+    if entry is None:
         raise InputError(
-            f"cannot tell the output format from {Path(path).name!r}; use a suffix "
-            f"(.tsv .sssom.tsv .json .ttl .nt .rdf) or --output-format"
+            f"cannot tell the output format from {os.path.basename(os.fspath(path))!r}; use a suffix "
+            f"({' '.join(registry.suffixes('writer'))}) or --output-format"
         )
-    return SUFFIX_FORMATS[suffix]
+    return entry.name
 
 
 def write_alignment(result, path: str | os.PathLike, *, fmt: str | None = None, force: bool = False,
                     predicate: str = OWL_SAME_AS) -> str:
-    """Write the pairs of an :class:`~kgalign.aligner.pipeline.AlignmentResult` to ``path``.
+    """Write the pairs of an alignment result to ``path`` in the format of its suffix or ``fmt``.
 
-    Returns the format name used. Rows are ``(IRI1, IRI2, score)`` with labels.
+    Parameters
+    ----------
+    result : AlignmentResult
+        Duck-typed: ``kg1``, ``kg2`` (``entities``, ``label(i, lang)``), ``rows``, ``cols``,
+        ``scores`` (parallel int/float arrays of the pairs), ``config`` (``lang1``, ``lang2``).
+    path : str or os.PathLike
+    fmt : str, optional
+        A writer name or alias of :mod:`kgalign.io.registry` (default: by suffix,
+        :func:`output_format`).
+    force : bool
+        Overwrite an existing file.
+    predicate : str
+        Relation IRI of the rows (``owl:sameAs``).
+
+    Returns
+    -------
+    str
+        The format name used.
+
+    Raises
+    ------
+    InputError
+        Unknown format or suffix.
+    OutputExistsError
+        ``path`` exists and ``force`` is False.
     """
-    fmt = output_format(path, fmt)
+    entry = registry.get("writer", output_format(path, fmt))
     rows = [
-        (result.kg1.entities[i], result.kg2.entities[j], float(s), _label(result, 1, i), _label(result, 2, j))
+        Row(result.kg1.entities[i], result.kg2.entities[j], float(s), _label(result, 1, i), _label(result, 2, j),
+            predicate)
         for i, j, s in zip(result.rows.tolist(), result.cols.tolist(), result.scores.tolist())
     ]
-    writer = {
-        "tsv": write_tsv,
-        "json": write_json,
-        "sssom": write_sssom,
-        "turtle": write_turtle,
-        "nt": write_ntriples,
-        "oaei": _write_oaei,
-    }[fmt]
-    writer(path, rows, force=force, predicate=predicate)
-    return fmt
+    entry.load()(path, rows, force=force, predicate=predicate)
+    return entry.name
 
 
 def write_candidates(result, path: str | os.PathLike, k: int = 10, *, method: str = "reexchange",
@@ -204,9 +157,7 @@ def write_candidates(result, path: str | os.PathLike, k: int = 10, *, method: st
     """
     import scipy.sparse as sp
 
-    from kgalign.matching.topk import _check_k
-
-    k = _check_k(k)
+    k = as_int(k, "k")
     if k < 1:
         raise InputError(f"the number of candidates must be >= 1, got {k}")
     if method not in ("reexchange", "similarity"):
@@ -234,9 +185,6 @@ def _label(result, side: int, i: int) -> str:
     return kg.label(i, lang)
 
 
-Row = Sequence  # (subject IRI, object IRI, confidence, subject label, object label)
-
-
 def _clean_cell(text: str) -> str:
     return str(text).replace("\t", " ").replace("\r", " ").replace("\n", " ")
 
@@ -245,7 +193,7 @@ def write_tsv(path, rows: Iterable[Row], *, force: bool = False, predicate: str 
     """Plain TSV with header ``source, target, score, source_label, target_label``."""
     with atomic_write(path, force=force) as fh:
         fh.write("source\ttarget\tscore\tsource_label\ttarget_label\n")
-        for s, o, c, sl, ol in rows:
+        for s, o, c, sl, ol, _ in as_rows(rows, predicate):
             fh.write(f"{_clean_cell(s)}\t{_clean_cell(o)}\t{c:.6f}\t{_clean_cell(sl)}\t{_clean_cell(ol)}\n")
 
 
@@ -255,8 +203,9 @@ def write_json(path, rows: Iterable[Row], *, force: bool = False, predicate: str
         "tool": _tool(),
         "predicate": predicate,
         "pairs": [
-            {"source": s, "target": o, "score": round(float(c), 6), "source_label": sl, "target_label": ol}
-            for s, o, c, sl, ol in rows
+            {"source": s, "target": o, "score": round(float(c), 6), "source_label": sl, "target_label": ol,
+             **({} if p == predicate else {"predicate": p})}
+            for s, o, c, sl, ol, p in as_rows(rows, predicate)
         ],
     }
     with atomic_write(path, force=force) as fh:
@@ -336,14 +285,14 @@ def write_sssom(path, rows: Iterable[Row], *, force: bool = False, predicate: st
     justification ``semapv:SemanticSimilarityThresholdMatching`` and ``confidence`` in [0, 1]
     (the fused score, a weighted mean of cosines, clipped to that range).
     """
-    rows = list(rows)
+    rows = as_rows(rows, predicate)
     cm = CurieMap()
     for ns in ("http://www.w3.org/2002/07/owl#", "http://www.w3.org/2004/02/skos/core#", "https://w3id.org/semapv/vocab/"):
         cm._prefix_for(ns)
     body = []
-    for s, o, c, sl, ol in rows:
+    for s, o, c, sl, ol, p in rows:
         conf = min(1.0, max(0.0, float(c)))
-        body.append((cm.compress(s), _clean_cell(sl), cm.compress(predicate), cm.compress(o), _clean_cell(ol),
+        body.append((cm.compress(s), _clean_cell(sl), cm.compress(p), cm.compress(o), _clean_cell(ol),
                      "semapv:SemanticSimilarityThresholdMatching", f"{conf:.6f}", _tool()))
     if mapping_set_id is None:
         digest = hashlib.sha256("\n".join(f"{s}\t{o}" for s, o, *_ in rows).encode()).hexdigest()[:16]
@@ -369,9 +318,8 @@ def _rdf_graph(rows: Iterable[Row], predicate: str):
     g = Graph()
     g.bind("owl", "http://www.w3.org/2002/07/owl#")
     g.bind("skos", "http://www.w3.org/2004/02/skos/core#")
-    p = URIRef(predicate)
-    for s, o, *_ in rows:
-        g.add((URIRef(s), p, URIRef(o)))
+    for r in as_rows(rows, predicate):
+        g.add((URIRef(r.source), URIRef(r.predicate), URIRef(r.target)))
     return g
 
 
@@ -388,9 +336,3 @@ def write_ntriples(path, rows: Iterable[Row], *, force: bool = False, predicate:
     lines = sorted(line for line in data.splitlines() if line.strip())
     with atomic_write(path, force=force) as fh:
         fh.write("\n".join(lines) + ("\n" if lines else ""))
-
-
-def _write_oaei(path, rows, *, force: bool = False, predicate: str = OWL_SAME_AS) -> None:
-    from kgalign.io.oaei import write_oaei
-
-    write_oaei(path, [(s, o, c) for s, o, c, *_ in rows], force=force)

@@ -8,6 +8,7 @@ import numpy as np
 
 from kgalign.errors import InputError
 from kgalign.matching._validate import as_dense_matrix
+from kgalign.options import as_int
 
 #: default memory budget of one block of similarities (bytes)
 BLOCK_BYTES = 256 * 2**20
@@ -107,16 +108,6 @@ def _csr_from_topk(cols: np.ndarray, vals: np.ndarray, n2: int):
     return S
 
 
-def _check_k(k) -> int:
-    """``k`` as an int; a bool or a non-integral number is an InputError."""
-    import numbers
-
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-        if not (isinstance(k, numbers.Real) and not isinstance(k, bool) and float(k).is_integer()):
-            raise InputError(f"k must be an integer, got {k!r}")
-    return int(k)
-
-
 def topk_rows(S, k: int, *, n_threads: int | None = None):
     """Exact top-k candidate graph of a dense similarity matrix, row by row.
 
@@ -148,7 +139,7 @@ def topk_rows(S, k: int, *, n_threads: int | None = None):
     import scipy.sparse as sp
 
     arr = as_dense_matrix(S, check_finite=False)  # NaN is found (and named) by the C++ pass
-    k = _check_k(k)
+    k = as_int(k, "k")
     if k < 0:
         raise InputError(f"k must be >= 0, got {k}")
     n1, n2 = arr.shape
@@ -203,7 +194,7 @@ def topk_candidates(A, B, k: int, *, block_size: int = 4096, backend: str = "aut
     B = _as_embeddings(B, "B")
     if A.shape[1] != B.shape[1]:
         raise InputError(f"A and B differ in dimension ({A.shape[1]} vs {B.shape[1]})")
-    k = _check_k(k)
+    k = as_int(k, "k")
     if k < 0:
         raise InputError(f"k must be >= 0, got {k}")
     if backend not in ("auto", "numpy", "torch", "faiss"):

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from kgalign.errors import InputError
-from kgalign.io.writers import dump_json
+from kgalign.io.atomic import dump_json
 
 GROUPS = ("seen", "transfer", "unseen")
 
