@@ -18,6 +18,21 @@ LEVELS = {-1: logging.WARNING, 0: logging.INFO, 1: logging.DEBUG}
 _HANDLER_NAME = "kgalign-cli"
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of the record (test runners swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # StreamHandler.__init__ assigns it
+        pass
+
+
 def configure_logging(verbosity: int = 0) -> int:
     """Send the ``kgalign`` logger's records to stderr at the level ``verbosity`` selects.
 
@@ -37,7 +52,7 @@ def configure_logging(verbosity: int = 0) -> int:
     logger = logging.getLogger("kgalign")
     logger.setLevel(level)
     if not any(getattr(h, "name", None) == _HANDLER_NAME for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.name = _HANDLER_NAME
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         logger.addHandler(handler)
