@@ -22,6 +22,25 @@ from kgalign.errors import InputError, OutputError, OutputExistsError
 
 OWL_SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
 SKOS_EXACT_MATCH = "http://www.w3.org/2004/02/skos/core#exactMatch"
+#: Relation of a pair by the kind of its entities (names of :data:`kgalign.kg.KINDS`).
+KIND_PREDICATES = {
+    "individual": OWL_SAME_AS,
+    "class": "http://www.w3.org/2002/07/owl#equivalentClass",
+    "object_property": "http://www.w3.org/2002/07/owl#equivalentProperty",
+    "datatype_property": "http://www.w3.org/2002/07/owl#equivalentProperty",
+    "annotation_property": "http://www.w3.org/2002/07/owl#equivalentProperty",
+    "concept": SKOS_EXACT_MATCH,
+}
+
+
+def _per_row(predicate, n: int) -> list[str]:
+    """``predicate`` (one IRI, or a sequence of one IRI per row) as a list of length ``n``."""
+    if isinstance(predicate, str):
+        return [predicate] * n
+    predicate = list(predicate)
+    if len(predicate) != n:
+        raise InputError(f"{len(predicate)} predicates for {n} pairs")
+    return predicate
 
 #: suffix -> format name
 SUFFIX_FORMATS = {
@@ -147,12 +166,20 @@ def output_format(path: str | os.PathLike, fmt: str | None = None) -> str:
 
 
 def write_alignment(result, path: str | os.PathLike, *, fmt: str | None = None, force: bool = False,
-                    predicate: str = OWL_SAME_AS) -> str:
+                    predicate: str | None = None) -> str:
     """Write the pairs of an :class:`~kgalign.aligner.pipeline.AlignmentResult` to ``path``.
 
-    Returns the format name used. Rows are ``(IRI1, IRI2, score)`` with labels.
+    Returns the format name used. Rows are ``(IRI1, IRI2, score)`` with labels. ``predicate``
+    None (default) writes each pair's relation by the kind of its entities: ``owl:sameAs``
+    (individuals), ``owl:equivalentClass`` (classes), ``owl:equivalentProperty`` (properties),
+    ``skos:exactMatch`` (SKOS concepts); a given IRI is used for every pair.
     """
     fmt = output_format(path, fmt)
+    if predicate is None:
+        from kgalign.kg import KINDS
+
+        kinds = result.kg1.kinds[result.rows] if len(result.rows) else np.zeros(0, np.int8)
+        predicate = [KIND_PREDICATES[KINDS[k]] for k in kinds.tolist()]
     rows = [
         (result.kg1.entities[i], result.kg2.entities[j], float(s), _label(result, 1, i), _label(result, 2, j))
         for i, j, s in zip(result.rows.tolist(), result.cols.tolist(), result.scores.tolist())
@@ -241,22 +268,33 @@ def _clean_cell(text: str) -> str:
     return str(text).replace("\t", " ").replace("\r", " ").replace("\n", " ")
 
 
-def write_tsv(path, rows: Iterable[Row], *, force: bool = False, predicate: str = OWL_SAME_AS) -> None:
-    """Plain TSV with header ``source, target, score, source_label, target_label``."""
+def write_tsv(path, rows: Iterable[Row], *, force: bool = False, predicate=OWL_SAME_AS) -> None:
+    """Plain TSV with header ``source, target, score, source_label, target_label, predicate``.
+
+    ``predicate``: one relation IRI for every row, or a sequence of one per row.
+    """
+    rows = list(rows)
+    preds = _per_row(predicate, len(rows))
     with atomic_write(path, force=force) as fh:
-        fh.write("source\ttarget\tscore\tsource_label\ttarget_label\n")
-        for s, o, c, sl, ol in rows:
-            fh.write(f"{_clean_cell(s)}\t{_clean_cell(o)}\t{c:.6f}\t{_clean_cell(sl)}\t{_clean_cell(ol)}\n")
+        fh.write("source\ttarget\tscore\tsource_label\ttarget_label\tpredicate\n")
+        for (s, o, c, sl, ol), p in zip(rows, preds):
+            fh.write(f"{_clean_cell(s)}\t{_clean_cell(o)}\t{c:.6f}\t{_clean_cell(sl)}\t{_clean_cell(ol)}\t{p}\n")
 
 
-def write_json(path, rows: Iterable[Row], *, force: bool = False, predicate: str = OWL_SAME_AS) -> None:
-    """JSON: ``{"predicate": ..., "pairs": [{"source", "target", "score", "source_label", "target_label"}]}``."""
+def write_json(path, rows: Iterable[Row], *, force: bool = False, predicate=OWL_SAME_AS) -> None:
+    """JSON: ``{"predicate": ..., "pairs": [{"source", "target", "score", "source_label", "target_label", "predicate"}]}``.
+
+    The top-level ``predicate`` is the relation shared by every pair (None when they differ).
+    """
+    rows = list(rows)
+    preds = _per_row(predicate, len(rows))
     data = {
         "tool": _tool(),
-        "predicate": predicate,
+        "predicate": preds[0] if len(set(preds)) == 1 else (predicate if isinstance(predicate, str) else None),
         "pairs": [
-            {"source": s, "target": o, "score": round(float(c), 6), "source_label": sl, "target_label": ol}
-            for s, o, c, sl, ol in rows
+            {"source": s, "target": o, "score": round(float(c), 6), "source_label": sl, "target_label": ol,
+             "predicate": p}
+            for (s, o, c, sl, ol), p in zip(rows, preds)
         ],
     }
     with atomic_write(path, force=force) as fh:
@@ -327,7 +365,7 @@ class CurieMap:
         return sorted((p, ns) for ns, p in self.prefixes.items())
 
 
-def write_sssom(path, rows: Iterable[Row], *, force: bool = False, predicate: str = OWL_SAME_AS,
+def write_sssom(path, rows: Iterable[Row], *, force: bool = False, predicate=OWL_SAME_AS,
                 mapping_set_id: str | None = None, license: str = "https://creativecommons.org/publicdomain/zero/1.0/") -> None:
     """SSSOM/TSV (https://mapping-commons.github.io/sssom/): metadata block + mapping rows.
 
@@ -337,13 +375,14 @@ def write_sssom(path, rows: Iterable[Row], *, force: bool = False, predicate: st
     (the fused score, a weighted mean of cosines, clipped to that range).
     """
     rows = list(rows)
+    preds = _per_row(predicate, len(rows))
     cm = CurieMap()
     for ns in ("http://www.w3.org/2002/07/owl#", "http://www.w3.org/2004/02/skos/core#", "https://w3id.org/semapv/vocab/"):
         cm._prefix_for(ns)
     body = []
-    for s, o, c, sl, ol in rows:
+    for (s, o, c, sl, ol), pred in zip(rows, preds):
         conf = min(1.0, max(0.0, float(c)))
-        body.append((cm.compress(s), _clean_cell(sl), cm.compress(predicate), cm.compress(o), _clean_cell(ol),
+        body.append((cm.compress(s), _clean_cell(sl), cm.compress(pred), cm.compress(o), _clean_cell(ol),
                      "semapv:SemanticSimilarityThresholdMatching", f"{conf:.6f}", _tool()))
     if mapping_set_id is None:
         digest = hashlib.sha256("\n".join(f"{s}\t{o}" for s, o, *_ in rows).encode()).hexdigest()[:16]
@@ -363,26 +402,26 @@ def write_sssom(path, rows: Iterable[Row], *, force: bool = False, predicate: st
 
 
 # ---------------------------------------------------------------------------- RDF
-def _rdf_graph(rows: Iterable[Row], predicate: str):
+def _rdf_graph(rows: Iterable[Row], predicate):
     from rdflib import Graph, URIRef
 
+    rows = list(rows)
     g = Graph()
     g.bind("owl", "http://www.w3.org/2002/07/owl#")
     g.bind("skos", "http://www.w3.org/2004/02/skos/core#")
-    p = URIRef(predicate)
-    for s, o, *_ in rows:
-        g.add((URIRef(s), p, URIRef(o)))
+    for (s, o, *_), p in zip(rows, _per_row(predicate, len(rows))):
+        g.add((URIRef(s), URIRef(p), URIRef(o)))
     return g
 
 
-def write_turtle(path, rows: Iterable[Row], *, force: bool = False, predicate: str = OWL_SAME_AS) -> None:
-    """``<s> owl:sameAs <o> .`` triples as Turtle (rdflib serialiser)."""
+def write_turtle(path, rows: Iterable[Row], *, force: bool = False, predicate=OWL_SAME_AS) -> None:
+    """``<s> owl:sameAs <o> .`` triples (or the relation per row given) as Turtle (rdflib serialiser)."""
     data = _rdf_graph(rows, predicate).serialize(format="turtle")
     with atomic_write(path, force=force) as fh:
         fh.write(data)
 
 
-def write_ntriples(path, rows: Iterable[Row], *, force: bool = False, predicate: str = OWL_SAME_AS) -> None:
+def write_ntriples(path, rows: Iterable[Row], *, force: bool = False, predicate=OWL_SAME_AS) -> None:
     """``<s> owl:sameAs <o> .`` triples as N-Triples, sorted (rdflib serialiser)."""
     data = _rdf_graph(rows, predicate).serialize(format="nt")
     lines = sorted(line for line in data.splitlines() if line.strip())
@@ -390,7 +429,8 @@ def write_ntriples(path, rows: Iterable[Row], *, force: bool = False, predicate:
         fh.write("\n".join(lines) + ("\n" if lines else ""))
 
 
-def _write_oaei(path, rows, *, force: bool = False, predicate: str = OWL_SAME_AS) -> None:
+def _write_oaei(path, rows, *, force: bool = False, predicate=OWL_SAME_AS) -> None:
     from kgalign.io.oaei import write_oaei
 
+    # the Alignment API relation is "=" for every kind: the entity IRIs tell classes from properties
     write_oaei(path, [(s, o, c) for s, o, c, *_ in rows], force=force)
