@@ -4,19 +4,24 @@ line reader (a compiled regular expression, rdflib for the lines it does not acc
 What becomes an entity
 ----------------------
 Users expect the *things described* by a file to be its entities, not the vocabulary used to
-describe them. An IRI is an entity when it is the subject of a triple or the object of a
+describe them. Every entity has a kind (:data:`kgalign.kg.KINDS`, rules in
+:mod:`kgalign.io.owl`): the classes, object/datatype/annotation properties and SKOS concepts
+a file declares are entities of those kinds, so that ontologies can be aligned kind by kind.
+Any other IRI is an *individual* when it is the subject of a triple or the object of a
 triple other than ``rdf:type``, and it is none of:
 
 - a term of the RDF, RDFS, OWL, SKOS, XSD or SHACL namespaces (``skos:Concept``, ``owl:Thing``);
-- a predicate used in the file;
-- a class: an ``rdf:type`` object, a subject typed ``owl:Class``/``rdfs:Class``, or a term
-  related by ``rdfs:subClassOf``, ``rdfs:domain`` or ``rdfs:range``;
-- a property or a metadata header: a subject typed as an RDF/OWL property, ``owl:Ontology``
-  or ``skos:ConceptScheme`` (so the 666 ``skos:Concept``\\ s of SILKNOW are its entities, and
-  INSPIRE's concept scheme is not one of its 34).
+- a predicate used in the file (an undeclared one: declared properties are property entities);
+- a class used only as an ``rdf:type`` object (instance data typed with an undeclared class);
+- a metadata header or a datatype: a subject typed ``owl:Ontology``, ``skos:ConceptScheme``,
+  ``rdfs:Datatype`` (so the 666 ``skos:Concept``\\ s of SILKNOW are its entities, of kind
+  ``concept``, and INSPIRE's concept scheme is not one of its 34).
 
-Blank nodes are never entities. A file that describes only classes (an ontology without
-individuals) uses its classes as entities instead, so that ontologies can be aligned too.
+Blank nodes are never entities, but the OWL axioms routed through them (restrictions, unions,
+intersections, lists) become relation triples between the named entities around them
+(:func:`kgalign.io.owl.blank_node_edges`; rdflib-parsed formats, not the N-Triples fast path),
+and ``rdf:type`` triples towards classes that are entities are relation triples too. Entities
+without any label are reported in one warning (their IRI local names stand in for labels).
 
 A triple ``(s, p, o)`` between two entities (``p`` not ``rdf:type``) is a relation triple; a
 triple with a literal object is a label when ``p`` is a label predicate (see
