@@ -24,6 +24,14 @@ LABEL_PREDICATES: tuple[str, ...] = (
     "http://www.w3.org/2004/02/skos/core#altLabel",
 )
 
+#: Entity kinds, in code order: ``KnowledgeGraph.kinds`` holds indices into this tuple.
+#: ``individual`` (code 0, the default: DBP15K/OpenEA entities, RDF instances), ``class``
+#: (``owl:Class``/``rdfs:Class``), ``object_property``, ``datatype_property``,
+#: ``annotation_property`` and ``concept`` (``skos:Concept``).
+KINDS: tuple[str, ...] = ("individual", "class", "object_property", "datatype_property",
+                          "annotation_property", "concept")
+INDIVIDUAL, CLASS, OBJECT_PROPERTY, DATATYPE_PROPERTY, ANNOTATION_PROPERTY, CONCEPT = range(len(KINDS))
+
 
 @dataclass
 class KnowledgeGraph:
@@ -55,6 +63,8 @@ class KnowledgeGraph:
         External identifiers parallel to ``entities`` (DBP15K ids), or None.
     source : str
         Where the graph came from (a path), for messages.
+    kinds : ndarray of int8, shape (n,)
+        Kind of each entity, an index into :data:`KINDS` (default: all ``individual``).
     """
 
     entities: list[str]
@@ -64,10 +74,18 @@ class KnowledgeGraph:
     attributes: list[tuple[int, str, str, str]] = field(default_factory=list)
     ids: list[str] | None = None
     source: str = ""
+    kinds: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if not self.labels:
             self.labels = [[] for _ in self.entities]
+        if self.kinds is None:
+            self.kinds = np.zeros(len(self.entities), dtype=np.int8)
+        self.kinds = np.asarray(self.kinds, dtype=np.int8).reshape(-1)
+        if len(self.kinds) != len(self.entities):
+            raise ValueError("kinds must have one entry per entity")
+        if len(self.kinds) and (self.kinds.min() < 0 or self.kinds.max() >= len(KINDS)):
+            raise ValueError(f"kinds must be codes 0..{len(KINDS) - 1} (see kgalign.kg.KINDS)")
         self.triples = np.asarray(self.triples, dtype=np.int64).reshape(-1, 3)
         if len(self.labels) != len(self.entities):
             raise ValueError("labels must have one entry per entity")
@@ -94,6 +112,15 @@ class KnowledgeGraph:
     def identifier(self, i: int) -> str:
         """The entity's IRI (used in every output)."""
         return self.entities[i]
+
+    def kind(self, i: int) -> str:
+        """The kind of entity ``i`` (a name of :data:`KINDS`)."""
+        return KINDS[int(self.kinds[i])]
+
+    def kind_counts(self) -> dict[str, int]:
+        """Number of entities of each kind present, ``{kind name: count}`` in :data:`KINDS` order."""
+        counts = np.bincount(self.kinds, minlength=len(KINDS))
+        return {KINDS[k]: int(c) for k, c in enumerate(counts) if c}
 
     # ------------------------------------------------------------------ labels
     def languages(self) -> list[str]:
@@ -163,6 +190,7 @@ class KnowledgeGraph:
             attributes=attrs,
             ids=None if self.ids is None else [self.ids[i] for i in keep],
             source=self.source,
+            kinds=self.kinds[keep],
         )
 
     def __repr__(self) -> str:

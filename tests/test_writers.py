@@ -66,7 +66,7 @@ def test_tsv_rows_have_no_embedded_tabs(tmp_path):
     write_tsv(out, ROWS)
     lines = out.read_text(encoding="utf-8").splitlines()
     assert len(lines) == len(ROWS) + 1
-    assert all(len(line.split("\t")) == 5 for line in lines)
+    assert all(len(line.split("\t")) == 6 for line in lines)  # ... target_label, predicate
 
 
 def test_json_round_trip(tmp_path):

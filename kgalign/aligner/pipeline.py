@@ -32,6 +32,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "seed": 0,
     "threshold": None,  # drop pairs whose score is below this value
     "abstain": None,  # "auto": withdraw weak / peripheral pairs (kgalign.aligner.dangling); null: keep all
+    "kinds": None,  # entity kinds to align, each with its own kind (kgalign.aligner.kinds); null: all shared
     "show_progress": True,
     "matching": {
         "method": "auto",  # auto | dense | sparse | greedy
@@ -111,6 +112,9 @@ def _validate_config(cfg: dict) -> None:
     from kgalign.aligner.similarity import similarity_config
 
     abstain_config(cfg["abstain"])  # "auto", null/"none" or a mapping of kgalign.aligner.dangling settings
+    from kgalign.aligner.kinds import parse_kinds
+
+    parse_kinds(cfg["kinds"])
     similarity_config(cfg)  # unknown similarity / selftrain keys
 
 
@@ -342,6 +346,8 @@ def align(
     **options
         Top-level configuration keys (``lang1``, ``lang2``, ``threshold``, ``device``,
         ``seed``, ``batch_size``, ``show_progress``, ``matching``, ``similarity``, ...).
+        ``kinds`` selects the entity kinds to align (default: every kind both graphs share);
+        graphs with several kinds are aligned kind by kind (:mod:`kgalign.aligner.kinds`).
         ``abstain="auto"`` withdraws, after the matching, pairs with a weak score or a thinly
         described endpoint (open-world graphs with dangling entities; :mod:`kgalign.aligner.dangling`,
         counts in ``result.info["abstain"]``); off by default.
@@ -371,6 +377,11 @@ def align(
     targets = _check_positions(targets, kg2.n_entities, "targets")
     if len(sources) == 0 or len(targets) == 0:
         raise EmptyGraphError("no entities selected to match")
+    from kgalign.aligner.kinds import align_by_kind, needs_split
+
+    if needs_split(kg1, kg2, sources, targets, cfg["kinds"]):  # each kind against the same kind
+        return align_by_kind(align, kg1, kg2, sources, targets, cfg, timer=timer, encoder=encoder,
+                             translator=translator, translations=translations)
     np.random.seed(cfg["seed"])
 
     for kg, given, which in ((kg1, cfg["lang1"], "first"), (kg2, cfg["lang2"], "second")):

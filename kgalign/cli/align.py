@@ -90,9 +90,12 @@ def _options_dict(lang1, lang2, threshold, device, seed, quiet) -> dict:
 @click.option("--abstain", type=click.Choice(["auto", "none"]), default=None,
               help="auto: withdraw pairs with a weak score or a thinly described (peripheral) entity, for graphs "
                    "with dangling entities (kgalign.aligner.dangling); none (default): every source keeps its partner.")
+@click.option("--kinds", help="Entity kinds to align, each against the same kind: comma-separated classes, "
+                              "properties, individuals (also concepts, object_properties, datatype_properties, "
+                              "annotation_properties, all). Default: every kind both inputs share.")
 @_common_options
 def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, candidates_out, candidates_k, ranking,
-          abstain, lang1, lang2, encoder, translator, threshold, device, seed, config_file, quiet):
+          abstain, kinds, lang1, lang2, encoder, translator, threshold, device, seed, config_file, quiet):
     """Align the entities of KG1 and KG2 (two RDF files) or of the pair in directory KG1 (DBP15K, OpenEA).
 
     Prints a summary (entities per side, pairs written, time per stage) and, when the input
@@ -115,7 +118,7 @@ def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, c
     config = load_config_file(config_file)
     from kgalign.aligner.pipeline import resolve_config
 
-    resolve_config(config, abstain=abstain, **_options_dict(lang1, lang2, threshold, device, seed, quiet))  # validate early
+    resolve_config(config, abstain=abstain, kinds=kinds, **_options_dict(lang1, lang2, threshold, device, seed, quiet))  # validate early
     if kg2 is None and not Path(kg1).is_dir():
         raise InputError("give two graph files (KG1 KG2), or one directory holding a pair "
                          "(DBP15K: ent_ids_1/2, triples_1/2; OpenEA: rel_triples_1/2)", kg1)
@@ -137,7 +140,7 @@ def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, c
         targets = rng.permutation(pair.links[:, 1])
     res = run_align(
         pair.kg1, pair.kg2, sources=sources, targets=targets, translations=pair.translations, config=config,
-        timer=timer, encoder=encoder, translator=translator, abstain=abstain,
+        timer=timer, encoder=encoder, translator=translator, abstain=abstain, kinds=kinds,
         **_options_dict(lang1 or pair.lang1, lang2 or pair.lang2, threshold, device, seed, quiet),
     )
     if output:
@@ -160,6 +163,10 @@ def _summary(res, pair, output, timer, total: float) -> None:
                + (f" -> {output}" if output else ""))
     if not output:
         click.echo("no -o/--output given: the alignment was not saved")
+    by_kind = (res.info or {}).get("kinds") if isinstance(res.info, dict) else None
+    if by_kind and (len(by_kind) > 1 or next(iter(by_kind)) != "individual"):
+        click.echo("kinds: " + "; ".join(f"{k} {v['sources']} x {v['targets']} -> {v['pairs']} pairs"
+                                         for k, v in by_kind.items()))
     ab = (res.info or {}).get("abstain") if isinstance(res.info, dict) else None
     if ab and "min_score" in ab:  # "abstain": "none" records counts but has no settings
         click.echo(f"abstained: {ab['pairs'] - ab['kept']} of {ab['pairs']} assigned pairs withdrawn "

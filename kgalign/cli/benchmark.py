@@ -78,3 +78,36 @@ def dbp15k(pair, data_dir, protocol, config_file, output_dir, seed, max_disagree
         click.echo(written["note"], err=True)
     click.echo(f"wrote {written['json']}, {written['md']}" + (f" and {len(written['plots'])} plots" if written["plots"] else ""),
                err=True)
+
+
+@benchmark.command("multifarm")
+@click.option("--data-dir", type=click.Path(file_okay=False), default="../shared/datasets/multifarm", show_default=True,
+              help="MultiFarm layout: ont/<onto>-<lang>.owl and ref/<l1>-<l2>/<o1>-<o2>-<l1>-<l2>.rdf.")
+@click.option("--pair", "pairs", multiple=True, help="Language pair folder of ref/ (repeatable; default: all).")
+@click.option("--kinds", default="classes,properties", show_default=True, help="Entity kinds to align.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Aligner configuration (YAML/JSON).")
+@click.option("--output-dir", type=click.Path(file_okay=False), default="benchmarks/results/multifarm", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Presentation seed.")
+@click.option("--permutation-check", is_flag=True, help="Run every task again under seed+1 and record the differences.")
+@click.option("--aligner", help="MODULE:CALLABLE with kgalign.aligner.pipeline.align's signature (default: the pipeline).")
+@click.option("--no-plots", is_flag=True, help="Skip the PNG plot.")
+@click.option("--force", is_flag=True, help="Overwrite results in --output-dir.")
+def multifarm(data_dir, pairs, kinds, config_file, output_dir, seed, permutation_check, aligner, no_plots, force):
+    """Run the OAEI MultiFarm tasks: P/R/F1 per task, language pair and same/different ontology."""
+    from pathlib import Path
+
+    from kgalign.cli.align import load_config_file
+    from kgalign.errors import OutputExistsError
+    from kgalign.evaluation.multifarm import markdown_table, run_multifarm, write_outputs
+
+    out = Path(output_dir)
+    for name in ("results.json", "results.md"):
+        if (out / name).exists() and not force:
+            raise OutputExistsError(out / name)
+    record = run_multifarm(data_dir, pairs=list(pairs) or None, config=load_config_file(config_file) or None,
+                           seed=seed, aligner=_load_aligner(aligner), kinds=kinds,
+                           permutation_check=permutation_check, log_fn=lambda msg: click.echo(msg, err=True))
+    written = write_outputs(record, out, force=True, plots=not no_plots)
+    click.echo(markdown_table(record))
+    click.echo(f"wrote {written['json']}, {written['md']}" + (f", {written['plot']}" if written["plot"] else ""),
+               err=True)

@@ -4,19 +4,24 @@ line reader (a compiled regular expression, rdflib for the lines it does not acc
 What becomes an entity
 ----------------------
 Users expect the *things described* by a file to be its entities, not the vocabulary used to
-describe them. An IRI is an entity when it is the subject of a triple or the object of a
+describe them. Every entity has a kind (:data:`kgalign.kg.KINDS`, rules in
+:mod:`kgalign.io.owl`): the classes, object/datatype/annotation properties and SKOS concepts
+a file declares are entities of those kinds, so that ontologies can be aligned kind by kind.
+Any other IRI is an *individual* when it is the subject of a triple or the object of a
 triple other than ``rdf:type``, and it is none of:
 
 - a term of the RDF, RDFS, OWL, SKOS, XSD or SHACL namespaces (``skos:Concept``, ``owl:Thing``);
-- a predicate used in the file;
-- a class: an ``rdf:type`` object, a subject typed ``owl:Class``/``rdfs:Class``, or a term
-  related by ``rdfs:subClassOf``, ``rdfs:domain`` or ``rdfs:range``;
-- a property or a metadata header: a subject typed as an RDF/OWL property, ``owl:Ontology``
-  or ``skos:ConceptScheme`` (so the 666 ``skos:Concept``\\ s of SILKNOW are its entities, and
-  INSPIRE's concept scheme is not one of its 34).
+- a predicate used in the file (an undeclared one: declared properties are property entities);
+- a class used only as an ``rdf:type`` object (instance data typed with an undeclared class);
+- a metadata header or a datatype: a subject typed ``owl:Ontology``, ``skos:ConceptScheme``,
+  ``rdfs:Datatype`` (so the 666 ``skos:Concept``\\ s of SILKNOW are its entities, of kind
+  ``concept``, and INSPIRE's concept scheme is not one of its 34).
 
-Blank nodes are never entities. A file that describes only classes (an ontology without
-individuals) uses its classes as entities instead, so that ontologies can be aligned too.
+Blank nodes are never entities, but the OWL axioms routed through them (restrictions, unions,
+intersections, lists) become relation triples between the named entities around them
+(:func:`kgalign.io.owl.blank_node_edges`; rdflib-parsed formats, not the N-Triples fast path),
+and ``rdf:type`` triples towards classes that are entities are relation triples too. Entities
+without any label are reported in one warning (their IRI local names stand in for labels).
 
 A triple ``(s, p, o)`` between two entities (``p`` not ``rdf:type``) is a relation triple; a
 triple with a literal object is a label when ``p`` is a label predicate (see
@@ -40,7 +45,8 @@ from typing import Any, Callable
 import numpy as np
 
 from kgalign.errors import EmptyGraphError, InputError
-from kgalign.kg import LABEL_PREDICATES, KnowledgeGraph
+from kgalign.io import owl
+from kgalign.kg import CLASS, DATATYPE_PROPERTY, INDIVIDUAL, LABEL_PREDICATES, OBJECT_PROPERTY, KnowledgeGraph
 from kgalign.labels import clean_label, normalise_lang
 from kgalign.io._text import _LINE_BREAK, decode, line_of_offset, read_bytes, strip_bom
 
@@ -506,10 +512,12 @@ def graph_to_kg(graph, source: str = "") -> KnowledgeGraph:
     EmptyGraphError
         When no entity is found.
     """
-    return build_kg(rdflib_triples(graph), source)
+    from kgalign.io.owl import blank_node_edges
+
+    return build_kg(rdflib_triples(graph), source, extra_edges=blank_node_edges(graph))
 
 
-def build_kg(triples: list[Triple], source: str = "") -> KnowledgeGraph:
+def build_kg(triples: list[Triple], source: str = "", extra_edges=None) -> KnowledgeGraph:
     """Build a :class:`KnowledgeGraph` from :data:`Triple` tuples (rules in the module docstring).
 
     Entity and relation positions follow first appearance in ``triples``.
@@ -520,6 +528,9 @@ def build_kg(triples: list[Triple], source: str = "") -> KnowledgeGraph:
         Distinct triples.
     source : str
         Path for messages.
+    extra_edges : iterable of (str, str, str), optional
+        Further relation triples between named IRIs (kept when both ends are entities), e.g.
+        the OWL axioms routed through blank nodes (:func:`kgalign.io.owl.blank_node_edges`).
 
     Returns
     -------
@@ -535,47 +546,74 @@ def build_kg(triples: list[Triple], source: str = "") -> KnowledgeGraph:
     n_triples = len(triples)
     show = dict(disable=None if n_triples >= 500_000 else True, leave=False, total=n_triples, unit="triple")
 
-    # pass 1: collect candidates, predicates, classes and non-entities
+    # pass 1: collect candidates, predicates, declared kinds and non-entities
     candidates: dict[str, None] = {}
     predicates: set[str] = set()
-    classes: dict[str, None] = {}
-    declared_classes: dict[str, None] = {}
+    type_objects: set[str] = set()
+    declared: dict[str, set[int]] = {}  # IRI -> kinds it is declared with (kgalign.io.owl)
+    untyped_props: dict[str, None] = {}  # properties whose kind follows their range
+    datatype_range: set[str] = set()
     non_entities: set[str] = set()
+
+    def declare(iri: str | None, kind: int) -> None:
+        if iri is not None:
+            declared.setdefault(iri, set()).add(kind)
+
     for s_iri, p_iri, o_iri, _ in tqdm(triples, desc=f"reading {Path(source).name}", **show):
         predicates.add(p_iri)
         if s_iri is not None:
             candidates.setdefault(s_iri)
         if p_iri == RDF_TYPE:
             if o_iri is not None:
-                classes.setdefault(o_iri)
+                type_objects.add(o_iri)
                 if s_iri is not None:
-                    if o_iri in CLASS_TYPES:
-                        declared_classes.setdefault(s_iri)
-                    elif o_iri in NON_ENTITY_TYPES:
+                    if o_iri in owl.TYPE_KINDS:
+                        declare(s_iri, owl.TYPE_KINDS[o_iri])
+                    elif o_iri in owl.UNTYPED_PROPERTY_TYPES:
+                        untyped_props.setdefault(s_iri)
+                    elif o_iri in owl.NOT_ENTITY_TYPES or o_iri in NON_ENTITY_TYPES:
                         non_entities.add(s_iri)
             continue
         if o_iri is not None:
             candidates.setdefault(o_iri)
-        if p_iri == RDFS + "subClassOf":
+        if p_iri in owl.CLASS_AXIOMS:
+            declare(s_iri, CLASS)
+            declare(o_iri, CLASS)
+        elif p_iri in owl.DOMAIN_RANGE:
+            if s_iri is not None:
+                untyped_props.setdefault(s_iri)
+                if p_iri == RDFS + "range" and o_iri is not None and owl.is_datatype(o_iri):
+                    datatype_range.add(s_iri)
+            if o_iri is not None and not owl.is_datatype(o_iri):
+                declare(o_iri, CLASS)
+        elif p_iri == OWL + "inverseOf":
+            declare(s_iri, OBJECT_PROPERTY)
+            declare(o_iri, OBJECT_PROPERTY)
+        elif p_iri == RDFS + "subPropertyOf":
             for x in (s_iri, o_iri):
                 if x is not None:
-                    declared_classes.setdefault(x)
-        elif p_iri in (RDFS + "domain", RDFS + "range"):
-            if o_iri is not None:
-                declared_classes.setdefault(o_iri)
-            if s_iri is not None:
-                non_entities.add(s_iri)
-        elif p_iri == RDFS + "subPropertyOf":
-            non_entities.update(x for x in (s_iri, o_iri) if x is not None)
+                    untyped_props.setdefault(x)
+    for iri in untyped_props:
+        if iri not in declared:
+            declare(iri, DATATYPE_PROPERTY if iri in datatype_range else OBJECT_PROPERTY)
 
     def ok(iri: str) -> bool:
-        return not _is_vocabulary(iri) and iri not in predicates and iri not in non_entities
+        return not _is_vocabulary(iri) and iri not in non_entities
 
-    entities = [c for c in candidates if ok(c) and c not in classes and c not in declared_classes]
-    if not entities:
-        entities = [c for c in {**classes, **declared_classes} if ok(c) and c in candidates]
-        if entities:
-            log.info("%s describes no individuals; using its %d classes as entities", source, len(entities))
+    kind_of: dict[str, int] = {}
+    punned = 0
+    for c in {**candidates, **dict.fromkeys(declared)}:
+        if not ok(c):
+            continue
+        if c in declared:
+            kind_of[c] = owl.decide_kind(declared[c])
+            punned += len(declared[c]) > 1
+        elif c not in predicates and c not in type_objects:
+            kind_of[c] = INDIVIDUAL
+    if punned:
+        log.info("%s: %d IRIs are declared with several kinds (punning); each keeps the first of "
+                 "class, object property, datatype property, annotation property, concept", source, punned)
+    entities = list(kind_of)
     if not entities:
         raise EmptyGraphError(
             "no entities found (no subject or object IRI other than classes, properties and "
@@ -607,11 +645,18 @@ def build_kg(triples: list[Triple], source: str = "") -> KnowledgeGraph:
                 labels[i].append((lang, value, prio))
             else:
                 attributes.append((i, p_iri, raw_value.strip(), lang))
-        elif o_iri is not None and p_iri != RDF_TYPE:
-            j = index.get(o_iri)
+        elif o_iri is not None:
+            j = index.get(o_iri)  # rdf:type counts only towards classes that are entities
             if j is not None:
                 r = rel_index.setdefault(p_iri, len(rel_index))
                 rel_rows.append((i, r, j))
+    for s_iri, p_iri, o_iri in extra_edges or ():
+        i, j = index.get(s_iri), index.get(o_iri)
+        if i is not None and j is not None and i != j:
+            r = rel_index.setdefault(p_iri, len(rel_index))
+            rel_rows.append((i, r, j))
+    kinds = np.asarray([kind_of[e] for e in entities], dtype=np.int8)
+    _warn_unlabelled(entities, labels, source)
     return KnowledgeGraph(
         entities=entities,
         labels=labels,
@@ -619,7 +664,26 @@ def build_kg(triples: list[Triple], source: str = "") -> KnowledgeGraph:
         relations=list(rel_index),
         attributes=attributes,
         source=source,
+        kinds=kinds,
     )
+
+
+_OPAQUE = re.compile(r"^[^A-Za-z]*(?:[A-Za-z]{1,2}[^A-Za-z]+)*[A-Za-z]{0,2}$")
+
+
+def _warn_unlabelled(entities: list[str], labels: list[list], source: str) -> None:
+    """Log a warning when entities have no label (their IRI local names stand in for them)."""
+    from kgalign.labels import local_name
+
+    missing = [e for e, labs in zip(entities, labels) if not labs]
+    if not missing:
+        return
+    opaque = sum(bool(_OPAQUE.match(local_name(e).replace(" ", ""))) for e in missing)
+    msg = f"{source or 'graph'}: {len(missing)} of {len(entities)} entities have no label; their IRI local names are used"
+    if opaque:
+        msg += (f" ({opaque} of them look opaque, e.g. {local_name(missing[0])!r}: those are aligned by "
+                "structure and attributes only)")
+    log.warning(msg)
 
 
 def load_rdf(path: str | os.PathLike, fmt: str, encoding: str = "utf-8") -> KnowledgeGraph:

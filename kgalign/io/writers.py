@@ -27,6 +27,15 @@ from kgalign.options import as_int
 
 OWL_SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
 SKOS_EXACT_MATCH = "http://www.w3.org/2004/02/skos/core#exactMatch"
+#: Relation of a pair by the kind of its entities (names of :data:`kgalign.kg.KINDS`).
+KIND_PREDICATES = {
+    "individual": OWL_SAME_AS,
+    "class": "http://www.w3.org/2002/07/owl#equivalentClass",
+    "object_property": "http://www.w3.org/2002/07/owl#equivalentProperty",
+    "datatype_property": "http://www.w3.org/2002/07/owl#equivalentProperty",
+    "annotation_property": "http://www.w3.org/2002/07/owl#equivalentProperty",
+    "concept": SKOS_EXACT_MATCH,
+}
 
 
 class Row(NamedTuple):
@@ -83,7 +92,7 @@ def output_format(path: str | os.PathLike, fmt: str | None = None) -> str:
 
 
 def write_alignment(result, path: str | os.PathLike, *, fmt: str | None = None, force: bool = False,
-                    predicate: str = OWL_SAME_AS) -> str:
+                    predicate: str | None = None) -> str:
     """Write the pairs of an alignment result to ``path`` in the format of its suffix or ``fmt``.
 
     Parameters
@@ -97,8 +106,11 @@ def write_alignment(result, path: str | os.PathLike, *, fmt: str | None = None, 
         :func:`output_format`).
     force : bool
         Overwrite an existing file.
-    predicate : str
-        Relation IRI of the rows (``owl:sameAs``).
+    predicate : str, optional
+        Relation IRI of every row. None (default): each pair's relation by the kind of its
+        entities (:data:`KIND_PREDICATES`): ``owl:sameAs`` (individuals),
+        ``owl:equivalentClass`` (classes), ``owl:equivalentProperty`` (properties),
+        ``skos:exactMatch`` (SKOS concepts).
 
     Returns
     -------
@@ -113,12 +125,19 @@ def write_alignment(result, path: str | os.PathLike, *, fmt: str | None = None, 
         ``path`` exists and ``force`` is False.
     """
     entry = registry.get("writer", output_format(path, fmt))
+    if predicate is None:
+        from kgalign.kg import KINDS
+
+        kinds = getattr(result.kg1, "kinds", None)
+        per_row = ([KIND_PREDICATES[KINDS[k]] for k in kinds[result.rows].tolist()] if kinds is not None
+                   else [OWL_SAME_AS] * len(result.rows))
+    else:
+        per_row = [predicate] * len(result.rows)
     rows = [
-        Row(result.kg1.entities[i], result.kg2.entities[j], float(s), _label(result, 1, i), _label(result, 2, j),
-            predicate)
-        for i, j, s in zip(result.rows.tolist(), result.cols.tolist(), result.scores.tolist())
+        Row(result.kg1.entities[i], result.kg2.entities[j], float(s), _label(result, 1, i), _label(result, 2, j), p)
+        for i, j, s, p in zip(result.rows.tolist(), result.cols.tolist(), result.scores.tolist(), per_row)
     ]
-    entry.load()(path, rows, force=force, predicate=predicate)
+    entry.load()(path, rows, force=force, predicate=predicate or OWL_SAME_AS)
     return entry.name
 
 
@@ -190,22 +209,27 @@ def _clean_cell(text: str) -> str:
 
 
 def write_tsv(path, rows: Iterable[Row], *, force: bool = False, predicate: str = OWL_SAME_AS) -> None:
-    """Plain TSV with header ``source, target, score, source_label, target_label``."""
+    """Plain TSV with header ``source, target, score, source_label, target_label, predicate``."""
     with atomic_write(path, force=force) as fh:
-        fh.write("source\ttarget\tscore\tsource_label\ttarget_label\n")
-        for s, o, c, sl, ol, _ in as_rows(rows, predicate):
-            fh.write(f"{_clean_cell(s)}\t{_clean_cell(o)}\t{c:.6f}\t{_clean_cell(sl)}\t{_clean_cell(ol)}\n")
+        fh.write("source\ttarget\tscore\tsource_label\ttarget_label\tpredicate\n")
+        for s, o, c, sl, ol, p in as_rows(rows, predicate):
+            fh.write(f"{_clean_cell(s)}\t{_clean_cell(o)}\t{c:.6f}\t{_clean_cell(sl)}\t{_clean_cell(ol)}\t{p}\n")
 
 
 def write_json(path, rows: Iterable[Row], *, force: bool = False, predicate: str = OWL_SAME_AS) -> None:
-    """JSON: ``{"predicate": ..., "pairs": [{"source", "target", "score", "source_label", "target_label"}]}``."""
+    """JSON: ``{"predicate": ..., "pairs": [{"source", "target", "score", "source_label", "target_label", "predicate"}]}``.
+
+    The top-level ``predicate`` is the relation every pair shares (None when the kinds differ).
+    """
+    rows = as_rows(rows, predicate)
+    shared = {r.predicate for r in rows}
     data = {
         "tool": _tool(),
-        "predicate": predicate,
+        "predicate": shared.pop() if len(shared) == 1 else (predicate if not rows else None),
         "pairs": [
             {"source": s, "target": o, "score": round(float(c), 6), "source_label": sl, "target_label": ol,
-             **({} if p == predicate else {"predicate": p})}
-            for s, o, c, sl, ol, p in as_rows(rows, predicate)
+             "predicate": p}
+            for s, o, c, sl, ol, p in rows
         ],
     }
     with atomic_write(path, force=force) as fh:
