@@ -39,7 +39,7 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="kgalign")
+@click.version_option(version=__import__("kgalign").__version__, prog_name="kgalign")
 def cli() -> None:
     """Align entities between knowledge graphs in different languages."""
 
