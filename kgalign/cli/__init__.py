@@ -16,6 +16,7 @@ _COMMANDS = {
     "evaluate": "kgalign.cli.evaluate:evaluate",
     "benchmark": "kgalign.cli.benchmark:benchmark",
     "probe": "kgalign.cli.probe:probe",
+    "datasets": "kgalign.cli.datasets:datasets",
 }
 
 
