@@ -29,6 +29,7 @@
 #endif
 
 #include "csr.hpp"
+#include "prefetch.hpp"
 
 namespace kgalign {
 namespace {
@@ -37,9 +38,9 @@ constexpr int32_t UNASSIGNED = -1;
 constexpr int32_t ABSTAIN = -2;
 }  // namespace
 
-int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, AuctionOutput& out) {
+Status auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, AuctionOutput& out) {
     const int64_t n = S.n_rows, m = S.n_cols;
-    if (t == nullptr) return BAD_INPUT;
+    if (t == nullptr) return Status::INVALID_ARGUMENT;
     out.col4row.assign(n, UNASSIGNED);
     std::vector<int32_t>& x = out.col4row;
     // price and owner of a column side by side: a bid reads both, one cache miss instead of two
@@ -91,11 +92,11 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
     // Reverse iterations (Bertsekas & Castanon): every unassigned column with a price above
     // the floor 0 either drops to the floor or takes its best row, whose profit rises by at
     // least eps. Afterwards eps-CS holds for the asymmetric problem.
-    auto reverse_pass = [&](double eps) -> int {
+    auto reverse_pass = [&](double eps) -> Status {
         work.clear();
         for (int64_t j = 0; j < m; ++j)
             if (cs[j].owner < 0 && cs[j].p > 0) work.push_back(static_cast<int32_t>(j));
-        if (work.empty()) return OK;
+        if (work.empty()) return Status::OK;
         if (cp.empty()) build_columns();
         for (int64_t i = 0; i < n; ++i) {  // abstaining rows (x < 0) are worth t_i
             profit[i] = t[i];
@@ -125,10 +126,10 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
                 cs[old].owner = UNASSIGNED;
                 if (cs[old].p > 0) work.push_back(old);
             }
-            if (opt.max_bids > 0 && ++rev > opt.max_bids) return NOT_CONVERGED;
+            if (opt.max_bids > 0 && ++rev > opt.max_bids) return Status::ITERATION_LIMIT;
             else if (opt.max_bids <= 0) ++rev;
         }
-        return OK;
+        return Status::OK;
     };
 
     // The bid of row i: its best object j1 (ABSTAIN when none beats t_i), the best value v1
@@ -148,12 +149,12 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
     // software prefetch against memory latency, in stages: a row's CSR slice, then (once the
     // slice is cached) the prices of its candidates
     auto fetch_slice = [&](int32_t r) {
-        __builtin_prefetch(ind + ip[r]);
-        __builtin_prefetch(a + ip[r]);
+        KGALIGN_PREFETCH(ind + ip[r]);
+        KGALIGN_PREFETCH(a + ip[r]);
     };
     auto fetch_prices = [&](int32_t r) {
-        for (int64_t k = ip[r]; k < ip[r + 1]; ++k) __builtin_prefetch(cs.data() + ind[k]);
-        __builtin_prefetch(t + r);
+        for (int64_t k = ip[r]; k < ip[r + 1]; ++k) KGALIGN_PREFETCH(cs.data() + ind[k]);
+        KGALIGN_PREFETCH(t + r);
     };
 
     std::vector<int32_t> queue;
@@ -230,7 +231,7 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
                 }
                 queue.swap(next);
                 head = 0;
-                if (opt.max_bids > 0 && bids > opt.max_bids) return NOT_CONVERGED;
+                if (opt.max_bids > 0 && bids > opt.max_bids) return Status::ITERATION_LIMIT;
                 continue;
             }
 #endif
@@ -250,7 +251,7 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
                     --pending;
                 } else if (head < queue.size()) {
                     const size_t left = queue.size() - head;
-                    if (left > 6) __builtin_prefetch(ip + queue[head + 6]);
+                    if (left > 6) KGALIGN_PREFETCH(ip + queue[head + 6]);
                     if (left > 4) fetch_slice(queue[head + 4]);
                     if (left > 2) fetch_prices(queue[head + 2]);
                     i = queue[head++];
@@ -270,13 +271,13 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
                     x[prev] = UNASSIGNED;
                     slot[step % DELAY] = prev;
                     ++pending;
-                    __builtin_prefetch(ip + prev);
+                    KGALIGN_PREFETCH(ip + prev);
                 }
-                if (++bids > opt.max_bids && opt.max_bids > 0) return NOT_CONVERGED;
+                if (++bids > opt.max_bids && opt.max_bids > 0) return Status::ITERATION_LIMIT;
             }
         }
-        const int st = reverse_pass(eps);
-        if (st != OK) return st;
+        const Status st = reverse_pass(eps);
+        if (st != Status::OK) return st;
         if (eps <= eps_final) break;
         eps = std::max(eps / factor, eps_final);
     }
@@ -304,7 +305,7 @@ int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, Au
     }
     out.primal = primal;
     out.dual = dual;
-    return OK;
+    return Status::OK;
 }
 
 }  // namespace kgalign

@@ -13,7 +13,7 @@
 
 namespace kgalign {
 
-int greedy_csr(const CsrView& S, int32_t* x) {
+Status greedy_csr(const CsrView& S, int32_t* x) {
     const int64_t n = S.n_rows, nnz = S.nnz();
     std::vector<int64_t> order(nnz);
     std::vector<int32_t> row_of(nnz);
@@ -33,16 +33,16 @@ int greedy_csr(const CsrView& S, int32_t* x) {
         x[i] = j;
         taken[j] = 1;
     }
-    return OK;
+    return Status::OK;
 }
 
 template <class T>
-int greedy_dense(const DenseView<T>& S, int32_t* x) {
+Status greedy_dense(const DenseView<T>& S, int32_t* x) {
     // Lazy greedy: every row keeps a short sorted list of its best free columns; a max-heap
     // holds each row's current head. Popping a head whose column was taken advances the list.
     const int64_t n = S.n_rows, m = S.n_cols;
     std::fill(x, x + n, -1);
-    if (n == 0 || m == 0) return OK;
+    if (n == 0 || m == 0) return Status::OK;
     const int64_t L = std::min<int64_t>(m, 16);
     std::vector<int32_t> lists(static_cast<size_t>(n * L));
     std::vector<int64_t> len(n, 0), pos(n, 0);
@@ -87,10 +87,10 @@ int greedy_dense(const DenseView<T>& S, int32_t* x) {
         if (pos[i] >= len[i]) refill(i);
         if (len[i] > 0) { int32_t j = lists[i * L + pos[i]]; heap.push({static_cast<double>(S.row(i)[j]), i, j}); }
     }
-    return OK;
+    return Status::OK;
 }
 
-int mutual_nearest_csr(const CsrView& S, int32_t* x) {
+Status mutual_nearest_csr(const CsrView& S, int32_t* x) {
     const int64_t n = S.n_rows, m = S.n_cols;
     std::vector<int32_t> best_col(n, -1), best_row(m, -1);
     std::vector<double> row_v(n, -std::numeric_limits<double>::infinity()),
@@ -104,11 +104,11 @@ int mutual_nearest_csr(const CsrView& S, int32_t* x) {
         }
     for (int64_t i = 0; i < n; ++i)
         x[i] = (best_col[i] >= 0 && best_row[best_col[i]] == i) ? best_col[i] : -1;
-    return OK;
+    return Status::OK;
 }
 
 template <class T>
-int mutual_nearest_dense(const DenseView<T>& S, int32_t* x) {
+Status mutual_nearest_dense(const DenseView<T>& S, int32_t* x) {
     const int64_t n = S.n_rows, m = S.n_cols;
     std::vector<int32_t> best_col(n, -1), best_row(m, -1);
     std::vector<double> col_v(m, -std::numeric_limits<double>::infinity());
@@ -123,12 +123,12 @@ int mutual_nearest_dense(const DenseView<T>& S, int32_t* x) {
     }
     for (int64_t i = 0; i < n; ++i)
         x[i] = (best_col[i] >= 0 && best_row[best_col[i]] == i) ? best_col[i] : -1;
-    return OK;
+    return Status::OK;
 }
 
-template int greedy_dense<double>(const DenseView<double>&, int32_t*);
-template int greedy_dense<float>(const DenseView<float>&, int32_t*);
-template int mutual_nearest_dense<double>(const DenseView<double>&, int32_t*);
-template int mutual_nearest_dense<float>(const DenseView<float>&, int32_t*);
+template Status greedy_dense<double>(const DenseView<double>&, int32_t*);
+template Status greedy_dense<float>(const DenseView<float>&, int32_t*);
+template Status mutual_nearest_dense<double>(const DenseView<double>&, int32_t*);
+template Status mutual_nearest_dense<float>(const DenseView<float>&, int32_t*);
 
 }  // namespace kgalign

@@ -1,19 +1,12 @@
-// Shared types of the kgalign matching core: CSR views, dense views, status codes and the
-// declarations of the solvers (one .cpp file per solver). Pure C++17, no Python.
+// Shared types of the kgalign matching core: CSR views, dense views and the declarations of
+// the solvers (one .cpp file per solver); status codes in status.hpp. Pure C++17, no Python.
 #pragma once
 #include <cstdint>
 #include <vector>
 
-namespace kgalign {
+#include "status.hpp"
 
-// Status codes returned by the solvers; the binding turns non-zero codes into SolverError.
-enum Status : int {
-    OK = 0,
-    INFEASIBLE = 1,       // no sink reachable (cannot happen when every row may abstain)
-    BAD_INPUT = 2,        // malformed arrays (validated in Python first; defensive)
-    NOT_CONVERGED = 3,    // iteration cap reached
-    OUT_OF_RANGE = 4,     // exact mode: values too fine-grained for exact integer arithmetic
-};
+namespace kgalign {
 
 // Read-only CSR view: rows = entities of KG1, columns = candidates in KG2.
 // indptr has n_rows + 1 entries; indices are int32 column ids; data are similarities.
@@ -41,10 +34,10 @@ struct DenseView {
 // finite costs) is the cost of leaving each row unmatched. Without it, the result is a
 // maximum-cardinality matching of minimum cost. col4row receives n_rows column ids (-1 =
 // unmatched).
-// maximize: solve on -cost (forbidden = -inf). On BAD_INPUT, bad_index receives the flat index
-// of the first NaN or wrong-signed infinity.
+// maximize: solve on -cost (forbidden = -inf). On INVALID_VALUE, bad_index receives the flat
+// index of the first NaN or wrong-signed infinity.
 template <class T>
-int lap_dense(const T* cost, int64_t n_rows, int64_t n_cols, bool maximize, const double* unmatched,
+Status lap_dense(const T* cost, int64_t n_rows, int64_t n_cols, bool maximize, const double* unmatched,
               int64_t* col4row, int64_t* bad_index);
 
 // ---------------------------------------------------------------- auction.cpp
@@ -68,40 +61,44 @@ struct AuctionOutput {
 };
 
 // Maximise sum s_ij over a (partial) assignment; row i may stay unmatched at value t[i].
-int auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, AuctionOutput& out);
+// INVALID_ARGUMENT without t; ITERATION_LIMIT when opt.max_bids is reached.
+Status auction_csr(const CsrView& S, const double* t, const AuctionOptions& opt, AuctionOutput& out);
 
 // ---------------------------------------------------------------- refine.cpp
 // Re-exchange improvement (UDCEA): applies improving swaps, moves to free columns and, when t
 // is given, abstentions/entries, until none is left. col4row is updated in place.
-// Returns the number of moves applied (>= 0) or -status.
-int64_t refine_csr(const CsrView& S, const double* t, int32_t* col4row, int64_t max_rounds,
-                   double tol);
+// n_moves receives the number of moves applied. INVALID_MATCHING (where = the row) when
+// col4row is out of range, uses a column twice or pairs a row with a pair not stored in S.
+Status refine_csr(const CsrView& S, const double* t, int32_t* col4row, int64_t max_rounds,
+                  double tol, int64_t* n_moves, int64_t* where);
 template <class T>
-int64_t refine_dense(const DenseView<T>& S, const double* t, int32_t* col4row,
-                     int64_t max_rounds, double tol);
+Status refine_dense(const DenseView<T>& S, const double* t, int32_t* col4row,
+                    int64_t max_rounds, double tol, int64_t* n_moves, int64_t* where);
 
-// Ranked alternatives: out is n_rows x k (row-major), -1 padded.
-int rank_alternatives_csr(const CsrView& S, const int32_t* col4row, int64_t k, int64_t* out);
+// Ranked alternatives: out is n_rows x k (row-major), -1 padded. INVALID_MATCHING (where = the
+// row) when col4row is out of range or uses a column twice.
+Status rank_alternatives_csr(const CsrView& S, const int32_t* col4row, int64_t k, int64_t* out,
+                             int64_t* where);
 template <class T>
-int rank_alternatives_dense(const DenseView<T>& S, const int32_t* col4row, int64_t k,
-                            int64_t* out);
+Status rank_alternatives_dense(const DenseView<T>& S, const int32_t* col4row, int64_t k,
+                               int64_t* out, int64_t* where);
 
 // ---------------------------------------------------------------- topk.cpp
 // Exact top-k per row of a dense row-major block (n_rows x n_cols): cols/vals receive the
 // n_rows x k entries that are first in the order (value desc, column asc), listed in that
 // order, or by column ascending when by_column (CSR order). 0 <= k <= n_cols.
-// n_threads <= 0: OpenMP default (1 thread without OpenMP). On a NaN returns BAD_INPUT with
-// bad_index = flat index of the first NaN.
+// n_threads <= 0: OpenMP default (1 thread without OpenMP). On a NaN returns INVALID_VALUE
+// with bad_index = flat index of the first NaN; INVALID_ARGUMENT when k is out of range.
 template <class T>
-int topk_rows(const T* data, int64_t n_rows, int64_t n_cols, int64_t k, int32_t* cols, T* vals,
+Status topk_rows(const T* data, int64_t n_rows, int64_t n_cols, int64_t k, int32_t* cols, T* vals,
               int n_threads, bool by_column, int64_t* bad_index);
 
 // ---------------------------------------------------------------- baselines.cpp
-int greedy_csr(const CsrView& S, int32_t* col4row);
+Status greedy_csr(const CsrView& S, int32_t* col4row);
 template <class T>
-int greedy_dense(const DenseView<T>& S, int32_t* col4row);
-int mutual_nearest_csr(const CsrView& S, int32_t* col4row);
+Status greedy_dense(const DenseView<T>& S, int32_t* col4row);
+Status mutual_nearest_csr(const CsrView& S, int32_t* col4row);
 template <class T>
-int mutual_nearest_dense(const DenseView<T>& S, int32_t* col4row);
+Status mutual_nearest_dense(const DenseView<T>& S, int32_t* col4row);
 
 }  // namespace kgalign

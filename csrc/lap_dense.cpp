@@ -229,7 +229,7 @@ void augmenting_row_reduction(const Cost<T>& C, const double* dummy, std::vector
 // (column id, tentative distance, v, predecessor row, free flag) so that the inner loop reads
 // them contiguously and gathers only the cost row.
 template <class T>
-int shortest_augmenting_paths(const Cost<T>& C, const double* dummy, std::vector<int64_t>& x,
+Status shortest_augmenting_paths(const Cost<T>& C, const double* dummy, std::vector<int64_t>& x,
                               std::vector<int64_t>& y, std::vector<double>& u,
                               std::vector<double>& v, const std::vector<int64_t>& free_rows) {
     const int64_t nr = C.nr, nc = C.nc;
@@ -272,7 +272,7 @@ int shortest_augmenting_paths(const Cost<T>& C, const double* dummy, std::vector
                 if (d < lowest || (d == lowest && pfree[p])) { lowest = d; index = p; }
             }
             if (best_dummy < lowest) { min_val = best_dummy; dummy_row = best_dummy_row; break; }
-            if (index < 0 || lowest == INF) return INFEASIBLE;
+            if (index < 0 || lowest == INF) return Status::INFEASIBLE;
             min_val = lowest;
             const int64_t j = pcol[index];
             spc[j] = pd[index];
@@ -309,11 +309,11 @@ int shortest_augmenting_paths(const Cost<T>& C, const double* dummy, std::vector
             if (r == cur) break;
         }
     }
-    return OK;
+    return Status::OK;
 }
 
 template <class T>
-int solve_wide(const Cost<T>& C, const double* dummy, bool finite, bool colred_done,
+Status solve_wide(const Cost<T>& C, const double* dummy, bool finite, bool colred_done,
                std::vector<double>& v, const std::vector<int64_t>& arg, int64_t* out) {
     // requires nr <= nc when dummy == nullptr
     const int64_t nr = C.nr, nc = C.nc;
@@ -340,21 +340,21 @@ int solve_wide(const Cost<T>& C, const double* dummy, bool finite, bool colred_d
         free_rows.resize(nr);
         for (int64_t i = 0; i < nr; ++i) free_rows[i] = i;
     }
-    const int st = shortest_augmenting_paths(C, dummy, x, y, u, v, free_rows);
+    const Status st = shortest_augmenting_paths(C, dummy, x, y, u, v, free_rows);
     if (dbg) std::fprintf(stderr, "lap_dense: sap done %.3f s\n", since(t0));
-    if (st != OK) return st;
+    if (st != Status::OK) return st;
     for (int64_t i = 0; i < nr; ++i) out[i] = x[i];
-    return OK;
+    return Status::OK;
 }
 
 }  // namespace
 
 template <class T>
-int lap_dense(const T* cost, int64_t nr, int64_t nc, bool maximize, const double* unmatched,
+Status lap_dense(const T* cost, int64_t nr, int64_t nc, bool maximize, const double* unmatched,
               int64_t* col4row, int64_t* bad_index) {
     *bad_index = -1;
     for (int64_t i = 0; i < nr; ++i) col4row[i] = -1;
-    if (nr == 0 || nc == 0) return OK;
+    if (nr == 0 || nc == 0) return Status::OK;
     const double sgn = maximize ? -1.0 : 1.0;
     const Cost<T> C{cost, nr, nc, sgn};
     const bool dbg = debug_enabled();
@@ -371,8 +371,8 @@ int lap_dense(const T* cost, int64_t nr, int64_t nc, bool maximize, const double
         }
     }
     const Scan s = scan_values(C);
-    if (s.bad >= 0) { *bad_index = s.bad; return BAD_INPUT; }
-    if (s.lo == INF) return OK;  // everything forbidden: nothing can be matched
+    if (s.bad >= 0) { *bad_index = s.bad; return Status::INVALID_VALUE; }
+    if (s.lo == INF) return Status::OK;  // everything forbidden: nothing can be matched
     const bool finite = !s.has_pos_inf;
     if (unmatched != nullptr) {
         v.assign(nc, 0.0);
@@ -399,18 +399,18 @@ int lap_dense(const T* cost, int64_t nr, int64_t nc, bool maximize, const double
     }
     std::vector<int64_t> sol(r, -1);
     v.assign(q, 0.0);
-    const int st = solve_wide(D, finite ? nullptr : big.data(), finite, false, v, arg, sol.data());
-    if (st != OK) return st;
+    const Status st = solve_wide(D, finite ? nullptr : big.data(), finite, false, v, arg, sol.data());
+    if (st != Status::OK) return st;
     if (!tall) {
         for (int64_t i = 0; i < nr; ++i) col4row[i] = sol[i];
     } else {
         for (int64_t j = 0; j < nc; ++j)
             if (sol[j] >= 0) col4row[sol[j]] = j;
     }
-    return OK;
+    return Status::OK;
 }
 
-template int lap_dense<double>(const double*, int64_t, int64_t, bool, const double*, int64_t*, int64_t*);
-template int lap_dense<float>(const float*, int64_t, int64_t, bool, const double*, int64_t*, int64_t*);
+template Status lap_dense<double>(const double*, int64_t, int64_t, bool, const double*, int64_t*, int64_t*);
+template Status lap_dense<float>(const float*, int64_t, int64_t, bool, const double*, int64_t*, int64_t*);
 
 }  // namespace kgalign

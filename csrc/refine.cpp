@@ -72,13 +72,16 @@ struct Move {
 };
 
 template <class Acc>
-int64_t refine_impl(const Acc& S, const double* t, int32_t* x, int64_t max_rounds, double tol) {
+Status refine_impl(const Acc& S, const double* t, int32_t* x, int64_t max_rounds, double tol,
+                   int64_t* n_moves, int64_t* where) {
     const int64_t n = S.n_rows(), m = S.n_cols();
+    *n_moves = 0;
+    *where = -1;
     std::vector<int32_t> owner(m, -1);
     for (int64_t i = 0; i < n; ++i) {
-        if (x[i] >= m) return -BAD_INPUT;
+        if (x[i] >= m) { *where = i; return Status::INVALID_MATCHING; }
         if (x[i] >= 0) {
-            if (owner[x[i]] >= 0) return -BAD_INPUT;
+            if (owner[x[i]] >= 0) { *where = i; return Status::INVALID_MATCHING; }
             owner[x[i]] = static_cast<int32_t>(i);
         }
     }
@@ -105,7 +108,10 @@ int64_t refine_impl(const Acc& S, const double* t, int32_t* x, int64_t max_round
         for (int64_t i = 0; i < n; ++i) {
             if (x[i] >= 0) own[i] = S.get(i, x[i]);
             else own[i] = t ? t[i] : NaN;
-            if (x[i] >= 0 && std::isnan(own[i])) return -BAD_INPUT;  // matched to a non-edge
+            if (x[i] >= 0 && std::isnan(own[i])) {  // matched to a non-edge
+                *where = i;
+                return Status::INVALID_MATCHING;
+            }
             if (Acc::lookups_cost) slack[i] = hi[i] - own[i];  // only read for matched owners
         }
         moves.clear();
@@ -167,19 +173,21 @@ int64_t refine_impl(const Acc& S, const double* t, int32_t* x, int64_t max_round
             ++this_round;
         }
         applied += this_round;
+        *n_moves = applied;
         if (this_round == 0) break;
     }
-    return applied;
+    return Status::OK;
 }
 
 template <class Acc>
-int rank_impl(const Acc& S, const int32_t* x, int64_t k, int64_t* out) {
+Status rank_impl(const Acc& S, const int32_t* x, int64_t k, int64_t* out, int64_t* where) {
     const int64_t n = S.n_rows(), m = S.n_cols();
+    *where = -1;
     std::vector<int32_t> owner(m, -1);
     for (int64_t i = 0; i < n; ++i) {
-        if (x[i] >= m) return BAD_INPUT;
+        if (x[i] >= m) { *where = i; return Status::INVALID_MATCHING; }
         if (x[i] >= 0) {
-            if (owner[x[i]] >= 0) return BAD_INPUT;
+            if (owner[x[i]] >= 0) { *where = i; return Status::INVALID_MATCHING; }
             owner[x[i]] = static_cast<int32_t>(i);
         }
     }
@@ -220,29 +228,36 @@ int rank_impl(const Acc& S, const int32_t* x, int64_t k, int64_t* out) {
         std::partial_sort(cands.begin(), cands.begin() + take, cands.end(), cmp);
         for (int64_t q = 0; q < take; ++q) o[pos++] = cands[q].j;
     }
-    return OK;
+    return Status::OK;
 }
 
 }  // namespace
 
-int64_t refine_csr(const CsrView& S, const double* t, int32_t* col4row, int64_t max_rounds, double tol) {
-    return refine_impl(CsrAcc{S}, t, col4row, max_rounds, tol);
+Status refine_csr(const CsrView& S, const double* t, int32_t* col4row, int64_t max_rounds, double tol,
+                  int64_t* n_moves, int64_t* where) {
+    return refine_impl(CsrAcc{S}, t, col4row, max_rounds, tol, n_moves, where);
 }
 template <class T>
-int64_t refine_dense(const DenseView<T>& S, const double* t, int32_t* col4row, int64_t max_rounds, double tol) {
-    return refine_impl(DenseAcc<T>{S}, t, col4row, max_rounds, tol);
+Status refine_dense(const DenseView<T>& S, const double* t, int32_t* col4row, int64_t max_rounds, double tol,
+                    int64_t* n_moves, int64_t* where) {
+    return refine_impl(DenseAcc<T>{S}, t, col4row, max_rounds, tol, n_moves, where);
 }
-int rank_alternatives_csr(const CsrView& S, const int32_t* col4row, int64_t k, int64_t* out) {
-    return rank_impl(CsrAcc{S}, col4row, k, out);
+Status rank_alternatives_csr(const CsrView& S, const int32_t* col4row, int64_t k, int64_t* out, int64_t* where) {
+    return rank_impl(CsrAcc{S}, col4row, k, out, where);
 }
 template <class T>
-int rank_alternatives_dense(const DenseView<T>& S, const int32_t* col4row, int64_t k, int64_t* out) {
-    return rank_impl(DenseAcc<T>{S}, col4row, k, out);
+Status rank_alternatives_dense(const DenseView<T>& S, const int32_t* col4row, int64_t k, int64_t* out,
+                               int64_t* where) {
+    return rank_impl(DenseAcc<T>{S}, col4row, k, out, where);
 }
 
-template int64_t refine_dense<double>(const DenseView<double>&, const double*, int32_t*, int64_t, double);
-template int64_t refine_dense<float>(const DenseView<float>&, const double*, int32_t*, int64_t, double);
-template int rank_alternatives_dense<double>(const DenseView<double>&, const int32_t*, int64_t, int64_t*);
-template int rank_alternatives_dense<float>(const DenseView<float>&, const int32_t*, int64_t, int64_t*);
+template Status refine_dense<double>(const DenseView<double>&, const double*, int32_t*, int64_t, double, int64_t*,
+                                     int64_t*);
+template Status refine_dense<float>(const DenseView<float>&, const double*, int32_t*, int64_t, double, int64_t*,
+                                    int64_t*);
+template Status rank_alternatives_dense<double>(const DenseView<double>&, const int32_t*, int64_t, int64_t*,
+                                                int64_t*);
+template Status rank_alternatives_dense<float>(const DenseView<float>&, const int32_t*, int64_t, int64_t*,
+                                               int64_t*);
 
 }  // namespace kgalign

@@ -134,15 +134,15 @@ int64_t select_row(const T* row, int64_t n, int64_t k, Entry<T>* buf, int64_t ca
 }  // namespace
 
 template <class T>
-int topk_rows(const T* data, int64_t n_rows, int64_t n_cols, int64_t k, int32_t* cols,
+Status topk_rows(const T* data, int64_t n_rows, int64_t n_cols, int64_t k, int32_t* cols,
               T* vals, int n_threads, bool by_column, int64_t* bad_index) {
     *bad_index = -1;
-    if (k < 0 || n_rows < 0 || n_cols < 0 || k > n_cols) return BAD_INPUT;
+    if (k < 0 || n_rows < 0 || n_cols < 0 || k > n_cols) return Status::INVALID_ARGUMENT;
     if (k == 0 || n_rows == 0) {
         // still reject NaN so that k = 0 is not a way around validation
         for (int64_t f = 0; f < n_rows * n_cols; ++f)
-            if (std::isnan(data[f])) { *bad_index = f; return BAD_INPUT; }
-        return OK;
+            if (std::isnan(data[f])) { *bad_index = f; return Status::INVALID_VALUE; }
+        return Status::OK;
     }
     int64_t first_bad = std::numeric_limits<int64_t>::max();
 #ifdef KGALIGN_HAVE_OPENMP
@@ -164,14 +164,14 @@ int topk_rows(const T* data, int64_t n_rows, int64_t n_cols, int64_t k, int32_t*
     (void)n_threads;
     if (first_bad != std::numeric_limits<int64_t>::max()) {
         *bad_index = first_bad;
-        return BAD_INPUT;
+        return Status::INVALID_VALUE;
     }
-    return OK;
+    return Status::OK;
 }
 
-template int topk_rows<float>(const float*, int64_t, int64_t, int64_t, int32_t*, float*, int, bool,
+template Status topk_rows<float>(const float*, int64_t, int64_t, int64_t, int32_t*, float*, int, bool,
                               int64_t*);
-template int topk_rows<double>(const double*, int64_t, int64_t, int64_t, int32_t*, double*, int,
+template Status topk_rows<double>(const double*, int64_t, int64_t, int64_t, int32_t*, double*, int,
                                bool, int64_t*);
 
 }  // namespace kgalign

@@ -6,8 +6,7 @@ when the function that needs them is called.
 
 from __future__ import annotations
 
-
-__version__ = "0.1.0"
+from kgalign._version import __version__
 
 # public name -> module that defines it (imported on first access)
 from kgalign._lazy import lazy_exports

@@ -23,6 +23,8 @@ from typing import Sequence
 
 import numpy as np
 
+from kgalign.home import kgalign_home  # re-exported: the home moved to a base module
+
 __all__ = [
     "default_cache_dir",
     "kgalign_home",
@@ -36,12 +38,6 @@ log = logging.getLogger(__name__)
 #: merge a namespace's chunks into one file when it holds more than this many
 MAX_CHUNKS = 16
 _CHUNK_PREFIX = "chunk-"
-
-
-def kgalign_home() -> Path:
-    """``$KGALIGN_HOME`` when set, else ``~/.cache/kgalign`` (not created here)."""
-    home = os.environ.get("KGALIGN_HOME")
-    return Path(home).expanduser() if home else Path("~/.cache/kgalign").expanduser()
 
 
 def default_cache_dir() -> Path:

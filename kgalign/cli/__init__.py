@@ -16,6 +16,7 @@ _COMMANDS = {
     "evaluate": "kgalign.cli.evaluate:evaluate",
     "benchmark": "kgalign.cli.benchmark:benchmark",
     "probe": "kgalign.cli.probe:probe",
+    "datasets": "kgalign.cli.datasets:datasets",
 }
 
 
@@ -39,7 +40,7 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="kgalign")
+@click.version_option(version=__import__("kgalign").__version__, prog_name="kgalign")
 @click.option("-v", "--verbose", count=True, help="More log output (-v: debug, -vv: also the libraries').")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors; no progress bars.")
 def cli(verbose: int, quiet: bool) -> None:

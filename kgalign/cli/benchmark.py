@@ -32,8 +32,9 @@ def _load_aligner(spec: str | None):
 @benchmark.command("dbp15k")
 @click.option("--pair", "pair", default="all", show_default=True,
               type=click.Choice(["zh_en", "ja_en", "fr_en", "all"]), help="Language pair.")
-@click.option("--data-dir", type=click.Path(file_okay=False), default="../shared/datasets/dbp15k", show_default=True,
-              help="Directory holding zh_en/, ja_en/, fr_en/ in the DBP15K id format.")
+@click.option("--data-dir", type=click.Path(file_okay=False),
+              help="Directory holding zh_en/, ja_en/, fr_en/ in the DBP15K id format (default: the dataset "
+                   "registry: $KGALIGN_DATA_DIR, $KGALIGN_HOME/datasets; see `kgalign datasets list`).")
 @click.option("--protocol", default="both", show_default=True, type=click.Choice(["closed", "open", "both"]),
               help="closed: the 15,000 linked entities, 1-to-1; open: all entities, abstention allowed.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Aligner configuration (YAML/JSON).")
@@ -47,8 +48,9 @@ def _load_aligner(spec: str | None):
               help="Run each pair and protocol in a fresh process (honest peak RSS per run).")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--force", is_flag=True, help="Overwrite results in --output-dir.")
-@click.option("--download", is_flag=True, help="Fetch missing files into --data-dir first (checksum-verified).")
-@click.option("--download-url", help="Mirror serving {pair}/{file} for --download.")
+@click.option("--download", is_flag=True,
+              help="Fetch the pairs first (checksum-verified): `kgalign datasets fetch`, or from --download-url.")
+@click.option("--download-url", help="Mirror serving {pair}/{file} for --download (into --data-dir).")
 def dbp15k(pair, data_dir, protocol, config_file, output_dir, seed, max_disagreement, limit, aligner, isolate,
            no_plots, force, download, download_url):
     """Run the DBP15K benchmark, print the table, write results.json, results.md and plots."""
@@ -65,9 +67,17 @@ def dbp15k(pair, data_dir, protocol, config_file, output_dir, seed, max_disagree
         if (out / name).exists() and not force:
             raise OutputExistsError(out / name)  # before hours of work, not after
     config = load_config_file(config_file)
-    if download:
+    if download and download_url:
+        from kgalign.datasets import datasets_home
+
+        data_dir = data_dir or str(datasets_home())
         files = download_dbp15k(data_dir, pairs, base_url=download_url)
         click.echo(f"verified {len(files)} files under {data_dir}", err=True)
+    elif download:
+        from kgalign.datasets import fetch
+
+        for p in pairs:
+            fetch(f"dbp15k-{p}", data_dir, echo=lambda m: click.echo(m, err=True))
     record = run_dbp15k(data_dir, pairs=pairs, protocols=protocols, config=config or None, seed=seed,
                         aligner=_load_aligner(aligner), limit=limit, max_disagreement=max_disagreement,
                         isolate=isolate, log=lambda msg: click.echo(msg, err=True),

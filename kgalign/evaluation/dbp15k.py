@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
+from kgalign.datasets import DBP15K_FILES, locate
 from kgalign.errors import InputError
 from kgalign.profiling import StageTimer
 from kgalign.evaluation.protocol import PROTOCOLS, run_protocol, subsample_pair
@@ -30,39 +31,8 @@ __all__ = ["PAIRS", "MANIFEST", "run_dbp15k", "markdown_table", "verify_pair", "
 
 PAIRS = ("zh_en", "ja_en", "fr_en")
 
-#: sha256 of the files of the published DBP15K id format (the copies in ../shared/datasets).
-MANIFEST: dict[str, dict[str, str]] = {
-    "zh_en": {
-        "ent_ids_1": "6d230db7922b58f6fe31fb75b478d5edcbb3cc7d3f76763b5af8232ff1940082",
-        "ent_ids_2": "68d7cccc5334881d386094df3e4f9af479eedf3161ed00ec4d06e0685d510f69",
-        "triples_1": "5bd1df6af7b51a0bc1111809c980364455e42f2cc27946cd664861f0d95aafcb",
-        "triples_2": "bbab07e5d97247221d742a7ab4e14c20ffdb3125667b2bac2b317a714a07bc48",
-        "ref_ent_ids": "f6fc5f4b4c162eb21119697561b38686c48935222c11d07f08edc6efc5414507",
-        "rel_ids_1": "2a22b3d7549eb695399e78f79f765a9829839ed842b0e5fa11fbed981f6b5ef3",
-        "rel_ids_2": "bc2a1147569feff967e67d9bfc6521e381397f29cbac5f9dad8b1be40fbba118",
-        "translated_names.json": "d187deebecf6406527b3a15757e93a782ec7de25e05872e54c1e59d1949424fd",
-    },
-    "ja_en": {
-        "ent_ids_1": "c0163c3e4d1a1173fde4941c6c3752e659ff54c50149fbe8776e10c78077f1ad",
-        "ent_ids_2": "b6e8aa468861daa932f5bbb50c4743273418331839543de8889b13cc267a84a2",
-        "triples_1": "5c9396f4bc18f62f395bdea897228285be85f3590d89c336739877d7fc0eeae5",
-        "triples_2": "aeb66ed5e3dd1588f4d7e2cae50bc930794dbc29063f71365242c924ae27c2d6",
-        "ref_ent_ids": "60edbd1d05d65e80cc81957eb6efa06fa53901a2a3042cfb0a115abccb2dff91",
-        "rel_ids_1": "d6a33937b2820d96ae189a58b2e43551ae4453664c0d7a7dc1c4ace2b81679cd",
-        "rel_ids_2": "55f80bbacb93af1f97655cdcc6050d1f5eb62ee06b5dd7fb3963957a7f01b889",
-        "translated_names.json": "d5b6501885f5184d25bd0ebcab6e689cd295c8ac8efd1c7aef113ba56c72428e",
-    },
-    "fr_en": {
-        "ent_ids_1": "8c5c96ba6ef3b3a7791f2ee33e0a779049e4fee36aac77c813814964a23b4401",
-        "ent_ids_2": "9e14e2ae75c45d18fc1fd310657dfd2b84925e625ceb89f96b7775f6218e042c",
-        "triples_1": "318c50b356055ccfdbb98d6733ecb8213b3f0ee8f2222cd9733e2d6ef04f5718",
-        "triples_2": "38508926b2e93dae9bb9b066e308cbb11545e62fa93239b574b53f496aeb2f1c",
-        "ref_ent_ids": "ba1c4b07e67ab2581d6ca11038e9f527b08666fe5bedad3a95cb7f61579a3c64",
-        "rel_ids_1": "70ec21bf881d06fce2acc6b644c880c6232dae54cb9b57303a5df8aadc9e0c8f",
-        "rel_ids_2": "eb301fea34f30fc7f01e2cf1ceefca612a92005757f25af3d396fe071a52ff4d",
-        "translated_names.json": "9a76ccc43353f9e8e27c214d6fef401de866dbda751d39c176470adc5cce35c0",
-    },
-}
+#: sha256 of the files of the published DBP15K id format (the dataset registry's table).
+MANIFEST: dict[str, dict[str, str]] = DBP15K_FILES
 
 
 def _sha256(path: Path) -> str:
@@ -227,7 +197,18 @@ def default_aligner(kg1, kg2, **kwargs):
 
 
 # ------------------------------------------------------------------------------ the run
-def run_dbp15k(data_dir: str | os.PathLike, *, pairs: Sequence[str] = PAIRS, protocols: Sequence[str] = PROTOCOLS,
+def _pair_dir(root: Path | None, pair: str, *, single: bool) -> Path:
+    """The directory of one pair through the dataset registry (:func:`kgalign.datasets.locate`):
+    under ``root`` when given (``root/dbp15k-PAIR``, ``root/PAIR``, or ``root`` itself for a
+    single pair), else ``$KGALIGN_DATA_DIR``, ``$KGALIGN_HOME/datasets``, a checkout's data."""
+    if root is not None and not single:
+        for d in (root / f"dbp15k-{pair}", root / pair):
+            if (d / "ent_ids_1").is_file():
+                return d
+    return locate(f"dbp15k-{pair}", root)
+
+
+def run_dbp15k(data_dir: str | os.PathLike | None = None, *, pairs: Sequence[str] = PAIRS, protocols: Sequence[str] = PROTOCOLS,
                config: dict | None = None, seed: int = 0, aligner: Callable | None = None,
                limit: int | None = None, max_disagreement: float = 0.01, rank_k: int = 100,
                isolate: bool = False, log: Callable[[str], None] | None = None,
@@ -236,9 +217,12 @@ def run_dbp15k(data_dir: str | os.PathLike, *, pairs: Sequence[str] = PAIRS, pro
 
     Parameters
     ----------
-    data_dir : str or PathLike
-        Holds ``zh_en/``, ``ja_en/``, ``fr_en/`` (or is itself one pair directory when a single
-        pair is asked for).
+    data_dir : str or PathLike, optional
+        Holds ``zh_en/``, ``ja_en/``, ``fr_en/`` (or ``dbp15k-zh_en/`` ..., or is itself one pair
+        directory when a single pair is asked for). Default: the dataset registry's search
+        (``$KGALIGN_DATA_DIR``, ``$KGALIGN_HOME/datasets``, a development checkout's
+        ``../shared/datasets``); a missing pair raises
+        :class:`~kgalign.datasets.DatasetNotFoundError` naming ``kgalign datasets fetch dbp15k-PAIR``.
     pairs, protocols : sequence of str
     config : dict, optional
         Aligner configuration (``--config FILE``).
@@ -287,9 +271,10 @@ def run_dbp15k(data_dir: str | os.PathLike, *, pairs: Sequence[str] = PAIRS, pro
     for p in protocols:
         if p not in PROTOCOLS:
             raise InputError(f"unknown protocol {p!r}; use one of {', '.join(PROTOCOLS)}")
-    root = Path(data_dir)
-    if not root.is_dir():
-        raise InputError("DBP15K data directory not found (use --data-dir, or --download)", root)
+    root = Path(data_dir) if data_dir is not None else None
+    if root is not None and not root.is_dir():
+        raise InputError("DBP15K data directory not found (use --data-dir, or kgalign datasets fetch "
+                         f"dbp15k-{pairs[0] if pairs else 'fr_en'})", root)
     record = {
         "benchmark": "dbp15k",
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -308,12 +293,7 @@ def run_dbp15k(data_dir: str | os.PathLike, *, pairs: Sequence[str] = PAIRS, pro
         "data": {},
     }
     for name in pairs:
-        d = root / name
-        if not d.is_dir():
-            if len(pairs) == 1 and (root / "ent_ids_1").is_file():
-                d = root
-            else:
-                raise InputError(f"no {name} directory under the data directory", root)
+        d = _pair_dir(root, name, single=len(pairs) == 1)
         check = verify_pair(d, name)
         record["data"][name] = {"path": str(d), "matches_manifest": check["matches"], "differs": check["differs"]}
         if not check["matches"]:

@@ -2,7 +2,8 @@
 (top-k graphs from a dense matrix, ``topk_rows``, or from embeddings, ``topk_candidates``).
 
 All solvers run in the C++ extension ``kgalign._core`` with the GIL released; this package
-validates input the way scipy does and turns C++ status codes into
+validates input the way scipy does, and :mod:`kgalign.matching._status` is the one table that
+turns the core's status codes into :class:`~kgalign.errors.InputError` or
 :class:`~kgalign.errors.SolverError`. Similarities are maximised (``linear_sum_assignment``
 minimises costs unless ``maximize=True``).
 """

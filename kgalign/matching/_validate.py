@@ -6,20 +6,6 @@ import numpy as np
 
 from kgalign.errors import InputError, SolverError
 
-_STATUS = {
-    1: "no augmenting path exists (infeasible problem)",
-    2: "malformed input reached the C++ core",
-    3: "iteration cap reached before convergence",
-    4: "values too fine-grained for exact integer arithmetic",
-}
-
-
-def raise_status(status: int, what: str) -> None:
-    """Turn a non-zero C++ status code into :class:`~kgalign.errors.SolverError`."""
-    if status != 0:
-        raise SolverError(f"{what} failed: {_STATUS.get(int(status), f'status {status}')}")
-
-
 def core():
     """Return the compiled ``kgalign._core`` module or raise a clear error."""
     try:

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kgalign.errors import InputError
-from kgalign.matching._validate import as_csr, assignment_arrays, core, per_row, raise_status
+from kgalign.matching._status import check
+from kgalign.matching._validate import as_csr, assignment_arrays, core, per_row
 
 
 @dataclass
@@ -161,20 +162,21 @@ def auction(S, *, epsilon=None, exact: bool = False, unmatched_value=None,
         scale = (n1 + 1) / q
         w = np.round(data / q) * (n1 + 1)
         tw = np.round(t / q) * (n1 + 1)
-        st, c4r, prices, primal, dual, info = core().auction_csr(
-            n1, n2, indptr, indices, w, np.ascontiguousarray(tw), 1.0, eps_factor, -1.0, cap, threads)
-        prices = prices / scale
-        dual = dual / scale
+        info = check(core().auction_csr(
+            n1, n2, indptr, indices, w, np.ascontiguousarray(tw), 1.0, eps_factor, -1.0, cap, threads), "auction")
+        prices = info["prices"] / scale
+        dual = info["dual"] / scale
         eps_used = 1.0 / scale
     else:
         if t is None:
             t = _default_unmatched(lo, hi, n1)
         eps = float(epsilon) if epsilon is not None else max(1e-6 * (hi - lo), 1e-12)
-        st, c4r, prices, primal, dual, info = core().auction_csr(
-            n1, n2, indptr, indices, data, t, eps, eps_factor, -1.0, cap, threads)
+        info = check(core().auction_csr(n1, n2, indptr, indices, data, t, eps, eps_factor, -1.0, cap, threads),
+                     "auction")
+        prices, dual = info["prices"], info["dual"]
         eps_used = info["eps"]
-    raise_status(st, "auction")
-    rows, cols = assignment_arrays(c4r)
+    primal = info["primal"]
+    rows, cols = assignment_arrays(info["col4row"])
     free = np.ones(n1, dtype=bool)
     free[rows] = False
     if exact:  # the objective in the original (unrounded) values

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from kgalign.errors import InputError
+from kgalign.matching._status import check
 from kgalign.matching._validate import (
-    as_array, assignment_arrays, check_names, core, name_pair, per_row, raise_status,
+    as_array, assignment_arrays, check_names, core, name_pair, per_row,
 )
 
 
@@ -70,15 +71,15 @@ def linear_sum_assignment(cost, maximize: bool = False, *, unmatched_cost=None,
     arr = np.ascontiguousarray(arr)
     out = np.full(n1, -1, dtype=np.int64)
     solve = core().lap_dense_f32 if arr.dtype == np.float32 else core().lap_dense_f64
-    status, bad = solve(arr, bool(maximize), unmatched, out)
-    if status == 2 and bad >= 0:
-        i, j = divmod(int(bad), n2)
+
+    def invalid_value(bad: int) -> str:
+        i, j = divmod(bad, n2)
         value = arr[i, j]
         where = name_pair(i, j, row_names, col_names)
         if np.isnan(value):
-            raise InputError(f"cost matrix contains NaN at {where}")
-        raise InputError(
-            f"cost matrix contains {value} at {where}; only {-value} (forbidden pair) is allowed "
-            f"when {'maximising' if maximize else 'minimising'}")
-    raise_status(status, "linear_sum_assignment")
+            return f"cost matrix contains NaN at {where}"
+        return (f"cost matrix contains {value} at {where}; only {-value} (forbidden pair) is allowed "
+                f"when {'maximising' if maximize else 'minimising'}")
+
+    check(solve(arr, bool(maximize), unmatched, out), "linear_sum_assignment", invalid_value=invalid_value)
     return assignment_arrays(out)

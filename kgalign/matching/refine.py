@@ -5,9 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from kgalign.errors import InputError
+from kgalign.matching._status import check
 from kgalign.matching._validate import (
-    as_csr, as_dense_matrix, assignment_arrays, col4row_from, core, per_row, raise_status,
+    as_csr, as_dense_matrix, assignment_arrays, col4row_from, core, per_row,
 )
+
+
+def _not_stored(row: int) -> str:
+    return f"the matching pairs row {row} with a column that is not stored in S"
+
 
 
 def _dense_or_csr(S):
@@ -71,14 +77,11 @@ def refine(S, rows, cols, *, unmatched_value=None, max_rounds: int | None = None
         scale = float(np.abs(M).max(initial=0.0))
     tol = 1e-12 * max(1.0, scale) if tol is None else float(tol)
     if kind == "csr":
-        n = core().refine_csr(*M, t, x, rounds, tol)
+        reply = core().refine_csr(*M, t, x, rounds, tol)
     else:
         fn = core().refine_dense_f32 if M.dtype == np.float32 else core().refine_dense_f64
-        n = fn(M, t, x, rounds, tol)
-    if n < 0:
-        if -n == 2:
-            raise InputError("the matching pairs a row with a column that is not stored in S")
-        raise_status(-n, "refine")
+        reply = fn(M, t, x, rounds, tol)
+    check(reply, "refine", invalid_matching=_not_stored)
     return assignment_arrays(x)
 
 
@@ -115,13 +118,11 @@ def rank_alternatives(S, rows, cols, k: int) -> np.ndarray:
         raise InputError(f"k must be >= 0, got {k}")
     out = np.full((n1, k), -1, dtype=np.int64)
     if kind == "csr":
-        st = core().rank_csr(*M, x, k, out)
+        reply = core().rank_csr(*M, x, k, out)
     else:
         fn = core().rank_dense_f32 if M.dtype == np.float32 else core().rank_dense_f64
-        st = fn(M, x, k, out)
-    if st == 2:
-        raise InputError("the matching pairs a row with a column that is not stored in S")
-    raise_status(st, "rank_alternatives")
+        reply = fn(M, x, k, out)
+    check(reply, "rank_alternatives")
     return out
 
 
@@ -162,9 +163,9 @@ def _baseline(which: str, S):
     n1 = M[0] if kind == "csr" else M.shape[0]
     out = np.full(n1, -1, dtype=np.int32)
     if kind == "csr":
-        st = core().baseline_csr(which, *M, out)
+        reply = core().baseline_csr(which, *M, out)
     else:
         fn = core().baseline_dense_f32 if M.dtype == np.float32 else core().baseline_dense_f64
-        st = fn(which, M, out)
-    raise_status(st, which)
+        reply = fn(which, M, out)
+    check(reply, which)
     return assignment_arrays(out)

@@ -79,6 +79,7 @@ def _select_topk_cpp(block: np.ndarray, k: int, n_threads: int | None = None, *,
     column asc (``by_column``: the same entries by column asc, i.e. CSR order). Raises
     InputError naming the row (``row_offset`` + local row) and column of the first NaN.
     """
+    from kgalign.matching._status import check
     from kgalign.matching._validate import core, name_pair
 
     if n_threads is not None and (isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer))
@@ -90,10 +91,13 @@ def _select_topk_cpp(block: np.ndarray, k: int, n_threads: int | None = None, *,
     cols = np.empty((b, k), dtype=np.int32)
     vals = np.empty((b, k), dtype=block.dtype)
     fn = core().topk_rows_f32 if block.dtype == np.float32 else core().topk_rows_f64
-    st, bad = fn(block, int(k), cols, vals, -1 if n_threads is None else int(n_threads), by_column)
-    if st != 0:
-        i, j = divmod(int(bad), n2)
-        raise InputError(f"{what} has a NaN at {name_pair(row_offset + i, j)}")
+
+    def invalid_value(bad: int) -> str:
+        i, j = divmod(bad, n2)
+        return f"{what} has a NaN at {name_pair(row_offset + i, j)}"
+
+    check(fn(block, int(k), cols, vals, -1 if n_threads is None else int(n_threads), by_column), "topk_rows",
+          invalid_value=invalid_value)
     return cols, vals
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from kgalign.errors import InputError, OutputExistsError
+from kgalign.lm._extra import require
 from kgalign.lm.finetune.trainer import Trainer, TrainResult
 
 __all__ = [
@@ -61,7 +62,7 @@ def init_adapters(model):
     InputError
         The architecture is not supported by ``adapters``.
     """
-    import adapters
+    adapters = require("adapters")
 
     if not hasattr(model, "adapters_config"):
         try:
@@ -110,7 +111,7 @@ def add_adapter(
     InputError
         Unknown kind, or the name exists and ``overwrite`` is false.
     """
-    import adapters
+    adapters = require("adapters")
 
     if kind not in ADAPTER_KINDS:
         raise InputError(f"unknown adapter kind {kind!r}; use one of {', '.join(ADAPTER_KINDS)}")
@@ -139,7 +140,7 @@ def _freeze_all_but(model, name: str, *, train_head: bool = False) -> None:
     ``model.train_adapter`` freezes the base model but not a static Hugging Face head such as
     ``cls.predictions``; MAD-X trains language adapters on a fully frozen model.
     """
-    from adapters.loading import AdapterLoader
+    AdapterLoader = require("adapters.loading").AdapterLoader
 
     keep = AdapterLoader(model).filter_func(name)
     base_prefix = getattr(model, "base_model_prefix", "")
@@ -253,7 +254,7 @@ def train_task_adapter(
     InputError
         ``language`` is not an adapter of the model.
     """
-    from adapters.composition import Stack
+    Stack = require("adapters.composition").Stack
 
     _check_names(model, language)
     if task not in model.adapters_config:
@@ -287,7 +288,7 @@ def activate(model, *, language: str | None = None, task: str | None = None):
     InputError
         An unknown adapter name.
     """
-    from adapters.composition import Stack
+    Stack = require("adapters.composition").Stack
 
     names = [n for n in (language, task) if n is not None]
     _check_names(model, *names)

@@ -46,8 +46,8 @@ class DemoConfig:
     pair : str
         DBP15K pair directory name (``fr_en``, ``ja_en``, ``zh_en``).
     data_dir : str, optional
-        Directory holding the DBP15K pairs; default ``../shared/datasets/dbp15k`` beside
-        the repository (or ``$KGALIGN_DBP15K``).
+        Directory holding the DBP15K pairs (or ``$KGALIGN_DBP15K``); default: the dataset
+        registry (:func:`pair_dir`; ``kgalign datasets fetch dbp15k-fr_en``).
     target_side : int
         1 or 2: the KG whose language is held out (target) and probed; default 1
         (``fr`` for ``fr_en``).
@@ -94,12 +94,18 @@ class DemoConfig:
     progress: bool = True
 
 
-def default_data_dir() -> Path:
-    """``$KGALIGN_DBP15K`` or ``<repo>/../shared/datasets/dbp15k``."""
-    env = os.environ.get("KGALIGN_DBP15K")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[4] / "shared" / "datasets" / "dbp15k"
+def pair_dir(pair: str, data_dir: str | os.PathLike | None = None) -> Path:
+    """The DBP15K pair directory, found through the dataset registry.
+
+    ``data_dir`` (or the legacy ``$KGALIGN_DBP15K``) holds the pairs; otherwise
+    :func:`kgalign.datasets.locate` searches ``$KGALIGN_DATA_DIR``, ``$KGALIGN_HOME/datasets``
+    and a development checkout's data. Raises DatasetNotFoundError naming
+    ``kgalign datasets fetch dbp15k-PAIR`` when the pair is nowhere.
+    """
+    from kgalign.datasets import locate
+
+    explicit = data_dir if data_dir is not None else os.environ.get("KGALIGN_DBP15K") or None
+    return locate(f"dbp15k-{pair}", explicit)
 
 
 # ---------------------------------------------------------------------- data
@@ -295,10 +301,7 @@ def run_demo(cfg: DemoConfig | None = None, out_dir: str | os.PathLike | None = 
     cfg = cfg or DemoConfig()
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
-    root = Path(cfg.data_dir) if cfg.data_dir else default_data_dir()
-    pdir = root / cfg.pair
-    if not (pdir / "ent_ids_1").exists():
-        raise InputError(f"DBP15K pair {cfg.pair!r} not found under {root} (set --data or KGALIGN_DBP15K)")
+    pdir = pair_dir(cfg.pair, cfg.data_dir)
     if out_dir is not None:
         out_dir = Path(out_dir)
         for fname in ("summary.json", "facts.json", "p_at_1.png"):
