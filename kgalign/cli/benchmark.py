@@ -56,7 +56,7 @@ def dbp15k(pair, data_dir, protocol, config_file, output_dir, seed, max_disagree
 
     from kgalign.evaluation.dbp15k import PAIRS, download_dbp15k, markdown_table, run_dbp15k, write_outputs
     from kgalign.errors import OutputExistsError
-    from kgalign.cli.align import load_config_file
+    from kgalign.config import load_config, read_config_file
 
     pairs = list(PAIRS) if pair == "all" else [pair]
     protocols = ["closed", "open"] if protocol == "both" else [protocol]
@@ -64,7 +64,9 @@ def dbp15k(pair, data_dir, protocol, config_file, output_dir, seed, max_disagree
     for name in ("results.json", "results.md"):
         if (out / name).exists() and not force:
             raise OutputExistsError(out / name)  # before hours of work, not after
-    config = load_config_file(config_file)
+    config = read_config_file(config_file) if config_file else {}
+    if config_file:
+        load_config(config_file)  # validate before hours of work
     if download:
         files = download_dbp15k(data_dir, pairs, base_url=download_url)
         click.echo(f"verified {len(files)} files under {data_dir}", err=True)

@@ -148,7 +148,7 @@ def output_format(path: str | os.PathLike, fmt: str | None = None) -> str:
 
 def write_alignment(result, path: str | os.PathLike, *, fmt: str | None = None, force: bool = False,
                     predicate: str = OWL_SAME_AS) -> str:
-    """Write the pairs of an :class:`~kgalign.aligner.pipeline.AlignmentResult` to ``path``.
+    """Write the pairs of an :class:`~kgalign.aligner.result.AlignmentResult` to ``path``.
 
     Returns the format name used. Rows are ``(IRI1, IRI2, score)`` with labels.
     """
@@ -184,7 +184,7 @@ def write_candidates(result, path: str | os.PathLike, k: int = 10, *, method: st
     k : int, default 10
         Candidates per source (fewer when a source has fewer candidates).
     method : {"reexchange", "similarity"}
-        Ranking of :meth:`~kgalign.aligner.pipeline.AlignmentResult.ranking`: the re-exchange
+        Ranking of :meth:`~kgalign.aligner.result.AlignmentResult.ranking`: the re-exchange
         (least-regret) list, whose first entry is the assigned partner (UDCEA, Jiang et al. 2023),
         or decreasing similarity.
     force : bool
@@ -229,8 +229,10 @@ def write_candidates(result, path: str | os.PathLike, k: int = 10, *, method: st
 
 
 def _label(result, side: int, i: int) -> str:
+    """Label of entity ``i`` in the language the run resolved for that side (``result.config``)."""
     kg = result.kg1 if side == 1 else result.kg2
-    lang = result.config.get(f"lang{side}") if result.config else None
+    cfg = result.config
+    lang = cfg.get(f"lang{side}") if isinstance(cfg, dict) else getattr(cfg, f"lang{side}", None)
     return kg.label(i, lang)
 
 
