@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from conftest import CASES, need
+
 from kgalign.cli import main
 
 

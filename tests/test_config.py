@@ -7,8 +7,14 @@ import json
 
 import pytest
 
-from kgalign.config import (AbstainConfig, AlignConfig, MatchingConfig, SelftrainConfig, SimilarityConfig,
-                            load_config)
+from kgalign.config import (
+    AbstainConfig,
+    AlignConfig,
+    MatchingConfig,
+    SelftrainConfig,
+    SimilarityConfig,
+    load_config,
+)
 from kgalign.errors import InputError
 
 

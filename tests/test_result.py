@@ -13,7 +13,7 @@ import pytest
 import kgalign
 from kgalign.aligner.pipeline import align
 from kgalign.aligner.translate import Translator
-from kgalign.config import AlignConfig, load_config
+from kgalign.config import load_config
 from kgalign.errors import OutputExistsError
 from kgalign.kg import KnowledgeGraph
 

@@ -18,7 +18,7 @@ def _common_options(f):
         click.option("--translator", help="identity | dict:PATH (TSV or translated_names.json) | mt:MODEL (Marian/NLLB id or path)."),
         click.option("--threshold", type=float, help="Drop pairs whose similarity is below this value."),
         click.option("--device", help="auto (default: cuda, then mps, then cpu), cpu, cuda, cuda:N or mps."),
-        click.option("--seed", type=int, help="Random seed (default 0; align --closed also uses it to shuffle the targets)."),
+        click.option("--seed", type=int, help="Seed of random steps (default 0; the pipeline has none, align --closed shuffles the targets with it)."),
         click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML or JSON configuration file."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bars."),
     ]
@@ -89,10 +89,10 @@ def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, c
     """
     import numpy as np
 
-    from kgalign.io import load_kg, load_pair
     from kgalign.aligner.pipeline import align as run_align
-    from kgalign.profiling import StageTimer
+    from kgalign.io import load_kg, load_pair
     from kgalign.io.writers import write_alignment
+    from kgalign.profiling import StageTimer
 
     _check_output(output, output_format, force)
     if candidates_out:
