@@ -10,11 +10,11 @@ what it changes::
     similarity: {strings: 0.5}
     selftrain: {rounds: 2}
 
-Validation is generic: every field declares its check in its metadata
-(:func:`setting`), and :meth:`Section.from_dict` runs them once, refusing unknown keys (the
-message lists the known ones) and naming a bad value by its nested path
-(``similarity.structure``). In the manner of splink's settings objects and pydantic models,
-but plain dataclasses without a dependency.
+Validation is generic and in one place: every field declares its check in its metadata
+(:func:`setting`) and ``Section.__post_init__`` runs them whenever an object is made;
+:meth:`Section.from_dict` refuses unknown keys (the message lists the known ones), and a bad
+value is named by its nested path (``similarity.structure``). In the manner of splink's
+settings objects and pydantic models, but plain dataclasses without a dependency.
 
 A configuration whose automatic values (``lang1``/``lang2``, ``encoder``, ``translator``,
 ``device``) have been replaced by the choices of one run is a *resolved* configuration
