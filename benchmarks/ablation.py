@@ -21,7 +21,6 @@ Writes ``benchmarks/results/ablation_<pair>.json`` (atomically; ``--force`` to o
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import sys
@@ -34,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "dbp15k"
 
-#: variant name -> config overrides ({"similarity": {...}, "selftrain": {...}}); the first
+#: variant name -> overrides of the default :class:`kgalign.config.AlignConfig`; the first
 #: group removes one view or step of the default each, the second varies a setting.
 VARIANTS: dict[str, dict] = {
     "full": {},
@@ -56,37 +55,22 @@ VARIANTS: dict[str, dict] = {
 }
 
 
-class _Captured(Exception):
-    pass
-
-
 def prepare(pair_dir: Path, batch_size: int = 256):
     """Load a pair; get translated names and embeddings exactly as :func:`kgalign.align` does.
 
-    The pipeline is run up to its similarity stage (``compute_similarity`` is intercepted), so
-    translation, label selection and the encoder cache are the pipeline's own.
+    Runs the pipeline's own stages (:mod:`kgalign.aligner.stages`) up to the similarity, so
+    translation, label selection and the encoder cache are the pipeline's.
     """
-    import kgalign.aligner.similarity as simmod
+    from kgalign.aligner import stages
+    from kgalign.config import AlignConfig
     from kgalign.io import load_pair
-    from kgalign.aligner.pipeline import align
 
     pair = load_pair(pair_dir)
-    got = {}
-    original = simmod.compute_similarity
-
-    def capture(kg1, kg2, emb1, emb2, names1, names2, *rest, **kw):
-        got.update(names1=names1, names2=names2, emb1=emb1, emb2=emb2)
-        raise _Captured
-
-    simmod.compute_similarity = capture
-    try:
-        align(pair.kg1, pair.kg2, translations=pair.translations, device="cpu", batch_size=batch_size,
-              show_progress=False)
-    except _Captured:
-        pass
-    finally:
-        simmod.compute_similarity = original
-    return pair, got["names1"], got["names2"], got["emb1"], got["emb2"]
+    cfg = AlignConfig(device="cpu", batch_size=batch_size, show_progress=False)
+    run = stages.resolve_run(pair.kg1, pair.kg2, cfg, translations=pair.translations)
+    names1, names2 = stages.translate(run, pair.kg1, pair.kg2)
+    emb1, emb2 = stages.encode(run, names1, names2)
+    return pair, names1, names2, emb1, emb2
 
 
 def ranks_of(S: np.ndarray, gold_col: np.ndarray) -> np.ndarray:
@@ -119,13 +103,6 @@ def _write(record: dict, out_path: Path) -> None:
     os.replace(tmp, out_path)
 
 
-def merge(base: dict, over: dict) -> dict:
-    out = copy.deepcopy(base)
-    for k, v in over.items():
-        out[k] = merge(out.get(k, {}), v) if isinstance(v, dict) else v
-    return out
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--pair", default="zh_en")
@@ -139,8 +116,9 @@ def main(argv=None) -> int:
     ap.add_argument("--force", action="store_true")
     args = ap.parse_args(argv)
 
-    from kgalign.profiling import StageTimer
     from kgalign.aligner.similarity import compute_similarity
+    from kgalign.config import AlignConfig
+    from kgalign.profiling import StageTimer
 
     out_path = Path(args.output or ROOT / "benchmarks" / "results" / f"ablation_{args.pair}.json")
     if out_path.exists() and not args.force:
@@ -171,14 +149,15 @@ def main(argv=None) -> int:
               "variants": {}}
     print(f"{'variant':16s} {'H@1':>7s} {'H@10':>7s} {'MRR':>7s} {'1to1':>7s} {'sim s':>7s}  self-training")
     for name in variants:
-        cfg = merge({"similarity": {}, "selftrain": {}}, VARIANTS[name])
+        cfg = AlignConfig.from_dict(VARIANTS[name])  # the defaults with the variant's overrides
         timer = StageTimer()
         t = time.perf_counter()
         S, info = compute_similarity(pair.kg1, pair.kg2, emb1, emb2, names1, names2, sources, targets,
                                      cfg, timer, return_info=True)
         sim_s = time.perf_counter() - t
         m = evaluate(S, gold_col, name in lsa_for)
-        m.update(similarity_seconds=sim_s, stages=timer.as_dict(), info=info, config=cfg,
+        m.update(similarity_seconds=sim_s, stages=timer.as_dict(), info=info,
+                 config={"similarity": {}, "selftrain": {}, **VARIANTS[name]},  # the overrides, as before
                  load_average=list(os.getloadavg()))
         record["variants"][name] = m
         acc = m.get("accuracy_1to1")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 
+from kgalign.errors import InputError
 from kgalign.labels import local_name, select_label
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -235,3 +236,61 @@ def iter_label_texts(kg: KnowledgeGraph) -> Iterable[str]:
     for labs in kg.labels:
         for _, text, _ in labs:
             yield text
+
+
+#: Names accepted by ``kinds`` -> the kind codes they select. Singular kind names work too.
+KIND_SELECTORS: dict[str, tuple[int, ...]] = {
+    "individuals": (INDIVIDUAL,),
+    "classes": (CLASS, CONCEPT),
+    "concepts": (CONCEPT,),
+    "properties": (OBJECT_PROPERTY, DATATYPE_PROPERTY),
+    "object_properties": (OBJECT_PROPERTY,),
+    "datatype_properties": (DATATYPE_PROPERTY,),
+    "annotation_properties": (ANNOTATION_PROPERTY,),
+    "all": tuple(k for k in range(len(KINDS)) if k != ANNOTATION_PROPERTY),
+}
+#: Kinds aligned when ``kinds`` is None: everything but annotation properties.
+DEFAULT_KINDS: tuple[int, ...] = KIND_SELECTORS["all"]
+
+
+def parse_kinds(spec) -> tuple[int, ...]:
+    """The kind codes selected by ``spec``.
+
+    Parameters
+    ----------
+    spec : None, str or list of str
+        None: :data:`DEFAULT_KINDS`; ``"classes,properties"`` or ``["classes", "properties"]``:
+        names of :data:`KIND_SELECTORS` or of :data:`kgalign.kg.KINDS`.
+
+    Returns
+    -------
+    tuple of int
+        Sorted, distinct codes.
+
+    Raises
+    ------
+    InputError
+        For an unknown name, an empty selection or a value of another type.
+    """
+    if spec is None:
+        return DEFAULT_KINDS
+    if isinstance(spec, str):
+        names = [s.strip() for s in spec.split(",") if s.strip()]
+    elif isinstance(spec, (list, tuple)) and all(isinstance(s, str) for s in spec):
+        names = [s.strip() for s in spec]
+    else:
+        raise InputError(f"configuration 'kinds' must be a list of kind names or a comma-separated string, got {spec!r}")
+    codes: set[int] = set()
+    for name in names:
+        key = name.lower().replace("-", "_").replace(" ", "_")
+        if key in KIND_SELECTORS:
+            codes.update(KIND_SELECTORS[key])
+        elif key in KINDS:
+            codes.add(KINDS.index(key))
+        else:
+            raise InputError(f"unknown entity kind {name!r} in 'kinds'; known: {', '.join(KIND_SELECTORS)}")
+    if not codes:
+        raise InputError("'kinds' selects no entity kind")
+    return tuple(sorted(codes))
+
+

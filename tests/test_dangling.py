@@ -7,10 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kgalign.aligner.dangling import ABSTAIN_DEFAULTS, abstain, abstain_config, peripheral_entities
+from kgalign.aligner.dangling import abstain, peripheral_entities
+from kgalign.config import AbstainConfig, AlignConfig, abstain_config
 from kgalign.errors import InputError
 from kgalign.kg import KnowledgeGraph
-from kgalign.aligner.pipeline import align, resolve_config
+from kgalign.aligner.pipeline import align
 
 CITIES = ["Paris", "Lyon", "Marseille", "Toulouse", "Nice", "Nantes", "Strasbourg", "Bordeaux",
           "Lille", "Rennes", "Reims", "Grenoble"]
@@ -48,7 +49,7 @@ def test_off_values(value):
 
 @pytest.mark.parametrize("value", ["auto", True])
 def test_auto_values(value):
-    assert abstain_config(value) == ABSTAIN_DEFAULTS
+    assert abstain_config(value) == AbstainConfig()
 
 
 @pytest.mark.parametrize("value", ["sometimes", 3, [0.3], {"min_scor": 0.3}, {"min_score": "high"},
@@ -57,13 +58,13 @@ def test_bad_values_raise_input_error(value):
     with pytest.raises(InputError):
         abstain_config(value)
     with pytest.raises(InputError, match="abstain"):
-        resolve_config(abstain=value)
+        AlignConfig.build(abstain=value)
 
 
 def test_mapping_overrides_only_its_keys():
     cfg = abstain_config({"min_score": None})
-    assert cfg["min_score"] is None and cfg["degree_ratio"] == ABSTAIN_DEFAULTS["degree_ratio"]
-    assert resolve_config()["abstain"] is None  # off unless asked for
+    assert cfg.min_score is None and cfg.degree_ratio == AbstainConfig().degree_ratio
+    assert AlignConfig.build().abstain is None  # off unless asked for
 
 
 # ------------------------------------------------------------------ peripheral entities
@@ -166,7 +167,7 @@ def test_pipeline_abstains_on_planted_dangling_and_keeps_the_assignment(hashing_
     assert auto.info["abstain"]["kept"] == len(CITIES)
     assert auto.info["abstain"]["withdrawn_peripheral"] == 3
     # every kept pair passes the score test; every withdrawn pair fails a test
-    assert np.all(auto.scores >= ABSTAIN_DEFAULTS["min_score"])
+    assert np.all(auto.scores >= AbstainConfig().min_score)
     assert suffix_pairs(plain) >= kept
 
 
@@ -221,9 +222,15 @@ def test_cli_abstain_option(tmp_path, capsys):
 def test_open_benchmark_abstains_by_default_closed_does_not():
     from kgalign.evaluation.dbp15k import _protocol_config, default_aligner
 
-    assert _protocol_config(None, "open", default_aligner) == {"abstain": "auto"}
-    assert _protocol_config({"seed": 3}, "open", default_aligner) == {"seed": 3, "abstain": "auto"}
-    assert _protocol_config(None, "closed", default_aligner) is None
-    assert _protocol_config({"abstain": "none"}, "open", default_aligner) == {"abstain": "none"}
+    def typed(d):  # the pipeline gets a typed configuration, without progress bars
+        return AlignConfig.build({"show_progress": False, **d})
+
+    assert _protocol_config(None, "open", default_aligner) == typed({"abstain": "auto"})
+    assert _protocol_config({"seed": 3}, "open", default_aligner) == typed({"seed": 3, "abstain": "auto"})
+    assert _protocol_config(None, "closed", default_aligner) == typed({})
+    assert _protocol_config(None, "closed", default_aligner).abstain is None
+    assert _protocol_config({"abstain": "none"}, "open", default_aligner) == typed({"abstain": "none"})
+    ready = AlignConfig(seed=2)  # a ready AlignConfig is used as it is
+    assert _protocol_config(ready, "open", default_aligner) is ready
     other = lambda *a, **k: None  # noqa: E731 (a custom aligner gets its configuration untouched)
     assert _protocol_config({"x": 1}, "open", other) == {"x": 1}

@@ -345,6 +345,7 @@ def test_original_names_view_uses_a_multilingual_encoder(tiny_st, tmp_path, capl
 
     from kgalign.kg import KnowledgeGraph
     from kgalign.aligner.similarity import compute_similarity
+    from kgalign.config import AlignConfig
 
     multi = tmp_path / "tiny-multilingual-st"  # the name marks it multilingual (Encoder.multilingual)
     shutil.copytree(tiny_st, multi)
@@ -359,7 +360,8 @@ def test_original_names_view_uses_a_multilingual_encoder(tiny_st, tmp_path, capl
     base = {"similarity": {"names": 1.0, "original_names": 1.0, "strings": 0.0, "structure": [],
                            "attributes": 0.0, "center": False, "csls": 0},
             "selftrain": {"enabled": False}, "device": "cpu"}
-    S, info = compute_similarity(kg1, kg2, e1, e2, raw1, raw2, src, tgt, {**base, "encoder": str(multi)},
+    S, info = compute_similarity(kg1, kg2, e1, e2, raw1, raw2, src, tgt,
+                                 AlignConfig.from_dict({**base, "encoder": str(multi)}),
                                  None, return_info=True)
     assert "original_names" in info["views"]
     ref = Encoder(str(multi), device="cpu", cache_dir=tmp_path / "c2", show_progress=False)
@@ -367,7 +369,8 @@ def test_original_names_view_uses_a_multilingual_encoder(tiny_st, tmp_path, capl
     expected = (e1[src] @ e2[tgt].T + o1[src] @ o2[tgt].T) / 2
     np.testing.assert_allclose(np.asarray(S), expected, atol=1e-5)
     # the same weights with the monolingual copy: the view is skipped, names alone remain
-    S2, info2 = compute_similarity(kg1, kg2, e1, e2, raw1, raw2, src, tgt, {**base, "encoder": str(tiny_st)},
+    S2, info2 = compute_similarity(kg1, kg2, e1, e2, raw1, raw2, src, tgt,
+                                   AlignConfig.from_dict({**base, "encoder": str(tiny_st)}),
                                    None, return_info=True)
     assert "original_names" not in info2["views"]
     np.testing.assert_allclose(np.asarray(S2), e1[src] @ e2[tgt].T, atol=1e-5)

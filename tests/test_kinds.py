@@ -127,14 +127,14 @@ def test_default_kind_is_individual_and_subgraph_keeps_kinds():
 
 def test_parse_kinds_and_config():
     from kgalign.aligner.kinds import parse_kinds
-    from kgalign.aligner.pipeline import resolve_config
+    from kgalign.config import AlignConfig
     from kgalign.errors import InputError
 
     assert parse_kinds("classes,properties") == (1, 2, 3, 5)
     assert parse_kinds(["individuals"]) == (0,)
     assert 4 not in parse_kinds(None)  # annotation properties are not aligned by default
     with pytest.raises(InputError, match="unknown entity kind 'klasses'"):
-        resolve_config(kinds="klasses")
+        AlignConfig.build(kinds="klasses")
 
 
 @pytest.fixture(scope="module")

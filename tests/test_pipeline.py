@@ -7,7 +7,9 @@ import pytest
 
 from kgalign.errors import EmptyGraphError, InputError
 from kgalign.kg import KnowledgeGraph
-from kgalign.aligner.pipeline import align, main_language, resolve_config
+from kgalign.aligner.languages import main_language
+from kgalign.aligner.pipeline import align
+from kgalign.config import AlignConfig
 
 NAMES = ["Paris", "Lyon", "Marseille", "Toulouse", "Nice", "Nantes", "Strasbourg", "Bordeaux"]
 
@@ -103,13 +105,13 @@ def test_bad_positions_and_config_are_rejected(hashing_encoder):
     with pytest.raises(InputError, match="duplicate"):
         align(kg1, kg2, targets=[1, 1], encoder=hashing_encoder, translator="identity")
     with pytest.raises(InputError, match="unknown configuration key"):
-        resolve_config({"tresh": 0.3})
+        AlignConfig.build({"tresh": 0.3})
 
 
 def test_config_merges_nested_keys():
-    cfg = resolve_config({"matching": {"topk": 7}}, threshold=0.2)
-    assert cfg["matching"]["topk"] == 7 and cfg["matching"]["method"] == "auto"
-    assert cfg["threshold"] == 0.2
+    cfg = AlignConfig.build({"matching": {"topk": 7}}, threshold=0.2)
+    assert cfg.matching.topk == 7 and cfg.matching.method == "auto"
+    assert cfg.threshold == 0.2
 
 
 def test_main_language_is_the_most_frequent_tag():
@@ -139,7 +141,7 @@ def test_sparse_matching_path_agrees_with_the_dense_one(hashing_encoder):
 
 
 def test_similarity_ranking_breaks_ties_by_the_given_target_order():
-    from kgalign.aligner.pipeline import topk_rows
+    from kgalign.aligner.result import topk_rows
 
     rng = np.random.default_rng(0)
     for _ in range(50):

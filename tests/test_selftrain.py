@@ -5,6 +5,7 @@ import pytest
 
 from kgalign.kg import KnowledgeGraph
 from kgalign.aligner.selftrain import _reach, anchor_similarity, confident_pairs, self_train
+from kgalign.config import SelftrainConfig
 from kgalign.aligner.views.structure import normalized_adjacency
 
 
@@ -82,11 +83,11 @@ def test_self_train_resolves_name_ties_and_stops():
         base[i, perm[i]] = 1.0
     for i in (5, 6):  # tie between the two look-alikes
         base[i, perm[5]] = base[i, perm[6]] = 0.5
-    S, info = self_train(base, kg1, kg2, np.arange(7), np.arange(7), {"rounds": 5})
+    S, info = self_train(base, kg1, kg2, np.arange(7), np.arange(7), SelftrainConfig(rounds=5))
     assert S.argmax(1).tolist() == perm.tolist()
     assert info.confident[0] == 5 and 1 <= info.rounds < 5 and info.stopped
     assert np.array_equal(base[5, perm[5]], base[5, perm[6]])  # input not modified
-    S0, info0 = self_train(base, kg1, kg2, np.arange(7), np.arange(7), {"enabled": False})
+    S0, info0 = self_train(base, kg1, kg2, np.arange(7), np.arange(7), SelftrainConfig(enabled=False))
     np.testing.assert_array_equal(S0, base)
     assert info0.rounds == 0
 
@@ -144,7 +145,7 @@ def test_self_train_leaves_base_untouched():
     rng = np.random.default_rng(3)
     base = (np.eye(8) + 0.01 * rng.random((8, 8))).astype(np.float32)
     keep = base.copy()
-    S, info = self_train(base, kg, kg, np.arange(8), np.arange(8), {"rounds": 2, "min_growth": 0.0})
+    S, info = self_train(base, kg, kg, np.arange(8), np.arange(8), SelftrainConfig(rounds=2, min_growth=0.0))
     np.testing.assert_array_equal(base, keep)
     assert S is not base and info.rounds >= 1
     # the result is the base plus the anchor-profile cosine of the last round (in [0, 1])

@@ -6,7 +6,8 @@ import pytest
 from kgalign.errors import InputError
 from kgalign.kg import KnowledgeGraph
 from kgalign.aligner.views import ngram_vectors
-from kgalign.aligner.similarity import SIMILARITY_DEFAULTS, compute_similarity, csls
+from kgalign.aligner.similarity import compute_similarity, csls
+from kgalign.config import AlignConfig, SimilarityConfig
 
 NAMES = ["paris", "france", "texas", "lyon", "berlin", "germany", "munich", "bavaria"]
 TRIPLES = [(0, 0, 1), (3, 0, 1), (2, 1, 0), (4, 0, 5), (6, 0, 5), (7, 1, 6), (6, 1, 4)]
@@ -32,7 +33,7 @@ def _pair(seed=0, d=6):
 
 
 def _cfg(selftrain=False, **sim):
-    return {"similarity": sim, "selftrain": {"enabled": selftrain}}
+    return AlignConfig.from_dict({"similarity": sim, "selftrain": {"enabled": selftrain}})
 
 
 def test_fusion_is_the_weighted_mean_of_views():
@@ -107,16 +108,18 @@ def test_csls_brute_force():
 
 def test_defaults_find_the_permutation_and_bad_config():
     kg1, kg2, e1, e2, n1, n2, perm = _pair(2)
-    S, info = compute_similarity(kg1, kg2, e1, e2, n1, n2, np.arange(8), np.arange(8), {}, return_info=True)
+    S, info = compute_similarity(kg1, kg2, e1, e2, n1, n2, np.arange(8), np.arange(8), AlignConfig(), return_info=True)
     assert S.argmax(1).tolist() == perm.tolist()
     assert {"names", "strings", "structure"} <= set(info["views"]) and "selftrain" in info
     with pytest.raises(InputError, match="bogus"):
-        compute_similarity(kg1, kg2, e1, e2, n1, n2, np.arange(8), np.arange(8), {"similarity": {"bogus": 1}})
+        compute_similarity(kg1, kg2, e1, e2, n1, n2, np.arange(8), np.arange(8),
+                           AlignConfig.from_dict({"similarity": {"bogus": 1}}))
     with pytest.raises(InputError):
-        compute_similarity(kg1, kg2, e1, e2, n1, n2, np.arange(8), np.arange(8), {"selftrain": {"round": 1}})
+        compute_similarity(kg1, kg2, e1, e2, n1, n2, np.arange(8), np.arange(8),
+                           AlignConfig.from_dict({"selftrain": {"round": 1}}))
     with pytest.raises(ValueError):
-        compute_similarity(kg1, kg2, e1[:3], e2, n1, n2, np.arange(3), np.arange(8), {})
-    assert set(SIMILARITY_DEFAULTS) >= {"names", "strings", "structure", "attributes", "csls", "center"}
+        compute_similarity(kg1, kg2, e1[:3], e2, n1, n2, np.arange(3), np.arange(8), AlignConfig())
+    assert set(SimilarityConfig().to_dict()) >= {"names", "strings", "structure", "attributes", "csls", "center"}
 
 
 def test_graph_without_triples_skips_structure():

@@ -1,4 +1,4 @@
-"""On-disk embedding cache, one entry per unique text.
+"""On-disk embedding cache, one entry per unique text (and a translation cache, :class:`TranslationCache`).
 
 Layout: ``<root>/<namespace>/chunk-<random>.npy`` where ``root`` defaults to
 ``$KGALIGN_HOME/embeddings`` (``~/.cache/kgalign/embeddings``) and the namespace is a hash of
@@ -31,6 +31,8 @@ __all__ = [
     "text_key",
     "model_fingerprint",
     "EmbeddingCache",
+    "TranslationCache",
+    "default_translation_dir",
 ]
 
 log = logging.getLogger(__name__)
@@ -246,3 +248,104 @@ class EmbeddingCache:
             for sub in self.root.iterdir():
                 if sub.is_dir() and re.fullmatch(r"[0-9a-f]{32}", sub.name):
                     shutil.rmtree(sub)
+
+
+# ---------------------------------------------------------------------------- translations
+def default_translation_dir() -> Path:
+    """The default translation-cache root, ``kgalign_home() / "translations"``."""
+    return kgalign_home() / "translations"
+
+
+class TranslationCache:
+    """Per-text store of translations, keyed by the translator's ``cache_key``.
+
+    Machine translation is the slowest step of a run after encoding; with this cache a second
+    run over the same texts with the same translator translates nothing. Layout:
+    ``<root>/<sha256(cache_key)[:32]>/chunk-<random>.json`` holding
+    ``{"translator": cache_key, "pairs": {source: translation}}``, written atomically; a
+    namespace of more than :data:`MAX_CHUNKS` chunks is merged into one. An unreadable chunk is
+    ignored (its texts are translated again), an unwritable directory gives one warning.
+
+    Parameters
+    ----------
+    root : str or os.PathLike, optional
+        Default :func:`default_translation_dir`.
+    """
+
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.root = Path(root).expanduser() if root is not None else default_translation_dir()
+        self._write_failed = False
+
+    @staticmethod
+    def enabled() -> bool:
+        """False when the environment variable ``KGALIGN_NO_CACHE`` is set (not ``0``)."""
+        return os.environ.get("KGALIGN_NO_CACHE", "").strip() in ("", "0")
+
+    def _dir(self, key: str) -> Path:
+        return self.root / hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+    def _read(self, ns_dir: Path, key: str) -> dict[str, str]:
+        out: dict[str, str] = {}
+        if not ns_dir.is_dir():
+            return out
+        for path in sorted(ns_dir.glob(_CHUNK_PREFIX + "*.json")):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                pairs = data["pairs"] if data.get("translator") == key else {}
+                if not all(isinstance(k, str) and isinstance(v, str) for k, v in pairs.items()):
+                    raise ValueError("entries are not text")
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                log.warning("ignoring unreadable translation-cache file %s: %s", path, exc)
+                continue
+            for k, v in pairs.items():
+                out.setdefault(k, v)
+        return out
+
+    def _write(self, ns_dir: Path, key: str, pairs: dict[str, str]) -> None:
+        from kgalign.io.atomic import atomic_write
+
+        with atomic_write(ns_dir / f"{_CHUNK_PREFIX}{uuid.uuid4().hex}.json", force=True) as fh:
+            json.dump({"translator": key, "pairs": pairs}, fh, ensure_ascii=False)
+
+    def translate(self, translator, texts: Sequence[str]) -> list[str]:
+        """``translator.translate(texts)``, with the texts translated before read from disk.
+
+        Parameters
+        ----------
+        translator : Translator
+            Anything with ``translate(list of str) -> list of str`` and a ``cache_key``.
+        texts : sequence of str, length n
+
+        Returns
+        -------
+        list of str, length n
+            Only the unique texts missing from the cache are passed to ``translator``, once.
+        """
+        texts = list(texts)
+        key = translator.cache_key
+        ns_dir = self._dir(key)
+        known = self._read(ns_dir, key)
+        todo = list(dict.fromkeys(t for t in texts if t not in known))
+        if todo:
+            got = translator.translate(todo)
+            if len(got) != len(todo):
+                from kgalign.errors import KgalignError
+
+                raise KgalignError(f"translator {translator!r} returned {len(got)} texts for {len(todo)}")
+            new = dict(zip(todo, got))
+            known.update(new)
+            if not self._write_failed:
+                try:
+                    ns_dir.mkdir(parents=True, exist_ok=True)
+                    self._write(ns_dir, key, new)
+                    chunks = sorted(ns_dir.glob(_CHUNK_PREFIX + "*.json"))
+                    if len(chunks) > MAX_CHUNKS:
+                        self._write(ns_dir, key, self._read(ns_dir, key))
+                        for p in chunks:
+                            p.unlink(missing_ok=True)
+                except OSError as exc:
+                    self._write_failed = True
+                    warnings.warn(f"translation cache {self.root} is not writable ({exc}); continuing without it",
+                                  stacklevel=2)
+        log.info("translations: %d of %d unique texts from the cache", len(set(texts)) - len(todo), len(set(texts)))
+        return [known[t] for t in texts]

@@ -4,7 +4,7 @@ In the open setting every entity of both graphs is a candidate, and many have no
 (about 4,400 per side in DBP15K). A 1-to-1 assignment pairs each of them with *something*;
 this module decides, after the assignment, which pairs to withdraw, without any gold link.
 
-The rule (``"abstain": "auto"``)
+The rule (``"abstain": "auto"``, :class:`kgalign.config.AbstainConfig`)
 --------------------------------
 A pair ``(i, j)`` of the assignment is withdrawn when
 
@@ -39,7 +39,7 @@ documented rule, with no classifier to train.
 
 Measured (open protocol: all entities of both graphs, default pipeline, presentation seeds 0
 and 1, ``kgalign benchmark dbp15k --pair PAIR --protocol open``, which now passes
-``"abstain": "auto"``): F1 without -> with abstention zh_en 0.816 -> 0.918 (P 0.931, R 0.905),
+``"abstain": "auto"``, :class:`kgalign.config.AbstainConfig`): F1 without -> with abstention zh_en 0.816 -> 0.918 (P 0.931, R 0.905),
 ja_en 0.839 -> 0.934 (P 0.930, R 0.938), fr_en 0.861 -> 0.951. On zh_en, a classifier trained
 *with* gold (gradient boosting, 5-fold, on score, row/column margins, mutual-best and degrees)
 reaches 0.928, and 0.926 on score and degrees alone: margins and mutual-nearest-neighbour
@@ -55,66 +55,20 @@ real-world entity, i.e. were right but absent from the gold standard. On a close
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from kgalign.config import AbstainConfig, abstain_config
 from kgalign.errors import InputError
 
-__all__ = ["ABSTAIN_DEFAULTS", "abstain_config", "peripheral_entities", "Abstention", "abstain"]
+__all__ = ["peripheral_entities", "Abstention", "abstain"]
 
-#: Settings of ``"abstain": "auto"`` (chosen on DBP15K zh_en, fixed elsewhere).
-ABSTAIN_DEFAULTS: dict = {
-    "min_score": 0.3,  # withdraw pairs whose fused similarity is below this
-    "degree_ratio": 1.0 / 3.0,  # peripheral: degree < ratio * median degree of the graph
-}
+#: Default of :func:`peripheral_entities` (the ``abstain.degree_ratio`` default).
+_DEGREE_RATIO = AbstainConfig().degree_ratio
 
 
-def abstain_config(value) -> dict | None:
-    """Validate the pipeline's ``"abstain"`` value and return the settings (None: off).
-
-    Parameters
-    ----------
-    value : None, bool, str or dict
-        ``None``, ``False`` or ``"none"``: no abstention (every source keeps its assigned
-        partner). ``"auto"`` or ``True``: :data:`ABSTAIN_DEFAULTS`. A mapping: those defaults
-        with some keys replaced (``min_score``: a finite number or None to skip the score test;
-        ``degree_ratio``: a non-negative finite number, 0 skips the degree test).
-
-    Returns
-    -------
-    dict or None
-
-    Raises
-    ------
-    InputError
-        For any other value, an unknown key or a bad number.
-    """
-    import math
-
-    if value is None or value is False or (isinstance(value, str) and value.lower() in ("none", "off")):
-        return None
-    if value is True or (isinstance(value, str) and value.lower() == "auto"):
-        return dict(ABSTAIN_DEFAULTS)
-    if not isinstance(value, dict):
-        raise InputError(f"configuration 'abstain' must be \"auto\", null or a mapping, got {value!r}")
-    from kgalign.options import merge_options
-
-    out = merge_options("abstain", value, ABSTAIN_DEFAULTS)
-
-    def num(v):
-        return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
-
-    if out["min_score"] is not None and not num(out["min_score"]):
-        raise InputError(f"configuration 'abstain.min_score' must be a finite number or null, got {out['min_score']!r}")
-    if not num(out["degree_ratio"]) or out["degree_ratio"] < 0:
-        raise InputError("configuration 'abstain.degree_ratio' must be a non-negative finite number, "
-                         f"got {out['degree_ratio']!r}")
-    return out
-
-
-def peripheral_entities(kg, degree_ratio: float = ABSTAIN_DEFAULTS["degree_ratio"]) -> np.ndarray:
+def peripheral_entities(kg, degree_ratio: float = _DEGREE_RATIO) -> np.ndarray:
     """Entities taking part in fewer than ``degree_ratio * median degree`` relation triples.
 
     Parameters
@@ -167,7 +121,7 @@ class Abstention:
                 "withdrawn_peripheral": int(self.peripheral.sum())}
 
 
-def abstain(kg1, kg2, rows, cols, scores, settings: dict | str | None = "auto") -> Abstention:
+def abstain(kg1, kg2, rows, cols, scores, settings: AbstainConfig | dict | str | None = "auto") -> Abstention:
     """Decide which pairs of a 1-to-1 assignment to withdraw (see the module notes).
 
     Parameters
@@ -179,8 +133,9 @@ def abstain(kg1, kg2, rows, cols, scores, settings: dict | str | None = "auto") 
     scores : array_like of float, shape (p,)
         Fused similarity of each pair (:func:`kgalign.aligner.similarity.compute_similarity`, a
         weighted mean of cosines in [-1, 1]); NaN counts as below any threshold.
-    settings : dict, str or None
-        Anything :func:`abstain_config` accepts; ``None``/"none" keeps every pair.
+    settings : AbstainConfig, dict, str or None
+        Anything :func:`kgalign.config.abstain_config` accepts (``"auto"``, a mapping of
+        :class:`~kgalign.config.AbstainConfig` keys); ``None``/"none" keeps every pair.
 
     Returns
     -------
@@ -191,7 +146,7 @@ def abstain(kg1, kg2, rows, cols, scores, settings: dict | str | None = "auto") 
     InputError
         For bad settings, mismatched lengths or positions outside the graphs.
     """
-    cfg = abstain_config(settings)
+    cfg = abstain_config(settings)  # an AbstainConfig passes unchanged
     rows = np.asarray(rows, dtype=np.int64).reshape(-1)
     cols = np.asarray(cols, dtype=np.int64).reshape(-1)
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
@@ -205,12 +160,12 @@ def abstain(kg1, kg2, rows, cols, scores, settings: dict | str | None = "auto") 
         none = np.zeros(p, dtype=bool)
         return Abstention(np.ones(p, dtype=bool), none, none.copy(), {"enabled": False})
     low = np.zeros(p, dtype=bool)
-    if cfg["min_score"] is not None:
-        low = ~(scores >= float(cfg["min_score"]))  # NaN -> withdrawn
-    per1 = peripheral_entities(kg1, cfg["degree_ratio"])
-    per2 = peripheral_entities(kg2, cfg["degree_ratio"])
+    if cfg.min_score is not None:
+        low = ~(scores >= cfg.min_score)  # NaN -> withdrawn
+    per1 = peripheral_entities(kg1, cfg.degree_ratio)
+    per2 = peripheral_entities(kg2, cfg.degree_ratio)
     periph = per1[rows] | per2[cols]
-    info = {"enabled": True, **cfg,
+    info = {"enabled": True, **cfg.to_dict(),
             "median_degree1": float(np.median(kg1.degrees())) if kg1.n_entities else 0.0,
             "median_degree2": float(np.median(kg2.degrees())) if kg2.n_entities else 0.0,
             "peripheral_entities1": int(per1.sum()), "peripheral_entities2": int(per2.sum())}

@@ -20,24 +20,10 @@ import logging
 import numpy as np
 
 from kgalign.errors import EmptyGraphError, InputError
-from kgalign.kg import (ANNOTATION_PROPERTY, CLASS, CONCEPT, DATATYPE_PROPERTY, INDIVIDUAL, KINDS, OBJECT_PROPERTY,
-                        KnowledgeGraph)
+from kgalign.kg import (ANNOTATION_PROPERTY, CLASS, CONCEPT, DATATYPE_PROPERTY, DEFAULT_KINDS, INDIVIDUAL,  # noqa: F401
+                        KIND_SELECTORS, KINDS, OBJECT_PROPERTY, KnowledgeGraph, parse_kinds)
 
 log = logging.getLogger(__name__)
-
-#: Names accepted by ``kinds`` -> the kind codes they select. Singular kind names work too.
-KIND_SELECTORS: dict[str, tuple[int, ...]] = {
-    "individuals": (INDIVIDUAL,),
-    "classes": (CLASS, CONCEPT),
-    "concepts": (CONCEPT,),
-    "properties": (OBJECT_PROPERTY, DATATYPE_PROPERTY),
-    "object_properties": (OBJECT_PROPERTY,),
-    "datatype_properties": (DATATYPE_PROPERTY,),
-    "annotation_properties": (ANNOTATION_PROPERTY,),
-    "all": tuple(k for k in range(len(KINDS)) if k != ANNOTATION_PROPERTY),
-}
-#: Kinds aligned when ``kinds`` is None: everything but annotation properties.
-DEFAULT_KINDS: tuple[int, ...] = KIND_SELECTORS["all"]
 
 #: Relation written for a pair of each kind (``owl:sameAs`` for individuals, ``owl:equivalentClass``
 #: for classes, ``owl:equivalentProperty`` for properties, ``skos:exactMatch`` for SKOS concepts).
@@ -49,47 +35,6 @@ KIND_PREDICATES: dict[int, str] = {
     ANNOTATION_PROPERTY: "http://www.w3.org/2002/07/owl#equivalentProperty",
     CONCEPT: "http://www.w3.org/2004/02/skos/core#exactMatch",
 }
-
-
-def parse_kinds(spec) -> tuple[int, ...]:
-    """The kind codes selected by ``spec``.
-
-    Parameters
-    ----------
-    spec : None, str or list of str
-        None: :data:`DEFAULT_KINDS`; ``"classes,properties"`` or ``["classes", "properties"]``:
-        names of :data:`KIND_SELECTORS` or of :data:`kgalign.kg.KINDS`.
-
-    Returns
-    -------
-    tuple of int
-        Sorted, distinct codes.
-
-    Raises
-    ------
-    InputError
-        For an unknown name, an empty selection or a value of another type.
-    """
-    if spec is None:
-        return DEFAULT_KINDS
-    if isinstance(spec, str):
-        names = [s.strip() for s in spec.split(",") if s.strip()]
-    elif isinstance(spec, (list, tuple)) and all(isinstance(s, str) for s in spec):
-        names = [s.strip() for s in spec]
-    else:
-        raise InputError(f"configuration 'kinds' must be a list of kind names or a comma-separated string, got {spec!r}")
-    codes: set[int] = set()
-    for name in names:
-        key = name.lower().replace("-", "_").replace(" ", "_")
-        if key in KIND_SELECTORS:
-            codes.update(KIND_SELECTORS[key])
-        elif key in KINDS:
-            codes.add(KINDS.index(key))
-        else:
-            raise InputError(f"unknown entity kind {name!r} in 'kinds'; known: {', '.join(KIND_SELECTORS)}")
-    if not codes:
-        raise InputError("'kinds' selects no entity kind")
-    return tuple(sorted(codes))
 
 
 def needs_split(kg1: KnowledgeGraph, kg2: KnowledgeGraph, sources: np.ndarray, targets: np.ndarray, spec) -> bool:
@@ -104,7 +49,7 @@ def predicate_for(kg: KnowledgeGraph, i: int) -> str:
 
 
 def align_by_kind(align_fn, kg1: KnowledgeGraph, kg2: KnowledgeGraph, sources: np.ndarray, targets: np.ndarray,
-                  cfg: dict, *, timer=None, encoder=None, translator=None, translations=None):
+                  cfg, *, timer=None, encoder=None, translator=None, translations=None):
     """Run ``align_fn`` once per selected kind that both sides hold, and merge the results.
 
     Parameters
@@ -114,8 +59,8 @@ def align_by_kind(align_fn, kg1: KnowledgeGraph, kg2: KnowledgeGraph, sources: n
     kg1, kg2 : KnowledgeGraph
     sources, targets : ndarray of int64
         Positions to match (all kinds mixed).
-    cfg : dict
-        The resolved configuration; ``cfg["kinds"]`` selects (see :func:`parse_kinds`).
+    cfg : kgalign.config.AlignConfig
+        The configuration; ``cfg.kinds`` selects (see :func:`kgalign.kg.parse_kinds`).
     timer, encoder, translator, translations
         As for ``align_fn``; a string or absent encoder is loaded once for all kinds.
 
@@ -135,9 +80,9 @@ def align_by_kind(align_fn, kg1: KnowledgeGraph, kg2: KnowledgeGraph, sources: n
     """
     import scipy.sparse as sp
 
-    from kgalign.aligner.pipeline import AlignmentResult
+    from kgalign.aligner.result import AlignmentResult
 
-    selected = parse_kinds(cfg.get("kinds"))
+    selected = parse_kinds(cfg.kinds)
     k1 = np.unique(kg1.kinds[sources]).tolist()
     k2 = np.unique(kg2.kinds[targets]).tolist()
     todo = [k for k in selected if k in k1 and k in k2]
@@ -153,19 +98,19 @@ def align_by_kind(align_fn, kg1: KnowledgeGraph, kg2: KnowledgeGraph, sources: n
     if encoder is None or isinstance(encoder, str):
         from kgalign.aligner.encode import Encoder
 
-        encoder = Encoder(encoder or cfg["encoder"], device=cfg["device"], batch_size=cfg["batch_size"],
-                          show_progress=cfg["show_progress"])
+        encoder = Encoder(encoder or cfg.encoder, device=cfg.device, batch_size=cfg.batch_size,
+                          show_progress=cfg.show_progress)
     results = []
     for k in todo:
         s_k = sources[kg1.kinds[sources] == k]
         t_k = targets[kg2.kinds[targets] == k]
         log.info("aligning %d x %d entities of kind %s", len(s_k), len(t_k), KINDS[k])
         results.append(align_fn(kg1, kg2, sources=s_k, targets=t_k, translations=translations,
-                                config={**cfg, "kinds": KINDS[k]}, timer=timer, encoder=encoder,
+                                config=cfg.replace(kinds=KINDS[k]), timer=timer, encoder=encoder,
                                 translator=translator))
     if len(results) == 1:
         res = results[0]
-        res.config = cfg
+        res.config = res.config.replace(kinds=cfg.kinds)
         res.info = {**res.info, "kinds": {KINDS[todo[0]]: _kind_info(res)}, "kinds_skipped": skipped}
         return res
     # merge: block-diagonal similarity, assignment offsets
@@ -193,8 +138,9 @@ def align_by_kind(align_fn, kg1: KnowledgeGraph, kg2: KnowledgeGraph, sources: n
     return AlignmentResult(
         kg1=kg1, kg2=kg2, sources=np.concatenate([r.sources for r in results]),
         targets=np.concatenate([r.targets for r in results]), rows=rows[order], cols=cols[order],
-        scores=scores[order], similarity=sim, stages=stages, config=cfg, device=results[0].device,
-        names1=results[0].names1, names2=results[0].names2, assignment=assignment, info=info,
+        scores=scores[order], similarity=sim, stages=stages, config=results[0].config.replace(kinds=cfg.kinds),
+        device=results[0].device, names1=results[0].names1, names2=results[0].names2, assignment=assignment,
+        info=info, choices=results[0].choices, fingerprints=results[0].fingerprints,
     )
 
 

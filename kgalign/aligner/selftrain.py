@@ -16,22 +16,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kgalign.aligner.views.strings import sparse_cosine_into
+from kgalign.config import SelftrainConfig
 
 log = logging.getLogger("kgalign")
 
 #: Cells per row block of :func:`confident_pairs` (about 16 MiB of float32).
 _BLOCK_CELLS = 1 << 22
-
-#: Defaults of ``config["selftrain"]``.
-SELFTRAIN_DEFAULTS = {
-    "enabled": True,
-    "rounds": 3,  # at most this many re-scoring rounds
-    "margin": 0.05,  # best - second best (row-wise) needed for a pseudo-anchor
-    "hop_weights": [1.0],  # weights of the 1-hop (, 2-hop, ...) anchor-profile cosines
-    "min_growth": 0.005,  # stop when the confident set grows by less than this fraction
-    "idf": True,  # weight anchors by log(n / number of entities next to them) (TF-IDF style; +0.003 on zh_en)
-}
-
 
 @dataclass
 class SelfTrainInfo:
@@ -168,7 +158,7 @@ def anchor_similarity(out: np.ndarray, reach1, reach2, sources, targets, anchors
     return out
 
 
-def self_train(S_base: np.ndarray, kg1, kg2, sources, targets, config: dict | None = None,
+def self_train(S_base: np.ndarray, kg1, kg2, sources, targets, config: SelftrainConfig | None = None,
                timer=None) -> tuple[np.ndarray, SelfTrainInfo]:
     """Iterative pseudo-anchor self-training on top of a base similarity.
 
@@ -180,8 +170,8 @@ def self_train(S_base: np.ndarray, kg1, kg2, sources, targets, config: dict | No
         Full graphs (their triples carry the anchor profiles).
     sources, targets : ndarray of int64
         Entity positions of the rows and columns.
-    config : dict, optional
-        Keys of :data:`SELFTRAIN_DEFAULTS`.
+    config : SelftrainConfig, optional
+        Default ``SelftrainConfig()`` (:class:`kgalign.config.SelftrainConfig`).
     timer : StageTimer, optional
 
     Returns
@@ -193,35 +183,36 @@ def self_train(S_base: np.ndarray, kg1, kg2, sources, targets, config: dict | No
     """
     from kgalign.aligner.views.structure import normalized_adjacency
 
-    cfg = dict(SELFTRAIN_DEFAULTS)
-    cfg.update(config or {})
+    cfg = SelftrainConfig() if config is None else config
+    if not isinstance(cfg, SelftrainConfig):
+        raise TypeError(f"self_train takes a SelftrainConfig (kgalign.config), not {type(cfg).__name__}")
     info = SelfTrainInfo()
     sources = np.asarray(sources, dtype=np.int64)
     targets = np.asarray(targets, dtype=np.int64)
-    hop_weights = [float(w) for w in cfg["hop_weights"]]
+    hop_weights = list(cfg.hop_weights)
     while hop_weights and hop_weights[-1] <= 0:  # no reachability matrix for unused hops
         hop_weights.pop()
     S_base = np.asarray(S_base, dtype=np.float32)
     S = np.array(S_base, dtype=np.float32, copy=True)
-    if not cfg["enabled"] or int(cfg["rounds"]) <= 0 or not any(w > 0 for w in hop_weights):
+    if not cfg.enabled or cfg.rounds <= 0 or not any(w > 0 for w in hop_weights):
         info.stopped = "disabled"
         return S, info
     reach1 = _reach(normalized_adjacency(kg1), len(hop_weights))
     reach2 = _reach(normalized_adjacency(kg2), len(hop_weights))
     prev = 0
-    for rnd in range(int(cfg["rounds"])):
-        rows, cols = confident_pairs(S, float(cfg["margin"]))
+    for rnd in range(cfg.rounds):
+        rows, cols = confident_pairs(S, cfg.margin)
         info.confident.append(int(len(rows)))
         if len(rows) == 0:
             info.stopped = "no confident pairs"
             break
-        if prev and len(rows) < prev * (1.0 + float(cfg["min_growth"])):
+        if prev and len(rows) < prev * (1.0 + cfg.min_growth):
             info.stopped = "confident set stopped growing"
             break
         prev = len(rows)
         np.copyto(S, S_base)  # reuse the buffer: a fresh 15k x 20k array costs page faults
         anchor_similarity(S, reach1, reach2, sources, targets, sources[rows], targets[cols], hop_weights,
-                          idf=bool(cfg["idf"]))
+                          idf=cfg.idf)
         info.rounds = rnd + 1
         log.info("self-training round %d: %d pseudo-anchors", rnd + 1, len(rows))
     else:

@@ -1,11 +1,11 @@
 """Multi-view entity similarity for unsupervised cross-lingual alignment.
 
-Views (each switchable and weighted in ``config["similarity"]``, see
-:data:`SIMILARITY_DEFAULTS`):
+Views (each switchable and weighted in the ``similarity`` section of the configuration,
+:class:`kgalign.config.SimilarityConfig`):
 
 - ``names``: cosine of the (language-mean centred) translated-name embeddings;
 - ``original_names``: cosine of original-script name embeddings (only with a multilingual
-  encoder, ``config["encoder"]``);
+  encoder: the run's encoder, or ``config.encoder``);
 - ``strings``: character n-gram TF-IDF cosine of the translated names;
 - ``structure``: per-hop cosines of name features propagated over the relation graph
   (SEU, Mao et al. EMNLP 2021; LightEA, Mao et al. EMNLP 2022);
@@ -26,82 +26,9 @@ from contextlib import nullcontext
 
 import numpy as np
 
+from kgalign.config import AlignConfig, SimilarityConfig
+
 log = logging.getLogger("kgalign")
-
-#: Defaults of ``config["similarity"]`` (the best configuration measured on DBP15K zh_en).
-SIMILARITY_DEFAULTS: dict = {
-    "center": True,  # subtract each graph's mean embedding before the cosine
-    "names": 1.0,  # weight of the translated-name embedding cosine
-    "original_names": 0.0,  # weight of original-script names (multilingual encoder only)
-    "strings": 1.0,  # weight of the character n-gram TF-IDF cosine
-    "string_ngrams": [1, 3],
-    "structure": [1.0, 1.0],  # weights of the 1-hop, 2-hop, ... propagated name features
-    "relation_weighting": "none",  # "none" | "irf" (inverse relation frequency)
-    "attributes": 0.5,  # weight of the attribute-literal cosine (if both graphs have any)
-    "csls": 0,  # k of CSLS hubness correction (0: off)
-}
-
-
-def similarity_config(config: dict | None) -> tuple[dict, dict]:
-    """The ``similarity`` and ``selftrain`` settings of a pipeline config, with defaults.
-
-    Raises
-    ------
-    InputError
-        For an unknown key, or a value of the wrong type or range (naming the option).
-    """
-    from kgalign.options import merge_options
-    from kgalign.aligner.selftrain import SELFTRAIN_DEFAULTS
-
-    config = config or {}
-    out = []
-    for section, defaults in (("similarity", SIMILARITY_DEFAULTS), ("selftrain", SELFTRAIN_DEFAULTS)):
-        merged = merge_options(section, config.get(section), defaults)
-        for key, value in merged.items():
-            _check_option(section, key, value)
-        out.append(merged)
-    return out[0], out[1]
-
-
-def _is_number(v) -> bool:
-    import numbers
-
-    return isinstance(v, numbers.Real) and not isinstance(v, bool) and bool(np.isfinite(v))
-
-
-def _check_option(section: str, key: str, value) -> None:
-    """Refuse a value of the wrong type or range, naming the option (InputError)."""
-    from kgalign.errors import InputError
-
-    def bad(expected: str):
-        raise InputError(f"{section}.{key} must be {expected}, got {value!r}")
-
-    weight = "a finite number >= 0"
-    kind = {
-        ("similarity", "center"): "bool", ("selftrain", "enabled"): "bool", ("selftrain", "idf"): "bool",
-        ("similarity", "names"): "weight", ("similarity", "original_names"): "weight",
-        ("similarity", "strings"): "weight", ("similarity", "attributes"): "weight",
-        ("selftrain", "margin"): "weight", ("selftrain", "min_growth"): "weight",
-        ("similarity", "structure"): "weights", ("selftrain", "hop_weights"): "weights",
-        ("similarity", "csls"): "count", ("selftrain", "rounds"): "count",
-    }.get((section, key))
-    if kind == "bool" and not isinstance(value, bool):
-        bad("true or false")
-    if kind == "weight" and not (_is_number(value) and value >= 0):
-        bad(weight)
-    if kind == "weights" and not (value is None or (isinstance(value, (list, tuple))
-                                                    and all(_is_number(v) and v >= 0 for v in value))):
-        bad(f"a list of weights (each {weight}), one per hop")
-    if kind == "count" and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
-        bad("an integer >= 0")
-    if (section, key) == ("similarity", "relation_weighting") and value not in ("none", "irf"):
-        bad('"none" or "irf"')
-    if (section, key) == ("similarity", "string_ngrams"):
-        ok = (isinstance(value, (list, tuple)) and len(value) == 2
-              and all(isinstance(v, int) and not isinstance(v, bool) for v in value) and 1 <= value[0] <= value[1])
-        if not ok:
-            bad("[min, max] character n-gram lengths with 1 <= min <= max")
-
 
 def csls(S: np.ndarray, k: int = 10) -> np.ndarray:
     """Cross-domain similarity local scaling, in place: ``2 S - r_row - r_col``.
@@ -132,23 +59,29 @@ def csls(S: np.ndarray, k: int = 10) -> np.ndarray:
     return S
 
 
-def _original_name_embeddings(kg1, kg2, config: dict):
-    """Embeddings of the untranslated names, or None when the encoder is not multilingual."""
-    from kgalign.aligner.encode import Encoder
+def _original_name_embeddings(kg1, kg2, config: AlignConfig, encoder=None):
+    """Embeddings of the untranslated names, or None when the encoder is not multilingual.
 
-    enc = Encoder(config.get("encoder"), device=config.get("device", "auto"),
-                  batch_size=config.get("batch_size", 256), show_progress=False)
-    if not enc.multilingual:
-        log.warning("original_names view skipped: encoder %s is not multilingual", enc.name)
+    ``encoder`` (the run's encoder) is used when given, else one is built from
+    ``config.encoder`` / ``config.device`` / ``config.batch_size``. The labels are read in
+    ``config.lang1`` / ``config.lang2`` (resolved per run), else the main label language.
+    """
+    from kgalign.aligner.languages import main_language
+
+    enc = encoder
+    if enc is None:
+        from kgalign.aligner.encode import Encoder
+
+        enc = Encoder(config.encoder, device=config.device, batch_size=config.batch_size, show_progress=False)
+    if not getattr(enc, "multilingual", False):
+        log.warning("original_names view skipped: encoder %s is not multilingual", getattr(enc, "name", enc))
         return None
-    from kgalign.aligner.pipeline import main_language
-
-    lang1 = config.get("lang1") or main_language(kg1)
-    lang2 = config.get("lang2") or main_language(kg2)
+    lang1 = config.lang1 or main_language(kg1)
+    lang2 = config.lang2 or main_language(kg2)
     return enc.encode(kg1.names(lang1)), enc.encode(kg2.names(lang2))
 
 
-def name_structure_features(kg, emb, sim_cfg: dict, orig=None) -> np.ndarray:
+def name_structure_features(kg, emb, sim_cfg: SimilarityConfig, orig=None) -> np.ndarray:
     """Concatenated, weighted name and structure features of all entities of one graph.
 
     ``F1[i] . F2[j] = w_names cos(x_i, y_j) + w_orig cos(o_i, o_j) + sum_k w_k cos(A^k x_i, B^k y_j)``.
@@ -158,8 +91,7 @@ def name_structure_features(kg, emb, sim_cfg: dict, orig=None) -> np.ndarray:
     kg : KnowledgeGraph
     emb : ndarray of float32, shape (n, d)
         Name embeddings of all entities.
-    sim_cfg : dict
-        ``config["similarity"]`` with defaults.
+    sim_cfg : SimilarityConfig
     orig : ndarray of float32, shape (n, d'), optional
         Original-script name embeddings.
 
@@ -170,24 +102,23 @@ def name_structure_features(kg, emb, sim_cfg: dict, orig=None) -> np.ndarray:
     from kgalign.aligner.views.names import center_embeddings
     from kgalign.aligner.views.structure import normalized_adjacency, structure_features
 
-    X = center_embeddings(emb, bool(sim_cfg["center"]))
+    X = center_embeddings(emb, sim_cfg.center)
     parts = []
-    if float(sim_cfg["names"]) > 0:
-        parts.append(np.sqrt(float(sim_cfg["names"]), dtype=np.float32) * X)
-    if orig is not None and float(sim_cfg["original_names"]) > 0:
-        parts.append(np.sqrt(float(sim_cfg["original_names"]), dtype=np.float32)
-                     * center_embeddings(orig, bool(sim_cfg["center"])))
-    hop_w = [float(w) for w in (sim_cfg["structure"] or [])]
+    if sim_cfg.names > 0:
+        parts.append(np.sqrt(sim_cfg.names, dtype=np.float32) * X)
+    if orig is not None and sim_cfg.original_names > 0:
+        parts.append(np.sqrt(sim_cfg.original_names, dtype=np.float32) * center_embeddings(orig, sim_cfg.center))
+    hop_w = list(sim_cfg.structure)
     if any(w > 0 for w in hop_w) and len(kg.triples):
-        A = normalized_adjacency(kg, sim_cfg["relation_weighting"])
+        A = normalized_adjacency(kg, sim_cfg.relation_weighting)
         parts.append(structure_features(A, X, hop_w))
     if not parts:
         return np.zeros((X.shape[0], 0), np.float32)
     return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
 
 
-def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, config, timer=None,
-                       return_info: bool = False):
+def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, config: AlignConfig,
+                       timer=None, return_info: bool = False, encoder=None):
     """Fused multi-view similarity of the entities to match.
 
     Parameters
@@ -200,16 +131,17 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
         Translated display names of all entities (length n1 / n2).
     sources, targets : ndarray of int64
         Positions in ``kg1`` / ``kg2`` of the entities to match (rows / columns).
-    config : dict
-        Pipeline configuration; this module reads ``config["similarity"]``
-        (:data:`SIMILARITY_DEFAULTS`) and ``config["selftrain"]``
-        (:data:`kgalign.aligner.selftrain.SELFTRAIN_DEFAULTS`), plus ``encoder``/``device`` for the
-        original-script view.
+    config : AlignConfig
+        The (resolved) configuration; this function reads ``config.similarity``,
+        ``config.selftrain`` and, for the original-script view, ``lang1``/``lang2`` and
+        ``encoder``/``device``/``batch_size`` when no ``encoder`` is given.
     timer : StageTimer, optional
         Sub-stages ``similarity.features``, ``.strings``, ``.attributes``, ``.selftrain`` are
         recorded.
     return_info : bool
         Also return a dict describing what ran (views used, self-training rounds).
+    encoder : Encoder, optional
+        The run's encoder, for the original-script view (default: built from ``config``).
 
     Returns
     -------
@@ -221,8 +153,8 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
 
     Raises
     ------
-    InputError
-        For unknown configuration keys.
+    TypeError
+        When ``config`` is not an :class:`~kgalign.config.AlignConfig`.
     ValueError
         When embedding shapes do not match the graphs.
     """
@@ -230,7 +162,9 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
     from kgalign.aligner.views.attributes import attribute_similarity, has_attributes
     from kgalign.aligner.views.strings import ngram_vectors, sparse_cosine_into
 
-    sim_cfg, st_cfg = similarity_config(config)
+    if not isinstance(config, AlignConfig):
+        raise TypeError(f"compute_similarity takes an AlignConfig (kgalign.config), not {type(config).__name__}")
+    sim_cfg, st_cfg = config.similarity, config.selftrain
     stage = (lambda name: timer.stage(name)) if timer is not None else (lambda name: nullcontext())
     sources = np.asarray(sources, dtype=np.int64)
     targets = np.asarray(targets, dtype=np.int64)
@@ -243,54 +177,53 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
 
     with stage("similarity.features"):
         orig = (None, None)
-        if float(sim_cfg["original_names"]) > 0:
-            got = _original_name_embeddings(kg1, kg2, config or {})
+        if sim_cfg.original_names > 0:
+            got = _original_name_embeddings(kg1, kg2, config, encoder)
             if got is not None:
                 orig = got
                 info["views"].append("original_names")
-        use_struct = (any(float(w) > 0 for w in (sim_cfg["structure"] or []))
-                      and len(kg1.triples) > 0 and len(kg2.triples) > 0)
-        feat_cfg = dict(sim_cfg) if use_struct else {**sim_cfg, "structure": []}
+        use_struct = any(w > 0 for w in sim_cfg.structure) and len(kg1.triples) > 0 and len(kg2.triples) > 0
+        feat_cfg = sim_cfg if use_struct else sim_cfg.replace(structure=())
         F1 = name_structure_features(kg1, emb1, feat_cfg, orig[0])
         F2 = name_structure_features(kg2, emb2, feat_cfg, orig[1])
         total = 0.0
-        if float(sim_cfg["names"]) > 0:
+        if sim_cfg.names > 0:
             info["views"].append("names")
-            total += float(sim_cfg["names"])
+            total += sim_cfg.names
         if orig[0] is not None:
-            total += float(sim_cfg["original_names"])
+            total += sim_cfg.original_names
         if use_struct:
             info["views"].append("structure")
-            total += sum(max(0.0, float(w)) for w in sim_cfg["structure"])
+            total += sum(max(0.0, w) for w in sim_cfg.structure)
         S = F1[sources] @ F2[targets].T if F1.shape[1] else np.zeros((len(sources), len(targets)), np.float32)
         S = np.ascontiguousarray(S, dtype=np.float32)
         del F1, F2
 
-    if float(sim_cfg["strings"]) > 0:
+    if sim_cfg.strings > 0:
         with stage("similarity.strings"):
             X1, X2 = ngram_vectors([names1[i] for i in sources], [names2[j] for j in targets],
-                                   ngram_range=sim_cfg["string_ngrams"])
-            sparse_cosine_into(S, X1, X2, float(sim_cfg["strings"]))
+                                   ngram_range=sim_cfg.string_ngrams)
+            sparse_cosine_into(S, X1, X2, sim_cfg.strings)
             info["views"].append("strings")
-            total += float(sim_cfg["strings"])
+            total += sim_cfg.strings
 
-    if float(sim_cfg["attributes"]) > 0 and has_attributes(kg1) and has_attributes(kg2):
+    if sim_cfg.attributes > 0 and has_attributes(kg1) and has_attributes(kg2):
         with stage("similarity.attributes"):
-            attribute_similarity(S, kg1, kg2, sources, targets, float(sim_cfg["attributes"]))
+            attribute_similarity(S, kg1, kg2, sources, targets, sim_cfg.attributes)
             info["views"].append("attributes")
-            total += float(sim_cfg["attributes"])
+            total += sim_cfg.attributes
 
-    if int(sim_cfg["csls"]) > 0:
-        csls(S, int(sim_cfg["csls"]))
+    if sim_cfg.csls > 0:
+        csls(S, sim_cfg.csls)
         info["views"].append("csls")
 
-    if st_cfg["enabled"]:
+    if st_cfg.enabled:
         with stage("similarity.selftrain"):
             S, st_info = self_train(S, kg1, kg2, sources, targets, st_cfg, timer)
             info["selftrain"] = {"confident": st_info.confident, "rounds": st_info.rounds,
                                  "stopped": st_info.stopped}
             if st_info.rounds > 0:
-                total += sum(max(0.0, float(w)) for w in st_cfg["hop_weights"])
+                total += sum(max(0.0, w) for w in st_cfg.hop_weights)
     # a positive scaling: rankings and the assignment are unchanged, scores become a mean
     if total > 0:
         S /= np.float32(total)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ def _common_options(f):
         click.option("--translator", help="identity | dict:PATH (TSV or translated_names.json) | mt:MODEL (Marian/NLLB id or path)."),
         click.option("--threshold", type=float, help="Drop pairs whose similarity is below this value."),
         click.option("--device", help="auto (default: cuda, then mps, then cpu), cpu, cuda, cuda:N or mps."),
-        click.option("--seed", type=int, help="Random seed (default 0; align --closed also uses it to shuffle the targets)."),
+        click.option("--seed", type=int, help="Seed of random steps (default 0; the pipeline has none, align --closed shuffles the targets with it)."),
         click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML or JSON configuration file."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bars."),
     ]
@@ -29,30 +28,19 @@ def _common_options(f):
     return f
 
 
-def load_config_file(path: str | None) -> dict:
-    """Read a YAML/JSON configuration file (see :data:`kgalign.aligner.pipeline.DEFAULT_CONFIG`)."""
-    if not path:
-        return {}
-    p = Path(path)
-    if not p.is_file():
-        raise InputError("configuration file not found", p)
-    text = p.read_text(encoding="utf-8")
-    try:
-        if p.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
+def build_config(config_file: str | None, **options):
+    """The run's :class:`~kgalign.config.AlignConfig`: ``--config FILE`` (YAML/JSON, see
+    :func:`kgalign.config.load_config`) with the command-line options on top (None: not given).
 
-            data = yaml.safe_load(text)
-    except Exception as exc:  # yaml.YAMLError, json.JSONDecodeError (a ValueError)
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        line = line + 1 if line is not None else getattr(exc, "lineno", None)
-        raise InputError(f"cannot parse configuration: {exc}", p, line) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise InputError("configuration must be a mapping of options", p)
-    return data
+    Raises
+    ------
+    InputError
+        For a bad file, key or value; before any graph is loaded.
+    """
+    from kgalign.config import AlignConfig, load_config
+
+    base = load_config(config_file) if config_file else None
+    return AlignConfig.build(base, **options)
 
 
 def _check_output(output, fmt, force) -> None:
@@ -87,6 +75,9 @@ def _options_dict(lang1, lang2, threshold, device, seed, quiet) -> dict:
               help="Candidates per source in --candidates.")
 @click.option("--ranking", type=click.Choice(["reexchange", "similarity"]), default="reexchange", show_default=True,
               help="Order of --candidates: re-exchange (least-regret; the assigned partner first) or similarity.")
+@click.option("--save-dir", type=click.Path(file_okay=False),
+              help="Also save the run here: config.json (resolved), metadata.json (version, input "
+                   "fingerprints, resolved choices, stage times), alignment.tsv and alignment.sssom.tsv.")
 @click.option("--abstain", type=click.Choice(["auto", "none"]), default=None,
               help="auto: withdraw pairs with a weak score or a thinly described (peripheral) entity, for graphs "
                    "with dangling entities (kgalign.aligner.dangling); none (default): every source keeps its partner.")
@@ -95,7 +86,7 @@ def _options_dict(lang1, lang2, threshold, device, seed, quiet) -> dict:
                               "annotation_properties, all). Default: every kind both inputs share.")
 @_common_options
 def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, candidates_out, candidates_k, ranking,
-          abstain, kinds, lang1, lang2, encoder, translator, threshold, device, seed, config_file, quiet):
+          save_dir, abstain, kinds, lang1, lang2, encoder, translator, threshold, device, seed, config_file, quiet):
     """Align the entities of KG1 and KG2 (two RDF files) or of the pair in directory KG1 (DBP15K, OpenEA).
 
     Prints a summary (entities per side, pairs written, time per stage) and, when the input
@@ -103,10 +94,10 @@ def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, c
     """
     import numpy as np
 
-    from kgalign.io import load_kg, load_pair
     from kgalign.aligner.pipeline import align as run_align
-    from kgalign.profiling import StageTimer
+    from kgalign.io import load_kg, load_pair
     from kgalign.io.writers import write_alignment
+    from kgalign.profiling import StageTimer
 
     _check_output(output, output_format, force)
     if candidates_out:
@@ -115,10 +106,9 @@ def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, c
         if output and Path(candidates_out).resolve() == Path(output).resolve():
             raise InputError("--candidates must name another file than --output", candidates_out)
         check_writable(candidates_out, force=force)
-    config = load_config_file(config_file)
-    from kgalign.aligner.pipeline import resolve_config
-
-    resolve_config(config, abstain=abstain, kinds=kinds, **_options_dict(lang1, lang2, threshold, device, seed, quiet))  # validate early
+    _check_save_dir(save_dir, force)
+    config = build_config(config_file, abstain=abstain, kinds=kinds, encoder=encoder, translator=translator,
+                          **_options_dict(lang1, lang2, threshold, device, seed, quiet))  # validated before loading
     if kg2 is None and not Path(kg1).is_dir():
         raise InputError("give two graph files (KG1 KG2), or one directory holding a pair "
                          "(DBP15K: ent_ids_1/2, triples_1/2; OpenEA: rel_triples_1/2)", kg1)
@@ -135,14 +125,11 @@ def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, c
     if closed:
         if pair.links is None or len(pair.links) == 0:
             raise InputError("--closed needs gold links in the input directory", kg1)
-        rng = np.random.default_rng(0 if seed is None else seed)
+        rng = np.random.default_rng(config.seed)
         sources = pair.links[:, 0]
         targets = rng.permutation(pair.links[:, 1])
-    res = run_align(
-        pair.kg1, pair.kg2, sources=sources, targets=targets, translations=pair.translations, config=config,
-        timer=timer, encoder=encoder, translator=translator, abstain=abstain, kinds=kinds,
-        **_options_dict(lang1 or pair.lang1, lang2 or pair.lang2, threshold, device, seed, quiet),
-    )
+    res = run_align(pair.kg1, pair.kg2, sources=sources, targets=targets, translations=pair.translations,
+                    config=config, timer=timer, lang1=config.lang1 or pair.lang1, lang2=config.lang2 or pair.lang2)
     if output:
         with timer.stage("write"):
             write_alignment(res, output, fmt=output_format, force=force)
@@ -152,7 +139,28 @@ def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, c
         with timer.stage("write"):
             n = write_candidates(res, candidates_out, candidates_k, method=ranking, force=force)
         click.echo(f"candidates: {n} ranked rows ({ranking}, up to {candidates_k} per source) -> {candidates_out}")
+    _save(res, save_dir, force, timer)
     _summary(res, pair, output, timer, time.perf_counter() - t0)
+
+
+def _check_save_dir(save_dir, force) -> None:
+    """Fail before any work when ``--save-dir`` holds files (without ``--force``) or is a file."""
+    from kgalign.errors import OutputError, OutputExistsError
+
+    if not save_dir:
+        return
+    p = Path(save_dir)
+    if p.exists() and not p.is_dir():
+        raise OutputError(f"cannot save to {p}: it is a file")
+    if p.is_dir() and any(p.iterdir()) and not force:
+        raise OutputExistsError(p)
+
+
+def _save(res, save_dir, force, timer) -> None:
+    if save_dir:
+        with timer.stage("write"):
+            res.save(save_dir, force=force)
+        click.echo(f"saved the run (config, metadata, alignment TSV and SSSOM) -> {save_dir}")
 
 
 def _summary(res, pair, output, timer, total: float) -> None:
@@ -167,6 +175,14 @@ def _summary(res, pair, output, timer, total: float) -> None:
     if by_kind and (len(by_kind) > 1 or next(iter(by_kind)) != "individual"):
         click.echo("kinds: " + "; ".join(f"{k} {v['sources']} x {v['targets']} -> {v['pairs']} pairs"
                                          for k, v in by_kind.items()))
+    ch = res.choices or {}
+    if ch:
+        langs = "/".join(f"{ch.get(k) or '-'}{' (detected)' if ch.get(k + '_detected') else ''}"
+                         for k in ("lang1", "lang2"))
+        trs = ch.get("translator1") if ch.get("translator1") == ch.get("translator2") else \
+            f"{ch.get('translator1')} / {ch.get('translator2')}"
+        click.echo(f"resolved: languages {langs}; translator {trs}; encoder {ch.get('encoder')}; "
+                   f"device {ch.get('device')}")
     ab = (res.info or {}).get("abstain") if isinstance(res.info, dict) else None
     if ab and "min_score" in ab:  # "abstain": "none" records counts but has no settings
         click.echo(f"abstained: {ab['pairs'] - ab['kept']} of {ab['pairs']} assigned pairs withdrawn "
@@ -190,25 +206,29 @@ def _summary(res, pair, output, timer, total: float) -> None:
 
 @click.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Also write the alignment here.")
+@click.option("--save-dir", type=click.Path(file_okay=False), help="Also save the run here (see kgalign align --save-dir).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @_common_options
-def demo(output, force, lang1, lang2, encoder, translator, threshold, device, seed, config_file, quiet):
+def demo(output, save_dir, force, lang1, lang2, encoder, translator, threshold, device, seed, config_file, quiet):
     """Align the embedded SILKNOW English/French thesaurus and score it against its gold links.
 
     Data: SILKNOW multilingual thesaurus of silk heritage (Apache-2.0,
     github.com/silknow/thesaurus), shipped in kgalign/data/silknow.
     """
-    from kgalign.io import load_kg
-    from kgalign.kg import KGPair
-    from kgalign.io.readers import read_alignment
-    _check_output(output, None, force)
-    base = Path(__file__).resolve().parents[1] / "data" / "silknow"
     import numpy as np
 
     from kgalign.aligner.pipeline import align as run_align
-    from kgalign.profiling import StageTimer
+    from kgalign.io import load_kg
+    from kgalign.io.readers import read_alignment
     from kgalign.io.writers import write_alignment
+    from kgalign.kg import KGPair
+    from kgalign.profiling import StageTimer
 
+    _check_output(output, None, force)
+    _check_save_dir(save_dir, force)
+    config = build_config(config_file, encoder=encoder, translator=translator,
+                          **_options_dict(lang1, lang2, threshold, device, seed, quiet))
+    base = Path(__file__).resolve().parents[1] / "data" / "silknow"
     timer = StageTimer()
     t0 = time.perf_counter()
     click.echo("kgalign demo: SILKNOW thesaurus, English vs French (666 concepts each)")
@@ -217,8 +237,8 @@ def demo(output, force, lang1, lang2, encoder, translator, threshold, device, se
         gold = read_alignment(base / "gold_en_fr.tsv")
         links = np.array([(kg1.index[s], kg2.index[o]) for s, o in gold.pairs], dtype=np.int64)
     pair = KGPair(kg1, kg2, links=links, lang1="en", lang2="fr")
-    res = run_align(kg1, kg2, config=load_config_file(config_file), timer=timer, encoder=encoder,
-                    translator=translator, **_options_dict(lang1 or "en", lang2 or "fr", threshold, device, seed, quiet))
+    res = run_align(kg1, kg2, config=config, timer=timer, lang1=config.lang1 or "en", lang2=config.lang2 or "fr")
     if output:
         write_alignment(res, output, force=force)
+    _save(res, save_dir, force, timer)
     _summary(res, pair, output, timer, time.perf_counter() - t0)

@@ -58,7 +58,7 @@ def dbp15k(pair, data_dir, protocol, config_file, output_dir, seed, max_disagree
 
     from kgalign.evaluation.dbp15k import PAIRS, download_dbp15k, markdown_table, run_dbp15k, write_outputs
     from kgalign.errors import OutputExistsError
-    from kgalign.cli.align import load_config_file
+    from kgalign.config import load_config, read_config_file
 
     pairs = list(PAIRS) if pair == "all" else [pair]
     protocols = ["closed", "open"] if protocol == "both" else [protocol]
@@ -66,7 +66,9 @@ def dbp15k(pair, data_dir, protocol, config_file, output_dir, seed, max_disagree
     for name in ("results.json", "results.md"):
         if (out / name).exists() and not force:
             raise OutputExistsError(out / name)  # before hours of work, not after
-    config = load_config_file(config_file)
+    config = read_config_file(config_file) if config_file else {}
+    if config_file:
+        load_config(config_file)  # validate before hours of work
     if download and download_url:
         from kgalign.datasets import datasets_home
 
@@ -106,7 +108,7 @@ def multifarm(data_dir, pairs, kinds, config_file, output_dir, seed, permutation
     """Run the OAEI MultiFarm tasks: P/R/F1 per task, language pair and same/different ontology."""
     from pathlib import Path
 
-    from kgalign.cli.align import load_config_file
+    from kgalign.config import load_config, read_config_file
     from kgalign.errors import OutputExistsError
     from kgalign.evaluation.multifarm import markdown_table, run_multifarm, write_outputs
 
@@ -114,7 +116,7 @@ def multifarm(data_dir, pairs, kinds, config_file, output_dir, seed, permutation
     for name in ("results.json", "results.md"):
         if (out / name).exists() and not force:
             raise OutputExistsError(out / name)
-    record = run_multifarm(data_dir, pairs=list(pairs) or None, config=load_config_file(config_file) or None,
+    record = run_multifarm(data_dir, pairs=list(pairs) or None, config=(load_config(config_file) and read_config_file(config_file)) if config_file else None,
                            seed=seed, aligner=_load_aligner(aligner), kinds=kinds,
                            permutation_check=permutation_check, log_fn=lambda msg: click.echo(msg, err=True))
     written = write_outputs(record, out, force=True, plots=not no_plots)

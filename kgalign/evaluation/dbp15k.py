@@ -188,12 +188,23 @@ def machine() -> dict:
 
 
 def default_aligner(kg1, kg2, **kwargs):
-    """:func:`kgalign.aligner.pipeline.align` without progress bars (the benchmark's default aligner)."""
+    """:func:`kgalign.aligner.pipeline.align` without progress bars (the benchmark's default aligner).
+
+    ``config`` may be an :class:`~kgalign.config.AlignConfig` (used as it is) or a mapping of
+    its keys (``show_progress`` defaults to false).
+    """
     from kgalign.aligner.pipeline import align
 
-    config = dict(kwargs.pop("config", None) or {})
-    config.setdefault("show_progress", False)
-    return align(kg1, kg2, config=config, **kwargs)
+    return align(kg1, kg2, config=_typed_config(kwargs.pop("config", None)), **kwargs)
+
+
+def _typed_config(config):
+    """An :class:`~kgalign.config.AlignConfig` from a mapping (no progress bars unless asked)."""
+    from kgalign.config import AlignConfig
+
+    if isinstance(config, AlignConfig):
+        return config
+    return AlignConfig.build({"show_progress": False, **(config or {})})
 
 
 # ------------------------------------------------------------------------------ the run
@@ -209,7 +220,7 @@ def _pair_dir(root: Path | None, pair: str, *, single: bool) -> Path:
 
 
 def run_dbp15k(data_dir: str | os.PathLike | None = None, *, pairs: Sequence[str] = PAIRS, protocols: Sequence[str] = PROTOCOLS,
-               config: dict | None = None, seed: int = 0, aligner: Callable | None = None,
+               config=None, seed: int = 0, aligner: Callable | None = None,
                limit: int | None = None, max_disagreement: float = 0.01, rank_k: int = 100,
                isolate: bool = False, log: Callable[[str], None] | None = None,
                checkpoint: Callable[[dict], None] | None = None) -> dict:
@@ -224,8 +235,10 @@ def run_dbp15k(data_dir: str | os.PathLike | None = None, *, pairs: Sequence[str
         ``../shared/datasets``); a missing pair raises
         :class:`~kgalign.datasets.DatasetNotFoundError` naming ``kgalign datasets fetch dbp15k-PAIR``.
     pairs, protocols : sequence of str
-    config : dict, optional
-        Aligner configuration (``--config FILE``).
+    config : AlignConfig or mapping, optional
+        Aligner configuration (``--config FILE``); for the default aligner an
+        :class:`~kgalign.config.AlignConfig` or a mapping of its keys (see
+        :func:`_protocol_config`), for another aligner whatever it takes.
     seed : int
         Presentation seeds are ``seed`` and ``seed + 1`` (permutation self-check).
     aligner : callable, optional
@@ -322,12 +335,22 @@ def run_dbp15k(data_dir: str | os.PathLike | None = None, *, pairs: Sequence[str
     return record
 
 
-def _protocol_config(config: dict | None, protocol: str, aligner) -> dict | None:
-    """The kgalign pipeline abstains by default in the open protocol (``"abstain": "auto"``,
-    :mod:`kgalign.aligner.dangling`); a configuration that sets ``abstain`` (e.g. ``"none"``) wins."""
-    if protocol != "open" or aligner is not default_aligner or "abstain" in (config or {}):
+def _protocol_config(config, protocol: str, aligner):
+    """The configuration of one protocol run.
+
+    Another aligner gets ``config`` as given. The kgalign pipeline gets an
+    :class:`~kgalign.config.AlignConfig`, which abstains by default in the open protocol
+    (``abstain: auto``, :mod:`kgalign.aligner.dangling`); a mapping that sets ``abstain``
+    (e.g. ``"none"``) wins, and a ready AlignConfig is used as it is.
+    """
+    if aligner is not default_aligner:
         return config
-    return {**(config or {}), "abstain": "auto"}
+    from kgalign.config import AlignConfig
+
+    typed = _typed_config(config)
+    if protocol == "open" and not isinstance(config, AlignConfig) and "abstain" not in (config or {}):
+        typed = typed.replace(abstain="auto")
+    return typed
 
 
 def _load(d: Path, limit: int | None, seed: int):

@@ -204,13 +204,14 @@ def run_multifarm(data_dir: str | os.PathLike, *, pairs: Sequence[str] | None = 
         ``seed``, ``data_dir``, ``seconds``.
     """
     from kgalign.aligner.encode import Encoder
-    from kgalign.aligner.pipeline import align, resolve_config
+    from kgalign.aligner.pipeline import align
+    from kgalign.config import AlignConfig
     from kgalign.io import load_kg
 
     aligner = aligner or align
-    cfg = resolve_config(config, show_progress=False)
+    cfg = AlignConfig.build(config, show_progress=False, kinds=kinds)  # validated before any work
     tasks = find_tasks(data_dir, pairs)
-    encoder = Encoder(cfg["encoder"], device=cfg["device"], batch_size=cfg["batch_size"], show_progress=False)
+    encoder = Encoder(cfg.encoder, device=cfg.device, batch_size=cfg.batch_size, show_progress=False)
     graphs: dict[str, object] = {}
 
     def graph(path: str):
@@ -291,7 +292,7 @@ def plot_multifarm(record: dict, path: str | os.PathLike) -> Path:
 
 def write_outputs(record: dict, output_dir: str | os.PathLike, *, force: bool = False, plots: bool = True) -> dict:
     """Write ``results.json``, ``results.md`` and ``f1_by_pair.png`` (atomic; no overwrite without ``force``)."""
-    from kgalign.io.writers import atomic_write, dump_json
+    from kgalign.io.atomic import atomic_write, dump_json
 
     out = Path(output_dir)
     dump_json(out / "results.json", record, force=force)

@@ -204,7 +204,7 @@ def _tied_sources(res, pres: Presentation, rel_eps: float = 1e-6) -> frozenset:
     return frozenset(pres.perm1[res_src[tied]].tolist())
 
 
-def run_once(aligner: Callable, pair: KGPair, sources, targets, seed: int, *, config: dict | None = None,
+def run_once(aligner: Callable, pair: KGPair, sources, targets, seed: int, *, config=None,
              rank_k: int = 100, timer: StageTimer | None = None) -> RunOutput:
     """Present ``pair`` under ``seed``, run ``aligner`` and score it against ``pair.links``.
 
@@ -218,8 +218,9 @@ def run_once(aligner: Callable, pair: KGPair, sources, targets, seed: int, *, co
         Original positions to match.
     seed : int
         Presentation seed.
-    config : dict, optional
-        Passed to the aligner.
+    config : AlignConfig, mapping or None
+        Passed to the aligner as it is; recorded as plain data (the result's own
+        ``config`` when it has one).
     rank_k : int
         Candidate-list length used when the result exposes only ``ranking(k)``.
     timer : StageTimer, optional
@@ -261,9 +262,16 @@ def run_once(aligner: Callable, pair: KGPair, sources, targets, seed: int, *, co
     return RunOutput(
         seed=seed, metrics=m, partner=partner, rows=rows, cols=cols, scores=scores, correct=correct,
         ranks=ranks, censor_at=censor_at, gold_correct=gold_correct, stages=dict(stages),
-        config=dict(getattr(res, "config", None) or (config or {})), device=str(getattr(res, "device", "cpu")),
+        config=_config_record(getattr(res, "config", None) or config), device=str(getattr(res, "device", "cpu")),
         tied=_tied_sources(res, pres),
     )
+
+
+def _config_record(config) -> dict:
+    """A configuration as plain data (an AlignConfig through ``to_dict()``, a mapping copied)."""
+    if config is None:
+        return {}
+    return config.to_dict() if hasattr(config, "to_dict") else dict(config)
 
 
 def permutation_check(a: RunOutput, b: RunOutput, max_disagreement: float) -> dict:
@@ -298,7 +306,7 @@ def permutation_check(a: RunOutput, b: RunOutput, max_disagreement: float) -> di
 
 
 def run_protocol(aligner: Callable, pair: KGPair, protocol: str = "closed", *, seed: int = 0,
-                 config: dict | None = None, max_disagreement: float = 0.01, rank_k: int = 100,
+                 config=None, max_disagreement: float = 0.01, rank_k: int = 100,
                  name: str = "pair", load_stages: dict | None = None) -> dict:
     """Run one protocol with the permutation self-check and return its result record.
 
@@ -312,7 +320,7 @@ def run_protocol(aligner: Callable, pair: KGPair, protocol: str = "closed", *, s
     seed : int
         The two presentations use seeds ``seed`` and ``seed + 1``; the reported metrics and
         stage costs are those of the first.
-    config : dict, optional
+    config : AlignConfig, mapping or None
         Aligner configuration.
     max_disagreement : float
         Allowed fraction of sources whose predicted partner differs between the two seeds, and

@@ -21,9 +21,9 @@ from typing import NamedTuple
 import numpy as np
 
 from kgalign.errors import InputError
+from kgalign.config import as_int
 from kgalign.io import registry
 from kgalign.io.atomic import atomic_write
-from kgalign.options import as_int
 
 OWL_SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
 SKOS_EXACT_MATCH = "http://www.w3.org/2004/02/skos/core#exactMatch"
@@ -156,7 +156,7 @@ def write_candidates(result, path: str | os.PathLike, k: int = 10, *, method: st
     k : int, default 10
         Candidates per source (fewer when a source has fewer candidates).
     method : {"reexchange", "similarity"}
-        Ranking of :meth:`~kgalign.aligner.pipeline.AlignmentResult.ranking`: the re-exchange
+        Ranking of :meth:`~kgalign.aligner.result.AlignmentResult.ranking`: the re-exchange
         (least-regret) list, whose first entry is the assigned partner (UDCEA, Jiang et al. 2023),
         or decreasing similarity.
     force : bool
@@ -199,8 +199,10 @@ def write_candidates(result, path: str | os.PathLike, k: int = 10, *, method: st
 
 
 def _label(result, side: int, i: int) -> str:
+    """Label of entity ``i`` in the language the run resolved for that side (``result.config``)."""
     kg = result.kg1 if side == 1 else result.kg2
-    lang = result.config.get(f"lang{side}") if result.config else None
+    cfg = result.config
+    lang = cfg.get(f"lang{side}") if isinstance(cfg, dict) else getattr(cfg, f"lang{side}", None)
     return kg.label(i, lang)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from kgalign.errors import InputError
 from kgalign.matching._validate import as_dense_matrix
-from kgalign.options import as_int
+from kgalign.config import as_int
 
 #: default memory budget of one block of similarities (bytes)
 BLOCK_BYTES = 256 * 2**20

@@ -1,0 +1,318 @@
+"""The stages of :func:`kgalign.align`, each a function over typed configuration.
+
+1. :func:`check_inputs`: non-empty graphs, valid source/target positions;
+2. :func:`resolve_run`: every automatic choice made once (label languages, translator,
+   encoder, device) -> a :class:`Run` holding the resolved :class:`~kgalign.config.AlignConfig`
+   and the objects built from it;
+3. :func:`translate`: labels in the resolved languages -> names in the encoder's language
+   (machine translation through :class:`~kgalign.aligner.cache.TranslationCache`);
+4. :func:`encode`: names -> L2-normalised embeddings (the encoder's on-disk cache);
+5. :func:`similarity`: the fused multi-view similarity
+   (:func:`kgalign.aligner.similarity.compute_similarity`);
+6. :func:`match`: the 1-to-1 assignment (:mod:`kgalign.matching`);
+7. :func:`select`: threshold and abstention (:mod:`kgalign.aligner.dangling`).
+
+Stages read the resolved configuration only; none merges or re-reads options.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from kgalign.config import AlignConfig, MatchingConfig
+from kgalign.errors import EmptyGraphError, InputError
+from kgalign.kg import KnowledgeGraph
+
+__all__ = ["Run", "check_inputs", "check_positions", "resolve_run", "rng", "translate", "encode",
+           "similarity", "match", "pair_scores", "select"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Run:
+    """The resolved configuration of one run and the objects built from it.
+
+    Attributes
+    ----------
+    config : AlignConfig
+        The requested configuration with ``lang1``/``lang2`` (given or detected),
+        ``encoder`` (model name used), ``translator`` (spec used: ``identity``, ``dict``,
+        ``dict:PATH``, ``mt:MODEL``, or a custom translator's name) and ``device`` (concrete
+        torch device) filled in.
+    translator1, translator2 : Translator
+        One per side (an MT model needs the source language; a side already in the target
+        language gets the identity).
+    encoder : Encoder or object with ``encode(list of str)``
+    choices : dict
+        The same choices with detail, for the record (``metadata.json``).
+    """
+
+    config: AlignConfig
+    translator1: Any
+    translator2: Any
+    encoder: Any
+    choices: dict = field(default_factory=dict)
+
+
+def check_positions(pos, n: int, what: str) -> np.ndarray:
+    """``pos`` as unique int64 positions in ``0..n-1`` (None: all of them).
+
+    Raises
+    ------
+    InputError
+        Positions outside the range, or duplicates.
+    """
+    if pos is None:
+        return np.arange(n, dtype=np.int64)
+    pos = np.asarray(pos, dtype=np.int64).reshape(-1)
+    if len(pos) and (pos.min() < 0 or pos.max() >= n):
+        raise InputError(f"{what} contains positions outside 0..{n - 1}")
+    if len(np.unique(pos)) != len(pos):
+        raise InputError(f"{what} contains duplicate positions")
+    return pos
+
+
+def check_inputs(kg1: KnowledgeGraph, kg2: KnowledgeGraph, sources=None, targets=None):
+    """Refuse empty graphs or selections before any model loads; returns ``(sources, targets)``.
+
+    Raises
+    ------
+    EmptyGraphError
+        A graph, or the selected sources/targets, holds no entity.
+    InputError
+        Bad positions (:func:`check_positions`).
+    """
+    for kg, name in ((kg1, "first"), (kg2, "second")):
+        if kg.n_entities == 0:
+            raise EmptyGraphError(f"no entities found in the {name} graph", kg.source or None)
+    sources = check_positions(sources, kg1.n_entities, "sources")
+    targets = check_positions(targets, kg2.n_entities, "targets")
+    if len(sources) == 0 or len(targets) == 0:
+        raise EmptyGraphError("no entities selected to match")
+    return sources, targets
+
+
+def _translator_spec(spec, translations) -> str:
+    """The ``translator`` value that names what :func:`make_translator` builds from ``spec``."""
+    from kgalign.aligner.translate import Translator
+
+    if isinstance(spec, Translator):
+        return spec.name
+    s = "" if spec is None else str(spec).strip()
+    low = s.lower()
+    if low in ("", "auto"):
+        return "dict" if translations else "identity"
+    if low in ("identity", "none", "off"):
+        return "identity"
+    return s
+
+
+def resolve_run(kg1: KnowledgeGraph, kg2: KnowledgeGraph, config: AlignConfig, *, encoder=None,
+                translator=None, translations=None) -> Run:
+    """Make every automatic choice of a run, once.
+
+    Parameters
+    ----------
+    kg1, kg2 : KnowledgeGraph
+    config : AlignConfig
+        The requested configuration.
+    encoder : Encoder or object with ``encode``, optional
+        A ready encoder; used for every view that encodes (``config.encoder`` is then ignored
+        and recorded as the encoder's ``name``).
+    translator : Translator, optional
+        A ready translator for both sides.
+    translations : mapping of str to str, optional
+        Translations shipped with the data (used by ``translator: auto`` / ``dict``).
+
+    Returns
+    -------
+    Run
+
+    Raises
+    ------
+    InputError
+        A requested language that a graph's labels lack, a bad translator spec or encoder path.
+    DeviceError
+        A device this machine does not have.
+    """
+    from kgalign.aligner.languages import check_language, main_language
+    from kgalign.aligner.translate import make_translator
+
+    langs, detected = [], []
+    for kg, given, which in ((kg1, config.lang1, "first"), (kg2, config.lang2, "second")):
+        if given:
+            check_language(kg, given, which)
+        langs.append(given or main_language(kg))
+        detected.append(not given)
+    if encoder is not None:
+        device = str(getattr(encoder, "device", "cpu"))
+        enc = encoder
+    else:
+        from kgalign.aligner.encode import Encoder
+        from kgalign.device import resolve_device
+
+        device = resolve_device(config.device)
+        enc = Encoder(config.encoder, device=device, batch_size=config.batch_size,
+                      show_progress=config.show_progress)
+    spec = translator if translator is not None else config.translator
+    trs = [make_translator(spec, translations=translations, src_lang=lang, device=device,
+                           show_progress=config.show_progress) for lang in langs]
+    enc_name = str(getattr(enc, "name", type(enc).__name__))
+    resolved = config.replace(lang1=langs[0], lang2=langs[1], encoder=enc_name,
+                              translator=_translator_spec(spec, translations), device=device)
+    choices = {
+        "lang1": langs[0], "lang2": langs[1], "lang1_detected": detected[0], "lang2_detected": detected[1],
+        "encoder": enc_name, "encoder_path": getattr(enc, "path", None),
+        "encoder_multilingual": bool(getattr(enc, "multilingual", False)),
+        "translator": resolved.translator, "translator1": trs[0].name, "translator2": trs[1].name,
+        "device": device, "seed": config.seed,
+    }
+    log.info("resolved: languages %s/%s, encoder %s, translators %s/%s, device %s",
+             langs[0], langs[1], enc_name, trs[0].name, trs[1].name, device)
+    return Run(resolved, trs[0], trs[1], enc, choices)
+
+
+def rng(config: AlignConfig) -> np.random.Generator:
+    """The random generator of a run, seeded with ``config.seed`` (no global state).
+
+    No stage of the default pipeline draws from it; it is here for stages that need
+    randomness, so that they never touch ``numpy.random``'s global state.
+    """
+    return np.random.default_rng(config.seed)
+
+
+def _translate_side(tr, texts: list[str]) -> list[str]:
+    from kgalign.aligner.cache import TranslationCache
+
+    if tr.is_identity or tr.kind == "dict" or not TranslationCache.enabled():
+        return tr.translate(texts)  # a look-up is as fast as the cache itself
+    return TranslationCache().translate(tr, texts)
+
+
+def translate(run: Run, kg1: KnowledgeGraph, kg2: KnowledgeGraph) -> tuple[list[str], list[str]]:
+    """Labels in the resolved languages, translated (MT results come from the on-disk cache
+    when a run translated them before).
+
+    Returns
+    -------
+    (list of str, list of str)
+        One name per entity of ``kg1`` and of ``kg2``.
+    """
+    cfg = run.config
+    return (_translate_side(run.translator1, kg1.names(cfg.lang1)),
+            _translate_side(run.translator2, kg2.names(cfg.lang2)))
+
+
+def encode(run: Run, names1: list[str], names2: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Embeddings of the translated names (warns when the encoder cannot read their script).
+
+    Returns
+    -------
+    (ndarray, ndarray) of float32, shapes (n1, d) and (n2, d)
+    """
+    from kgalign.aligner.encode import check_script
+
+    check_script(names1, run.encoder, run.translator1, lang=run.config.lang1)
+    check_script(names2, run.encoder, run.translator2, lang=run.config.lang2)
+    return run.encoder.encode(names1), run.encoder.encode(names2)
+
+
+def similarity(run: Run, kg1, kg2, emb1, emb2, names1, names2, sources, targets, timer=None):
+    """The fused similarity of the entities to match and what ran (``(S, info)``)."""
+    from kgalign.aligner.similarity import compute_similarity
+
+    return compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, run.config, timer,
+                              return_info=True, encoder=run.encoder)
+
+
+def match(similarity, matching: MatchingConfig | AlignConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Solve the 1-to-1 assignment that maximises total similarity.
+
+    Dense input up to ``matching.dense_max_cells`` cells is solved exactly (our C++ LAP);
+    larger input goes through top-k candidates and the sparse epsilon-scaling auction,
+    optionally followed by re-exchange refinement. ``"greedy"``: greedy matching.
+
+    Parameters
+    ----------
+    similarity : ndarray of float (n1, n2) or scipy.sparse matrix
+    matching : MatchingConfig (or an AlignConfig, whose ``matching`` is used)
+
+    Returns
+    -------
+    (ndarray of int64, ndarray of int64)
+        Row and column indices into ``similarity``.
+    """
+    import scipy.sparse as sp
+
+    from kgalign import matching as m
+
+    opts = matching.matching if isinstance(matching, AlignConfig) else matching
+    n1, n2 = similarity.shape
+    if n1 == 0 or n2 == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if opts.method == "greedy":
+        dense = similarity.toarray() if sp.issparse(similarity) else similarity
+        return m.greedy_matching(dense)
+    if sp.issparse(similarity) or opts.method == "sparse" or (opts.method == "auto" and n1 * n2 > opts.dense_max_cells):
+        csr = similarity if sp.issparse(similarity) else _dense_topk(similarity, opts.topk)
+        res = m.auction(csr.tocsr())
+        rows, cols = res.rows, res.cols
+        if opts.refine:
+            rows, cols = m.refine(csr, rows, cols)
+        return rows, cols
+    rows, cols = m.linear_sum_assignment(similarity, maximize=True)
+    return np.asarray(rows, np.int64), np.asarray(cols, np.int64)  # optimal: nothing to refine
+
+
+def _dense_topk(sim: np.ndarray, k: int):
+    """Exact top-``k`` candidates per row (C++, ties to the smaller column) as float32 CSR."""
+    from kgalign.matching import topk_rows as topk_csr
+
+    return topk_csr(np.asarray(sim, dtype=np.float32), int(k))
+
+
+def pair_scores(sim, r: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """float32 similarity of the pairs ``(r[i], c[i])`` of a dense or sparse ``sim``."""
+    import scipy.sparse as sp
+
+    if len(r) == 0:
+        return np.zeros(0, np.float32)
+    if sp.issparse(sim):
+        return np.asarray(sim.tocsr()[r, c]).ravel().astype(np.float32)
+    return np.asarray(sim[r, c], dtype=np.float32)
+
+
+def select(config: AlignConfig, kg1, kg2, sources, targets, r, c, scores, info: dict) -> np.ndarray:
+    """Which assigned pairs to keep: finite scores, ``threshold`` and ``abstain``.
+
+    Parameters
+    ----------
+    config : AlignConfig
+    kg1, kg2 : KnowledgeGraph
+    sources, targets : ndarray of int64
+        Positions of the rows and columns of the similarity.
+    r, c : ndarray of int64, shape (p,)
+        The assignment, as rows and columns of the similarity.
+    scores : ndarray of float32, shape (p,)
+    info : dict
+        Receives ``info["abstain"]`` (counts) when abstention is on.
+
+    Returns
+    -------
+    ndarray of bool, shape (p,)
+    """
+    keep = np.isfinite(scores)
+    if config.threshold is not None:
+        keep &= scores >= config.threshold
+    if config.abstain is not None:  # after match(): the assignment itself stays 1-to-1
+        from kgalign.aligner.dangling import abstain
+
+        dec = abstain(kg1, kg2, sources[r], targets[c], scores, config.abstain)
+        keep &= dec.keep
+        info["abstain"] = dec.summary()
+    return keep
