@@ -230,3 +230,18 @@ def test_align_records_the_fallback_and_it_beats_identity(hashing_encoder):
     acc_id = np.mean([gold[int(r)] == int(c) for r, c in zip(ident.rows, ident.cols)])
     assert ident.info["choice"]["side1"]["fallback"] is None
     assert acc == 1.0 and acc > acc_id
+
+
+def test_cli_prints_the_choice_of_each_side(tmp_path, capsys):
+    from conftest import CASES, need
+    from kgalign.cli import main
+
+    case = need(CASES / "dbp15k_sparse_ids")
+    st = _tiny_st(tmp_path / "st")
+    assert main(["align", str(case), "-q", "--encoder", str(st)]) == 0
+    out = capsys.readouterr().out
+    assert "side 1 (?): translator romanize" in out and "[fallback: romanize" in out
+    assert f"encoder: {st} - given by --encoder" in out
+    assert main(["align", str(case), "-q", "--encoder", str(st), "--translator", "identity"]) == 0
+    out = capsys.readouterr().out
+    assert "translator identity - given by --translator" in out and "fallback" not in out

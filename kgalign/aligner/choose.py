@@ -279,6 +279,8 @@ def choose(
                     break
     else:
         enc_name = getattr(encoder_spec, "name", None) or str(encoder_spec)
+    if mt_missing and auto_enc:
+        enc_reason = "no multilingual encoder found; the names it reads are romanised by the fallback"
     for k in mt_missing:
         sides[k] = _fallback(langs[k], f"no translations, no MT model for {langs[k]}->{target} and no multilingual "
                                        f"encoder {'in the local cache (offline)' if _offline() or not hub else 'found'}")

