@@ -211,8 +211,12 @@ def _kg(prefix, names, lang):
 
 
 @needs_backends
-def test_align_records_the_fallback_and_it_beats_identity(hashing_encoder):
+def test_align_records_the_fallback_and_it_beats_identity():
+    from conftest import HashingEncoder
     from kgalign.aligner.pipeline import align
+
+    hashing_encoder = HashingEncoder()
+    hashing_encoder.multilingual = False  # an English-only encoder: the fallback must run
 
     zh = ["北京", "上海", "香港", "法國", "德國", "日本", "臺灣", "英國"]
     en = [RomanizeTranslator("zh").translate([t])[0] for t in zh]  # the English side says the same
@@ -225,8 +229,12 @@ def test_align_records_the_fallback_and_it_beats_identity(hashing_encoder):
     assert ch["side2"]["translator"] == "identity"
     gold = {i: perm.index(i) for i in range(len(zh))}
     acc = np.mean([gold[int(r)] == int(c) for r, c in zip(res.rows, res.cols)])
-    ident = align(kg1, kg2, encoder=hashing_encoder, translator="identity", show_progress=False,
-                  similarity={"structure": []}, selftrain={"enabled": False})
+    import warnings
+
+    with warnings.catch_warnings():  # identity on Han labels warns (ScriptWarning): expected here
+        warnings.simplefilter("ignore")
+        ident = align(kg1, kg2, encoder=hashing_encoder, translator="identity", show_progress=False,
+                      similarity={"structure": []}, selftrain={"enabled": False})
     acc_id = np.mean([gold[int(r)] == int(c) for r, c in zip(ident.rows, ident.cols)])
     assert ident.info["choice"]["side1"]["fallback"] is None
     assert acc == 1.0 and acc > acc_id
@@ -245,3 +253,11 @@ def test_cli_prints_the_choice_of_each_side(tmp_path, capsys):
     assert main(["align", str(case), "-q", "--encoder", str(st), "--translator", "identity"]) == 0
     out = capsys.readouterr().out
     assert "translator identity - given by --translator" in out and "fallback" not in out
+
+
+def test_a_given_multilingual_encoder_reads_the_labels_directly(tmp_path, hashing_encoder):
+    ch = choose(None, hashing_encoder, translations=None, lang1="zh", lang2="en", cache_dir=tmp_path)
+    assert hashing_encoder.multilingual and ch.sides[0].translator.is_identity and ch.sides[0].fallback is None
+    assert "multilingual encoder" in ch.sides[0].reason
+    ch = choose(None, "sentence-transformers/LaBSE", translations=None, lang1="zh", lang2="en", cache_dir=tmp_path)
+    assert ch.sides[0].translator.is_identity and ch.encoder == "sentence-transformers/LaBSE"

@@ -279,6 +279,10 @@ def choose(
                     break
     else:
         enc_name = getattr(encoder_spec, "name", None) or str(encoder_spec)
+        if mt_missing and _reads_many_languages(encoder_spec):
+            for k in mt_missing:
+                sides[k] = SideChoice(langs[k], IdentityTranslator(), f"read directly by the multilingual encoder {enc_name}")
+            mt_missing = []
     if mt_missing and auto_enc:
         enc_reason = "no multilingual encoder found; the names it reads are romanised by the fallback"
     for k in mt_missing:
@@ -287,6 +291,20 @@ def choose(
     if enc_name is None:
         enc_name = str(enc_spec)
     return Choice((sides[0], sides[1]), enc_spec, enc_name, enc_reason)
+
+
+def _reads_many_languages(encoder_spec) -> bool:
+    """Whether a user-given encoder is multilingual (its ``multilingual`` flag, or the name /
+    vocabulary guess of :attr:`kgalign.aligner.encode.Encoder.multilingual`; nothing is loaded)."""
+    flag = getattr(encoder_spec, "multilingual", None)
+    if flag is not None:
+        return bool(flag)
+    from kgalign.aligner.encode import Encoder
+
+    try:
+        return bool(Encoder(str(encoder_spec), cache_dir=False).multilingual)
+    except KgalignError:
+        return False
 
 
 def _fallback(lang, why: str) -> SideChoice:
