@@ -336,9 +336,13 @@ def align(
     timer : StageTimer, optional
         Receives the wall time and peak RSS of each stage.
     encoder : str or Encoder, optional
-        A sentence-transformers model id/path or a ready :class:`kgalign.aligner.encode.Encoder`.
+        A sentence-transformers model id/path or a ready :class:`kgalign.aligner.encode.Encoder`;
+        None/``"auto"``: chosen by :func:`kgalign.aligner.choose.choose`.
     translator : str or Translator, optional
-        ``"identity"``, ``"dict:PATH"``, ``"mt:MODEL"`` or a ready translator.
+        ``"identity"``, ``"romanize"``, ``"dict:PATH"``, ``"mt:MODEL"`` or a ready translator;
+        None/``"auto"``: chosen per side (shipped translations, a cached MT model or
+        multilingual encoder, else the offline romanize fallback). The choice is recorded in
+        ``result.info["choice"]``.
     **options
         Top-level configuration keys (``lang1``, ``lang2``, ``threshold``, ``device``,
         ``seed``, ``batch_size``, ``show_progress``, ``matching``, ``similarity``, ...).
