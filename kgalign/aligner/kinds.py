@@ -134,7 +134,8 @@ def align_by_kind(align_fn, kg1: KnowledgeGraph, kg2: KnowledgeGraph, sources: n
     order = np.argsort(rows, kind="stable")
     stages = results[-1].stages
     info = {"views": sorted({v for r in results for v in r.info.get("views", [])}),
-            "kinds": {KINDS[k]: _kind_info(r) for k, r in zip(todo, results)}, "kinds_skipped": skipped}
+            "kinds": {KINDS[k]: _kind_info(r) for k, r in zip(todo, results)}, "kinds_skipped": skipped,
+            "choice": results[0].info.get("choice")}
     return AlignmentResult(
         kg1=kg1, kg2=kg2, sources=np.concatenate([r.sources for r in results]),
         targets=np.concatenate([r.targets for r in results]), rows=rows[order], cols=cols[order],
@@ -146,4 +147,4 @@ def align_by_kind(align_fn, kg1: KnowledgeGraph, kg2: KnowledgeGraph, sources: n
 
 def _kind_info(res) -> dict:
     return {"sources": int(len(res.sources)), "targets": int(len(res.targets)), "pairs": int(len(res.rows)),
-            **{k: v for k, v in (res.info or {}).items() if k not in ("kinds", "kinds_skipped")}}
+            **{k: v for k, v in (res.info or {}).items() if k not in ("kinds", "kinds_skipped", "choice")}}

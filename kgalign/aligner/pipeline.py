@@ -53,9 +53,13 @@ def align(
         Receives the wall time and peak RSS of each stage.
     encoder : str or Encoder, optional
         A sentence-transformers model id/path, or a ready :class:`kgalign.aligner.encode.Encoder`
-        (or any object with ``encode(list of str)``), used by every view that encodes.
+        (or any object with ``encode(list of str)``), used by every view that encodes;
+        None/``"auto"``: chosen by :func:`kgalign.aligner.choose.choose`.
     translator : str or Translator, optional
-        ``"identity"``, ``"dict:PATH"``, ``"mt:MODEL"`` or a ready translator.
+        ``"identity"``, ``"romanize"``, ``"dict:PATH"``, ``"mt:MODEL"`` or a ready translator;
+        None/``"auto"``: chosen per side (shipped translations, a cached MT model or
+        multilingual encoder, else the offline romanize fallback). The choice is recorded in
+        ``result.info["choice"]``.
     **options
         Top-level keys of :class:`~kgalign.config.AlignConfig` (``lang1``, ``lang2``,
         ``threshold``, ``device``, ``seed``, ``batch_size``, ``show_progress``, ``matching``,
@@ -103,6 +107,7 @@ def align(
     with timer.stage("matching"):
         r, c = stages.match(sim, run.config.matching)
     scores = stages.pair_scores(sim, r, c)
+    info["choice"] = run.choices["choice"] = run.choice.record()  # translator/encoder per side, and why
     keep = stages.select(run.config, kg1, kg2, sources, targets, r, c, scores, info)
     kr, kc, ks = r[keep], c[keep], scores[keep]
     order = np.argsort(kr, kind="stable")

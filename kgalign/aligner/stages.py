@@ -50,6 +50,9 @@ class Run:
     encoder : Encoder or object with ``encode(list of str)``
     choices : dict
         The same choices with detail, for the record (``metadata.json``).
+    choice : kgalign.aligner.choose.Choice or None
+        The automatic translator/encoder choice per side and why; its ``record()`` also lists
+        the fallback resources used, known once the names are translated.
     """
 
     config: AlignConfig
@@ -57,6 +60,7 @@ class Run:
     translator2: Any
     encoder: Any
     choices: dict = field(default_factory=dict)
+    choice: Any = None
 
 
 def check_positions(pos, n: int, what: str) -> np.ndarray:
@@ -149,19 +153,24 @@ def resolve_run(kg1: KnowledgeGraph, kg2: KnowledgeGraph, config: AlignConfig, *
             check_language(kg, given, which)
         langs.append(given or main_language(kg))
         detected.append(not given)
+    from kgalign.aligner.choose import choose
+    from kgalign.device import resolve_device
+
+    device = str(getattr(encoder, "device", "cpu")) if encoder is not None else resolve_device(config.device)
+    spec = translator if translator is not None else config.translator
+    # per side: shipped translations, an MT model, a multilingual encoder or the offline fallback
+    choice = choose(spec, encoder if encoder is not None else config.encoder, translations=translations,
+                    lang1=langs[0], lang2=langs[1], device=device, show_progress=config.show_progress)
+    for line in choice.lines():
+        log.info("%s", line)
     if encoder is not None:
-        device = str(getattr(encoder, "device", "cpu"))
         enc = encoder
     else:
         from kgalign.aligner.encode import Encoder
-        from kgalign.device import resolve_device
 
-        device = resolve_device(config.device)
-        enc = Encoder(config.encoder, device=device, batch_size=config.batch_size,
-                      show_progress=config.show_progress)
-    spec = translator if translator is not None else config.translator
-    trs = [make_translator(spec, translations=translations, src_lang=lang, device=device,
-                           show_progress=config.show_progress) for lang in langs]
+        enc = Encoder(choice.encoder, device=device, batch_size=config.batch_size, show_progress=config.show_progress,
+                      multilingual=True if choice.encoder_reason.startswith("multilingual") else None)
+    trs = [choice.sides[0].translator, choice.sides[1].translator]
     enc_name = str(getattr(enc, "name", type(enc).__name__))
     resolved = config.replace(lang1=langs[0], lang2=langs[1], encoder=enc_name,
                               translator=_translator_spec(spec, translations), device=device)
@@ -174,7 +183,7 @@ def resolve_run(kg1: KnowledgeGraph, kg2: KnowledgeGraph, config: AlignConfig, *
     }
     log.info("resolved: languages %s/%s, encoder %s, translators %s/%s, device %s",
              langs[0], langs[1], enc_name, trs[0].name, trs[1].name, device)
-    return Run(resolved, trs[0], trs[1], enc, choices)
+    return Run(resolved, trs[0], trs[1], enc, choices, choice)
 
 
 def rng(config: AlignConfig) -> np.random.Generator:

@@ -576,6 +576,8 @@ def make_translator(
         * None, ``""`` or ``"auto"``: a :class:`DictionaryTranslator` over ``translations`` when
           that is non-empty (DBP15K ships them), else :class:`IdentityTranslator`;
         * ``"identity"`` / ``"none"``: no translation;
+        * ``"romanize"`` (``"translit"``: without dictionary glosses): the offline fallback
+          :class:`kgalign.aligner.romanize.RomanizeTranslator`;
         * ``"dict"``: the shipped ``translations`` (error when there are none);
         * ``"dict:PATH"``, or a path ending in ``.tsv``/``.txt``/``.json``: a translation table
           (:func:`read_dictionary`);
@@ -613,6 +615,10 @@ def make_translator(
         return IdentityTranslator()
     if low in ("identity", "none", "off"):
         return IdentityTranslator()
+    if low in ("romanize", "romanise", "translit"):  # offline fallback: kgalign.aligner.romanize
+        from kgalign.aligner.romanize import RomanizeTranslator
+
+        return RomanizeTranslator(src_lang, gloss=low != "translit")
     if low == "dict":
         if not translations:
             raise InputError("--translator dict: this input ships no translations; use dict:FILE")
@@ -627,6 +633,6 @@ def make_translator(
     if Path(s).suffix.lower() in _DICT_SUFFIXES:
         return DictionaryTranslator.from_file(s)
     raise InputError(
-        f"unknown translator {s!r}: use auto, identity, dict, dict:FILE (TSV source<TAB>target or "
+        f"unknown translator {s!r}: use auto, identity, romanize, dict, dict:FILE (TSV source<TAB>target or "
         f"JSON), FILE.tsv/.json, or mt:MODEL (e.g. mt:Helsinki-NLP/opus-mt-zh-en)"
     )

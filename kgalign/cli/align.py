@@ -15,8 +15,8 @@ def _common_options(f):
     options = [
         click.option("--lang1", help="Label language of the first graph (default: its most frequent tag)."),
         click.option("--lang2", help="Label language of the second graph."),
-        click.option("--encoder", help="sentence-transformers model id or path (default: offline all-MiniLM-L6-v2)."),
-        click.option("--translator", help="identity | dict:PATH (TSV or translated_names.json) | mt:MODEL (Marian/NLLB id or path)."),
+        click.option("--encoder", help="auto (default: all-MiniLM-L6-v2, or a cached multilingual encoder when a side has no translation) | sentence-transformers model id or path."),
+        click.option("--translator", help="auto (default: per side shipped translations, cached MT model, else the offline romanize fallback) | identity | romanize | dict:PATH | mt:MODEL."),
         click.option("--threshold", type=float, help="Drop pairs whose similarity is below this value."),
         click.option("--device", help="auto (default: cuda, then mps, then cpu), cpu, cuda, cuda:N or mps."),
         click.option("--seed", type=int, help="Seed of random steps (default 0; the pipeline has none, align --closed shuffles the targets with it)."),
@@ -183,6 +183,14 @@ def _summary(res, pair, output, timer, total: float) -> None:
             f"{ch.get('translator1')} / {ch.get('translator2')}"
         click.echo(f"resolved: languages {langs}; translator {trs}; encoder {ch.get('encoder')}; "
                    f"device {ch.get('device')}")
+    ch = (res.info or {}).get("choice") if isinstance(res.info, dict) else None
+    if ch:  # which translator and encoder each side used, and why (kgalign.aligner.choose)
+        for k in (1, 2):
+            s = ch[f"side{k}"]
+            click.echo(f"side {k} ({s['lang'] or '?'}): translator {s['translator']} - {s['reason']}"
+                       + (f" [fallback: {s['fallback']}, via {', '.join(s.get('resources') or []) or 'nothing'}]"
+                          if s["fallback"] else ""))
+        click.echo(f"encoder: {ch['encoder']} - {ch['encoder_reason']}")
     ab = (res.info or {}).get("abstain") if isinstance(res.info, dict) else None
     if ab and "min_score" in ab:  # "abstain": "none" records counts but has no settings
         click.echo(f"abstained: {ab['pairs'] - ab['kept']} of {ab['pairs']} assigned pairs withdrawn "

