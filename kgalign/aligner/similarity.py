@@ -3,7 +3,9 @@
 Views (each switchable and weighted in ``config["similarity"]``, see
 :data:`SIMILARITY_DEFAULTS`):
 
-- ``names``: cosine of the (language-mean centred) translated-name embeddings;
+- ``names``: cosine of the (language-mean centred) translated-name embeddings, optionally
+  without their top language-sensitive directions (``remove_language_directions``,
+  :func:`kgalign.aligner.views.names.remove_language_directions`);
 - ``original_names``: cosine of original-script name embeddings (only with a multilingual
   encoder, ``config["encoder"]``);
 - ``strings``: character n-gram TF-IDF cosine of the translated names;
@@ -31,6 +33,7 @@ log = logging.getLogger("kgalign")
 #: Defaults of ``config["similarity"]`` (the best configuration measured on DBP15K zh_en).
 SIMILARITY_DEFAULTS: dict = {
     "center": True,  # subtract each graph's mean embedding before the cosine
+    "remove_language_directions": 0,  # project out this many LDA directions separating the graphs' name embeddings
     "names": 1.0,  # weight of the translated-name embedding cosine
     "original_names": 0.0,  # weight of original-script names (multilingual encoder only)
     "strings": 1.0,  # weight of the character n-gram TF-IDF cosine
@@ -84,6 +87,7 @@ def _check_option(section: str, key: str, value) -> None:
         ("selftrain", "margin"): "weight", ("selftrain", "min_growth"): "weight",
         ("similarity", "structure"): "weights", ("selftrain", "hop_weights"): "weights",
         ("similarity", "csls"): "count", ("selftrain", "rounds"): "count",
+        ("similarity", "remove_language_directions"): "count",
     }.get((section, key))
     if kind == "bool" and not isinstance(value, bool):
         bad("true or false")
@@ -248,6 +252,15 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
             if got is not None:
                 orig = got
                 info["views"].append("original_names")
+        n_dirs = int(sim_cfg["remove_language_directions"])
+        if n_dirs > 0:
+            from kgalign.aligner.views.names import remove_language_directions
+
+            center = bool(sim_cfg["center"])
+            emb1, emb2 = remove_language_directions(emb1, emb2, n_dirs, center)
+            if orig[0] is not None:
+                orig = remove_language_directions(orig[0], orig[1], n_dirs, center)
+            info["language_directions_removed"] = n_dirs
         use_struct = (any(float(w) > 0 for w in (sim_cfg["structure"] or []))
                       and len(kg1.triples) > 0 and len(kg2.triples) > 0)
         feat_cfg = dict(sim_cfg) if use_struct else {**sim_cfg, "structure": []}
