@@ -151,7 +151,7 @@ def test_language_directions_and_removal():
     from kgalign.aligner.views.names import center_embeddings, language_directions, remove_language_directions
 
     rng = np.random.default_rng(6)
-    e1, e2, gold, u = _two_graphs(rng)
+    e1, e2, gold, u = _two_graphs(rng, n=1000)
     Q = language_directions(e1, e2, 1)
     assert Q.shape == (16, 1) and abs(Q[:, 0] @ u) > 0.9
 

@@ -178,7 +178,9 @@ def analyse(gm, texts: dict[str, Sequence[str]], cfg: GeometryConfig | None = No
         ``distances[layer]["A|B"]`` with ``centred`` and ``uncentred`` subspace distances
         (:func:`~kgalign.lm.geometry.subspace.subspace_distances`) and ``principal_angles``
         (degrees, centred); ``perplexity`` (``baseline[lang]`` and per layer the ratio of each
-        projection of :data:`PROJECTIONS` to no projection, per language pair and averaged);
+        projection of :data:`PROJECTIONS` to no projection, per language pair and averaged, and
+        the share of masked positions of A whose top prediction is a token exclusive to the
+        other language B, ``top1_in_other``, against ``baseline_mean_top1_in_other``);
         ``axes`` (Fisher ratios of the sensitive and neutral axes on evaluation tokens and
         the 2-D plot points); ``config``; ``seconds``.
 
@@ -188,7 +190,7 @@ def analyse(gm, texts: dict[str, Sequence[str]], cfg: GeometryConfig | None = No
         Fewer than two languages, too few texts, or a layer out of range.
     """
     from kgalign.lm.geometry.axes import fisher_ratio, language_axes
-    from kgalign.lm.geometry.model import masked_batches, perplexity, token_states
+    from kgalign.lm.geometry.model import lm_scores, masked_batches, token_states
     from kgalign.lm.geometry.subspace import affine_map, fit_subspace, principal_angles, subspace_distances
 
     cfg = cfg or GeometryConfig()
@@ -215,11 +217,12 @@ def analyse(gm, texts: dict[str, Sequence[str]], cfg: GeometryConfig | None = No
 
     # 1. subspaces per language and layer (fit half)
     need = sorted(set(layers) | {axes_layer})
-    fit_states, subs, subs_raw = {}, {}, {}
+    fit_states, subs, subs_raw, token_sets = {}, {}, {}, {}
     for lang in langs:
         got = token_states(gm, fit_texts[lang], need, batch_size=cfg.batch_size, max_length=cfg.max_length,
                            max_tokens=cfg.max_tokens, seed=cfg.seed)
         fit_states[lang] = got["states"]
+        token_sets[lang] = set(got["token_ids"].tolist())
         for layer in need:
             subs[(lang, layer)] = fit_subspace(got["states"][layer], cfg.share, center=True)
             subs_raw[(lang, layer)] = fit_subspace(got["states"][layer], cfg.share, center=False)
@@ -249,8 +252,12 @@ def analyse(gm, texts: dict[str, Sequence[str]], cfg: GeometryConfig | None = No
         t = time.perf_counter()
         examples = {lang: masked_batches(gm, eval_texts[lang], mask_share=cfg.mask_share, max_length=cfg.max_length,
                                          seed=cfg.seed) for lang in langs}
-        base = {lang: perplexity(gm, examples[lang], batch_size=cfg.batch_size) for lang in langs}
-        ppl: dict = {"baseline": base, "layers": {}}
+        # tokens exclusive to each language's fit texts: does a projection make A predict B's tokens?
+        vocab = {lang: token_sets[lang] - set().union(*(token_sets[o] for o in langs if o != lang)) for lang in langs}
+        base_scores = {lang: lm_scores(gm, examples[lang], batch_size=cfg.batch_size, vocab=vocab) for lang in langs}
+        base = {lang: v["perplexity"] for lang, v in base_scores.items()}
+        ppl: dict = {"baseline": base, "baseline_top1_in": {lang: v["top1_in"] for lang, v in base_scores.items()},
+                     "exclusive_tokens": {lang: len(v) for lang, v in vocab.items()}, "layers": {}}
         for layer in layers:
             rows: dict = {name: {} for name in PROJECTIONS}
             for a in langs:
@@ -261,11 +268,18 @@ def analyse(gm, texts: dict[str, Sequence[str]], cfg: GeometryConfig | None = No
                         pick = {"A": a, "B": b}
                         S = None if sub is None else subs[(pick[sub], layer)]
                         M, c = affine_map(S, subs[(pick[ma], layer)].mean, subs[(pick[mb], layer)].mean)
-                        p = perplexity(gm, examples[a], layer, (M, c), batch_size=cfg.batch_size)
-                        rows[name][a if name == "own" else f"{a}->{b}"] = {"perplexity": p, "ratio": p / base[a]}
+                        sc = lm_scores(gm, examples[a], layer, (M, c), batch_size=cfg.batch_size, vocab=vocab)
+                        rows[name][a if name == "own" else f"{a}->{b}"] = {
+                            "perplexity": sc["perplexity"], "ratio": sc["perplexity"] / base[a],
+                            "top1_in_own": sc["top1_in"][a], "top1_in_other": sc["top1_in"][b] if b != a else None}
             ppl["layers"][str(layer)] = {
-                name: {"mean_ratio": float(np.mean([v["ratio"] for v in r.values()])), "per": r}
+                name: {"mean_ratio": float(np.mean([v["ratio"] for v in r.values()])),
+                       "mean_top1_in_other": (float(np.mean([v["top1_in_other"] for v in r.values()]))
+                                              if name != "own" else None),
+                       "per": r}
                 for name, r in rows.items() if r}
+        ppl["baseline_mean_top1_in_other"] = float(np.mean([base_scores[a]["top1_in"][b] for a in langs
+                                                            for b in langs if a != b]))
         ppl["seconds"] = round(time.perf_counter() - t, 1)
         ppl["note"] = ("masked LM: 15% of the non-special tokens of each evaluation text masked (seeded, the same "
                        "positions for every projection)" if gm.kind == "masked" else "causal LM: next-token perplexity")
@@ -313,6 +327,8 @@ def markdown_table(report: dict) -> str:
     ppl = report.get("perplexity")
     names = list(PROJECTIONS) if ppl else []
     head += [f"PPL ratio {n}" for n in names]
+    if ppl:
+        head += ["top-1 in other language: no projection / mean shift"]
     lines = [f"Language subspaces of {report['model']} ({report['kind']}), {report['config']['share']:.0%} of "
              f"the variance; languages {', '.join(langs)}", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -326,6 +342,9 @@ def markdown_table(report: dict) -> str:
         for n in names:
             v = ppl["layers"][key].get(n)
             row.append(f"{v['mean_ratio']:.3f}" if v else "")
+        if ppl:
+            ms = ppl["layers"][key].get("mean_shift")
+            row.append(f"{ppl['baseline_mean_top1_in_other']:.3f} / {ms['mean_top1_in_other']:.3f}" if ms else "")
         lines.append("| " + " | ".join(row) + " |")
     if ppl:
         lines += ["", "Perplexity without projection: " + ", ".join(f"{k} {v:.2f}" for k, v in ppl["baseline"].items())

@@ -18,7 +18,7 @@ from kgalign.errors import InputError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["GeometryModel", "load_model", "wrap_model", "token_states", "masked_batches", "perplexity"]
+__all__ = ["GeometryModel", "load_model", "wrap_model", "token_states", "masked_batches", "perplexity", "lm_scores"]
 
 KINDS = ("auto", "masked", "causal", "encoder")
 
@@ -268,6 +268,12 @@ def masked_batches(gm: GeometryModel, texts: Sequence[str], *, mask_share: float
 
 def perplexity(gm: GeometryModel, examples: list[dict], layer: int | None = None, transform=None, *,
                batch_size: int = 16) -> float:
+    """Language-modeling perplexity of ``examples`` (see :func:`lm_scores`)."""
+    return lm_scores(gm, examples, layer, transform, batch_size=batch_size)["perplexity"]
+
+
+def lm_scores(gm: GeometryModel, examples: list[dict], layer: int | None = None, transform=None, *,
+              batch_size: int = 16, vocab: dict | None = None) -> dict:
     """Language-modeling perplexity of ``examples``, optionally with an affine map at one layer.
 
     Parameters
@@ -281,11 +287,16 @@ def perplexity(gm: GeometryModel, examples: list[dict], layer: int | None = None
     transform : (ndarray (d, d), ndarray (d,)), optional
         ``(M, c)`` from :func:`kgalign.lm.geometry.subspace.affine_map`.
     batch_size : int
+    vocab : dict of str to set of int, optional
+        Token ids exclusive to each language (seen in its texts only).
 
     Returns
     -------
-    float
-        ``exp`` of the mean negative log-likelihood (nats) over the scored tokens.
+    dict
+        ``perplexity``: ``exp`` of the mean negative log-likelihood (nats) over the scored
+        tokens; with ``vocab``, ``top1_in``: language -> share of the scored positions whose
+        most probable token is exclusive to that language (the paper's test of whether a
+        mean shift makes the model predict tokens of another language).
     """
     import torch
     import torch.nn.functional as F
@@ -301,6 +312,8 @@ def perplexity(gm: GeometryModel, examples: list[dict], layer: int | None = None
 
         hook = gm.blocks[layer - 1].register_forward_hook(edit)
     total, count = 0.0, 0
+    hits = {lang: 0 for lang in (vocab or {})}
+    lookup = {lang: torch.tensor(sorted(ids), dtype=torch.long) for lang, ids in (vocab or {}).items()}
     try:
         with torch.no_grad():
             for start in range(0, len(examples), batch_size):
@@ -316,8 +329,16 @@ def perplexity(gm: GeometryModel, examples: list[dict], layer: int | None = None
                 nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
                                       ignore_index=-100, reduction="sum")
                 total += float(nll)
-                count += int((labels != -100).sum())
+                scored = labels != -100
+                count += int(scored.sum())
+                if lookup:
+                    top = logits[scored].argmax(-1).cpu()
+                    for lang, ids in lookup.items():
+                        hits[lang] += int(torch.isin(top, ids).sum())
     finally:
         if hook is not None:
             hook.remove()
-    return float(np.exp(total / max(count, 1)))
+    out = {"perplexity": float(np.exp(total / max(count, 1))), "n_scored": count}
+    if vocab is not None:
+        out["top1_in"] = {lang: h / max(count, 1) for lang, h in hits.items()}
+    return out

@@ -53,7 +53,9 @@ def plot_perplexity_ratios(report: dict, path, force: bool = False) -> Path | No
         if not np.all(np.isnan(ys)):
             ax.plot(layers, ys, marker="o", label=title)
     ax.axhline(1.0, color="grey", lw=0.8, ls="--")
-    ax.set_yscale("log")
+    top = max((v.get("mean_ratio", 1.0) for l in layers for v in ppl["layers"][str(l)].values()), default=1.0)
+    if top > 10:  # log scale only when a projection is far worse
+        ax.set_yscale("log")
     ax.set_xlabel("layer")
     ax.set_ylabel("perplexity ratio to no projection")
     ax.set_xticks(layers)
