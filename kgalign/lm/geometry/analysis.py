@@ -323,7 +323,8 @@ def markdown_table(report: dict) -> str:
     pair = pairs[0] if pairs else None
     head = ["layer"] + [f"k {lang}" for lang in langs]
     if pair:
-        head += [f"mean angle {pair} (deg)", "Riemann centred", "Riemann uncentred", "mean distance"]
+        head += [f"mean angle {pair.replace('|', '-')} centred (deg)", "uncentred (deg)", "Riemann centred", "Riemann uncentred",
+                 "mean distance"]
     ppl = report.get("perplexity")
     names = list(PROJECTIONS) if ppl else []
     head += [f"PPL ratio {n}" for n in names]
@@ -337,7 +338,8 @@ def markdown_table(report: dict) -> str:
         row = [key] + [str(report["subspaces"][key][lang]["k"]) for lang in langs]
         if pair:
             d = report["distances"][key][pair]
-            row += [f"{np.degrees(d['centred']['mean_principal_angle']):.1f}", f"{d['centred']['riemann']:.2f}",
+            row += [f"{np.degrees(d['centred']['mean_principal_angle']):.1f}",
+                    f"{np.degrees(d['uncentred']['mean_principal_angle']):.1f}", f"{d['centred']['riemann']:.2f}",
                     f"{d['uncentred']['riemann']:.2f}", f"{d['centred']['mean_distance']:.2f}"]
         for n in names:
             v = ppl["layers"][key].get(n)
