@@ -209,12 +209,14 @@ def main(argv=None) -> int:
               "protocol": "DBP15K closed (15,000 links, targets shuffled), ranking by fused similarity, pessimistic "
                           "ties; MultiFarm: kgalign.align 1-to-1 vs the OAEI reference",
               "dbp15k": {}, "multifarm": {}}
-    runs = [(p, None) for p in args.pairs.split(",") if p] + \
-           [(p, "identity") for p in args.identity_pairs.split(",") if p]
+    runs = [(p, "identity") for p in args.identity_pairs.split(",") if p] + \
+           [(p, None) for p in args.pairs.split(",") if p]
     for pair, tr in runs:
         record["dbp15k"][f"{pair}/{tr or 'shipped'}"] = run_dbp15k(pair, tr, per_config, args.seed)
+        dump_json(out, record, force=True)  # partial results survive an interrupted run
     for spec in [s for s in args.multifarm.split(",") if s]:
         record["multifarm"][spec] = run_multifarm(spec, per_config["default"])
+        dump_json(out, record, force=True)
     record["seconds"] = round(time.perf_counter() - t0, 1)
     record["load_average_end"] = list(os.getloadavg())
     dump_json(out, record, force=True)
