@@ -275,6 +275,8 @@ class SimilarityConfig(Section):
     _path: ClassVar[str] = 'similarity'
 
     center: bool = setting(True, boolean, "subtract each graph's mean embedding before the cosine")
+    remove_language_directions: int = setting(
+        0, count, "project out this many LDA directions separating the graphs' name embeddings (Chang et al. 2022)")
     names: float = setting(1.0, weight, "weight of the translated-name embedding cosine")
     original_names: float = setting(0.0, weight, "weight of original-script names (multilingual encoder only)")
     strings: float = setting(1.0, weight, "weight of the character n-gram TF-IDF cosine")

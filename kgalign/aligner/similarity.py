@@ -3,7 +3,9 @@
 Views (each switchable and weighted in the ``similarity`` section of the configuration,
 :class:`kgalign.config.SimilarityConfig`):
 
-- ``names``: cosine of the (language-mean centred) translated-name embeddings;
+- ``names``: cosine of the (language-mean centred) translated-name embeddings, optionally
+  without their top language-sensitive directions (``remove_language_directions``,
+  :func:`kgalign.aligner.views.names.remove_language_directions`);
 - ``original_names``: cosine of original-script name embeddings (only with a multilingual
   encoder: the run's encoder, or ``config.encoder``);
 - ``strings``: character n-gram TF-IDF cosine of the translated names;
@@ -182,6 +184,14 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
             if got is not None:
                 orig = got
                 info["views"].append("original_names")
+        n_dirs = sim_cfg.remove_language_directions
+        if n_dirs > 0:
+            from kgalign.aligner.views.names import remove_language_directions
+
+            emb1, emb2 = remove_language_directions(emb1, emb2, n_dirs, sim_cfg.center)
+            if orig[0] is not None:
+                orig = remove_language_directions(orig[0], orig[1], n_dirs, sim_cfg.center)
+            info["language_directions_removed"] = n_dirs
         use_struct = any(w > 0 for w in sim_cfg.structure) and len(kg1.triples) > 0 and len(kg2.triples) > 0
         feat_cfg = sim_cfg if use_struct else sim_cfg.replace(structure=())
         F1 = name_structure_features(kg1, emb1, feat_cfg, orig[0])

@@ -17,6 +17,7 @@ _COMMANDS = {
     "benchmark": "kgalign.cli.benchmark:benchmark",
     "probe": "kgalign.cli.probe:probe",
     "datasets": "kgalign.cli.datasets:datasets",
+    "geometry": "kgalign.cli.geometry:geometry",
 }
 
 

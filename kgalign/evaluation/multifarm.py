@@ -268,7 +268,8 @@ def markdown_table(record: dict) -> str:
 
 def plot_multifarm(record: dict, path: str | os.PathLike) -> Path:
     """Bar chart of macro F1 per language pair, same vs different ontologies (PNG, atomic)."""
-    from kgalign.evaluation.plots import _atomic_savefig, _pyplot
+    from kgalign.io.figures import pyplot as _pyplot
+    from kgalign.io.figures import save_figure as _atomic_savefig
 
     plt = _pyplot()
     s = record["summary"]["pairs"]

@@ -269,7 +269,8 @@ def run_demo(cfg: DemoConfig | None = None, out_dir: str | os.PathLike | None = 
     cfg : DemoConfig
     out_dir : path, optional
         When given, ``summary.json`` and ``facts.json`` (one row per fact and language:
-        query, prediction, rank, group, class) are written there (atomically).
+        query, prediction, rank, group, class) are written there (atomically), and the
+        trained model and tokenizer under ``model/`` (``save_pretrained``).
     force : bool
         Overwrite existing output files.
     echo : callable
@@ -304,7 +305,7 @@ def run_demo(cfg: DemoConfig | None = None, out_dir: str | os.PathLike | None = 
     pdir = pair_dir(cfg.pair, cfg.data_dir)
     if out_dir is not None:
         out_dir = Path(out_dir)
-        for fname in ("summary.json", "facts.json", "p_at_1.png"):
+        for fname in ("summary.json", "facts.json", "p_at_1.png", "model"):
             if (out_dir / fname).exists() and not force:
                 from kgalign.errors import OutputExistsError
 
@@ -436,6 +437,10 @@ def run_demo(cfg: DemoConfig | None = None, out_dir: str | os.PathLike | None = 
             dump_json(out_dir / "facts.json", rows, force=True)
             dump_json(out_dir / "summary.json", summary, force=True)
             echo(f"[demo] wrote {out_dir / 'summary.json'} and {out_dir / 'facts.json'}")
+            # the trained model and tokenizer, for later analyses (e.g. ``kgalign geometry --model``)
+            model.save_pretrained(out_dir / "model")
+            tok.save_pretrained(out_dir / "model")
+            echo(f"[demo] wrote {out_dir / 'model'}")
             try:
                 from kgalign.lm.probing.plots import plot_probe_summary
 
