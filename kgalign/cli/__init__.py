@@ -16,6 +16,7 @@ _COMMANDS = {
     "evaluate": "kgalign.cli.evaluate:evaluate",
     "benchmark": "kgalign.cli.benchmark:benchmark",
     "probe": "kgalign.cli.probe:probe",
+    "edit": "kgalign.cli.edit:edit",
 }
 
 
