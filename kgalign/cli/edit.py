@@ -70,7 +70,7 @@ def edit(pair_dir, inline, edits_file, alignment, gold, min_confidence, min_rela
         cfg = EditDemoConfig(pair=demo_pair, data_dir=data_dir, n_edits=n_edits, alignment=alignment)
         if quick:
             cfg = EditDemoConfig(pair=demo_pair, data_dir=data_dir, alignment=alignment, n_facts=150, epochs=25,
-                                 n_edits=min(n_edits, 6), n_sequential=3, n_locality=60)
+                                 n_edits=min(n_edits, 6), n_sequential=3, n_locality=60, n_preserve=60)
         run_edit_demo(cfg, out_dir, force=force, echo=click.echo)
         return
     if revert_dir:

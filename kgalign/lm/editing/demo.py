@@ -45,6 +45,9 @@ class EditDemoConfig:
         Edit methods (:data:`kgalign.lm.editing.methods.METHODS`).
     n_locality : int
         Unedited facts per language whose predictions must not change.
+    n_preserve : int
+        Other unedited facts (disjoint from the locality set) whose current predictions
+        the gradient methods train alongside the edits (0 turns it off).
     alignment : str, optional
         Alignment file produced by ``kgalign align`` for the pair; default the gold links.
     min_confidence : float
@@ -54,12 +57,13 @@ class EditDemoConfig:
 
     pair: str = "fr_en"
     data_dir: str | None = None
-    n_facts: int = 400
+    n_facts: int = 300
     epochs: int = 30
     n_edits: int = 20
-    n_sequential: int = 10
+    n_sequential: int = 8
     methods: tuple = ("ft-child", "lt-sft", "lora", "rome")
     n_locality: int = 150
+    n_preserve: int = 120
     alignment: str | None = None
     min_confidence: float = 0.0
     seed: int = 0
@@ -232,7 +236,10 @@ def run_edit_demo(cfg: EditDemoConfig | None = None, out_dir: str | os.PathLike 
         others = sorted(f for f in built.groups if built.fs.facts[f].s1 not in edited_subjects
                         and built.groups[f] == "seen")
         rng.shuffle(others)
+        keep_facts = set(others[cfg.n_locality:cfg.n_locality + cfg.n_preserve])
         others = set(others[:cfg.n_locality])
+        preserve = [(q.template, q.subject, len(prober.tokens(q.object)))
+                    for q in built.queries if q.fact in keep_facts]
         loc_items = {lang: [(q.template, q.subject, len(prober.tokens(q.object)))
                             for q in built.queries if q.fact in others and q.lang == lang] for lang in (src, tgt)}
         loc_before = {lang: predict_tokens(prober, its) for lang, its in loc_items.items()}
@@ -250,7 +257,8 @@ def run_edit_demo(cfg: EditDemoConfig | None = None, out_dir: str | os.PathLike 
             for mode in MODES:
                 langs = [src] if mode == "source" else [src, tgt]
                 t = time.perf_counter()
-                ae = apply_edits(model, prober, train_edits, method, langs, seed=cfg.seed, cov=cov, **opts)
+                ae = apply_edits(model, prober, train_edits, method, langs, seed=cfg.seed, cov=cov,
+                                 preserve=preserve, **opts)
                 res = edit_metrics(prober, eval_edits, src, tgt, loc_items, loc_before)
                 res["nnz"], res["seconds"] = ae.nnz, round(time.perf_counter() - t, 2)
                 ae.revert(model)
@@ -264,7 +272,7 @@ def run_edit_demo(cfg: EditDemoConfig | None = None, out_dir: str | os.PathLike 
                 curve, applied = [], []
                 for k in range(min(cfg.n_sequential, len(train_edits))):
                     applied.append(apply_edits(model, prober, [train_edits[k]], method, langs, seed=cfg.seed,
-                                               cov=cov, **opts))
+                                               cov=cov, preserve=preserve, **opts))
                     r = edit_metrics(prober, eval_edits[:k + 1], src, tgt, loc_items, loc_before)
                     curve.append({"n": k + 1, **{m: _headline(r, m) for m in METRICS}})
                 for ae in reversed(applied):

@@ -38,10 +38,10 @@ METHODS = ("ft-child", "lt-sft", "lora", "rome")
 
 #: Default hyper-parameters per method (tuned on the demo's tiny BERT; see benchmarks/README.md).
 DEFAULTS = {
-    "ft-child": {"reserve_p": 0.02, "lr": 2e-3, "steps": 30},
-    "lt-sft": {"k": 20000, "lr": 2e-3, "full_steps": 20, "sparse_steps": 30},
-    "lora": {"r": 8, "alpha": 16, "lr": 5e-3, "steps": 40},
-    "rome": {"layer": 0, "steps": 40, "lr": 0.5, "l2": 1e-3, "ridge": 1e-2},
+    "ft-child": {"reserve_p": 0.02, "lr": 2e-3, "steps": 40},
+    "lt-sft": {"k": 20000, "lr": 1e-2, "full_steps": 40, "sparse_steps": 40},
+    "lora": {"r": 8, "alpha": 16, "lr": 5e-3, "steps": 60},
+    "rome": {"layer": 0, "steps": 60, "lr": 0.5, "l2": 3e-3, "ridge": 1e-3, "positions": "last"},
 }
 
 
@@ -74,8 +74,28 @@ def _trainer_kwargs(lr: float, steps: int, n: int, seed: int) -> dict:
                 device="cpu", seed=seed, progress=False)
 
 
+def preserve_examples(prober, prompts: Sequence[tuple]) -> list[dict]:
+    """Examples that keep the model's current predictions on ``(template, subject, n_masks)`` prompts.
+
+    The labels are the model's own arg-max tokens before the edit (self-distillation of
+    unrelated facts, the locality term of constrained fine-tuning); they need no gold.
+    """
+    from kgalign.lm.editing.metrics import predict_tokens
+
+    preds = predict_tokens(prober, prompts)
+    out = []
+    for (tpl, subj, n), pred in zip(prompts, preds):
+        ids, pos = prober.query_ids(tpl, subj, n)
+        labels = [-100] * len(ids)
+        for p, t in zip(pos, pred):
+            labels[p] = t
+        out.append({"input_ids": list(ids), "labels": labels})
+    return out
+
+
 def apply_edits(model, prober, fact_edits, method: str = "rome", languages: Sequence[str] = (), *,
-                seed: int = 0, texts: Sequence[str] | None = None, cov=None, **options):
+                seed: int = 0, texts: Sequence[str] | None = None, cov=None, preserve: Sequence[tuple] = (),
+                **options):
     """Write ``fact_edits`` into ``model`` (in place) and return the reversible edit.
 
     Parameters
@@ -92,6 +112,10 @@ def apply_edits(model, prober, fact_edits, method: str = "rome", languages: Sequ
         ROME: corpus for the key covariance.
     cov : torch.Tensor, optional
         ROME: a precomputed key covariance (reused across edits).
+    preserve : sequence of (Template, str, int), optional
+        Gradient methods: prompts of unrelated facts whose current predictions are trained
+        alongside the edit (:func:`preserve_examples`); keep them disjoint from any prompt
+        used to measure locality.
     **options
         Method hyper-parameters, overriding :data:`DEFAULTS`.
 
@@ -122,6 +146,9 @@ def apply_edits(model, prober, fact_edits, method: str = "rome", languages: Sequ
         info = _rome(model, prober, fact_edits, langs, opts, texts, cov)
     else:
         data = edit_examples(prober, fact_edits, langs)
+        if preserve:
+            model.eval()
+            data = data + preserve_examples(prober, list(preserve))
         if method == "ft-child":
             info = _ft_child(model, prober, data, opts, seed)
         elif method == "lt-sft":
@@ -131,6 +158,7 @@ def apply_edits(model, prober, fact_edits, method: str = "rome", languages: Sequ
     model.train(was_training)
     model.eval()
     meta = {"method": method, "languages": langs, "options": opts, "n_edits": len(fact_edits),
+            "n_preserve": len(preserve) if method != "rome" else 0,
             "seconds": round(time.perf_counter() - t, 3), "info": info,
             "edits": [{"key": list(fe.key) if isinstance(fe.key, tuple) else fe.key,
                        "subject": fe.subject, "new_object": fe.new_object} for fe in fact_edits]}
@@ -160,28 +188,35 @@ def _lt_sft(model, prober, data, opts, seed):
 
 
 def _lora(model, prober, data, opts, seed):
+    """Train a LoRA adapter on a copy, merge it there and copy the merged weights back."""
+    import copy
+
     import adapters
+    import torch
     from adapters import LoRAConfig
 
     from kgalign.lm.finetune import Trainer
 
-    if not hasattr(model, "adapters_config"):
-        adapters.init(model)
+    work = copy.deepcopy(model)
+    adapters.init(work)
     name = "kgalign_edit"
-    if name in model.adapters_config:
-        model.delete_adapter(name)
-    model.add_adapter(name, config=LoRAConfig(r=int(opts["r"]), alpha=int(opts["alpha"]),
-                                              selfattn_lora=True, intermediate_lora=True, output_lora=True))
-    model.train_adapter(name)
-    try:
-        model.train()
-        res = Trainer(model, prober.tokenizer, **_trainer_kwargs(opts["lr"], opts["steps"], len(data), seed)).train(data)
-        model.merge_adapter(name)
-    finally:
-        model.delete_adapter(name)
-        for p in model.parameters():
-            p.requires_grad_(True)
-    return {"final_loss": float(res.train_losses[-1]), "examples": len(data)}
+    work.add_adapter(name, config=LoRAConfig(r=int(opts["r"]), alpha=int(opts["alpha"]),
+                                             selfattn_lora=True, intermediate_lora=True, output_lora=True))
+    work.train_adapter(name)
+    work.train()
+    res = Trainer(work, prober.tokenizer, **_trainer_kwargs(opts["lr"], opts["steps"], len(data), seed)).train(data)
+    work.merge_adapter(name)
+    merged = dict(work.named_parameters())
+    changed = 0
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            q = merged.get(n)
+            if q is not None and q.shape == p.shape and not torch.equal(q, p):
+                p.copy_(q)
+                changed += 1
+    if not changed:
+        raise InputError("LoRA: the merged adapter changed no weight of the model (parameter names differ?)")
+    return {"final_loss": float(res.train_losses[-1]), "examples": len(data), "tensors": changed}
 
 
 def _rome(model, prober, fact_edits, langs, opts, texts, cov):
@@ -193,4 +228,4 @@ def _rome(model, prober, fact_edits, langs, opts, texts, cov):
     if cov is None and texts:
         cov = key_covariance(model, prober, list(texts), opts["layer"], ridge=opts["ridge"])
     return rome_edit(model, prober, reqs, layer=opts["layer"], cov=cov, steps=opts["steps"], lr=opts["lr"],
-                     l2=opts["l2"], ridge=opts["ridge"])
+                     l2=opts["l2"], ridge=opts["ridge"], positions=opts["positions"])

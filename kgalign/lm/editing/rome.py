@@ -101,7 +101,8 @@ def key_covariance(model, prober, texts: Sequence[str], layer: int, ridge: float
 
 
 def rome_edit(model, prober, requests: Sequence[tuple], *, layer: int = 0, cov=None, texts=None,
-              steps: int = 40, lr: float = 0.5, l2: float = 1e-3, ridge: float = 1e-2):
+              steps: int = 40, lr: float = 0.5, l2: float = 1e-3, ridge: float = 1e-2,
+              positions: str = "last"):
     """Write facts into one MLP output matrix in closed form (ROME; several keys at once).
 
     Parameters
@@ -121,6 +122,10 @@ def rome_edit(model, prober, requests: Sequence[tuple], *, layer: int = 0, cov=N
         Corpus for the covariance (default the filled edit prompts themselves, which is a
         poor estimate: pass real text).
     steps, lr, l2 : value optimisation (Adam steps, learning rate, L2 weight on ``delta``).
+    positions : {"last", "all"}
+        ``"last"``: one key at the subject's last token (ROME); ``"all"``: one key and one
+        value change per subject token (more capacity when a single position cannot carry
+        the new object, as in very shallow models; every key is still hit exactly).
 
     Returns
     -------
@@ -131,6 +136,8 @@ def rome_edit(model, prober, requests: Sequence[tuple], *, layer: int = 0, cov=N
 
     from kgalign.lm.editing.metrics import subject_last_position
 
+    if positions not in ("last", "all"):
+        raise InputError(f"ROME positions must be 'last' or 'all', got {positions!r}")
     if not requests:
         raise InputError("ROME: no edit request")
     name = mlp_out_name(model, layer)
@@ -143,11 +150,13 @@ def rome_edit(model, prober, requests: Sequence[tuple], *, layer: int = 0, cov=N
         ids, pos = prober.query_ids(tpl, subj, len(gold))
         prompts.append((ids, pos))
         targets.append(gold)
-        spos.append(subject_last_position(prober, ids, subj))
+        last = subject_last_position(prober, ids, subj)
+        n_sub = len(prober.tokens(subj)) if positions == "all" else 1
+        spos.append(list(range(last - n_sub + 1, last + 1)))
     if cov is None:
         texts = list(texts) if texts else [tpl.fill(s, o) for tpl, s, o in requests]
         cov = key_covariance(model, prober, texts, layer, ridge=ridge)
-    K = torch.stack([_keys(model, module, [p], [sp])[0] for p, sp in zip(prompts, spos)]).double().cpu()  # (m, d_ff)
+    K = torch.cat([_keys(model, module, [p] * len(sp), sp) for p, sp in zip(prompts, spos)]).double().cpu()  # (m, d_ff)
 
     # value optimisation, one delta per request
     was_training = model.training
@@ -157,7 +166,7 @@ def rome_edit(model, prober, requests: Sequence[tuple], *, layer: int = 0, cov=N
     deltas, nlls = [], []
     try:
         for (ids, pos), gold, sp in zip(prompts, targets, spos):
-            delta = torch.zeros(module.out_features, device=dev, requires_grad=True)
+            delta = torch.zeros((len(sp), module.out_features), device=dev, requires_grad=True)
             opt = torch.optim.Adam([delta], lr=lr)
 
             def hook(_m, _inp, out, sp=sp, delta=delta):
@@ -179,12 +188,12 @@ def rome_edit(model, prober, requests: Sequence[tuple], *, layer: int = 0, cov=N
             finally:
                 h.remove()
             deltas.append(delta.detach().double().cpu())
-            nlls.append(float(nll))
+            nlls.append(float(nll.detach()))
     finally:
         for p in model.parameters():
             p.requires_grad_(True)
         model.train(was_training)
-    R = torch.stack(deltas)  # (m, d)
+    R = torch.cat(deltas)  # (m, d): one row per key
     # Delta W = R^T (K C^-1 K^T)^-1 K C^-1   (W: (d, d_ff), keys as rows of K)
     cinv_k = torch.linalg.solve(cov, K.T)  # (d_ff, m)
     gram = K @ cinv_k  # (m, m)
@@ -192,5 +201,5 @@ def rome_edit(model, prober, requests: Sequence[tuple], *, layer: int = 0, cov=N
     upd = R.T @ torch.linalg.solve(gram, cinv_k.T)  # (d, d_ff)
     with torch.no_grad():
         module.weight.add_(upd.to(module.weight.device, module.weight.dtype))
-    return {"keys": len(requests), "mean_delta_norm": float(R.norm(dim=1).mean()),
+    return {"keys": len(K), "requests": len(requests), "mean_delta_norm": float(R.norm(dim=1).mean()),
             "final_nll": float(sum(nlls) / len(nlls)), "layer": name}
