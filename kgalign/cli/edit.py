@@ -50,7 +50,7 @@ def _links(pair, alignment: str | None, gold: bool):
 @click.option("--demo", is_flag=True, help="Offline experiment on a small bilingual BERT and a DBP15K pair.")
 @click.option("--pair", "demo_pair", default="fr_en", show_default=True, help="Demo: DBP15K pair.")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), help="Demo: folder holding the DBP15K pairs.")
-@click.option("--n-edits", type=int, default=20, show_default=True, help="Demo: facts corrected.")
+@click.option("--n-edits", type=int, default=10, show_default=True, help="Demo: facts corrected.")
 @click.option("--quick", is_flag=True, help="Demo: a smaller model and fewer edits (about a minute; for smoke tests).")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 def edit(pair_dir, inline, edits_file, alignment, gold, min_confidence, min_relation_confidence, out_dir,

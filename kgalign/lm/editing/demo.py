@@ -57,13 +57,13 @@ class EditDemoConfig:
 
     pair: str = "fr_en"
     data_dir: str | None = None
-    n_facts: int = 300
+    n_facts: int = 200
     epochs: int = 30
-    n_edits: int = 20
-    n_sequential: int = 8
+    n_edits: int = 10
+    n_sequential: int = 5
     methods: tuple = ("ft-child", "lt-sft", "lora", "rome")
     n_locality: int = 150
-    n_preserve: int = 120
+    n_preserve: int = 60
     alignment: str | None = None
     min_confidence: float = 0.0
     seed: int = 0
