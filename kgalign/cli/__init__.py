@@ -18,6 +18,7 @@ _COMMANDS = {
     "probe": "kgalign.cli.probe:probe",
     "datasets": "kgalign.cli.datasets:datasets",
     "geometry": "kgalign.cli.geometry:geometry",
+    "edit": "kgalign.cli.edit:edit",
 }
 
 

@@ -66,6 +66,9 @@ class DemoConfig:
         entity-span-masked copies).
     subject_spans : bool
         Also add a subject-masked copy of every line.
+    paraphrases : bool
+        Also state every corpus fact with the relation's second phrasing (the readable
+        fallback template), so that paraphrase generality can be measured (edit demo).
     seed : int
     threads : int, optional
         ``torch.set_num_threads`` during the run; default 1, which is both polite and
@@ -92,6 +95,7 @@ class DemoConfig:
     seed: int = 0
     threads: int | None = 1
     progress: bool = True
+    paraphrases: bool = False
 
 
 def pair_dir(pair: str, data_dir: str | os.PathLike | None = None) -> Path:
@@ -259,6 +263,136 @@ def sparse_mlm_loss(model, batch):
     return F.cross_entropy(model.cls(hidden[sel]), labels[sel])
 
 
+# ---------------------------------------------------------------------- shared set-up
+@dataclass
+class DemoModel:
+    """A small bilingual masked LM trained on verbalised DBP15K facts (:func:`build_demo_model`).
+
+    Attributes
+    ----------
+    pair : KGPair
+    fs : BilingualFactSet
+        Bilingual facts of the pair (gold links).
+    templates : TemplateSet
+    groups : dict of int to str
+        Selected fact index -> ``seen`` / ``transfer`` / ``unseen``.
+    queries : list of Query
+        Two per selected fact (one per language), ``extra["group"]`` set.
+    paraphrases : list of Query
+        The same facts asked with the relation's second phrasing (the fallback template);
+        in the corpus only when ``DemoConfig.paraphrases`` is true.
+    candidates : dict of str to list of str
+        Typed candidate objects per relation and language.
+    corpus : dict of str to list of str
+        Training lines per language.
+    model, tokenizer, prober : the trained ``BertForMaskedLM``, its tokenizer and a
+        :class:`~kgalign.lm.probing.lm.MaskedLMProber`.
+    """
+
+    pair: object
+    fs: object
+    templates: object
+    groups: dict
+    queries: list
+    paraphrases: list
+    candidates: dict
+    corpus: dict
+    lang1: str
+    lang2: str
+    target_lang: str
+    source_lang: str
+    model: object
+    tokenizer: object
+    prober: object
+    result: object
+    data: list
+    timings: dict
+
+
+def build_demo_model(cfg: DemoConfig, echo=print) -> DemoModel:
+    """Select, verbalise and split DBP15K facts, train a tokenizer and a small BERT on them.
+
+    Shared by ``kgalign probe --demo`` and ``kgalign edit --demo``. Runs with the current
+    torch thread setting (callers set ``cfg.threads``).
+
+    Raises
+    ------
+    InputError
+        When the DBP15K pair is missing or yields too few facts.
+    """
+    import dataclasses
+
+    from kgalign.io import load_pair
+    from kgalign.lm.finetune import Trainer, tiny_model
+    from kgalign.lm.probing.core import build_queries
+    from kgalign.lm.probing.facts import bilingual_facts
+    from kgalign.lm.probing.lm import MaskedLMProber
+    from kgalign.lm.probing.templates import TemplateSet, fallback_template
+
+    timings: dict[str, float] = {}
+    pdir = pair_dir(cfg.pair, cfg.data_dir)
+    t = time.perf_counter()
+    pair = load_pair(pdir)
+    lang1, lang2 = pair.lang1 or "l1", pair.lang2 or "l2"
+    target_lang, source_lang = (lang1, lang2) if cfg.target_side == 1 else (lang2, lang1)
+    fs = bilingual_facts(pair.kg1, pair.kg2, pair.links)
+    templates = TemplateSet.load()
+    groups = select_facts(fs, templates, lang1, lang2, cfg)
+    sub_facts = sorted(groups)
+    queries, _ = build_queries(fs, templates, lang1, lang2, where=("both",))
+    queries = [q for q in queries if q.fact in groups]
+    for q in queries:
+        q.extra["group"] = groups[q.fact]
+    paraphrases = [dataclasses.replace(q, template=fallback_template(q.relation, q.lang), extra=dict(q.extra))
+                   for q in queries]
+    # candidates: objects of the selected facts, per relation and language
+    cands: dict[str, set] = defaultdict(set)
+    for q in queries:
+        cands[q.candidates].add(q.object)
+    candidates = {k: sorted(v) for k, v in cands.items()}
+    corpus = verbalise(queries, groups, target_lang)
+    corpus_keys = {(q.fact, q.lang) for q in queries
+                   if not (groups[q.fact] == "unseen" or (groups[q.fact] == "transfer" and q.lang == target_lang))}
+    if cfg.paraphrases:
+        for lang, lines in verbalise(paraphrases, groups, target_lang).items():
+            corpus[lang].extend(lines)
+    timings["data"] = time.perf_counter() - t
+    n_groups = Counter(groups.values())
+    echo(f"[demo] {cfg.pair}: {len(fs.facts)} bilingual facts, {len(sub_facts)} selected "
+         f"({', '.join(f'{g} {n_groups[g]}' for g in GROUPS)}); corpus lines "
+         f"{target_lang} {len(corpus[target_lang])}, {source_lang} {len(corpus[source_lang])}")
+
+    t = time.perf_counter()
+    all_lines = corpus[target_lang] + corpus[source_lang]
+    # the tokenizer sees every name (as a real LM's vocabulary would), not the held-out facts
+    names = sorted({q.subject for q in queries} | {q.object for q in queries})
+    tok = train_wordpiece(all_lines + names, cfg.vocab_size)
+    model = tiny_model("bert", len(tok), layers=cfg.layers, hidden=cfg.hidden, heads=cfg.heads,
+                       max_positions=128, seed=cfg.seed)
+    prober = MaskedLMProber(model, tok, batch_size=128)
+    examples = span_masked_examples(prober, queries, corpus_keys, cfg.subject_spans)
+    if cfg.paraphrases:
+        examples += span_masked_examples(prober, paraphrases, corpus_keys, cfg.subject_spans)
+    data = (list(all_lines) if cfg.mlm_lines else []) + examples
+    steps = cfg.epochs * math.ceil(len(data) / cfg.batch_size)
+    timings["tokenizer"] = time.perf_counter() - t
+    echo(f"[demo] WordPiece vocabulary {len(tok)}; BERT {cfg.layers}x{cfg.hidden}, "
+         f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters; "
+         f"{len(data)} examples, {steps} steps")
+    t = time.perf_counter()
+    trainer = Trainer(model, tok, objective="mlm", loss_fn=sparse_mlm_loss, lr=cfg.lr,
+                      batch_size=cfg.batch_size, epochs=cfg.epochs, warmup_steps=min(200, steps // 10),
+                      schedule="linear", max_length=128, device="cpu", seed=cfg.seed,
+                      progress=cfg.progress)
+    result = trainer.train(data)
+    timings["train"] = time.perf_counter() - t
+    echo(f"[demo] trained {result.steps} steps in {timings['train']:.0f} s; "
+         f"final loss {np.mean(result.train_losses[-20:]):.3f}")
+    model.eval()
+    return DemoModel(pair, fs, templates, groups, queries, paraphrases, candidates, corpus, lang1, lang2,
+                     target_lang, source_lang, model, tok, prober, result, data, timings)
+
+
 # ---------------------------------------------------------------------- experiment
 def run_demo(cfg: DemoConfig | None = None, out_dir: str | os.PathLike | None = None,
              force: bool = False, echo=print) -> dict:
@@ -290,19 +424,12 @@ def run_demo(cfg: DemoConfig | None = None, out_dir: str | os.PathLike | None = 
     """
     import torch
 
-    from kgalign.lm.finetune import Trainer, tiny_model
-    from kgalign.io import load_pair
-    from kgalign.lm.probing.core import build_queries, classify_facts, precision_at_1, probe_queries
-    from kgalign.lm.probing.facts import bilingual_facts
-    from kgalign.lm.probing.lm import MaskedLMProber
+    from kgalign.lm.probing.core import classify_facts, precision_at_1, probe_queries
     from kgalign.lm.probing.neurons import neuron_overlap
-    from kgalign.lm.probing.templates import TemplateSet
     from kgalign.lm.probing.tracing import count_cooccurrences
 
     cfg = cfg or DemoConfig()
     t_start = time.perf_counter()
-    timings: dict[str, float] = {}
-    pdir = pair_dir(cfg.pair, cfg.data_dir)
     if out_dir is not None:
         out_dir = Path(out_dir)
         for fname in ("summary.json", "facts.json", "p_at_1.png", "model"):
@@ -314,56 +441,11 @@ def run_demo(cfg: DemoConfig | None = None, out_dir: str | os.PathLike | None = 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     try:
-        t = time.perf_counter()
-        pair = load_pair(pdir)
-        lang1, lang2 = pair.lang1 or "l1", pair.lang2 or "l2"
-        target_lang, source_lang = (lang1, lang2) if cfg.target_side == 1 else (lang2, lang1)
-        fs = bilingual_facts(pair.kg1, pair.kg2, pair.links)
-        templates = TemplateSet.load()
-        groups = select_facts(fs, templates, lang1, lang2, cfg)
-        sub_facts = sorted(groups)
-        queries, _ = build_queries(fs, templates, lang1, lang2, where=("both",))
-        queries = [q for q in queries if q.fact in groups]
-        for q in queries:
-            q.extra["group"] = groups[q.fact]
-        # candidates: objects of the selected facts, per relation and language
-        cands: dict[str, set] = defaultdict(set)
-        for q in queries:
-            cands[q.candidates].add(q.object)
-        candidates = {k: sorted(v) for k, v in cands.items()}
-        corpus = verbalise(queries, groups, target_lang)
-        corpus_keys = {(q.fact, q.lang) for q in queries
-                       if not (groups[q.fact] == "unseen" or (groups[q.fact] == "transfer" and q.lang == target_lang))}
-        timings["data"] = time.perf_counter() - t
-        n_groups = Counter(groups.values())
-        echo(f"[demo] {cfg.pair}: {len(fs.facts)} bilingual facts, {len(sub_facts)} selected "
-             f"({', '.join(f'{g} {n_groups[g]}' for g in GROUPS)}); corpus lines "
-             f"{target_lang} {len(corpus[target_lang])}, {source_lang} {len(corpus[source_lang])}")
-
-        t = time.perf_counter()
-        all_lines = corpus[target_lang] + corpus[source_lang]
-        # the tokenizer sees every name (as a real LM's vocabulary would), not the held-out facts
-        names = sorted({q.subject for q in queries} | {q.object for q in queries})
-        tok = train_wordpiece(all_lines + names, cfg.vocab_size)
-        model = tiny_model("bert", len(tok), layers=cfg.layers, hidden=cfg.hidden, heads=cfg.heads,
-                           max_positions=128, seed=cfg.seed)
-        prober = MaskedLMProber(model, tok, batch_size=128)
-        examples = span_masked_examples(prober, queries, corpus_keys, cfg.subject_spans)
-        data = (list(all_lines) if cfg.mlm_lines else []) + examples
-        steps = cfg.epochs * math.ceil(len(data) / cfg.batch_size)
-        timings["tokenizer"] = time.perf_counter() - t
-        echo(f"[demo] WordPiece vocabulary {len(tok)}; BERT {cfg.layers}x{cfg.hidden}, "
-             f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters; "
-             f"{len(data)} examples, {steps} steps")
-        t = time.perf_counter()
-        trainer = Trainer(model, tok, objective="mlm", loss_fn=sparse_mlm_loss, lr=cfg.lr,
-                          batch_size=cfg.batch_size, epochs=cfg.epochs, warmup_steps=min(200, steps // 10),
-                          schedule="linear", max_length=128, device="cpu", seed=cfg.seed,
-                          progress=cfg.progress)
-        result = trainer.train(data)
-        timings["train"] = time.perf_counter() - t
-        echo(f"[demo] trained {result.steps} steps in {timings['train']:.0f} s; "
-             f"final loss {np.mean(result.train_losses[-20:]):.3f}")
+        built = build_demo_model(cfg, echo)
+        groups, queries, corpus = built.groups, built.queries, built.corpus
+        lang1, lang2, target_lang, source_lang = built.lang1, built.lang2, built.target_lang, built.source_lang
+        model, tok, prober, result, data = built.model, built.tokenizer, built.prober, built.result, built.data
+        candidates, timings, n_groups = built.candidates, built.timings, Counter(groups.values())
 
         t = time.perf_counter()
         model.eval()
