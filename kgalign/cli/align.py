@@ -53,6 +53,18 @@ def _check_output(output, fmt, force, inputs=()) -> None:
         check_writable(output, force=force, inputs=inputs)
 
 
+def _check_models(config) -> None:
+    """Fail within seconds when a named encoder or MT model is neither local, cached nor downloadable."""
+    from kgalign.aligner.hub import ensure_available
+
+    if config.encoder:
+        ensure_available(config.encoder, "encoder")
+    tr = config.translator or ""
+    for spec in tr.split(",") if isinstance(tr, str) else ():
+        if spec.strip().startswith("mt:"):
+            ensure_available(spec.strip()[3:], "MT model")
+
+
 def _options_dict(lang1, lang2, threshold, device, seed, quiet) -> dict:
     # None means "not given": the configuration file (or the default) decides
     return dict(lang1=lang1, lang2=lang2, threshold=threshold, device=device, seed=seed,
@@ -110,6 +122,7 @@ def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, c
     _check_save_dir(save_dir, force, inputs)
     config = build_config(config_file, abstain=abstain, kinds=kinds, encoder=encoder, translator=translator,
                           **_options_dict(lang1, lang2, threshold, device, seed, quiet))  # validated before loading
+    _check_models(config)
     if kg2 is None and not Path(kg1).is_dir():
         raise InputError("give two graph files (KG1 KG2), or one directory holding a pair "
                          "(DBP15K: ent_ids_1/2, triples_1/2; OpenEA: rel_triples_1/2)", kg1)
@@ -240,6 +253,7 @@ def demo(output, save_dir, force, lang1, lang2, encoder, translator, threshold, 
     _check_save_dir(save_dir, force)
     config = build_config(config_file, encoder=encoder, translator=translator,
                           **_options_dict(lang1, lang2, threshold, device, seed, quiet))
+    _check_models(config)
     base = Path(__file__).resolve().parents[1] / "data" / "silknow"
     timer = StageTimer()
     t0 = time.perf_counter()

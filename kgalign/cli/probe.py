@@ -137,6 +137,12 @@ def _run(pair_dir, model_id, causal, alignment, templates_path, lang1, lang2, mo
         raise InputError("a causal LM is probed by typed ranking only; use --mode typed")
     if (corpus1 is None) != (corpus2 is None):
         raise InputError("tracing needs both --corpus1 and --corpus2")
+    # cheap checks first: the pair directory, then whether the model can be had (seconds)
+    if not Path(pair_dir).is_dir():
+        raise InputError("the pair directory does not exist", pair_dir)
+    from kgalign.aligner.hub import ensure_available
+
+    ensure_available(model_id, "language model")
     # load the model first: a wrong model id fails in seconds, before the facts are built
     if causal:
         from kgalign.lm.probing.lm import CausalLMProber
