@@ -374,6 +374,17 @@ def _parse_error(exc: Exception, fmt: str, text: str, path: str | os.PathLike) -
         line = int(m.group(1)) if m else None
     first = str(exc).strip().splitlines()
     message = why or (first[0] if first else type(exc).__name__)
+    if line is not None and isinstance(src, bytes) and isinstance(pos, int) and "end of statement" in message:
+        # the parser notices a missing " ." at the next token; when that token opens a new
+        # line, the statement that lacks its end is the one on the line before
+        full = src.decode("utf-8", "replace")
+        line_start = full.rfind("\n", 0, pos) + 1
+        if not full[line_start:pos].strip():
+            prev = len(full[:line_start].rstrip())
+            if prev > 0:
+                line = line_of_offset(full, prev - 1)
+                pos = prev - 1
+                message += " (the statement on this line lacks its closing ' .')"
     if line is not None and src is not None and pos is not None:
         full = src.decode("utf-8", "replace")
         start = full.rfind("\n", 0, pos) + 1
@@ -707,8 +718,12 @@ def _warn_unlabelled(entities: list[str], labels: list[list], source: str) -> No
     if not missing:
         return
     opaque = sum(bool(_OPAQUE.match(local_name(e).replace(" ", ""))) for e in missing)
+    numeric = [e for e in missing if not any(c.isalpha() for c in local_name(e))]
     msg = f"{source or 'graph'}: {len(missing)} of {len(entities)} entities have no label; their IRI local names are used"
-    if opaque:
+    if numeric:
+        msg += (f"; {len(numeric)} of them have no letter in their IRI (e.g. {local_name(numeric[0])!r}) and so "
+                "no name: they are aligned by structure and attributes only")
+    elif opaque:
         msg += (f" ({opaque} of them look opaque, e.g. {local_name(missing[0])!r}: those are aligned by "
                 "structure and attributes only)")
     log.warning(msg)
