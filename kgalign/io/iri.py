@@ -2,8 +2,8 @@
 
 kgalign keeps entity IRIs as the input writes them (Unicode, RFC 3987). One rule decides
 whether a string may be an IRI, the one N-Triples, Turtle and RFC 3987 share: no space,
-no control character, none of ``<>"{}|\\^``` and no lone surrogate
-(:func:`iri_problem`). Loaders reject an IRI that breaks it, naming the file and line; writers
+no control character, none of ``<>"{}|\\^```, no lone surrogate and no ``%`` that does not
+start a ``%XX`` escape (:func:`iri_problem`). Loaders reject an IRI that breaks it, naming the file and line; writers
 never meet one.
 
 Formats that require URIs (SSSOM entity CURIEs expand to URIs; the W3C CURIE and SSSOM
@@ -22,6 +22,7 @@ __all__ = ["iri_problem", "iri_to_uri", "uri_to_iri", "iri_key"]
 
 #: Characters RFC 3987 / N-Triples (IRIREF) / Turtle forbid in an IRI.
 _FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|\\^`\x7f-\x9f\ud800-\udfff]')
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _PCT_RUN = re.compile(r"(?:%[89A-Fa-f][0-9A-Fa-f])+")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
@@ -47,8 +48,9 @@ def iri_problem(iri: str) -> str | None:
         if "\ud800" <= ch <= "\udfff":
             shown = "a lone surrogate"
         return f"{shown} (U+{ord(ch):04X}) is not allowed in an IRI"
-    if not _SCHEME.match(iri):
-        return "not an absolute IRI (no scheme such as http:)"
+    m = _BAD_PERCENT.search(iri)
+    if m:
+        return "a '%' not followed by two hexadecimal digits is not allowed in an IRI (write it as %25)"
     return None
 
 

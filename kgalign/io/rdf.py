@@ -349,6 +349,23 @@ def read_ntriples(text: str, path: str | os.PathLike) -> list[Triple]:
     return list(out)
 
 
+def _deep_line(text: str, limit: int = 100) -> int | None:
+    """Line where brackets (``[`` ``(`` ``{``, outside strings) first nest ``limit`` deep."""
+    depth, in_str, prev = 0, False, ""
+    for pos, ch in enumerate(text):
+        if ch == '"' and prev != "\\":
+            in_str = not in_str
+        elif not in_str:
+            if ch in "[({":
+                depth += 1
+                if depth >= limit:
+                    return line_of_offset(text, pos)
+            elif ch in "])}":
+                depth -= 1
+        prev = ch
+    return None
+
+
 def _parse_error(exc: Exception, fmt: str, text: str, path: str | os.PathLike) -> InputError:
     """Turn an rdflib / parser exception into an InputError with the line when known."""
     from xml.sax import SAXParseException
@@ -358,6 +375,9 @@ def _parse_error(exc: Exception, fmt: str, text: str, path: str | os.PathLike) -
         return InputError(f"invalid {name}: {exc.getMessage()}", path, exc.getLineNumber())
     if isinstance(exc, json.JSONDecodeError):
         return InputError(f"invalid JSON: {exc.msg} (column {exc.colno})", path, exc.lineno)
+    if isinstance(exc, RecursionError):
+        return InputError(f"invalid {name}: nesting too deep for the parser (blank nodes or lists nested "
+                          f"more than a few hundred levels)", path, _deep_line(text))
     line = None
     why = getattr(exc, "_why", None)
     located = _LOCATED.match(str(exc).strip())
@@ -502,8 +522,12 @@ def _check_graph_terms(graph, text: str, path) -> None:
         except InputError as exc:
             line = None
             if isinstance(term, URIRef) and text:
-                probe = str(term)
-                for cand in (probe, probe.rsplit("/", 1)[-1], probe.rsplit("#", 1)[-1]):
+                iri = str(term)
+                esc = [re.sub(r'[\x00-\x20<>"{}|\\^`\x7f-\x9f]', lambda m: f"\\u{ord(m.group(0)):04{c}}", iri)
+                       for c in "Xx"]  # as written with \u escapes
+                bad = re.search(r'[\x00-\x20<>"{}|\\^`\x7f-\x9f\ud800-\udfff]', iri)
+                head = iri[:bad.start()] if bad else ""
+                for cand in (iri, *esc, head if len(head) > 12 else "", iri.rsplit("/", 1)[-1]):
                     pos = text.find(cand) if cand else -1
                     if pos >= 0:
                         line = line_of_offset(text, pos)

@@ -219,11 +219,23 @@ def _clean_cell(text: str) -> str:
 
 
 def _label_cell(text: str) -> str:
-    """A label cell: :func:`_clean_cell`, cut to :data:`MAX_LABEL_CHARS` characters."""
+    """A label cell: :func:`_clean_cell`, cut to :data:`MAX_LABEL_CHARS` characters.
+
+    A label that starts with ``"`` is quoted as CSV readers (Python's csv, pandas, so sssom-py)
+    expect: otherwise they take the quote as the start of a quoted cell and merge cells.
+    """
     text = str(text)
     if len(text) > MAX_LABEL_CHARS:
         text = text[:MAX_LABEL_CHARS - 1] + "…"
-    return _clean_cell(text)
+    text = _clean_cell(text)
+    return '"' + text.replace('"', '""') + '"' if text.startswith('"') else text
+
+
+def _label_json(text: str) -> str:
+    text = str(text)
+    if len(text) > MAX_LABEL_CHARS:
+        text = text[:MAX_LABEL_CHARS - 1] + "…"
+    return re.sub(r"[\ud800-\udfff]", "\ufffd", text)
 
 
 def check_iris(rows: Iterable[Row]) -> None:
@@ -258,8 +270,8 @@ def write_json(path, rows: Iterable[Row], *, force: bool = False, predicate: str
         "tool": _tool(),
         "predicate": shared.pop() if len(shared) == 1 else (predicate if not rows else None),
         "pairs": [
-            {"source": s, "target": o, "score": round(float(c), 6), "source_label": _label_cell(sl),
-             "target_label": _label_cell(ol),
+            {"source": s, "target": o, "score": round(float(c), 6), "source_label": _label_json(sl),
+             "target_label": _label_json(ol),
              "predicate": p}
             for s, o, c, sl, ol, p in rows
         ],
