@@ -227,13 +227,13 @@ class AlignmentResult:
         from kgalign.io.writers import write_alignment
 
         dest = Path(directory)
+        sweep_stale(dest)
         if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
             raise OutputError(f"cannot save to {dest}: it is a file or a link, not a folder")
         if dest.is_dir() and any(dest.iterdir()) and not force:
             raise OutputExistsError(dest)
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            sweep_stale(dest)
             tmp = Path(tempfile.mkdtemp(prefix=temp_name(dest), suffix=".tmp", dir=dest.parent))
         except OSError as exc:
             raise OutputError(f"cannot write {dest}: {exc.strerror or exc}") from None
@@ -277,7 +277,7 @@ class AlignmentResult:
             if dest.is_dir() and any(dest.iterdir()) and not force:
                 raise OutputExistsError(dest)
 
-        if not stage_step(dest, True, commit, abort, check):  # inside commit_together: moved with the other outputs
+        if not stage_step(dest, True, commit, abort, check, tmp=tmp):  # inside commit_together: moved with the other outputs
             commit()
         log.info("saved the alignment run to %s", dest)
         return dest

@@ -111,6 +111,19 @@ def sweep_stale(path: str | os.PathLike) -> int:
         names = os.listdir(path.parent) if path.parent.is_dir() else []
     except OSError:
         return 0
+    for name in names:  # first finish the commits that a killed run had started
+        if name.startswith(_JOURNAL) and name.endswith(".json.part"):
+            pid = name[len(_JOURNAL):-len(".json.part")]
+            if pid.isdigit() and not _pid_alive(int(pid)):
+                try:
+                    os.unlink(path.parent / name)
+                except OSError:
+                    pass
+        elif name.startswith(_JOURNAL) and name.endswith(".json"):
+            pid = name[len(_JOURNAL):-len(".json")]
+            if pid.isdigit() and not _pid_alive(int(pid)):
+                _roll_forward(path.parent / name)
+    names = os.listdir(path.parent)
     prefix = f".{path.name}{_TMP_TAG}"
     for name in names:
         if name.startswith(prefix) and name.endswith(".tmp"):
@@ -125,29 +138,77 @@ def sweep_stale(path: str | os.PathLike) -> int:
     return n
 
 
+_JOURNAL = ".kgalign-commit-"
+
+
+def _roll_forward(journal: Path) -> None:
+    """Complete the moves listed in a commit journal of a killed process, then drop it.
+
+    Every temporary file named there was complete (written, fsync'ed) before the journal was
+    written, so finishing the moves gives exactly the outputs of that run.
+    """
+    try:
+        steps = json.loads(journal.read_text(encoding="utf-8"))["steps"]
+    except (OSError, ValueError, KeyError):
+        steps = []  # an unfinished journal: the commit had not begun, the temporaries are swept
+    for tmp, target in steps:
+        tmp, target = Path(tmp), Path(target)
+        try:
+            if tmp.is_dir() and not tmp.is_symlink():
+                if target.is_dir() and not target.is_symlink():
+                    shutil.rmtree(target)
+                os.replace(tmp, target)
+            elif tmp.exists():
+                os.replace(tmp, target)
+        except OSError:
+            pass
+    for copy in json.loads(journal.read_text(encoding="utf-8")).get("copies", [journal]) if steps else [journal]:
+        try:
+            os.unlink(copy)
+        except OSError:
+            pass
+
+
+def _write_journal(staged) -> list[Path]:
+    """Write the commit journal into every target folder (fsync'ed); returns the copies."""
+    folders = list(dict.fromkeys(step.path.resolve().parent for step in staged))
+    copies = [f / f"{_JOURNAL}{os.getpid()}.json" for f in folders]
+    data = json.dumps({"steps": [[os.fspath(Path(step.tmp).resolve()), os.fspath(step.path.resolve())]
+                                 for step in staged], "copies": [os.fspath(c) for c in copies]})
+    for c in copies:
+        part = c.with_name(c.name + ".part")
+        with open(part, "w", encoding="utf-8") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(part, c)
+    return copies
+
+
 def temp_name(path: Path) -> str:
     """Prefix of the temporary files of ``path`` (see :func:`sweep_stale`)."""
     return f".{path.name}{_TMP_TAG}{os.getpid()}."
 
 
 class _Step:
-    __slots__ = ("path", "force", "commit", "abort", "check")
+    __slots__ = ("path", "force", "commit", "abort", "check", "tmp")
 
-    def __init__(self, path, force, commit, abort, check):
-        self.path, self.force, self.commit, self.abort = path, force, commit, abort
+    def __init__(self, path, force, commit, abort, check, tmp):
+        self.path, self.force, self.commit, self.abort, self.tmp = Path(path), force, commit, abort, tmp
         self.check = check or (lambda: check_target(path, force=force))
 
 
-def stage_step(path: Path, force: bool, commit, abort, check=None) -> bool:
+def stage_step(path: Path, force: bool, commit, abort, check=None, tmp=None) -> bool:
     """Register an output with the open :func:`commit_together` block; False when none is open.
 
     ``commit()`` moves it into place, ``abort()`` removes its temporary copy, ``check()``
-    (default :func:`check_target`) runs for every output before any is committed.
+    (default :func:`check_target`) runs for every output before any is committed; ``tmp`` is
+    the complete temporary file or folder that ``commit()`` moves to ``path`` (for the journal).
     """
     staged = _staged.get()
     if staged is None:
         return False
-    staged.append(_Step(path, force, commit, abort, check))
+    staged.append(_Step(path, force, commit, abort, check, tmp))
     return True
 
 
@@ -158,9 +219,12 @@ def commit_together():
     Inside the block :func:`atomic_write` (and :meth:`AlignmentResult.save`) write complete
     temporary files but do not move them into place. When the block ends without an error,
     every target is checked again (:func:`check_target`), then all are moved into place in
-    one go with SIGINT/SIGTERM held back; when it raises (or a check fails), every temporary
-    file is removed and no target is touched. A process killed (SIGKILL, power loss) leaves
-    at most hidden temporary files, which the next run removes (:func:`sweep_stale`).
+    one go with SIGINT/SIGTERM held back, after a journal of the moves is written (fsync'ed)
+    next to them; when it raises (or a check fails), every temporary file is removed and no
+    target is touched. A process killed (SIGKILL, power loss) before the journal leaves only
+    hidden temporary files, which the next run removes; one killed during the moves leaves the
+    journal, and the next run finishes the moves first (:func:`sweep_stale`), so the outputs
+    of a run are all there or none.
     """
     staged: list[_Step] = []
     token = _staged.set(staged)
@@ -181,6 +245,21 @@ def commit_together():
         raise
     blocked = _block_signals()
     try:
+        try:
+            journal = _write_journal(staged) if len(staged) > 1 and all(st.tmp for st in staged) else []
+        except BaseException as exc:
+            for step in staged:
+                step.abort()
+            for f in {step.path.resolve().parent for step in staged}:
+                for name in (f"{_JOURNAL}{os.getpid()}.json", f"{_JOURNAL}{os.getpid()}.json.part"):
+                    try:
+                        os.unlink(f / name)
+                    except OSError:
+                        pass
+            if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
+                raise OutputError(f"cannot write {staged[0].path.parent}: {exc.strerror or exc}; "
+                                  "nothing was written") from None
+            raise
         done = 0
         try:
             for step in staged:
@@ -190,6 +269,12 @@ def commit_together():
             for step in staged[done:]:
                 step.abort()
             raise
+        finally:
+            for c in journal:
+                try:
+                    os.unlink(c)
+                except OSError:
+                    pass
     finally:
         _unblock_signals(blocked)
 
@@ -254,10 +339,10 @@ def atomic_write(path: str | os.PathLike, *, force: bool = False, mode: str = "w
         (disk full, read-only, ...).
     """
     path = Path(path)
+    sweep_stale(path)  # first finish or clear what a killed run left here
     check_target(path, force=force)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        sweep_stale(path)
         fd, tmp = tempfile.mkstemp(prefix=temp_name(path), suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
@@ -277,7 +362,7 @@ def atomic_write(path: str | os.PathLike, *, force: bool = False, mode: str = "w
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        if not stage_step(path, force, lambda: os.replace(tmp, path), abort):
+        if not stage_step(path, force, lambda: os.replace(tmp, path), abort, tmp=tmp):
             check_target(path, force=force)
             os.replace(tmp, path)
     except OSError as exc:
@@ -346,6 +431,7 @@ def check_writable(path: str | os.PathLike, *, force: bool = False, inputs=(), c
         ``create_parents``), not a folder, or a file cannot be created there.
     """
     path = Path(path)
+    sweep_stale(path)
     check_target(path, force=force, inputs=inputs)
     parent = path.parent
     if not create_parents and not parent.exists():
