@@ -330,6 +330,8 @@ def test_item6_missing_output_folder_is_an_error(tmp_path, capsys, graphs):
     a, b = graphs
     code, _, err = run(["align", a, b, "-o", tmp_path / "no_such_dir" / "o.tsv", "-q"], capsys)
     assert code == 2 and "does not exist" in err and not (tmp_path / "no_such_dir").exists()
+    code, _, err = run(["align", a, b, "--candidates", tmp_path / "nodir" / "c.tsv", "-q"], capsys)
+    assert code == 2 and "does not exist" in err and "Traceback" not in err
 
 
 def test_item6_huge_label_is_cut_in_names_and_outputs(tmp_path, hashing_encoder):

@@ -123,7 +123,10 @@ def sweep_stale(path: str | os.PathLike) -> int:
             pid = name[len(_JOURNAL):-len(".json")]
             if pid.isdigit() and not _pid_alive(int(pid)):
                 _roll_forward(path.parent / name)
-    names = os.listdir(path.parent)
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return 0
     prefix = f".{path.name}{_TMP_TAG}"
     for name in names:
         if name.startswith(prefix) and name.endswith(".tmp"):
