@@ -34,6 +34,10 @@ KINDS: tuple[str, ...] = ("individual", "class", "object_property", "datatype_pr
 INDIVIDUAL, CLASS, OBJECT_PROPERTY, DATATYPE_PROPERTY, ANNOTATION_PROPERTY, CONCEPT = range(len(KINDS))
 
 
+#: Longest name :meth:`KnowledgeGraph.label` returns (characters); longer labels are cut.
+MAX_NAME_CHARS = 1000
+
+
 @dataclass
 class KnowledgeGraph:
     """A knowledge graph: entities, multilingual labels, relation and attribute triples.
@@ -133,11 +137,19 @@ class KnowledgeGraph:
 
         Fallback order: labels tagged ``lang`` (case-insensitive; a bare language matches its
         regional tags, ``es`` matches ``es-ES``), then untagged labels, then the other
-        languages sorted by tag, then the IRI's local name (see :func:`kgalign.labels.local_name`).
-        Within one language the preferred predicate wins (:data:`LABEL_PREDICATES`), then file order.
+        languages sorted by tag, then the IRI's local name (see :func:`kgalign.labels.local_name`)
+        when it holds a letter. An unlabelled entity whose local name has no letter (a number
+        such as ``.../entity/4711``) has no name: ``""``, so that it is aligned by structure and
+        attributes only, never by equal numbers. Within one language the preferred predicate
+        wins (:data:`LABEL_PREDICATES`), then file order. Names are cut to
+        :data:`MAX_NAME_CHARS` characters.
         """
         text = select_label(self.labels[i], lang)
-        return text if text is not None else local_name(self.entities[i])
+        if text is not None:
+            # a name, not a document: a 10 MB "label" would cost gigabytes in the tokenizer
+            return text if len(text) <= MAX_NAME_CHARS else text[:MAX_NAME_CHARS]
+        name = local_name(self.entities[i])
+        return name if any(c.isalpha() for c in name) else ""
 
     def names(self, lang: str | None = None) -> list[str]:
         """``label(i, lang)`` for every entity, as a list of length n."""

@@ -196,7 +196,9 @@ def write_dbp15k_dir(path, kg1, kg2):
     """The planted pair in the DBP15K id format (ids 1000+ on the second side)."""
     path.mkdir()
     for side, kg, base in ((1, kg1, 0), (2, kg2, 1000)):
-        (path / f"ent_ids_{side}").write_text("".join(f"{base + i}\t{iri}\n" for i, iri in enumerate(kg.entities)))
+        # a space is not allowed in an IRI (RFC 3987): written percent-encoded, as DBpedia does
+        (path / f"ent_ids_{side}").write_text("".join(f"{base + i}\t{iri.replace(' ', '%20')}\n"
+                                                      for i, iri in enumerate(kg.entities)))
         triples = "".join(f"{base + h}\t{r}\t{base + t}\n" for h, r, t in kg.triples.tolist())
         (path / f"triples_{side}").write_text(triples)
     return path

@@ -87,8 +87,14 @@ def _read_sssom(path: Path):
 
 
 def test_sssom_metadata_and_curies_expand_to_the_iris(tmp_path):
+    from kgalign.io.iri import uri_to_iri
+
     out = tmp_path / "a.sssom.tsv"
-    write_sssom(out, ROWS)
+    with pytest.raises(InputError, match="has space"):  # not an IRI (RFC 3987): named, nothing written
+        write_sssom(out, ROWS)
+    assert not out.exists()
+    valid = [r for r in ROWS if " " not in r[0]]
+    write_sssom(out, valid)
     meta, header, rows = _read_sssom(out)
     for key in ("curie_map", "mapping_set_id", "license"):
         assert key in meta
@@ -101,7 +107,9 @@ def test_sssom_metadata_and_curies_expand_to_the_iris(tmp_path):
         prefix, local = curie.split(":", 1)
         return cmap[prefix] + local
 
-    assert [(expand(r["subject_id"]), expand(r["object_id"])) for r in rows] == [(r[0], r[1]) for r in ROWS]
+    assert all(expand(r["subject_id"]).isascii() and expand(r["object_id"]).isascii() for r in rows)  # URIs
+    assert [(uri_to_iri(expand(r["subject_id"])), uri_to_iri(expand(r["object_id"]))) for r in rows] == \
+        [(r[0], r[1]) for r in valid]
     assert {expand(r["predicate_id"]) for r in rows} == {"http://www.w3.org/2002/07/owl#sameAs"}
     assert {r["mapping_justification"] for r in rows} == {"semapv:SemanticSimilarityThresholdMatching"}
     conf = [float(r["confidence"]) for r in rows]

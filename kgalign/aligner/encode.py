@@ -211,6 +211,9 @@ class Encoder:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:  # pragma: no cover - dependency missing
             raise KgalignError(f"encoding needs sentence-transformers: {exc}") from exc
+        from kgalign.aligner.hub import ensure_available
+
+        ensure_available(os.fspath(self.path), "encoder")  # seconds, not a minute of hub retries
         try:
             model = SentenceTransformer(self.path, device=device)
         except (OSError, ValueError, KeyError, ImportError) as exc:

@@ -223,40 +223,62 @@ class AlignmentResult:
         OutputError
             ``directory`` is a file, or cannot be written.
         """
-        from kgalign.io.atomic import dump_json
+        from kgalign.io.atomic import dump_json, stage_step, sweep_stale, temp_name, written_directly
         from kgalign.io.writers import write_alignment
 
         dest = Path(directory)
-        if dest.exists() and not dest.is_dir():
-            raise OutputError(f"cannot save to {dest}: it is a file")
+        sweep_stale(dest)
+        if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
+            raise OutputError(f"cannot save to {dest}: it is a file or a link, not a folder")
         if dest.is_dir() and any(dest.iterdir()) and not force:
             raise OutputExistsError(dest)
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+            tmp = Path(tempfile.mkdtemp(prefix=temp_name(dest), suffix=".tmp", dir=dest.parent))
         except OSError as exc:
             raise OutputError(f"cannot write {dest}: {exc.strerror or exc}") from None
-        old = None
+
+        def abort() -> None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+        def commit() -> None:
+            old = None
+            try:
+                if dest.exists():
+                    if any(dest.iterdir()):
+                        if not force:
+                            raise OutputExistsError(dest)
+                        old = dest.with_name(f"{temp_name(dest)}old.tmp")
+                        os.replace(dest, old)
+                    else:
+                        dest.rmdir()
+                os.replace(tmp, dest)
+            except BaseException:
+                abort()
+                if old is not None and not dest.exists():
+                    os.replace(old, dest)
+                raise
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+
         try:
             os.chmod(tmp, 0o777 & ~_umask())
-            dump_json(tmp / "config.json", self.config.to_dict())
-            dump_json(tmp / "metadata.json", self.metadata())
-            write_alignment(self, tmp / "alignment.tsv", fmt="tsv")
-            write_alignment(self, tmp / "alignment.sssom.tsv", fmt="sssom")
-            if dest.exists():
-                if any(dest.iterdir()):
-                    old = dest.with_name(f".{dest.name}.{os.getpid()}.old")
-                    os.replace(dest, old)
-                else:
-                    dest.rmdir()
-            os.replace(tmp, dest)
+            with written_directly():
+                dump_json(tmp / "config.json", self.config.to_dict())
+                dump_json(tmp / "metadata.json", self.metadata())
+                write_alignment(self, tmp / "alignment.tsv", fmt="tsv")
+                write_alignment(self, tmp / "alignment.sssom.tsv", fmt="sssom")
         except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if old is not None and not dest.exists():
-                os.replace(old, dest)
+            abort()
             raise
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        def check() -> None:
+            if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
+                raise OutputError(f"cannot save to {dest}: it is a file or a link, not a folder")
+            if dest.is_dir() and any(dest.iterdir()) and not force:
+                raise OutputExistsError(dest)
+
+        if not stage_step(dest, True, commit, abort, check, tmp=tmp):  # inside commit_together: moved with the other outputs
+            commit()
         log.info("saved the alignment run to %s", dest)
         return dest
 

@@ -83,7 +83,7 @@ def _original_name_embeddings(kg1, kg2, config: AlignConfig, encoder=None):
     return enc.encode(kg1.names(lang1)), enc.encode(kg2.names(lang2))
 
 
-def name_structure_features(kg, emb, sim_cfg: SimilarityConfig, orig=None) -> np.ndarray:
+def name_structure_features(kg, emb, sim_cfg: SimilarityConfig, orig=None, unnamed=None) -> np.ndarray:
     """Concatenated, weighted name and structure features of all entities of one graph.
 
     ``F1[i] . F2[j] = w_names cos(x_i, y_j) + w_orig cos(o_i, o_j) + sum_k w_k cos(A^k x_i, B^k y_j)``.
@@ -96,6 +96,9 @@ def name_structure_features(kg, emb, sim_cfg: SimilarityConfig, orig=None) -> np
     sim_cfg : SimilarityConfig
     orig : ndarray of float32, shape (n, d'), optional
         Original-script name embeddings.
+    unnamed : ndarray of bool, shape (n,), optional
+        Entities without a name (empty string): their name features are zero, so two
+        unnamed entities never look alike by name.
 
     Returns
     -------
@@ -105,6 +108,8 @@ def name_structure_features(kg, emb, sim_cfg: SimilarityConfig, orig=None) -> np
     from kgalign.aligner.views.structure import normalized_adjacency, structure_features
 
     X = center_embeddings(emb, sim_cfg.center)
+    if unnamed is not None and np.any(unnamed):
+        X[np.asarray(unnamed, dtype=bool)] = 0.0
     parts = []
     if sim_cfg.names > 0:
         parts.append(np.sqrt(sim_cfg.names, dtype=np.float32) * X)
@@ -194,8 +199,10 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
             info["language_directions_removed"] = n_dirs
         use_struct = any(w > 0 for w in sim_cfg.structure) and len(kg1.triples) > 0 and len(kg2.triples) > 0
         feat_cfg = sim_cfg if use_struct else sim_cfg.replace(structure=())
-        F1 = name_structure_features(kg1, emb1, feat_cfg, orig[0])
-        F2 = name_structure_features(kg2, emb2, feat_cfg, orig[1])
+        unnamed1 = np.fromiter((not str(n).strip() for n in names1), bool, len(names1))
+        unnamed2 = np.fromiter((not str(n).strip() for n in names2), bool, len(names2))
+        F1 = name_structure_features(kg1, emb1, feat_cfg, orig[0], unnamed1)
+        F2 = name_structure_features(kg2, emb2, feat_cfg, orig[1], unnamed2)
         total = 0.0
         if sim_cfg.names > 0:
             info["views"].append("names")

@@ -482,6 +482,9 @@ class MTTranslator(Translator):
         except ImportError as exc:  # pragma: no cover - dependency missing
             raise KgalignError(f"machine translation needs torch and transformers: {exc}") from exc
         device = self.device
+        from kgalign.aligner.hub import ensure_available
+
+        ensure_available(os.fspath(self.model_name), "MT model")  # seconds, not a minute of hub retries
         try:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*sacremoses.*")

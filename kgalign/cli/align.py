@@ -43,14 +43,26 @@ def build_config(config_file: str | None, **options):
     return AlignConfig.build(base, **options)
 
 
-def _check_output(output, fmt, force) -> None:
-    """Fail on an unknown output format or an existing file before any work is done."""
+def _check_output(output, fmt, force, inputs=()) -> None:
+    """Fail on an unknown output format, an existing file, a special file or an input before any work."""
     from kgalign.io.atomic import check_writable
     from kgalign.io.writers import output_format
 
     if output:
         output_format(output, fmt)
-        check_writable(output, force=force)
+        check_writable(output, force=force, inputs=inputs)
+
+
+def _check_models(config) -> None:
+    """Fail within seconds when a named encoder or MT model is neither local, cached nor downloadable."""
+    from kgalign.aligner.hub import ensure_available
+
+    if config.encoder:
+        ensure_available(config.encoder, "encoder")
+    tr = config.translator or ""
+    for spec in tr.split(",") if isinstance(tr, str) else ():
+        if spec.strip().startswith("mt:"):
+            ensure_available(spec.strip()[3:], "MT model")
 
 
 def _options_dict(lang1, lang2, threshold, device, seed, quiet) -> dict:
@@ -99,16 +111,18 @@ def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, c
     from kgalign.io.writers import write_alignment
     from kgalign.profiling import StageTimer
 
-    _check_output(output, output_format, force)
+    inputs = (kg1, kg2)
+    _check_output(output, output_format, force, inputs)
     if candidates_out:
         from kgalign.io.atomic import check_writable
 
         if output and Path(candidates_out).resolve() == Path(output).resolve():
             raise InputError("--candidates must name another file than --output", candidates_out)
-        check_writable(candidates_out, force=force)
-    _check_save_dir(save_dir, force)
+        check_writable(candidates_out, force=force, inputs=inputs)
+    _check_save_dir(save_dir, force, inputs)
     config = build_config(config_file, abstain=abstain, kinds=kinds, encoder=encoder, translator=translator,
                           **_options_dict(lang1, lang2, threshold, device, seed, quiet))  # validated before loading
+    _check_models(config)
     if kg2 is None and not Path(kg1).is_dir():
         raise InputError("give two graph files (KG1 KG2), or one directory holding a pair "
                          "(DBP15K: ent_ids_1/2, triples_1/2; OpenEA: rel_triples_1/2)", kg1)
@@ -130,28 +144,39 @@ def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, c
         targets = rng.permutation(pair.links[:, 1])
     res = run_align(pair.kg1, pair.kg2, sources=sources, targets=targets, translations=pair.translations,
                     config=config, timer=timer, lang1=config.lang1 or pair.lang1, lang2=config.lang2 or pair.lang2)
-    if output:
-        with timer.stage("write"):
-            write_alignment(res, output, fmt=output_format, force=force)
-    if candidates_out:
-        from kgalign.io.writers import write_candidates
+    from kgalign.io.atomic import commit_together
 
-        with timer.stage("write"):
+    n = 0
+    with timer.stage("write"), commit_together():  # every output of the run, or none
+        if output:
+            write_alignment(res, output, fmt=output_format, force=force)
+        if candidates_out:
+            from kgalign.io.writers import write_candidates
+
             n = write_candidates(res, candidates_out, candidates_k, method=ranking, force=force)
+        if save_dir:
+            res.save(save_dir, force=force)
+    if candidates_out:
         click.echo(f"candidates: {n} ranked rows ({ranking}, up to {candidates_k} per source) -> {candidates_out}")
-    _save(res, save_dir, force, timer)
+    if save_dir:
+        click.echo(f"saved the run (config, metadata, alignment TSV and SSSOM) -> {save_dir}")
     _summary(res, pair, output, timer, time.perf_counter() - t0)
 
 
-def _check_save_dir(save_dir, force) -> None:
-    """Fail before any work when ``--save-dir`` holds files (without ``--force``) or is a file."""
+def _check_save_dir(save_dir, force, inputs=()) -> None:
+    """Fail before any work when ``--save-dir`` holds files (without ``--force``), is a file or an input."""
     from kgalign.errors import OutputError, OutputExistsError
 
     if not save_dir:
         return
     p = Path(save_dir)
-    if p.exists() and not p.is_dir():
-        raise OutputError(f"cannot save to {p}: it is a file")
+    if p.is_symlink() or (p.exists() and not p.is_dir()):
+        raise OutputError(f"cannot save to {p}: it is a file or a link, not a folder")
+    for inp in inputs:
+        if inp is not None and Path(inp).exists() and (
+                Path(inp).resolve() == p.resolve() or Path(inp).resolve().is_relative_to(p.resolve())
+                or p.resolve().is_relative_to(Path(inp).resolve())):
+            raise OutputError(f"refusing to save to {p}: it holds or is the input {inp}")
     if p.is_dir() and any(p.iterdir()) and not force:
         raise OutputExistsError(p)
 
@@ -236,6 +261,7 @@ def demo(output, save_dir, force, lang1, lang2, encoder, translator, threshold, 
     _check_save_dir(save_dir, force)
     config = build_config(config_file, encoder=encoder, translator=translator,
                           **_options_dict(lang1, lang2, threshold, device, seed, quiet))
+    _check_models(config)
     base = Path(__file__).resolve().parents[1] / "data" / "silknow"
     timer = StageTimer()
     t0 = time.perf_counter()
@@ -246,7 +272,13 @@ def demo(output, save_dir, force, lang1, lang2, encoder, translator, threshold, 
         links = np.array([(kg1.index[s], kg2.index[o]) for s, o in gold.pairs], dtype=np.int64)
     pair = KGPair(kg1, kg2, links=links, lang1="en", lang2="fr")
     res = run_align(kg1, kg2, config=config, timer=timer, lang1=config.lang1 or "en", lang2=config.lang2 or "fr")
-    if output:
-        write_alignment(res, output, force=force)
-    _save(res, save_dir, force, timer)
+    from kgalign.io.atomic import commit_together
+
+    with timer.stage("write"), commit_together():
+        if output:
+            write_alignment(res, output, force=force)
+        if save_dir:
+            res.save(save_dir, force=force)
+    if save_dir:
+        click.echo(f"saved the run (config, metadata, alignment TSV and SSSOM) -> {save_dir}")
     _summary(res, pair, output, timer, time.perf_counter() - t0)

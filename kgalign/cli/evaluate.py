@@ -38,6 +38,7 @@ def evaluate(pred, gold, pred_format, gold_format, threshold, ks, encoding, json
     several candidates per source.
     """
     from kgalign.evaluation.metrics import evaluate_alignment
+    from kgalign.errors import InputError
     from kgalign.io.readers import read_alignment
 
     ks_t = _ks(ks)
@@ -47,6 +48,9 @@ def evaluate(pred, gold, pred_format, gold_format, threshold, ks, encoding, json
         check_writable(json_out, force=force)
     p = read_alignment(pred, format=pred_format, encoding=encoding)
     g = read_alignment(gold, format=gold_format, encoding=encoding)
+    for al, path, what in ((p, pred, "predictions"), (g, gold, "gold links")):
+        if len(al) == 0:  # all-zero metrics with exit 0 would read as a result
+            raise InputError(f"no {what} in the file: nothing to evaluate", path)
     m = evaluate_alignment(p, g, ks=ks_t, threshold=threshold)
     for w in m["warnings"]:
         click.echo(f"warning: {w}", err=True)

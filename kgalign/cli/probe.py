@@ -20,12 +20,15 @@ def _read_links(path: str, pair):
     """Entity pairs of an alignment file (kgalign result or gold), as KG positions."""
     from kgalign.io.readers import read_alignment
 
+    from kgalign.io.iri import iri_key
+
     al = read_alignment(path).equivalences()
-    idx1, idx2 = pair.kg1.index, pair.kg2.index
+    idx1 = {iri_key(k): v for k, v in pair.kg1.index.items()}  # IRIs or their URI form (SSSOM)
+    idx2 = {iri_key(k): v for k, v in pair.kg2.index.items()}
     rows, missing = [], 0
     for a, b in al.pairs:
-        a = a if a in idx1 else al.aliases1.get(a, a)
-        b = b if b in idx2 else al.aliases2.get(b, b)
+        a = iri_key(a if iri_key(a) in idx1 else al.aliases1.get(a, a))
+        b = iri_key(b if iri_key(b) in idx2 else al.aliases2.get(b, b))
         if a in idx1 and b in idx2:
             rows.append((idx1[a], idx2[b]))
         else:
@@ -134,6 +137,12 @@ def _run(pair_dir, model_id, causal, alignment, templates_path, lang1, lang2, mo
         raise InputError("a causal LM is probed by typed ranking only; use --mode typed")
     if (corpus1 is None) != (corpus2 is None):
         raise InputError("tracing needs both --corpus1 and --corpus2")
+    # cheap checks first: the pair directory, then whether the model can be had (seconds)
+    if not Path(pair_dir).is_dir():
+        raise InputError("the pair directory does not exist", pair_dir)
+    from kgalign.aligner.hub import ensure_available
+
+    ensure_available(model_id, "language model")
     # load the model first: a wrong model id fails in seconds, before the facts are built
     if causal:
         from kgalign.lm.probing.lm import CausalLMProber

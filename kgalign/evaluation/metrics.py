@@ -413,7 +413,9 @@ def evaluate_alignment(pred, gold, *, ks: Sequence[int] = DEFAULT_KS, threshold:
 
     Only equivalence correspondences are compared (OAEI relation ``=``, owl:sameAs,
     skos:exactMatch/closeMatch). Entity names are compared exactly, after mapping the gold
-    file's aliases (DBP15K integer ids -> IRIs) on both sides.
+    file's aliases (DBP15K integer ids -> IRIs) on both sides and mapping URIs to IRIs
+    (:func:`kgalign.io.iri.iri_key`, RFC 3987 section 3.2), so a gold IRI ``.../Bête`` matches a
+    predicted ``.../B%C3%AAte``.
 
     Parameters
     ----------
@@ -440,10 +442,12 @@ def evaluate_alignment(pred, gold, *, ks: Sequence[int] = DEFAULT_KS, threshold:
         warnings.append(f"{n_pred_all - len(pred)} predicted correspondences are not equivalences; ignored")
     if len(gold) < n_gold_all:
         warnings.append(f"{n_gold_all - len(gold)} gold correspondences are not equivalences; ignored")
+    from kgalign.io.iri import iri_key
+
     a1, a2 = dict(gold.aliases1), dict(gold.aliases2)
 
-    def canon(pairs):
-        return [(a1.get(s, s), a2.get(t, t)) for s, t in pairs]
+    def canon(pairs):  # IRIs and their URI form (RFC 3987 mapping, as SSSOM writes them) compare equal
+        return [(iri_key(a1.get(s, s)), iri_key(a2.get(t, t))) for s, t in pairs]
 
     gold_pairs = canon(gold.pairs)
     pred_pairs = canon(pred.pairs)
@@ -468,7 +472,7 @@ def evaluate_alignment(pred, gold, *, ks: Sequence[int] = DEFAULT_KS, threshold:
     elif threshold is not None:
         warnings.append("--threshold given but the predictions carry no scores")
     if pred.candidates:
-        cands = {a1.get(s, s): [a2.get(t, t) for t in lst] for s, lst in pred.candidates.items()}
+        cands = {iri_key(a1.get(s, s)): [iri_key(a2.get(t, t)) for t in lst] for s, lst in pred.candidates.items()}
         k_max = max((len(v) for v in cands.values()), default=0)
         ranks = []
         for s, t in sorted(gold_set):

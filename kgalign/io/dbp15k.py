@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kgalign.io.iri import iri_problem
 from kgalign.errors import EmptyGraphError, InputError
 from kgalign.kg import KGPair, KnowledgeGraph
 from kgalign.io._text import iter_lines, read_text
@@ -64,7 +65,8 @@ def read_id_table(path: str | os.PathLike, encoding: str = "utf-8", what: str = 
     Raises
     ------
     InputError
-        A line without an integer id and an IRI, or a repeated id or IRI (line named).
+        A line without an integer id and an IRI, an IRI that breaks RFC 3987
+        (:func:`kgalign.io.iri.iri_problem`), or a repeated id or IRI (line named).
     """
     text = read_text(path, encoding)
     ids: list[int] = []
@@ -80,6 +82,9 @@ def read_id_table(path: str | os.PathLike, encoding: str = "utf-8", what: str = 
         except ValueError:
             raise InputError(f"{what} id {parts[0][:40]!r} is not an integer", path, no) from None
         iri = parts[1].strip()
+        why = iri_problem(iri)
+        if why:
+            raise InputError(f"invalid {what} IRI {iri[:80]!r}: {why}", path, no)
         if ident in seen_id:
             raise InputError(f"{what} id {ident} repeats line {seen_id[ident]}", path, no)
         if iri in seen_iri:

@@ -159,6 +159,14 @@ def write_oaei_rows(path: str | os.PathLike, rows: Iterable[Sequence], *, force:
     labels are not part of the format. Every cell gets the relation ``=``: owl:sameAs (and
     equivalence predicates in general) is the Alignment API's equivalence.
     """
+    from kgalign.io.iri import iri_problem
+
+    rows = list(rows)
+    for r in rows:
+        for iri in r[:2]:
+            why = iri_problem(iri)
+            if why:
+                raise InputError(f"entity {iri[:80]!r} cannot be written as an IRI: {why}")
     write_oaei(path, [(r[0], r[1], r[2]) for r in rows], force=force)
 
 

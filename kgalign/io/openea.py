@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kgalign.io.iri import iri_problem
 from kgalign.errors import EmptyGraphError, InputError
 from kgalign.kg import KGPair, KnowledgeGraph
 from kgalign.labels import clean_label, normalise_lang
@@ -57,6 +58,13 @@ def _split(line: str, n: int, path, no: int, what: str) -> list[str]:
     return parts
 
 
+def _check_iris(iris, path, no: int) -> None:
+    for iri in iris:
+        why = iri_problem(iri)
+        if why:
+            raise InputError(f"invalid IRI {iri[:80]!r}: {why}", path, no)
+
+
 def load_openea_side(rel_path, attr_path=None, encoding: str = "utf-8") -> KnowledgeGraph:
     """Load one OpenEA knowledge graph from its relation and attribute triple files.
 
@@ -85,6 +93,7 @@ def load_openea_side(rel_path, attr_path=None, encoding: str = "utf-8") -> Knowl
     rows: list[tuple[int, int, int]] = []
     for no, line in iter_lines(read_text(rel_path, encoding)):
         h, r, t = _split(line, 3, rel_path, no, "relation")
+        _check_iris((h, r, t), rel_path, no)
         hi = index.setdefault(h, len(index))
         ti = index.setdefault(t, len(index))
         rows.append((hi, rel_index.setdefault(r, len(rel_index)), ti))
@@ -94,6 +103,7 @@ def load_openea_side(rel_path, attr_path=None, encoding: str = "utf-8") -> Knowl
         prio_cache: dict[str, int | None] = {}
         for no, line in iter_lines(read_text(attr_path, encoding)):
             e, a, v = _split(line, 3, attr_path, no, "attribute")
+            _check_iris((e, a), attr_path, no)
             i = index.setdefault(e, len(index))
             value, lang = parse_value(v)
             value = value.strip()

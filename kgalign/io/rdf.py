@@ -45,6 +45,7 @@ from typing import Any, Callable
 import numpy as np
 
 from kgalign.errors import EmptyGraphError, InputError
+from kgalign.io.iri import iri_problem
 from kgalign.io import owl
 from kgalign.kg import CLASS, DATATYPE_PROPERTY, INDIVIDUAL, LABEL_PREDICATES, OBJECT_PROPERTY, KnowledgeGraph
 from kgalign.labels import clean_label, normalise_lang
@@ -230,9 +231,23 @@ _NT_LITERAL = r'"((?:[^"\\\n\r]|\\.)*)"(?:@([A-Za-z]+(?:-[A-Za-z0-9]+)*)|\^\^<([
 _NT_LINE = re.compile(
     rf"[ \t]*(?:{_NT_IRI}|{_NT_BNODE})[ \t]*{_NT_IRI}[ \t]*(?:{_NT_IRI}|{_NT_BNODE}|{_NT_LITERAL})[ \t]*\.[ \t]*(?:#.*)?$"
 )
-#: Characters that RFC 3987 / N-Triples forbid in an IRI (rdflib warns about them too).
-_BAD_IRI = re.compile(r'[{}|^`"\\]')
-_BAD_IRI_IN_LINE = re.compile(r'<[^<>\s]*[{}|^`"\\][^<>\s]*>')
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def check_terms(iris, literal: str | None, path, line: int | None) -> None:
+    """Raise :class:`InputError` for an IRI that breaks RFC 3987 or a literal with a lone surrogate.
+
+    One rule for every loader (:func:`kgalign.io.iri.iri_problem`): a space, a control
+    character or one of ``<>"{}|\\^``` makes an IRI invalid, wherever it comes from.
+    """
+    for iri in iris:
+        if iri is not None:
+            why = iri_problem(iri)
+            if why:
+                shown = iri if len(iri) <= 80 else iri[:77] + "..."
+                raise InputError(f"invalid IRI {shown!r}: {why}", path, line)
+    if literal is not None and _SURROGATE.search(literal):
+        raise InputError("a literal holds a lone surrogate escape (not a Unicode character)", path, line)
 
 
 class _NTLineSink:
@@ -278,7 +293,7 @@ def read_ntriples(text: str, path: str | os.PathLike) -> list[Triple]:
     A compiled regular expression reads the ordinary lines (about 20 times faster than
     rdflib's parser); a line it does not accept is handed to rdflib's N-Triples line parser,
     and a line neither accepts is an error naming its number. IRIs with characters N-Triples
-    forbids (``{}|^`"\\``) are kept, with one summary warning.
+    forbids (a space, controls, ``<>{}|^`"\\``) are an error naming the line (:func:`check_terms`).
 
     Parameters
     ----------
@@ -302,7 +317,6 @@ def read_ntriples(text: str, path: str | os.PathLike) -> list[Triple]:
     out: dict[Triple, None] = {}
     match = _NT_LINE.match
     parser = sink = None
-    bad_iris: dict[str, None] = {}
     rdflib_warnings = _CollectInvalidIRIs()
     show = dict(disable=None if len(lines) >= 500_000 else True, leave=False, unit="line")
     for no, line in enumerate(tqdm(lines, desc=f"reading {Path(path).name}", **show), start=1):
@@ -319,6 +333,7 @@ def read_ntriples(text: str, path: str | os.PathLike) -> list[Triple]:
             with rdflib_warnings:
                 t = _nt_line_with_rdflib(parser, sink, line, no, path)
             if t is not None:
+                check_terms(t[:3], t[3][0] if t[3] else None, path, no)
                 out.setdefault(t)
             continue
         s_iri, p_iri, o_iri, value, lang, _dtype = m.groups()
@@ -329,17 +344,26 @@ def read_ntriples(text: str, path: str | os.PathLike) -> list[Triple]:
             value = value and unescape_nt(value)
         lit = None if value is None else (value, lang)
         t = (s_iri, p_iri, o_iri, lit)
+        check_terms((s_iri, p_iri, o_iri), value if "\\" in line else None, path, no)
         out.setdefault(t)
-        if _BAD_IRI_IN_LINE.search(line):
-            for iri in (s_iri, p_iri, o_iri):
-                if iri and _BAD_IRI.search(iri):
-                    bad_iris.setdefault(iri)
-    bad_iris.update(dict.fromkeys(rdflib_warnings.examples))
-    n_bad = len(bad_iris) + max(0, rdflib_warnings.count - len(rdflib_warnings.examples))
-    if bad_iris:
-        first = next(iter(bad_iris))
-        log.warning("%s: %d IRIs are not valid IRIs (e.g. %r); they are kept as they are", path, n_bad, first)
     return list(out)
+
+
+def _deep_line(text: str, limit: int = 100) -> int | None:
+    """Line where brackets (``[`` ``(`` ``{``, outside strings) first nest ``limit`` deep."""
+    depth, in_str, prev = 0, False, ""
+    for pos, ch in enumerate(text):
+        if ch == '"' and prev != "\\":
+            in_str = not in_str
+        elif not in_str:
+            if ch in "[({":
+                depth += 1
+                if depth >= limit:
+                    return line_of_offset(text, pos)
+            elif ch in "])}":
+                depth -= 1
+        prev = ch
+    return None
 
 
 def _parse_error(exc: Exception, fmt: str, text: str, path: str | os.PathLike) -> InputError:
@@ -351,6 +375,9 @@ def _parse_error(exc: Exception, fmt: str, text: str, path: str | os.PathLike) -
         return InputError(f"invalid {name}: {exc.getMessage()}", path, exc.getLineNumber())
     if isinstance(exc, json.JSONDecodeError):
         return InputError(f"invalid JSON: {exc.msg} (column {exc.colno})", path, exc.lineno)
+    if isinstance(exc, RecursionError):
+        return InputError(f"invalid {name}: nesting too deep for the parser (blank nodes or lists nested "
+                          f"more than a few hundred levels)", path, _deep_line(text))
     line = None
     why = getattr(exc, "_why", None)
     located = _LOCATED.match(str(exc).strip())
@@ -367,6 +394,17 @@ def _parse_error(exc: Exception, fmt: str, text: str, path: str | os.PathLike) -
         line = int(m.group(1)) if m else None
     first = str(exc).strip().splitlines()
     message = why or (first[0] if first else type(exc).__name__)
+    if line is not None and isinstance(src, bytes) and isinstance(pos, int) and "end of statement" in message:
+        # the parser notices a missing " ." at the next token; when that token opens a new
+        # line, the statement that lacks its end is the one on the line before
+        full = src.decode("utf-8", "replace")
+        line_start = full.rfind("\n", 0, pos) + 1
+        if not full[line_start:pos].strip():
+            prev = len(full[:line_start].rstrip())
+            if prev > 0:
+                line = line_of_offset(full, prev - 1)
+                pos = prev - 1
+                message += " (the statement on this line lacks its closing ' .')"
     if line is not None and src is not None and pos is not None:
         full = src.decode("utf-8", "replace")
         start = full.rfind("\n", 0, pos) + 1
@@ -466,13 +504,38 @@ def parse_rdf(path: str | os.PathLike, fmt: str, encoding: str = "utf-8"):
                     path,
                 ) from None
             raise _parse_error(exc, fmt, text, path) from None
-    if invalid_iris.examples:
-        log.warning(
-            "%s: %d IRIs are not valid IRIs (e.g. %r); they are kept as they are",
-            path, invalid_iris.count, invalid_iris.examples[0],
-        )
+    _check_graph_terms(graph, text, path)
     log.info("parsed %d triples from %s in %.1f s", len(graph), path, time.perf_counter() - t0)
     return graph
+
+
+def _check_graph_terms(graph, text: str, path) -> None:
+    """:func:`check_terms` over a parsed graph; the line is the first one holding the bad term."""
+    from rdflib import Literal, URIRef
+
+    for term in graph.all_nodes() | set(graph.predicates()):
+        try:
+            if isinstance(term, URIRef):
+                check_terms((str(term),), None, path, None)
+            elif isinstance(term, Literal):
+                check_terms((), str(term), path, None)
+        except InputError as exc:
+            line = None
+            if isinstance(term, URIRef) and text:
+                iri = str(term)
+                esc = [re.sub(r'[\x00-\x20<>"{}|\\^`\x7f-\x9f]', lambda m: f"\\u{ord(m.group(0)):04{c}}", iri)
+                       for c in "Xx"]  # as written with \u escapes
+                bad = re.search(r'[\x00-\x20<>"{}|\\^`\x7f-\x9f\ud800-\udfff]', iri)
+                head = iri[:bad.start()] if bad else ""
+                for cand in (iri, *esc, head if len(head) > 12 else "", iri.rsplit("/", 1)[-1]):
+                    pos = text.find(cand) if cand else -1
+                    if pos >= 0:
+                        line = line_of_offset(text, pos)
+                        break
+            elif text:
+                m = re.search(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}|[\ud800-\udfff]", text)
+                line = line_of_offset(text, m.start()) if m else None
+            raise InputError(exc.reason, path, line) from None
 
 
 def rdflib_triples(graph) -> list[Triple]:
@@ -679,8 +742,12 @@ def _warn_unlabelled(entities: list[str], labels: list[list], source: str) -> No
     if not missing:
         return
     opaque = sum(bool(_OPAQUE.match(local_name(e).replace(" ", ""))) for e in missing)
+    numeric = [e for e in missing if not any(c.isalpha() for c in local_name(e))]
     msg = f"{source or 'graph'}: {len(missing)} of {len(entities)} entities have no label; their IRI local names are used"
-    if opaque:
+    if numeric:
+        msg += (f"; {len(numeric)} of them have no letter in their IRI (e.g. {local_name(numeric[0])!r}) and so "
+                "no name: they are aligned by structure and attributes only")
+    elif opaque:
         msg += (f" ({opaque} of them look opaque, e.g. {local_name(missing[0])!r}: those are aligned by "
                 "structure and attributes only)")
     log.warning(msg)

@@ -24,6 +24,7 @@ from kgalign.errors import InputError
 from kgalign.config import as_int
 from kgalign.io import registry
 from kgalign.io.atomic import atomic_write
+from kgalign.io.iri import iri_problem, iri_to_uri
 
 OWL_SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
 SKOS_EXACT_MATCH = "http://www.w3.org/2004/02/skos/core#exactMatch"
@@ -193,8 +194,8 @@ def write_candidates(result, path: str | os.PathLike, k: int = 10, *, method: st
         for r, rk, c, score in zip(r_idx.tolist(), rank0.tolist(), c_idx.tolist(), scores.tolist()):
             src, tgt = int(result.sources[r]), int(result.targets[c])
             fh.write(f"{_clean_cell(result.kg1.entities[src])}\t{_clean_cell(result.kg2.entities[tgt])}\t"
-                     f"{rk + 1}\t{score:.6f}\t{_clean_cell(_label(result, 1, src))}\t"
-                     f"{_clean_cell(_label(result, 2, tgt))}\n")
+                     f"{rk + 1}\t{score:.6f}\t{_label_cell(_label(result, 1, src))}\t"
+                     f"{_label_cell(_label(result, 2, tgt))}\n")
     return len(r_idx)
 
 
@@ -206,8 +207,48 @@ def _label(result, side: int, i: int) -> str:
     return kg.label(i, lang)
 
 
+#: Longest label written to an output cell (characters); longer ones end with "…".
+MAX_LABEL_CHARS = 1000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
 def _clean_cell(text: str) -> str:
-    return str(text).replace("\t", " ").replace("\r", " ").replace("\n", " ")
+    """One TSV cell: control characters, line and paragraph separators and lone surrogates as spaces."""
+    text = str(text)
+    return _CONTROL.sub(" ", text) if _CONTROL.search(text) else text
+
+
+def _label_cell(text: str) -> str:
+    """A label cell: :func:`_clean_cell`, cut to :data:`MAX_LABEL_CHARS` characters.
+
+    A label that starts with ``"`` is quoted as CSV readers (Python's csv, pandas, so sssom-py)
+    expect: otherwise they take the quote as the start of a quoted cell and merge cells.
+    """
+    text = str(text)
+    if len(text) > MAX_LABEL_CHARS:
+        text = text[:MAX_LABEL_CHARS - 1] + "…"
+    text = _clean_cell(text)
+    return '"' + text.replace('"', '""') + '"' if text.startswith('"') else text
+
+
+def _label_json(text: str) -> str:
+    text = str(text)
+    if len(text) > MAX_LABEL_CHARS:
+        text = text[:MAX_LABEL_CHARS - 1] + "…"
+    return re.sub(r"[\ud800-\udfff]", "\ufffd", text)
+
+
+def check_iris(rows: Iterable[Row]) -> None:
+    """Raise :class:`InputError` naming the entity when a row holds an invalid IRI (RDF, SSSOM, OAEI).
+
+    The loaders already refuse such IRIs (:func:`kgalign.io.iri.iri_problem`); this guards
+    graphs built in Python.
+    """
+    for r in rows:
+        for iri in (r.source, r.target, r.predicate):
+            why = iri_problem(iri) if iri else None
+            if why:
+                raise InputError(f"entity {iri[:80]!r} cannot be written as an IRI: {why}")
 
 
 def write_tsv(path, rows: Iterable[Row], *, force: bool = False, predicate: str = OWL_SAME_AS) -> None:
@@ -215,7 +256,7 @@ def write_tsv(path, rows: Iterable[Row], *, force: bool = False, predicate: str 
     with atomic_write(path, force=force) as fh:
         fh.write("source\ttarget\tscore\tsource_label\ttarget_label\tpredicate\n")
         for s, o, c, sl, ol, p in as_rows(rows, predicate):
-            fh.write(f"{_clean_cell(s)}\t{_clean_cell(o)}\t{c:.6f}\t{_clean_cell(sl)}\t{_clean_cell(ol)}\t{p}\n")
+            fh.write(f"{_clean_cell(s)}\t{_clean_cell(o)}\t{c:.6f}\t{_label_cell(sl)}\t{_label_cell(ol)}\t{p}\n")
 
 
 def write_json(path, rows: Iterable[Row], *, force: bool = False, predicate: str = OWL_SAME_AS) -> None:
@@ -229,7 +270,8 @@ def write_json(path, rows: Iterable[Row], *, force: bool = False, predicate: str
         "tool": _tool(),
         "predicate": shared.pop() if len(shared) == 1 else (predicate if not rows else None),
         "pairs": [
-            {"source": s, "target": o, "score": round(float(c), 6), "source_label": sl, "target_label": ol,
+            {"source": s, "target": o, "score": round(float(c), 6), "source_label": _label_json(sl),
+             "target_label": _label_json(ol),
              "predicate": p}
             for s, o, c, sl, ol, p in rows
         ],
@@ -253,9 +295,9 @@ _WELL_KNOWN = {
     "http://www.w3.org/2000/01/rdf-schema#": "rdfs",
     "http://dbpedia.org/resource/": "dbr",
 }
-# A CURIE reference is an irelative-ref (W3C CURIE syntax 1.0): IRI characters are fine, but
-# not whitespace or the characters IRIs exclude.
-_LOCAL_OK = re.compile(r'^[^\s<>"{}|\\^`]*$')
+# A CURIE reference of an SSSOM entity expands to a URI (RFC 3986): after the RFC 3987 mapping
+# (iri_to_uri) only ASCII is left; sssom-py / curies accept these characters in a reference.
+_LOCAL_OK = re.compile(r"^[A-Za-z0-9_.~%!$&'()*+,;=@/-]*$")
 
 
 def _split_iri(iri: str) -> tuple[str, str]:
@@ -292,8 +334,12 @@ class CurieMap:
         return prefix
 
     def compress(self, iri: str) -> str:
-        """``prefix:local`` for ``iri``; expanding it (prefix IRI + local) gives ``iri`` back."""
-        ns, local = _split_iri(iri)
+        """``prefix:local`` for ``iri``, as a URI (RFC 3987 section 3.1 mapping, :func:`iri_to_uri`).
+
+        Expanding it (prefix IRI + local) gives ``iri_to_uri(iri)``; :func:`kgalign.io.iri.uri_to_iri`
+        gives ``iri`` back (unless ``iri`` itself held percent-encoded UTF-8).
+        """
+        ns, local = _split_iri(iri_to_uri(iri))
         if not _LOCAL_OK.match(local):
             ns, local = iri, ""  # cannot be a CURIE reference: the whole IRI becomes a namespace
         return f"{self._prefix_for(ns)}:{local}"
@@ -312,13 +358,14 @@ def write_sssom(path, rows: Iterable[Row], *, force: bool = False, predicate: st
     (the fused score, a weighted mean of cosines, clipped to that range).
     """
     rows = as_rows(rows, predicate)
+    check_iris(rows)
     cm = CurieMap()
     for ns in ("http://www.w3.org/2002/07/owl#", "http://www.w3.org/2004/02/skos/core#", "https://w3id.org/semapv/vocab/"):
         cm._prefix_for(ns)
     body = []
     for s, o, c, sl, ol, p in rows:
         conf = min(1.0, max(0.0, float(c)))
-        body.append((cm.compress(s), _clean_cell(sl), cm.compress(p), cm.compress(o), _clean_cell(ol),
+        body.append((cm.compress(s), _label_cell(sl), cm.compress(p), cm.compress(o), _label_cell(ol),
                      "semapv:SemanticSimilarityThresholdMatching", f"{conf:.6f}", _tool()))
     if mapping_set_id is None:
         digest = hashlib.sha256("\n".join(f"{s}\t{o}" for s, o, *_ in rows).encode()).hexdigest()[:16]
@@ -326,7 +373,7 @@ def write_sssom(path, rows: Iterable[Row], *, force: bool = False, predicate: st
     with atomic_write(path, force=force) as fh:
         fh.write("# curie_map:\n")
         for prefix, ns in cm.items():
-            fh.write(f"#   {prefix}: {json.dumps(ns)}\n")
+            fh.write(f"#   {prefix}: {json.dumps(ns, ensure_ascii=False)}\n")
         fh.write(f"# mapping_set_id: {mapping_set_id}\n")
         fh.write(f"# license: {license}\n")
         fh.write(f"# mapping_tool: {_tool()}\n")
@@ -341,10 +388,12 @@ def write_sssom(path, rows: Iterable[Row], *, force: bool = False, predicate: st
 def _rdf_graph(rows: Iterable[Row], predicate: str):
     from rdflib import Graph, URIRef
 
+    rows = as_rows(rows, predicate)
+    check_iris(rows)
     g = Graph()
     g.bind("owl", "http://www.w3.org/2002/07/owl#")
     g.bind("skos", "http://www.w3.org/2004/02/skos/core#")
-    for r in as_rows(rows, predicate):
+    for r in rows:
         g.add((URIRef(r.source), URIRef(r.predicate), URIRef(r.target)))
     return g
 
