@@ -118,6 +118,11 @@ class RayExecutor(Executor):
         if not ray.is_initialized():
             kwargs = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
             kwargs.update(init_kwargs)
+            if address is None and "runtime_env" not in kwargs:
+                # local workers import this kgalign even when it is not installed (a source checkout)
+                root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+                path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+                kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": path}}
             if address is not None:
                 ray.init(address=address, **kwargs)
             else:
