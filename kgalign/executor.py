@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class Executor:
     def close(self) -> None:
         """Release the workers (no-op for local execution)."""
 
-    def __enter__(self) -> "Executor":
+    def __enter__(self) -> Executor:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -151,7 +152,7 @@ class RayExecutor(Executor):
         return f"RayExecutor(n_workers={self.n_workers})"
 
 
-def get_executor(spec: "str | Executor | None" = None, **kwargs: Any) -> Executor:
+def get_executor(spec: str | Executor | None = None, **kwargs: Any) -> Executor:
     """An executor from a name: ``None``/``"local"``, ``"ray"`` (local Ray) or ``"ray://HOST:PORT"``.
 
     Raises

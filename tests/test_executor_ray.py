@@ -35,11 +35,11 @@ def test_local_executor_and_names():
 @pytest.fixture(scope="module")
 def ray_executor():
     pytest.importorskip("ray")
-    from kgalign.executor import RayExecutor
-
     import sys
 
     import ray
+
+    from kgalign.executor import RayExecutor
 
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests/
     ex = RayExecutor(num_cpus=2)

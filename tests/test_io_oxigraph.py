@@ -13,8 +13,8 @@ import gzip
 import os
 
 import pytest
-
 from conftest import CASES, DATASETS
+
 from kgalign.errors import KgalignError
 from kgalign.io import load_kg, registry
 
@@ -41,7 +41,8 @@ def outcome(loader, path, fmt):
     try:
         kg = loader(path, fmt, "utf-8")
     except KgalignError as exc:
-        return ("error", type(exc).__name__, os.path.basename(getattr(exc, "path", "") or ""), getattr(exc, "line", None))
+        where = os.path.basename(getattr(exc, "path", "") or "")
+        return ("error", type(exc).__name__, where, getattr(exc, "line", None))
     return (kg.entities, kg.labels, kg.kinds.tolist(), kg.relations, kg.triples.tolist(), kg.attributes)
 
 
@@ -85,7 +86,8 @@ SNIPPETS = {
     "bad_turtle_string.ttl": "@prefix : <http://a.ex/> .\n:a :p \"open .\n:b :p :c .\n",
     "bad_xml.rdf": "<?xml version=\"1.0\"?>\n<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n"
                    "<rdf:Description rdf:about=\"http://a.ex/a\">\n</rdf:RDF>\n",
-    "bad_iri.nt": "<http://a.ex/a> <http://a.ex/p> <http://a.ex/b> .\n<http://a.ex/a> <http://a.ex/p> http://a.ex/c .\n",
+    "bad_iri.nt": "<http://a.ex/a> <http://a.ex/p> <http://a.ex/b> .\n"
+                  "<http://a.ex/a> <http://a.ex/p> http://a.ex/c .\n",
     "schema.rdf": """<?xml version="1.0"?>
 <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:rdfs="http://www.w3.org/2000/01/rdf-schema#"
   xmlns:owl="http://www.w3.org/2002/07/owl#">

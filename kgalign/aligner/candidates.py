@@ -60,8 +60,8 @@ def _ann_shard(rng, A, index_bytes, k, params):
     if "ef_search" in params:
         index.hnsw.efSearch = params["ef_search"]
     s, e = rng
-    D, I = index.search(np.ascontiguousarray(A[s:e]), k)
-    return D.astype(np.float32), I.astype(np.int64)
+    D, nbr = index.search(np.ascontiguousarray(A[s:e]), k)
+    return D.astype(np.float32), nbr.astype(np.int64)
 
 
 def build_index(B: np.ndarray, method: str, *, nlist: int | None = None, seed: int = 0):
@@ -99,18 +99,18 @@ def build_index(B: np.ndarray, method: str, *, nlist: int | None = None, seed: i
     return index
 
 
-def _to_csr(D: np.ndarray, I: np.ndarray, n2: int):
+def _to_csr(D: np.ndarray, nbr: np.ndarray, n2: int):
     import scipy.sparse as sp
 
-    n1, k = I.shape
-    valid = I >= 0
+    n1, k = nbr.shape
+    valid = nbr >= 0
     counts = valid.sum(axis=1)
     indptr = np.zeros(n1 + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     # CSR order: within each row by column
-    order = np.argsort(np.where(valid, I, np.iinfo(np.int64).max), axis=1, kind="stable")
-    I, D, valid = (np.take_along_axis(x, order, axis=1) for x in (I, D, valid))
-    return sp.csr_matrix((D[valid], I[valid].astype(np.int32), indptr), shape=(n1, n2))
+    order = np.argsort(np.where(valid, nbr, np.iinfo(np.int64).max), axis=1, kind="stable")
+    nbr, D, valid = (np.take_along_axis(x, order, axis=1) for x in (nbr, D, valid))
+    return sp.csr_matrix((D[valid], nbr[valid].astype(np.int32), indptr), shape=(n1, n2))
 
 
 def search_candidates(A, B, k: int, *, method: str = "auto", executor: Executor | None = None,
@@ -188,8 +188,8 @@ def search_candidates(A, B, k: int, *, method: str = "auto", executor: Executor 
     blob = faiss.serialize_index(index)
     parts = executor.map(_ann_shard, ranges, A, blob, k, params)
     D = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, k), np.float32)
-    I = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, k), np.int64)
-    return _to_csr(D, I, n2)
+    nbr = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, k), np.int64)
+    return _to_csr(D, nbr, n2)
 
 
 def candidate_recall(A, B, approx, k: int, *, sample: int = 2000, seed: int = 0) -> dict:

@@ -22,8 +22,8 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -150,7 +150,8 @@ def encode_chunked(texts: Sequence[str], encode: Callable[[list[str]], np.ndarra
                                        "done": 0, "complete": False})
                 mm = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, dim))
             if rows.ndim != 2 or rows.shape[1] != mm.shape[1]:
-                raise InputError(f"the encoder changed dimension ({rows.shape} for rows {s}..{e}, file has {mm.shape[1]})")
+                raise InputError(f"the encoder changed dimension ({rows.shape} for rows {s}..{e}, "
+                                 f"file has {mm.shape[1]})")
             mm[s:e] = rows
             mm.flush()
             done += 1
