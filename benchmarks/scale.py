@@ -222,8 +222,11 @@ def run(n: int, executor_name: str = "local", seed: int = 0, workdir: str | None
 
         t = time.perf_counter()
         method = "exact" if n * n <= EXACT_SCALE else "ivf"
+        # IVF lists grow as 4 sqrt(n); nprobe shrinks as 1/sqrt(n) beyond 100k so that a query scans
+        # about the same number of vectors (16 lists of 100k / 1264) at every size
+        nprobe = 16 if n <= 100_000 else max(4, int(round(16 * (100_000 / n) ** 0.5)))
         S = search_candidates(np.asarray(E1), np.asarray(E2), k, method=method, executor=executor, seed=seed,
-                              nprobe=16, shard_rows=65536)
+                              nprobe=nprobe, shard_rows=65536)
         times["candidates"] = time.perf_counter() - t
         t = time.perf_counter()
         rows, cols, info = match_blocks(S, executor=executor, n_blocks=8, unmatched_value=THRESHOLD)
@@ -255,6 +258,7 @@ def run(n: int, executor_name: str = "local", seed: int = 0, workdir: str | None
         executor.close()
     pipeline = sum(times[s] for s in ("encode", "candidates", "match", "write"))
     return {"n": n, "executor": executor_name, "k": k, "candidate_method": method, "dim": DIM,
+            "nprobe": nprobe if method == "ivf" else None,
             "times_s": {s: round(v, 2) for s, v in times.items()},
             "from_embeddings_to_alignment_s": round(times["candidates"] + times["match"] + times["write"], 2),
             "pipeline_s": round(pipeline, 2), "driver_cpu_s": round(time.process_time() - cpu0, 1),

@@ -36,10 +36,10 @@ def _rdf_files():
     return out
 
 
-def outcome(loader, path, fmt):
+def outcome(loader, path, fmt, encoding="utf-8"):
     """Everything a loader decides, or the error it raises (class, file, line)."""
     try:
-        kg = loader(path, fmt, "utf-8")
+        kg = loader(path, fmt, encoding)
     except KgalignError as exc:
         where = os.path.basename(getattr(exc, "path", "") or "")
         return ("error", type(exc).__name__, where, getattr(exc, "line", None))
@@ -132,6 +132,20 @@ def test_gzip_bom_and_latin1(tmp_path):
     for path, fmt, enc in ((gz, "nt", "utf-8"), (lat, "turtle", "latin-1")):
         a, b = load_rdf(path, fmt, enc), load_oxigraph(path, fmt, enc)
         assert a.labels == b.labels == [[("", "Café", 1)]]
+
+
+def test_rdfxml_declared_encoding(tmp_path):
+    body = ('<?xml version="1.0" encoding="ISO-8859-1"?>\n'
+            '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:rdfs="http://www.w3.org/2000/01/rdf-schema#">\n<rdf:Description rdf:about="http://a.ex/m">'
+            '<rdfs:label xml:lang="FR">Meublé</rdfs:label></rdf:Description>\n</rdf:RDF>\n')
+    declared, wrong = tmp_path / "l.rdf", tmp_path / "w.rdf"
+    declared.write_bytes(body.encode("latin-1"))
+    wrong.write_bytes(body.replace("ISO-8859-1", "UTF-8").encode("latin-1"))
+    for path in (declared, wrong):
+        for enc in ("utf-8", "latin-1"):
+            a, b = outcome(load_rdf, path, "xml", enc), outcome(load_oxigraph, path, "xml", enc)
+            assert a == b, (path.name, enc)
+    assert outcome(load_oxigraph, declared, "xml", "utf-8")[1] == [[("fr", "Meublé", 1)]]
 
 
 def test_engine_option(tmp_path):

@@ -182,6 +182,24 @@ def _syntax_error(exc: BaseException, fmt: str, path, raw: bytes | None, encodin
     return InputError(f"invalid {_NAMES[fmt]} ({msg})", path, line if isinstance(line, int) and line > 0 else None)
 
 
+def _xml_as_utf8(p: Path, raw: bytes | None, encoding: str, utf8: bool) -> bytes | None:
+    """RDF/XML bytes in UTF-8 with a matching declaration, as the rdflib path reads them: an
+    encoding declared in the XML declaration wins when ``encoding`` is left at UTF-8 (XML 1.0
+    section 4.3.3); text decoded here is declared UTF-8 again. None: stream the file as it is."""
+    from kgalign.io.rdf import _XML_DECL_ENCODING, _XML_DECL_ENCODING_TEXT, codecs_name
+
+    if utf8:
+        head = raw[:300] if raw is not None else open(p, "rb").read(300)
+        declared = _XML_DECL_ENCODING.match(strip_bom(head))
+        if declared is None or codecs_name(declared.group(1).decode()) == "utf-8":
+            return raw
+        data = raw if raw is not None else strip_bom(read_bytes(p))
+        text = decode(data, p, declared.group(1).decode())
+    else:
+        text = raw.decode("utf-8")  # already decoded from ``encoding`` and re-encoded
+    return _XML_DECL_ENCODING_TEXT.sub(r"\1UTF-8\2", text, count=1).encode("utf-8")
+
+
 def read_compact(path: str | os.PathLike, fmt: str, encoding: str = "utf-8") -> CompactTriples:
     """Stream the triples of an RDF file into :class:`CompactTriples`.
 
@@ -230,6 +248,8 @@ def read_compact(path: str | os.PathLike, fmt: str, encoding: str = "utf-8") -> 
             raw = decode(raw, p, encoding).encode("utf-8")
     if raw is None and not p.is_file():
         read_bytes(p)  # raises the rdflib path's message
+    if fmt == "xml":
+        raw = _xml_as_utf8(p, raw, encoding, utf8)
 
     t0 = time.perf_counter()
     codes: dict[str, int] = {}
