@@ -345,8 +345,190 @@ def load_oxigraph(path: str | os.PathLike, fmt: str, encoding: str = "utf-8") ->
     EmptyGraphError
         No entity in the file.
     """
-    from kgalign.io.rdf import build_kg
-
     compact = read_compact(path, fmt, encoding)
     edges = None if fmt == "nt" else compact.blank_node_edges()
-    return build_kg(compact, source=os.fspath(path), extra_edges=edges)
+    t0 = time.perf_counter()
+    kg = build_compact(compact, source=os.fspath(path), extra_edges=edges)
+    log.info("built %r in %.1f s", kg, time.perf_counter() - t0)
+    return kg
+
+
+def build_compact(ct: CompactTriples, source: str = "", extra_edges=None) -> KnowledgeGraph:
+    """:func:`kgalign.io.rdf.build_kg` on :class:`CompactTriples`, vectorised over the codes.
+
+    The same rules give the same graph (entity order included): the candidates, predicates,
+    rdf:type objects and relation triples are found with numpy on the code arrays; only the
+    schema triples (declarations, class axioms, domains and ranges) and the literals are
+    visited in Python.
+
+    Raises
+    ------
+    EmptyGraphError
+        When no entity is found.
+    """
+    from kgalign.errors import EmptyGraphError
+    from kgalign.io import owl
+    from kgalign.io.rdf import NON_ENTITY_TYPES, OWL, RDFS, _is_vocabulary, _warn_unlabelled, is_label_predicate
+    from kgalign.kg import CLASS, DATATYPE_PROPERTY, INDIVIDUAL, OBJECT_PROPERTY
+    from kgalign.labels import clean_label, normalise_lang
+
+    terms, bn = ct.terms, ct.is_bnode
+    S, P, O = ct.s.astype(np.int64), ct.p.astype(np.int64), ct.o
+    m, n_terms = len(S), len(terms)
+    code_of = {t: c for c, t in enumerate(terms) if not bn[c]} if m else {}
+    rdf_type = ct.rdf_type
+    is_iri_obj = np.zeros(m, dtype=bool)
+    nonlit = O >= 0
+    is_iri_obj[nonlit] = ~bn[O[nonlit]]
+    is_type = P == rdf_type
+
+    # pass 1: candidates in order of first appearance (subject, then object of a non-type triple)
+    s_named = ~bn[S]
+    o_cand = is_iri_obj & ~is_type
+    ev_code = np.concatenate([S[s_named], O[o_cand]])
+    ev_key = np.concatenate([2 * np.flatnonzero(s_named), 2 * np.flatnonzero(o_cand) + 1])
+    first_key = np.full(n_terms, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_key, ev_code, ev_key)
+    cand_codes = np.flatnonzero(first_key < np.iinfo(np.int64).max)
+    cand_codes = cand_codes[np.argsort(first_key[cand_codes], kind="stable")]
+    is_pred = np.zeros(n_terms, dtype=bool)
+    is_pred[P] = True
+    is_type_obj = np.zeros(n_terms, dtype=bool)
+    is_type_obj[O[is_type & is_iri_obj]] = True
+
+    # the schema triples, in triple order, by build_kg's rules
+    def codes(iris) -> set[int]:
+        return {code_of[x] for x in iris if x in code_of}
+
+    typed = codes(owl.TYPE_KINDS) | codes(owl.UNTYPED_PROPERTY_TYPES) | codes(owl.NOT_ENTITY_TYPES) \
+        | codes(NON_ENTITY_TYPES)
+    schema_preds = codes(owl.CLASS_AXIOMS) | codes(owl.DOMAIN_RANGE) | codes([OWL + "inverseOf", RDFS + "subPropertyOf"])
+    mask = np.isin(P, np.fromiter(schema_preds, dtype=np.int64, count=len(schema_preds)))
+    if typed:
+        mask |= is_type & np.isin(O, np.fromiter(typed, dtype=np.int64, count=len(typed)))
+    declared: dict[str, set[int]] = {}
+    untyped_props: dict[str, None] = {}
+    datatype_range: set[str] = set()
+    non_entities: set[str] = set()
+
+    def declare(iri, kind):
+        if iri is not None:
+            declared.setdefault(iri, set()).add(kind)
+
+    for t in np.flatnonzero(mask).tolist():
+        sc, pc, oc = int(S[t]), int(P[t]), int(O[t])
+        s_iri = None if bn[sc] else terms[sc]
+        o_iri = None if oc < 0 or bn[oc] else terms[oc]
+        p_iri = terms[pc]
+        if pc == rdf_type:
+            if o_iri is not None and s_iri is not None:
+                if o_iri in owl.TYPE_KINDS:
+                    declare(s_iri, owl.TYPE_KINDS[o_iri])
+                elif o_iri in owl.UNTYPED_PROPERTY_TYPES:
+                    untyped_props.setdefault(s_iri)
+                elif o_iri in owl.NOT_ENTITY_TYPES or o_iri in NON_ENTITY_TYPES:
+                    non_entities.add(s_iri)
+            continue
+        if p_iri in owl.CLASS_AXIOMS:
+            declare(s_iri, CLASS)
+            declare(o_iri, CLASS)
+        elif p_iri in owl.DOMAIN_RANGE:
+            if s_iri is not None:
+                untyped_props.setdefault(s_iri)
+                if p_iri == RDFS + "range" and o_iri is not None and owl.is_datatype(o_iri):
+                    datatype_range.add(s_iri)
+            if o_iri is not None and not owl.is_datatype(o_iri):
+                declare(o_iri, CLASS)
+        elif p_iri == OWL + "inverseOf":
+            declare(s_iri, OBJECT_PROPERTY)
+            declare(o_iri, OBJECT_PROPERTY)
+        elif p_iri == RDFS + "subPropertyOf":
+            for x in (s_iri, o_iri):
+                if x is not None:
+                    untyped_props.setdefault(x)
+    for iri in untyped_props:
+        if iri not in declared:
+            declare(iri, DATATYPE_PROPERTY if iri in datatype_range else OBJECT_PROPERTY)
+
+    entities: list[str] = []
+    kinds: list[int] = []
+    punned = 0
+    seen: set[str] = set()
+    for c in cand_codes.tolist():
+        iri = terms[c]
+        seen.add(iri)
+        if _is_vocabulary(iri) or iri in non_entities:
+            continue
+        if iri in declared:
+            entities.append(iri)
+            kinds.append(owl.decide_kind(declared[iri]))
+            punned += len(declared[iri]) > 1
+        elif not is_pred[c] and not is_type_obj[c]:
+            entities.append(iri)
+            kinds.append(INDIVIDUAL)
+    for iri, ks in declared.items():
+        if iri not in seen and not _is_vocabulary(iri) and iri not in non_entities:
+            entities.append(iri)
+            kinds.append(owl.decide_kind(ks))
+            punned += len(ks) > 1
+    if punned:
+        log.info("%s: %d IRIs are declared with several kinds (punning); each keeps the first of "
+                 "class, object property, datatype property, annotation property, concept", source, punned)
+    if not entities:
+        raise EmptyGraphError(
+            "no entities found (no subject or object IRI other than classes, properties and "
+            "RDF/OWL/SKOS vocabulary)",
+            source or None,
+        )
+
+    # pass 2: labels and attributes (literal triples), relation triples (vectorised)
+    pos = np.full(n_terms, -1, dtype=np.int64)
+    pos[np.fromiter((code_of[e] for e in entities), dtype=np.int64, count=len(entities))] = np.arange(len(entities))
+    si = pos[S]
+    labels: list[list[tuple[str, str, int]]] = [[] for _ in entities]
+    attributes: list[tuple[int, str, str, str]] = []
+    lit_rows = np.flatnonzero((O < 0) & (si >= 0))
+    lits = ct.literals
+    cleaned: dict[int, str | None] = {}
+    prio_of: dict[int, int | None] = {}
+    for t, i, pc, oc in zip(lit_rows.tolist(), si[lit_rows].tolist(), P[lit_rows].tolist(), O[lit_rows].tolist()):
+        lc = -1 - oc
+        if lc not in cleaned:
+            cleaned[lc] = clean_label(lits[lc][0])
+        value = cleaned[lc]
+        if value is None:
+            continue
+        if pc not in prio_of:
+            prio_of[pc] = is_label_predicate(terms[pc])
+        prio = prio_of[pc]
+        raw_value, raw_lang = lits[lc]
+        lang = normalise_lang(raw_lang)
+        if prio is not None:
+            labels[i].append((lang, value, prio))
+        else:
+            attributes.append((i, terms[pc], raw_value.strip(), lang))
+    oj = np.full(m, -1, dtype=np.int64)
+    oj[nonlit] = pos[O[nonlit]]
+    rel = np.flatnonzero((si >= 0) & (oj >= 0))
+    rel_p = P[rel]
+    uniq, first = np.unique(rel_p, return_index=True)
+    order = uniq[np.argsort(first, kind="stable")]
+    rel_code = np.full(n_terms, -1, dtype=np.int64)
+    rel_code[order] = np.arange(len(order))
+    relations = [terms[c] for c in order.tolist()]
+    rows = np.stack([si[rel], rel_code[rel_p], oj[rel]], axis=1) if len(rel) else np.zeros((0, 3), np.int64)
+    extra = []
+    if extra_edges:
+        index = {e: i for i, e in enumerate(entities)}
+        rel_index = {r: k for k, r in enumerate(relations)}
+        for s_iri, p_iri, o_iri in extra_edges:
+            i, j = index.get(s_iri), index.get(o_iri)
+            if i is not None and j is not None and i != j:
+                r = rel_index.setdefault(p_iri, len(rel_index))
+                extra.append((i, r, j))
+        relations = list(rel_index)
+    if extra:
+        rows = np.concatenate([rows, np.asarray(extra, dtype=np.int64)])
+    _warn_unlabelled(entities, labels, source)
+    return KnowledgeGraph(entities=entities, labels=labels, triples=rows, relations=relations,
+                          attributes=attributes, source=source, kinds=np.asarray(kinds, dtype=np.int8))
