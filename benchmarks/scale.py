@@ -329,14 +329,16 @@ def measure_load(path: Path) -> dict:
     for name, code in LOADERS.items():
         script = (f"import resource, sys, time; sys.path.insert(0, {str(REPO)!r}); t = time.perf_counter(); "
                   + code.format(path=str(path))
-                  + "; print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, n)")
+                  + "; u = resource.getrusage(resource.RUSAGE_SELF)"
+                  + "; print(time.perf_counter() - t, u.ru_maxrss / 2**20, n, u.ru_utime + u.ru_stime)")
         base = (f"import resource, sys; sys.path.insert(0, {str(REPO)!r}); "
                 + ("import rdflib" if name == "rdflib" else "import kgalign.io, kgalign.io.rdf, numpy, tqdm")
                 + "; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)")
         r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
         b = subprocess.run([sys.executable, "-c", base], capture_output=True, text=True, check=True)
-        secs, rss, count = r.stdout.split()
-        out[name] = {"seconds": round(float(secs), 2), "peak_rss_gb": round(float(rss), 3),
+        secs, rss, count, cpu = r.stdout.split()
+        out[name] = {"seconds": round(float(secs), 2), "cpu_s_incl_imports": round(float(cpu), 2),
+                     "peak_rss_gb": round(float(rss), 3),
                      "baseline_rss_gb": round(float(b.stdout.split()[0]), 3), "size": int(count)}
     for name in out:
         out[name]["added_rss_gb"] = round(out[name]["peak_rss_gb"] - out[name]["baseline_rss_gb"], 3)
@@ -352,6 +354,8 @@ def cmd_load(n: int, seed: int = 0) -> dict:
     path.unlink()
     ox, rl = res["loaders"]["oxigraph"], res["loaders"]["rdflib"]
     res["speedup_vs_rdflib"] = round(rl["seconds"] / ox["seconds"], 1)
+    res["cpu_speedup_vs_rdflib"] = round(rl["cpu_s_incl_imports"] / ox["cpu_s_incl_imports"], 1)
+    res["load_avg_1min"] = round(os.getloadavg()[0], 1)
     res["memory_ratio_vs_rdflib"] = round(rl["added_rss_gb"] / max(ox["added_rss_gb"], 1e-3), 1)
     return res
 

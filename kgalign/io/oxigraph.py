@@ -373,19 +373,19 @@ def build_compact(ct: CompactTriples, source: str = "", extra_edges=None) -> Kno
     from kgalign.labels import clean_label, normalise_lang
 
     terms, bn = ct.terms, ct.is_bnode
-    S, P, O = ct.s.astype(np.int64), ct.p.astype(np.int64), ct.o
+    S, P, obj = ct.s.astype(np.int64), ct.p.astype(np.int64), ct.o
     m, n_terms = len(S), len(terms)
     code_of = {t: c for c, t in enumerate(terms) if not bn[c]} if m else {}
     rdf_type = ct.rdf_type
     is_iri_obj = np.zeros(m, dtype=bool)
-    nonlit = O >= 0
-    is_iri_obj[nonlit] = ~bn[O[nonlit]]
+    nonlit = obj >= 0
+    is_iri_obj[nonlit] = ~bn[obj[nonlit]]
     is_type = P == rdf_type
 
     # pass 1: candidates in order of first appearance (subject, then object of a non-type triple)
     s_named = ~bn[S]
     o_cand = is_iri_obj & ~is_type
-    ev_code = np.concatenate([S[s_named], O[o_cand]])
+    ev_code = np.concatenate([S[s_named], obj[o_cand]])
     ev_key = np.concatenate([2 * np.flatnonzero(s_named), 2 * np.flatnonzero(o_cand) + 1])
     first_key = np.full(n_terms, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(first_key, ev_code, ev_key)
@@ -394,7 +394,7 @@ def build_compact(ct: CompactTriples, source: str = "", extra_edges=None) -> Kno
     is_pred = np.zeros(n_terms, dtype=bool)
     is_pred[P] = True
     is_type_obj = np.zeros(n_terms, dtype=bool)
-    is_type_obj[O[is_type & is_iri_obj]] = True
+    is_type_obj[obj[is_type & is_iri_obj]] = True
 
     # the schema triples, in triple order, by build_kg's rules
     def codes(iris) -> set[int]:
@@ -402,10 +402,11 @@ def build_compact(ct: CompactTriples, source: str = "", extra_edges=None) -> Kno
 
     typed = codes(owl.TYPE_KINDS) | codes(owl.UNTYPED_PROPERTY_TYPES) | codes(owl.NOT_ENTITY_TYPES) \
         | codes(NON_ENTITY_TYPES)
-    schema_preds = codes(owl.CLASS_AXIOMS) | codes(owl.DOMAIN_RANGE) | codes([OWL + "inverseOf", RDFS + "subPropertyOf"])
+    schema_preds = codes(owl.CLASS_AXIOMS) | codes(owl.DOMAIN_RANGE) \
+        | codes([OWL + "inverseOf", RDFS + "subPropertyOf"])
     mask = np.isin(P, np.fromiter(schema_preds, dtype=np.int64, count=len(schema_preds)))
     if typed:
-        mask |= is_type & np.isin(O, np.fromiter(typed, dtype=np.int64, count=len(typed)))
+        mask |= is_type & np.isin(obj, np.fromiter(typed, dtype=np.int64, count=len(typed)))
     declared: dict[str, set[int]] = {}
     untyped_props: dict[str, None] = {}
     datatype_range: set[str] = set()
@@ -416,7 +417,7 @@ def build_compact(ct: CompactTriples, source: str = "", extra_edges=None) -> Kno
             declared.setdefault(iri, set()).add(kind)
 
     for t in np.flatnonzero(mask).tolist():
-        sc, pc, oc = int(S[t]), int(P[t]), int(O[t])
+        sc, pc, oc = int(S[t]), int(P[t]), int(obj[t])
         s_iri = None if bn[sc] else terms[sc]
         o_iri = None if oc < 0 or bn[oc] else terms[oc]
         p_iri = terms[pc]
@@ -487,11 +488,11 @@ def build_compact(ct: CompactTriples, source: str = "", extra_edges=None) -> Kno
     si = pos[S]
     labels: list[list[tuple[str, str, int]]] = [[] for _ in entities]
     attributes: list[tuple[int, str, str, str]] = []
-    lit_rows = np.flatnonzero((O < 0) & (si >= 0))
+    lit_rows = np.flatnonzero((obj < 0) & (si >= 0))
     lits = ct.literals
     cleaned: dict[int, str | None] = {}
     prio_of: dict[int, int | None] = {}
-    for t, i, pc, oc in zip(lit_rows.tolist(), si[lit_rows].tolist(), P[lit_rows].tolist(), O[lit_rows].tolist()):
+    for i, pc, oc in zip(si[lit_rows].tolist(), P[lit_rows].tolist(), obj[lit_rows].tolist()):
         lc = -1 - oc
         if lc not in cleaned:
             cleaned[lc] = clean_label(lits[lc][0])
@@ -508,7 +509,7 @@ def build_compact(ct: CompactTriples, source: str = "", extra_edges=None) -> Kno
         else:
             attributes.append((i, terms[pc], raw_value.strip(), lang))
     oj = np.full(m, -1, dtype=np.int64)
-    oj[nonlit] = pos[O[nonlit]]
+    oj[nonlit] = pos[obj[nonlit]]
     rel = np.flatnonzero((si >= 0) & (oj >= 0))
     rel_p = P[rel]
     uniq, first = np.unique(rel_p, return_index=True)
