@@ -386,6 +386,22 @@ def plot(results: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
+def table(results: list[dict]) -> str:
+    """The Markdown table of the runs."""
+    head = ("| n per side | executor | encode s | candidates s | match s | write s | embeddings -> alignment s "
+            "| driver CPU s | peak RSS GB (driver + Ray workers) | cand. recall@10 / top-1 | Hits@1 | P | R | F1 "
+            "| alignment sha256 |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in results:
+        t, c = r["times_s"], r["candidate_recall"]
+        mem = f"{r['peak_rss_gb']}" + (f" + {r['ray_workers_rss_gb']}" if r.get("ray_workers_rss_gb") else "")
+        lines.append(f"| {r['n']:,} | {r['executor']} | {t['encode']} | {t['candidates']} | {t['match']} | "
+                     f"{t['write']} | {r['from_embeddings_to_alignment_s']} | {r.get('driver_cpu_s', '')} | {mem} | "
+                     f"{c['recall_at_k']:.3f} / {c['recall_top1']:.3f} | {r['hits@1']:.3f} | {r['precision']:.3f} | "
+                     f"{r['recall']:.3f} | {r['f1']:.3f} | `{r['alignment_sha256']}` |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -399,7 +415,24 @@ def main(argv=None) -> None:
     a.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
     a.add_argument("--executors", nargs="+", default=["local", "ray"])
     a.add_argument("--out", default=str(HERE / "results" / "scale.json"))
+    rp = sub.add_parser("report", help="add run results (JSON lines) to results/scale.json, redraw the plot, "
+                                       "print the Markdown table")
+    rp.add_argument("files", nargs="*")
+    rp.add_argument("--out", default=str(HERE / "results" / "scale.json"))
     args = ap.parse_args(argv)
+    if args.cmd == "report":
+        out = Path(args.out)
+        results = json.loads(out.read_text())["runs"] if out.exists() else []
+        for f in args.files:
+            for line in Path(f).read_text().splitlines():
+                if line.startswith("{"):
+                    res = json.loads(line)
+                    results = [x for x in results if (x["n"], x["executor"]) != (res["n"], res["executor"])] + [res]
+        results.sort(key=lambda x: (x["n"], x["executor"]))
+        out.write_text(json.dumps({"runs": results}, indent=1))
+        plot(results, out.with_suffix(".png"))
+        print(table(results))
+        return
     if args.cmd == "run":
         print(json.dumps(run(args.n, args.executor, args.seed)))
     elif args.cmd == "load":

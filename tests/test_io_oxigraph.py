@@ -136,7 +136,8 @@ def test_gzip_bom_and_latin1(tmp_path):
 
 def test_rdfxml_declared_encoding(tmp_path):
     body = ('<?xml version="1.0" encoding="ISO-8859-1"?>\n'
-            '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:rdfs="http://www.w3.org/2000/01/rdf-schema#">\n<rdf:Description rdf:about="http://a.ex/m">'
+            '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+            'xmlns:rdfs="http://www.w3.org/2000/01/rdf-schema#">\n<rdf:Description rdf:about="http://a.ex/m">'
             '<rdfs:label xml:lang="FR">Meublé</rdfs:label></rdf:Description>\n</rdf:RDF>\n')
     declared, wrong = tmp_path / "l.rdf", tmp_path / "w.rdf"
     declared.write_bytes(body.encode("latin-1"))
