@@ -57,3 +57,43 @@ class HashingEncoder:
 @pytest.fixture
 def hashing_encoder():
     return HashingEncoder()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _diff_oxigraph():
+    """``KGALIGN_DIFF_OXIGRAPH=1``: every N-Triples/Turtle/RDF/XML load of the suite also runs the
+    pyoxigraph engine and fails unless both give the same graph or the same error (file, line)."""
+    if os.environ.get("KGALIGN_DIFF_OXIGRAPH") != "1":
+        yield
+        return
+    import kgalign.io.rdf as rdf
+    from kgalign.errors import KgalignError
+    from kgalign.io import registry
+    from kgalign.io.oxigraph import load_oxigraph
+
+    original = rdf.load_rdf
+
+    def run(loader, path, fmt, encoding):
+        try:
+            kg = loader(path, fmt, encoding)
+        except KgalignError as exc:
+            return None, (type(exc).__name__, getattr(exc, "line", None), exc)
+        return kg, (kg.entities, kg.labels, kg.kinds.tolist(), kg.relations, kg.triples.tolist(), kg.attributes)
+
+    def checked(path, fmt, encoding="utf-8"):
+        kg, a = run(original, path, fmt, encoding)
+        if fmt in ("nt", "turtle", "xml"):
+            _, b = run(load_oxigraph, path, fmt, encoding)
+            same = a[:2] == b[:2] if kg is None else a == b
+            assert same, f"oxigraph engine differs from rdflib on {path}: {a[:2]} vs {b[:2]}"
+        if kg is None:
+            raise a[2]
+        return kg
+
+    rdf.load_rdf = checked
+    for entry in registry.entries("graph"):
+        entry._cache.clear()
+    yield
+    rdf.load_rdf = original
+    for entry in registry.entries("graph"):
+        entry._cache.clear()

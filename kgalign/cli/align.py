@@ -78,6 +78,9 @@ def _options_dict(lang1, lang2, threshold, device, seed, quiet) -> dict:
 @click.option("--output-format", type=click.Choice(registry.names("writer")), help="Override the suffix.")
 @click.option("--format", "in_format", type=click.Choice(registry.names("graph")), help="Input format (default: by suffix or directory contents).")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the input files.")
+@click.option("--engine", type=click.Choice(["auto", "rdflib", "oxigraph"]), default="auto", show_default=True,
+              help="RDF parser: oxigraph streams large N-Triples/Turtle/RDF/XML files (kgalign[fast]); "
+                   "auto uses it for files of 16 MiB or more when installed.")
 @click.option("--closed", is_flag=True, help="With a gold pair directory: match only the linked entities (closed protocol, target side shuffled).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @click.option("--candidates", "candidates_out", type=click.Path(dir_okay=False),
@@ -97,7 +100,7 @@ def _options_dict(lang1, lang2, threshold, device, seed, quiet) -> dict:
                               "properties, individuals (also concepts, object_properties, datatype_properties, "
                               "annotation_properties, all). Default: every kind both inputs share.")
 @_common_options
-def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, candidates_out, candidates_k, ranking,
+def align(kg1, kg2, output, output_format, in_format, encoding, engine, closed, force, candidates_out, candidates_k, ranking,
           save_dir, abstain, kinds, lang1, lang2, encoder, translator, threshold, device, seed, config_file, quiet):
     """Align the entities of KG1 and KG2 (two RDF files) or of the pair in directory KG1 (DBP15K, OpenEA).
 
@@ -134,7 +137,8 @@ def align(kg1, kg2, output, output_format, in_format, encoding, closed, force, c
         else:
             from kgalign.kg import KGPair
 
-            pair = KGPair(load_kg(kg1, format=in_format, encoding=encoding), load_kg(kg2, format=in_format, encoding=encoding))
+            pair = KGPair(load_kg(kg1, format=in_format, encoding=encoding, engine=engine),
+                          load_kg(kg2, format=in_format, encoding=encoding, engine=engine))
     sources = targets = None
     if closed:
         if pair.links is None or len(pair.links) == 0:

@@ -94,8 +94,10 @@ def _run(pair_dir, inline, edits_file, alignment, gold, min_confidence, min_rel_
     from kgalign.lm.editing.requests import EditRequest, read_edits, resolve_edits
 
     # refuse existing outputs before any work
-    for p in [out_dir / "patch.json"] + ([Path(updated_kg)] if updated_kg else []):
-        check_writable(p, force=force)
+    # the -o folder itself is created by the command; its parent must exist
+    check_writable(out_dir / "patch.json", force=force, create_parents=out_dir.parent.is_dir())
+    if updated_kg:
+        check_writable(Path(updated_kg), force=force)
     requests = read_edits(edits_file) if edits_file else []
     for k, (op, s, r, o) in enumerate(inline):
         requests.append(EditRequest(op, s, r, o, path="--edit", line=k + 1))

@@ -81,7 +81,7 @@ def detect_format(path: str | os.PathLike) -> str:
     )
 
 
-def load_kg(path: str | os.PathLike, *, format: str | None = None, encoding: str = "utf-8"):
+def load_kg(path: str | os.PathLike, *, format: str | None = None, encoding: str = "utf-8", engine: str = "auto"):
     """Load one knowledge graph.
 
     Parameters
@@ -94,6 +94,10 @@ def load_kg(path: str | os.PathLike, *, format: str | None = None, encoding: str
     encoding : str
         Text encoding (default UTF-8; a UTF-8 byte-order mark is always stripped). For
         RDF/XML, an encoding declared in the XML declaration wins.
+    engine : {"rdflib", "oxigraph", "auto"}
+        Parser of N-Triples, Turtle and RDF/XML: ``oxigraph`` streams large files into compact
+        arrays (:mod:`kgalign.io.oxigraph`, same result); ``auto`` uses it for large files when
+        pyoxigraph is installed (:func:`kgalign.io.registry.engine_for`).
 
     Returns
     -------
@@ -115,6 +119,10 @@ def load_kg(path: str | os.PathLike, *, format: str | None = None, encoding: str
             raise InputError(f"is a {entry.name} directory holding two graphs; load it with load_pair "
                              "(CLI: kgalign align DIR)", p)
         raise InputError(f"is a directory, expected a {entry.name} file", p)
+    if entry.name in registry.ENGINES["oxigraph"][1]:
+        return registry.engine_for(entry, engine, p)(p, entry.name, encoding)
+    if engine not in ("rdflib", "auto"):
+        registry.engine_for(entry, engine, p)  # raises for an unknown engine or format
     return entry.load()(p, entry.name, encoding)
 
 

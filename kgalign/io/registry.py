@@ -51,7 +51,8 @@ from typing import Any
 
 from kgalign.errors import InputError
 
-__all__ = ["KINDS", "FormatEntry", "entries", "for_path", "get", "names", "register", "suffixes", "unregister"]
+__all__ = ["ENGINES", "KINDS", "FormatEntry", "engine_for", "entries", "for_path", "get", "names", "register",
+           "suffixes", "unregister"]
 
 #: kind -> what it is called in messages
 KINDS = {"graph": "format", "reader": "alignment format", "writer": "output format"}
@@ -278,3 +279,45 @@ for _kind_name, _name, _target, _aliases, _suffixes, _desc, *_pair in _BUILTIN:
     register(_kind_name, _name, _target, aliases=_aliases, suffixes=_suffixes, description=_desc,
              pair=_pair[0] if _pair else None)
 del _kind_name, _name, _target, _aliases, _suffixes, _desc, _pair
+
+
+# ------------------------------------------------------------------------------------ engines
+#: Graph loading engines: name -> (``"module:attribute"`` loader, formats it reads). ``rdflib``
+#: is the registered loader of each format (above); ``oxigraph`` the streaming path for large
+#: files (:mod:`kgalign.io.oxigraph`, optional package pyoxigraph).
+ENGINES: dict[str, tuple[str | None, tuple[str, ...]]] = {
+    "rdflib": (None, ()),
+    "oxigraph": ("kgalign.io.oxigraph:load_oxigraph", ("nt", "turtle", "xml")),
+}
+
+
+def engine_for(entry: FormatEntry, engine: str, path: str | os.PathLike) -> Any:
+    """The loader of a graph format under ``engine`` (``rdflib``, ``oxigraph`` or ``auto``).
+
+    ``auto`` takes ``oxigraph`` for N-Triples, Turtle and RDF/XML files of at least
+    :data:`kgalign.io.oxigraph.AUTO_BYTES` when pyoxigraph is installed, else the format's
+    registered loader.
+
+    Raises
+    ------
+    InputError
+        An unknown engine, or ``oxigraph`` for a format it does not read.
+    """
+    key = str(engine).strip().lower()
+    if key not in ENGINES and key != "auto":
+        raise InputError(f"unknown engine {engine!r}; choose one of auto, {', '.join(ENGINES)}")
+    if key == "auto":
+        from kgalign.io import oxigraph
+
+        try:
+            big = os.path.getsize(path) >= oxigraph.AUTO_BYTES
+        except OSError:
+            big = False
+        key = "oxigraph" if big and entry.name in ENGINES["oxigraph"][1] and oxigraph.available() else "rdflib"
+    target, formats = ENGINES[key]
+    if target is None:
+        return entry.load()
+    if entry.name not in formats:
+        raise InputError(f"engine {key!r} reads {', '.join(formats)}, not {entry.name!r}")
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)

@@ -99,7 +99,7 @@ class AppliedEdit:
         from kgalign.io.atomic import check_writable, dump_json
 
         path = Path(path)
-        check_writable(path / "edit.json", force=force)
+        check_writable(path / "edit.json", force=force, create_parents=True)  # the edit folder is created here
         self.delta.save(path / "delta", force=force)
         self.original.save(path / "original", force=force)
         dump_json(path / "edit.json", {"kind": "kgalign-edit/1", "nnz": self.nnz, "meta": self.meta}, force=force)

@@ -306,7 +306,7 @@ def write_patch(patch: KGPatch, out_dir, *, force: bool = False, sides=("target"
     out = Path(out_dir)
     names = [f"{s}{ext}" for s in sides for ext in (".sparql", "_removed.ttl", "_added.ttl")] + ["patch.json"]
     for n in names:
-        check_writable(out / n, force=force)
+        check_writable(out / n, force=force, create_parents=True)  # ``out`` is this function's folder
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for side in sides:
