@@ -287,6 +287,11 @@ class SimilarityConfig(Section):
     relation_weighting: str = setting("none", one_of("none", "irf"), "none | irf (inverse relation frequency)")
     attributes: float = setting(0.5, weight, "weight of the attribute-literal cosine (if both graphs have any)")
     csls: int = setting(0, count, "k of CSLS hubness correction (0: off)")
+    mode: str = setting("auto", one_of("auto", "dense", "sparse"),
+                        "dense: n1 x n2 matrix; sparse: only top-k candidate pairs (memory n1 * k); auto: sparse "
+                        "above sparse_above cells")
+    sparse_above: int = setting(100_000_000, positive, "auto mode: sparse when sources x targets exceeds this")
+    candidates: int = setting(50, positive, "sparse mode: candidates per source (top-k of names + structure)")
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ Exact shortest-augmenting-path solvers (JV, scipy) are fast when the similarity 
 towards their O(n^3) worst case on flat matrices (little signal: 15k x 15k uniform costs
 take 38 s, DBP15K without translations 394 s). The size does not tell the two apart; the
 work does. :func:`solve_dense` runs the exact solver with a cap on the cells its
-shortest-path searches examine (``work_per_cell * n1 * n2``, deterministic, so the same
+shortest-path searches examine (``work_per_cell * n1 * n2``, at least :data:`MIN_WORK`; deterministic, so the same
 input always takes the same branch) and, past the cap, keeps its partial matching, completes
 it and solves the top-k candidate graph plus those pairs (which guarantees that a
 full matching exists in the graph) with the auction and refinement.
@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 #: n1 n2 cells is 2-3 s; alignment-like and translated-DBP15K problems stay well below it
 #: (benchmarks/SOLVERS.md, "Worst cases").
 DEFAULT_WORK_PER_CELL = 1.0
+#: Floor of the budget (cells): small problems (up to about 5k x 5k) are always cheap enough to
+#: solve exactly, and relative to their size their searches are longer.
+MIN_WORK = 100_000_000
 
 
 @dataclass
@@ -75,8 +78,8 @@ def solve_dense(S, *, work_per_cell: float = DEFAULT_WORK_PER_CELL, topk: int = 
     S : array_like of float, shape (n1, n2)
         Finite similarities (maximised); converted to float32 (as the sparse path does).
     work_per_cell : float, default :data:`DEFAULT_WORK_PER_CELL`
-        Budget of the exact solver in cells examined per matrix cell; ``<= 0``: no budget
-        (always exact).
+        Budget of the exact solver in cells examined per matrix cell (at least
+        :data:`MIN_WORK` cells); ``<= 0``: no budget (always exact).
     topk : int, default 50
         Candidates per row of the fallback graph (:func:`kgalign.matching.topk_rows`).
     refine : bool, default True
@@ -116,7 +119,7 @@ def solve_dense(S, *, work_per_cell: float = DEFAULT_WORK_PER_CELL, topk: int = 
     if n1 == 0 or n2 == 0:
         e = np.zeros(0, np.int64)
         return DenseChoice(e, e.copy(), "dense", {})
-    max_work = int(work_per_cell * n1 * n2) if work_per_cell > 0 else -1
+    max_work = max(int(work_per_cell * n1 * n2), MIN_WORK) if work_per_cell > 0 else -1
     out = np.full(n1, -1, dtype=np.int64)
     status, where, result = core().lap_dense_f32(arr, True, None, out, max_work)
     if int(status) != Status.ITERATION_LIMIT:
