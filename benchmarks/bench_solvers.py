@@ -9,6 +9,14 @@ Prints and saves (JSON under benchmarks/results/) wall time and peak memory of:
     framings reported side by side: (a) problem given as the dense similarity matrix (scipy's
     solve vs our top-k selection from it + auction + refinement) and (b) problem given as the
     embeddings (both sides also compute the similarities);
+  * worst cases (``--suite worst``): flat (0.5 + 1e-3 U(0,1)), uniform U(0,1), constant and
+    adversarial (Machol-Wien, c_ij = i * j) n x n similarities besides the alignment-like one,
+    solved by the automatic choice (``kgalign.matching.adaptive.solve_dense``: exact JV within
+    a work budget, else top-k + auction + refinement) and, where it finishes, exactly (no
+    budget), for the objective lost by the fallback;
+  * partitioned matching (``--suite partition``): the synthetic sparse graph solved whole and in
+    blocks (``kgalign.matching.partition.partitioned_auction``, METIS and the fallback
+    partitioner), objective lost against the whole solve;
   * synthetic sparse problems with n = 100k and 1M rows, k = 10 and 32: ours vs OR-tools
     LinearSumAssignment (and scipy's sparse solver at 100k) on symmetrised top-k graphs, the
     k = 10 graphs also with rows and columns in random order ("shuffled").
@@ -383,7 +391,53 @@ def _row_topk(S, k):
     return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=S.shape)
 
 
-WORKERS = {"dense": worker_dense, "dbp15k": worker_dbp15k, "sparse": worker_sparse}
+def worst_matrix(kind: str, n: int, seed: int = 0) -> np.ndarray:
+    """float32 n x n similarity (maximised) of one worst-case family."""
+    rng = np.random.default_rng(seed)
+    if kind == "alignment":
+        return alignment_like(n, seed).astype(np.float32)
+    if kind == "uniform":
+        return rng.random((n, n), dtype=np.float32)
+    if kind == "flat":  # little signal: the DBP15K-without-translations situation
+        return (0.5 + 1e-3 * rng.random((n, n), dtype=np.float32)).astype(np.float32)
+    if kind == "constant":
+        return np.full((n, n), 0.5, np.float32)
+    if kind == "machol_wien":  # Machol & Wien (1976): c_ij = i*j, hard for Hungarian-type methods
+        a = np.arange(n, dtype=np.float32) / n
+        return np.ascontiguousarray(a[:, None] * a[None, :])
+    raise ValueError(kind)
+
+
+def worker_worst(spec):
+    from kgalign.matching.adaptive import solve_dense
+
+    S = worst_matrix(spec["kind"], spec["n"])
+    rss_in = _rss_mb()
+    t = time.perf_counter()
+    if spec["solver"] == "auto":
+        got = solve_dense(S)
+        rows, cols, method, info = got.rows, got.cols, got.method, got.info
+    else:  # exact, no budget
+        got = solve_dense(S, work_per_cell=0)
+        rows, cols, method, info = got.rows, got.cols, got.method, got.info
+    dt = time.perf_counter() - t
+    return {"time_s": dt, "method": method, "matched": int(len(rows)),
+            "objective": float(S[rows, cols].sum(dtype=np.float64)), "peak_rss_mb": _rss_mb(),
+            "input_rss_mb": rss_in, **{k: v for k, v in info.items() if k != "max_work"}}
+
+
+def worker_partition(spec):
+    from kgalign.matching.partition import partitioned_auction
+
+    S, _ = cached_sparse(spec["n"], spec["k"])
+    t = time.perf_counter()
+    res = partitioned_auction(S, block_rows=spec.get("block_rows"), partitioner=spec.get("partitioner", "auto"))
+    dt = time.perf_counter() - t
+    return {"time_s": dt, "objective": res.objective, "matched": int(len(res.rows)), "peak_rss_mb": _rss_mb(),
+            **res.info}
+
+
+WORKERS = {"worst": worker_worst, "partition": worker_partition, "dense": worker_dense, "dbp15k": worker_dbp15k, "sparse": worker_sparse}
 
 
 def run_worker(spec, timeout):
@@ -411,6 +465,30 @@ def suite_dense(sizes, timeout):
                 rec = run_worker({"task": "dense", "kind": kind, "n": n, "solver": solver, "reps": reps}, timeout)
                 _print(rec)
                 out.append(rec)
+    return out
+
+
+def suite_worst(sizes, timeout):
+    out = []
+    for n in sizes:
+        for kind in ("alignment", "uniform", "flat", "constant", "machol_wien"):
+            for solver in ("auto", "exact"):
+                if solver == "exact" and n > 5000 and kind != "alignment":
+                    continue  # 38 s to minutes per solve at 15k; the objective gap is measured below that
+                rec = run_worker({"task": "worst", "kind": kind, "n": n, "solver": solver}, timeout)
+                _print(rec)
+                out.append(rec)
+    return out
+
+
+def suite_partition(n, k, blocks, timeout):
+    out = [run_worker({"task": "partition", "n": n, "k": k, "block_rows": None}, timeout)]
+    _print(out[-1])
+    for b in blocks:
+        for p in ("metis", "fallback"):
+            rec = run_worker({"task": "partition", "n": n, "k": k, "block_rows": b, "partitioner": p}, timeout)
+            _print(rec)
+            out.append(rec)
     return out
 
 
@@ -454,7 +532,7 @@ def suite_sparse(sizes, ks, timeout):
 def _print(rec):
     keys = ["task", "kind", "n", "k", "solver", "mode", "backend", "symmetrised", "shuffled", "status", "time_s",
             "build_s", "solve_s", "auction_s", "refine_s", "peak_rss_mb", "hits1", "objective",
-            "matched", "gap"]
+            "matched", "gap", "method", "partial", "blocks", "partitioner", "cut_edges", "block_rows"]
     parts = []
     for key in keys:
         if key in rec:
@@ -516,7 +594,11 @@ def machine():
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--suite", default="all", choices=["all", "dense", "dbp15k", "sparse"])
+    ap.add_argument("--suite", default="all", choices=["all", "dense", "dbp15k", "sparse", "worst", "partition"])
+    ap.add_argument("--worst-sizes", default="2000,5000,15000")
+    ap.add_argument("--partition-n", type=int, default=100_000)
+    ap.add_argument("--partition-k", type=int, default=10)
+    ap.add_argument("--partition-blocks", default="50000,25000,10000")
     ap.add_argument("--dense-sizes", default="2000,5000,15000")
     ap.add_argument("--sparse-sizes", default="100000,1000000")
     ap.add_argument("--ks", default="10,32")
@@ -541,6 +623,11 @@ def main(argv=None):
     records = []
     if args.suite in ("all", "dense"):
         records += suite_dense([int(x) for x in args.dense_sizes.split(",")], args.timeout)
+    if args.suite in ("all", "worst"):
+        records += suite_worst([int(x) for x in args.worst_sizes.split(",")], args.timeout)
+    if args.suite in ("all", "partition"):
+        records += suite_partition(args.partition_n, args.partition_k,
+                                   [int(x) for x in args.partition_blocks.split(",")], args.timeout)
     if args.suite in ("all", "dbp15k"):
         records += suite_dbp15k(args.timeout)
     if args.suite in ("all", "sparse"):

@@ -194,7 +194,8 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
     ndarray of float32, shape (len(sources), len(targets)), or scipy.sparse.csr_matrix
         In sparse mode (``config.similarity.mode``, :func:`use_sparse`) a CSR matrix of the same
         shape holding only the candidate pairs: the ``candidates`` best targets of each source
-        by the name and structure features (:func:`kgalign.matching.topk_candidates`), every
+        and best sources of each target by the name and structure features
+        (:func:`kgalign.matching.candidates.topk_both`), every
         other view, CSLS and self-training evaluated on those pairs only (memory
         O(len(sources) * candidates)). The fused similarity: the weighted mean of the view cosines (the weighted sum divided
         by the total weight of the views that ran), so it lies in [-1, 1] and a threshold
@@ -252,14 +253,14 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
             info["views"].append("structure")
             total += sum(max(0.0, w) for w in sim_cfg.structure)
         if sparse:
-            from kgalign.matching import topk_candidates
+            from kgalign.matching.candidates import topk_both
 
             if not F1.shape[1]:
                 from kgalign.errors import InputError
 
                 raise InputError("similarity.mode sparse needs the names or structure view (a positive weight) "
                                  "to choose the candidates")
-            S = topk_candidates(F1[sources], F2[targets], sim_cfg.candidates)
+            S = topk_both(F1[sources], F2[targets], sim_cfg.candidates)
             pr = np.repeat(np.arange(len(sources), dtype=np.int64), np.diff(S.indptr))
             pc = S.indices.astype(np.int64)
         else:

@@ -69,8 +69,8 @@ def _complete(x: np.ndarray, n2: int) -> np.ndarray:
     return x
 
 
-def solve_dense(S, *, work_per_cell: float = DEFAULT_WORK_PER_CELL, topk: int = 50,
-                refine: bool = True) -> DenseChoice:
+def solve_dense(S, *, work_per_cell: float = DEFAULT_WORK_PER_CELL, min_work: int = MIN_WORK,
+                topk: int = 50, refine: bool = True) -> DenseChoice:
     """Maximum-similarity 1-to-1 assignment of a dense matrix, exact unless the problem is hard.
 
     Parameters
@@ -78,8 +78,10 @@ def solve_dense(S, *, work_per_cell: float = DEFAULT_WORK_PER_CELL, topk: int = 
     S : array_like of float, shape (n1, n2)
         Finite similarities (maximised); converted to float32 (as the sparse path does).
     work_per_cell : float, default :data:`DEFAULT_WORK_PER_CELL`
-        Budget of the exact solver in cells examined per matrix cell (at least
-        :data:`MIN_WORK` cells); ``<= 0``: no budget (always exact).
+        Budget of the exact solver in cells examined per matrix cell (at least ``min_work``
+        cells); ``<= 0``: no budget (always exact).
+    min_work : int, default :data:`MIN_WORK`
+        Floor of the budget in cells.
     topk : int, default 50
         Candidates per row of the fallback graph (:func:`kgalign.matching.topk_rows`).
     refine : bool, default True
@@ -119,7 +121,7 @@ def solve_dense(S, *, work_per_cell: float = DEFAULT_WORK_PER_CELL, topk: int = 
     if n1 == 0 or n2 == 0:
         e = np.zeros(0, np.int64)
         return DenseChoice(e, e.copy(), "dense", {})
-    max_work = max(int(work_per_cell * n1 * n2), MIN_WORK) if work_per_cell > 0 else -1
+    max_work = max(int(work_per_cell * n1 * n2), int(min_work), 1) if work_per_cell > 0 else -1
     out = np.full(n1, -1, dtype=np.int64)
     status, where, result = core().lap_dense_f32(arr, True, None, out, max_work)
     if int(status) != Status.ITERATION_LIMIT:

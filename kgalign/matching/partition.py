@@ -103,8 +103,8 @@ def partition_graph(S, n_parts: int, *, partitioner: str = "auto", seed: int = 0
             A = sp.bmat([[None, W], [W.T, None]], format="csr")  # nodes: rows, then columns
             A.sum_duplicates()
             opts = pymetis.Options(seed=seed)
-            _, parts = pymetis.part_graph(int(n_parts), xadj=A.indptr, adjncy=A.indices,
-                                          eweights=A.data.astype(np.int64), options=opts)
+            adj = pymetis.CSRAdjacency(A.indptr, A.indices)
+            _, parts = pymetis.part_graph(int(n_parts), adj, eweights=A.data.astype(np.int64), options=opts)
             parts = np.asarray(parts, np.int64)
             return parts[:n1], parts[n1:], "metis"
     # fallback: rows ordered by their best column, equal chunks; a column joins the chunk of
