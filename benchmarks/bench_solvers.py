@@ -426,10 +426,33 @@ def worker_worst(spec):
             "input_rss_mb": rss_in, **{k: v for k, v in info.items() if k != "max_work"}}
 
 
+def connected_topk(n: int, k: int, seed: int = 0, dim: int = 32, noise: float = 0.25):
+    """One connected candidate graph: exact top-k of noisy permuted unit vectors (cached)."""
+    import scipy.sparse as sp
+
+    from kgalign.matching import topk_candidates
+
+    f = CACHE / f"connected_{n}_{k}.npz"
+    if f.exists():
+        return sp.load_npz(f).tocsr()
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, dim)).astype(np.float32)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    Y = X[rng.permutation(n)] + noise * rng.standard_normal((n, dim)).astype(np.float32)
+    Y /= np.linalg.norm(Y, axis=1, keepdims=True)
+    S = topk_candidates(X, Y, k)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    sp.save_npz(f, S)
+    return S
+
+
 def worker_partition(spec):
     from kgalign.matching.partition import partitioned_auction
 
-    S, _ = cached_sparse(spec["n"], spec["k"])
+    if spec.get("graph") == "connected":
+        S = connected_topk(spec["n"], spec["k"])
+    else:
+        S, _ = cached_sparse(spec["n"], spec["k"])
     t = time.perf_counter()
     res = partitioned_auction(S, block_rows=spec.get("block_rows"), partitioner=spec.get("partitioner", "auto"))
     dt = time.perf_counter() - t
@@ -481,12 +504,13 @@ def suite_worst(sizes, timeout):
     return out
 
 
-def suite_partition(n, k, blocks, timeout):
-    out = [run_worker({"task": "partition", "n": n, "k": k, "block_rows": None}, timeout)]
+def suite_partition(n, k, blocks, timeout, graph="connected"):
+    out = [run_worker({"task": "partition", "n": n, "k": k, "block_rows": None, "graph": graph}, timeout)]
     _print(out[-1])
     for b in blocks:
         for p in ("metis", "fallback"):
-            rec = run_worker({"task": "partition", "n": n, "k": k, "block_rows": b, "partitioner": p}, timeout)
+            rec = run_worker({"task": "partition", "n": n, "k": k, "block_rows": b, "partitioner": p,
+                              "graph": graph}, timeout)
             _print(rec)
             out.append(rec)
     return out
@@ -532,7 +556,7 @@ def suite_sparse(sizes, ks, timeout):
 def _print(rec):
     keys = ["task", "kind", "n", "k", "solver", "mode", "backend", "symmetrised", "shuffled", "status", "time_s",
             "build_s", "solve_s", "auction_s", "refine_s", "peak_rss_mb", "hits1", "objective",
-            "matched", "gap", "method", "partial", "blocks", "partitioner", "cut_edges", "block_rows"]
+            "matched", "gap", "method", "partial", "blocks", "partitioner", "cut_edges", "block_rows", "graph"]
     parts = []
     for key in keys:
         if key in rec:
@@ -560,7 +584,7 @@ def ratios(records):
                                         "hits1_ours": r["hits1"], "hits1_other": o["hits1"],
                                         "hits1_diff_points": 100 * (r["hits1"] - o["hits1"])})
             continue
-        if r["solver"] != "ours":
+        if r.get("solver") != "ours":
             continue
         key = (r["task"], r.get("kind"), r.get("n"), r.get("k"), r.get("symmetrised", True), r.get("shuffled", False))
         for o in ok:
@@ -596,9 +620,12 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--suite", default="all", choices=["all", "dense", "dbp15k", "sparse", "worst", "partition"])
     ap.add_argument("--worst-sizes", default="2000,5000,15000")
-    ap.add_argument("--partition-n", type=int, default=100_000)
+    ap.add_argument("--partition-n", type=int, default=50_000)
+    ap.add_argument("--partition-graph", default="connected", choices=["connected", "synthetic"],
+                    help="connected: top-k of noisy permuted vectors (one component); synthetic: the sparse "
+                         "suite's graph (many small components)")
     ap.add_argument("--partition-k", type=int, default=10)
-    ap.add_argument("--partition-blocks", default="50000,25000,10000")
+    ap.add_argument("--partition-blocks", default="25000,10000,5000")
     ap.add_argument("--dense-sizes", default="2000,5000,15000")
     ap.add_argument("--sparse-sizes", default="100000,1000000")
     ap.add_argument("--ks", default="10,32")
@@ -627,7 +654,8 @@ def main(argv=None):
         records += suite_worst([int(x) for x in args.worst_sizes.split(",")], args.timeout)
     if args.suite in ("all", "partition"):
         records += suite_partition(args.partition_n, args.partition_k,
-                                   [int(x) for x in args.partition_blocks.split(",")], args.timeout)
+                                   [int(x) for x in args.partition_blocks.split(",")], args.timeout,
+                                   args.partition_graph)
     if args.suite in ("all", "dbp15k"):
         records += suite_dbp15k(args.timeout)
     if args.suite in ("all", "sparse"):

@@ -32,6 +32,9 @@ def main(argv=None):
     ap.add_argument("--modes", default="dense,sparse")
     ap.add_argument("--limit", type=int, default=None, help="subsample the pair (quick check)")
     ap.add_argument("--warmup", action="store_true", help="one unrecorded sparse run first (fills caches)")
+    ap.add_argument("--dense-work", type=float, default=0.0,
+                    help="matching.dense_work of the dense run (0: always exact JV, the dense path before "
+                         "the work budget)")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     modes = args.modes.split(",")
@@ -41,8 +44,11 @@ def main(argv=None):
     rows = {}
     for mode in modes:
         t0 = time.time()
+        cfg = {"similarity": {"mode": mode}}
+        if mode == "dense":
+            cfg["matching"] = {"dense_work": args.dense_work}
         rec = run_dbp15k(args.data_dir, pairs=[args.pair], protocols=[args.protocol], limit=args.limit,
-                         config={"similarity": {"mode": mode}}, isolate=True)
+                         config=cfg, isolate=True)
         res = rec["results"][args.pair][args.protocol]
         st = res.get("stages", {})
         rows[mode] = {

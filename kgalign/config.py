@@ -261,7 +261,7 @@ class MatchingConfig(Section):
     method: str = setting("auto", one_of("auto", "dense", "sparse", "greedy"),
                           "auto: exact dense LAP within a work budget, else sparse auction")
     dense_max_cells: int = setting(400_000_000, positive, "above this many cells: top-k + sparse auction")
-    dense_work: float = setting(1.0, weight, "auto: exact-solver budget in cells examined per cell "
+    dense_work: float = setting(0.5, weight, "auto: exact-solver budget in cells examined per cell "
                                 "(past it: top-k + auction; 0: no budget)")
     topk: int = setting(50, positive, "candidates per source of the sparse path")
     refine: bool = setting(True, boolean, "re-exchange refinement after the sparse auction")
