@@ -290,8 +290,8 @@ class SimilarityConfig(Section):
     mode: str = setting("auto", one_of("auto", "dense", "sparse"),
                         "dense: n1 x n2 matrix; sparse: only top-k candidate pairs (memory n1 * k); auto: sparse "
                         "above sparse_above cells")
-    sparse_above: int = setting(100_000_000, positive, "auto mode: sparse when sources x targets exceeds this")
-    candidates: int = setting(50, positive, "sparse mode: candidates per source (top-k of names + structure)")
+    sparse_above: int = setting(400_000_000, positive, "auto mode: sparse when sources x targets exceeds this")
+    topk: int = setting(50, positive, "sparse mode: candidates per source and per target (top-k of names + structure)")
 
 
 @dataclass(frozen=True)

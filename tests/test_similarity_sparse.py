@@ -15,7 +15,7 @@ from test_similarity import _pair
 
 
 def _cfg(mode, candidates=50, selftrain=True, **sim):
-    return AlignConfig.from_dict({"similarity": {"mode": mode, "candidates": candidates, **sim},
+    return AlignConfig.from_dict({"similarity": {"mode": mode, "topk": candidates, **sim},
                                   "selftrain": {"enabled": selftrain, "margin": 0.0}})
 
 

@@ -193,7 +193,7 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
     -------
     ndarray of float32, shape (len(sources), len(targets)), or scipy.sparse.csr_matrix
         In sparse mode (``config.similarity.mode``, :func:`use_sparse`) a CSR matrix of the same
-        shape holding only the candidate pairs: the ``candidates`` best targets of each source
+        shape holding only the candidate pairs: the ``topk`` best targets of each source
         and best sources of each target by the name and structure features
         (:func:`kgalign.matching.candidates.topk_both`), every
         other view, CSLS and self-training evaluated on those pairs only (memory
@@ -230,7 +230,7 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
     sparse = use_sparse(sim_cfg, len(sources), len(targets))
     info["mode"] = "sparse" if sparse else "dense"
     if sparse:
-        info["candidates"] = int(min(sim_cfg.candidates, len(targets)))
+        info["candidates"] = int(min(sim_cfg.topk, len(targets)))
 
     with stage("similarity.features"):
         orig = (None, None)
@@ -260,7 +260,7 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
 
                 raise InputError("similarity.mode sparse needs the names or structure view (a positive weight) "
                                  "to choose the candidates")
-            S = topk_both(F1[sources], F2[targets], sim_cfg.candidates)
+            S = topk_both(F1[sources], F2[targets], sim_cfg.topk)
             pr = np.repeat(np.arange(len(sources), dtype=np.int64), np.diff(S.indptr))
             pc = S.indices.astype(np.int64)
         else:
