@@ -261,8 +261,8 @@ class MatchingConfig(Section):
     method: str = setting("auto", one_of("auto", "dense", "sparse", "greedy"),
                           "auto: exact dense LAP within a work budget, else sparse auction")
     dense_max_cells: int = setting(400_000_000, positive, "above this many cells: top-k + sparse auction")
-    dense_work: float = setting(0.5, weight, "auto: exact-solver budget in cells examined per cell "
-                                "(past it: top-k + auction; 0: no budget)")
+    dense_work: float = setting(0.0, weight, "auto: exact-solver budget in cells examined per cell, e.g. 0.5 "
+                                "(past it: top-k + auction; 0: no budget, the default)")
     topk: int = setting(50, positive, "candidates per source of the sparse path")
     refine: bool = setting(True, boolean, "re-exchange refinement after the sparse auction")
     block_rows: int = setting(4_000_000, positive, "sparse path: above this many rows, match by blocks "

@@ -235,8 +235,9 @@ def match(similarity, matching: MatchingConfig | AlignConfig, info: dict | None 
     """Solve the 1-to-1 assignment that maximises total similarity.
 
     ``"auto"``: dense input up to ``matching.dense_max_cells`` cells is solved exactly (our
-    C++ LAP) within a work budget of ``matching.dense_work`` cells examined per cell; a
-    problem that needs more (a flat similarity) and larger or sparse input go through top-k
+    C++ LAP), within a work budget of ``matching.dense_work`` cells examined per cell when
+    that is > 0 (off by default); a problem that needs more (a flat similarity) and larger or
+    sparse input go through top-k
     candidates and the sparse epsilon-scaling auction, optionally followed by re-exchange
     refinement (:func:`kgalign.matching.adaptive.solve_dense`); sparse input with more than
     ``matching.block_rows`` rows is matched block by block
