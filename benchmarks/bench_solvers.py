@@ -9,6 +9,14 @@ Prints and saves (JSON under benchmarks/results/) wall time and peak memory of:
     framings reported side by side: (a) problem given as the dense similarity matrix (scipy's
     solve vs our top-k selection from it + auction + refinement) and (b) problem given as the
     embeddings (both sides also compute the similarities);
+  * worst cases (``--suite worst``): flat (0.5 + 1e-3 U(0,1)), uniform U(0,1), constant and
+    adversarial (Machol-Wien, c_ij = i * j) n x n similarities besides the alignment-like one,
+    solved by the automatic choice (``kgalign.matching.adaptive.solve_dense``: exact JV within
+    a work budget, else top-k + auction + refinement) and, where it finishes, exactly (no
+    budget), for the objective lost by the fallback;
+  * partitioned matching (``--suite partition``): the synthetic sparse graph solved whole and in
+    blocks (``kgalign.matching.partition.partitioned_auction``, METIS and the fallback
+    partitioner), objective lost against the whole solve;
   * synthetic sparse problems with n = 100k and 1M rows, k = 10 and 32: ours vs OR-tools
     LinearSumAssignment (and scipy's sparse solver at 100k) on symmetrised top-k graphs, the
     k = 10 graphs also with rows and columns in random order ("shuffled").
@@ -383,7 +391,76 @@ def _row_topk(S, k):
     return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=S.shape)
 
 
-WORKERS = {"dense": worker_dense, "dbp15k": worker_dbp15k, "sparse": worker_sparse}
+def worst_matrix(kind: str, n: int, seed: int = 0) -> np.ndarray:
+    """float32 n x n similarity (maximised) of one worst-case family."""
+    rng = np.random.default_rng(seed)
+    if kind == "alignment":
+        return alignment_like(n, seed).astype(np.float32)
+    if kind == "uniform":
+        return rng.random((n, n), dtype=np.float32)
+    if kind == "flat":  # little signal: the DBP15K-without-translations situation
+        return (0.5 + 1e-3 * rng.random((n, n), dtype=np.float32)).astype(np.float32)
+    if kind == "constant":
+        return np.full((n, n), 0.5, np.float32)
+    if kind == "machol_wien":  # Machol & Wien (1976): c_ij = i*j, hard for Hungarian-type methods
+        a = np.arange(n, dtype=np.float32) / n
+        return np.ascontiguousarray(a[:, None] * a[None, :])
+    raise ValueError(kind)
+
+
+def worker_worst(spec):
+    from kgalign.matching.adaptive import solve_dense
+
+    S = worst_matrix(spec["kind"], spec["n"])
+    rss_in = _rss_mb()
+    t = time.perf_counter()
+    if spec["solver"] == "auto":
+        got = solve_dense(S)
+        rows, cols, method, info = got.rows, got.cols, got.method, got.info
+    else:  # exact, no budget
+        got = solve_dense(S, work_per_cell=0)
+        rows, cols, method, info = got.rows, got.cols, got.method, got.info
+    dt = time.perf_counter() - t
+    return {"time_s": dt, "method": method, "matched": int(len(rows)),
+            "objective": float(S[rows, cols].sum(dtype=np.float64)), "peak_rss_mb": _rss_mb(),
+            "input_rss_mb": rss_in, **{k: v for k, v in info.items() if k != "max_work"}}
+
+
+def connected_topk(n: int, k: int, seed: int = 0, dim: int = 32, noise: float = 0.25):
+    """One connected candidate graph: exact top-k of noisy permuted unit vectors (cached)."""
+    import scipy.sparse as sp
+
+    from kgalign.matching import topk_candidates
+
+    f = CACHE / f"connected_{n}_{k}.npz"
+    if f.exists():
+        return sp.load_npz(f).tocsr()
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, dim)).astype(np.float32)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    Y = X[rng.permutation(n)] + noise * rng.standard_normal((n, dim)).astype(np.float32)
+    Y /= np.linalg.norm(Y, axis=1, keepdims=True)
+    S = topk_candidates(X, Y, k)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    sp.save_npz(f, S)
+    return S
+
+
+def worker_partition(spec):
+    from kgalign.matching.partition import partitioned_auction
+
+    if spec.get("graph") == "connected":
+        S = connected_topk(spec["n"], spec["k"])
+    else:
+        S, _ = cached_sparse(spec["n"], spec["k"])
+    t = time.perf_counter()
+    res = partitioned_auction(S, block_rows=spec.get("block_rows"), partitioner=spec.get("partitioner", "auto"))
+    dt = time.perf_counter() - t
+    return {"time_s": dt, "objective": res.objective, "matched": int(len(res.rows)), "peak_rss_mb": _rss_mb(),
+            **res.info}
+
+
+WORKERS = {"worst": worker_worst, "partition": worker_partition, "dense": worker_dense, "dbp15k": worker_dbp15k, "sparse": worker_sparse}
 
 
 def run_worker(spec, timeout):
@@ -411,6 +488,31 @@ def suite_dense(sizes, timeout):
                 rec = run_worker({"task": "dense", "kind": kind, "n": n, "solver": solver, "reps": reps}, timeout)
                 _print(rec)
                 out.append(rec)
+    return out
+
+
+def suite_worst(sizes, timeout):
+    out = []
+    for n in sizes:
+        for kind in ("alignment", "uniform", "flat", "constant", "machol_wien"):
+            for solver in ("auto", "exact"):
+                if solver == "exact" and n > 5000 and kind != "alignment":
+                    continue  # 38 s to minutes per solve at 15k; the objective gap is measured below that
+                rec = run_worker({"task": "worst", "kind": kind, "n": n, "solver": solver}, timeout)
+                _print(rec)
+                out.append(rec)
+    return out
+
+
+def suite_partition(n, k, blocks, timeout, graph="connected"):
+    out = [run_worker({"task": "partition", "n": n, "k": k, "block_rows": None, "graph": graph}, timeout)]
+    _print(out[-1])
+    for b in blocks:
+        for p in ("metis", "fallback"):
+            rec = run_worker({"task": "partition", "n": n, "k": k, "block_rows": b, "partitioner": p,
+                              "graph": graph}, timeout)
+            _print(rec)
+            out.append(rec)
     return out
 
 
@@ -454,7 +556,7 @@ def suite_sparse(sizes, ks, timeout):
 def _print(rec):
     keys = ["task", "kind", "n", "k", "solver", "mode", "backend", "symmetrised", "shuffled", "status", "time_s",
             "build_s", "solve_s", "auction_s", "refine_s", "peak_rss_mb", "hits1", "objective",
-            "matched", "gap"]
+            "matched", "gap", "method", "partial", "blocks", "partitioner", "cut_edges", "block_rows", "graph"]
     parts = []
     for key in keys:
         if key in rec:
@@ -482,7 +584,7 @@ def ratios(records):
                                         "hits1_ours": r["hits1"], "hits1_other": o["hits1"],
                                         "hits1_diff_points": 100 * (r["hits1"] - o["hits1"])})
             continue
-        if r["solver"] != "ours":
+        if r.get("solver") != "ours":
             continue
         key = (r["task"], r.get("kind"), r.get("n"), r.get("k"), r.get("symmetrised", True), r.get("shuffled", False))
         for o in ok:
@@ -516,7 +618,14 @@ def machine():
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--suite", default="all", choices=["all", "dense", "dbp15k", "sparse"])
+    ap.add_argument("--suite", default="all", choices=["all", "dense", "dbp15k", "sparse", "worst", "partition"])
+    ap.add_argument("--worst-sizes", default="2000,5000,15000")
+    ap.add_argument("--partition-n", type=int, default=50_000)
+    ap.add_argument("--partition-graph", default="connected", choices=["connected", "synthetic"],
+                    help="connected: top-k of noisy permuted vectors (one component); synthetic: the sparse "
+                         "suite's graph (many small components)")
+    ap.add_argument("--partition-k", type=int, default=10)
+    ap.add_argument("--partition-blocks", default="25000,10000,5000")
     ap.add_argument("--dense-sizes", default="2000,5000,15000")
     ap.add_argument("--sparse-sizes", default="100000,1000000")
     ap.add_argument("--ks", default="10,32")
@@ -541,6 +650,12 @@ def main(argv=None):
     records = []
     if args.suite in ("all", "dense"):
         records += suite_dense([int(x) for x in args.dense_sizes.split(",")], args.timeout)
+    if args.suite in ("all", "worst"):
+        records += suite_worst([int(x) for x in args.worst_sizes.split(",")], args.timeout)
+    if args.suite in ("all", "partition"):
+        records += suite_partition(args.partition_n, args.partition_k,
+                                   [int(x) for x in args.partition_blocks.split(",")], args.timeout,
+                                   args.partition_graph)
     if args.suite in ("all", "dbp15k"):
         records += suite_dbp15k(args.timeout)
     if args.suite in ("all", "sparse"):

@@ -91,7 +91,7 @@ const double* opt_rows(const py::object& t, int64_t n, F64& keep, int64_t positi
 
 template <class T>
 py::tuple lap_dense_py(const py::array_t<T, py::array::c_style>& cost, bool maximize, const py::object& unmatched,
-                       I64 out) {
+                       I64 out, int64_t max_work) {
     return guarded([&] {
         const DenseView<T> C = make_dense<T>(cost, 0);
         require(out.size() == C.n_rows, 3);
@@ -102,7 +102,7 @@ py::tuple lap_dense_py(const py::array_t<T, py::array::c_style>& cost, bool maxi
         Status st;
         {
             py::gil_scoped_release release;
-            st = lap_dense<T>(C.data, C.n_rows, C.n_cols, maximize, um, o, &bad);
+            st = lap_dense<T>(C.data, C.n_rows, C.n_cols, maximize, um, o, &bad, max_work);
         }
         return reply(st, bad);
     });
@@ -298,8 +298,10 @@ PYBIND11_MODULE(_core, m) {
     codes["ITERATION_LIMIT"] = code(Status::ITERATION_LIMIT);
     m.attr("STATUS") = codes;
 
-    m.def("lap_dense_f64", &lap_dense_py<double>, py::arg("cost"), py::arg("maximize"), py::arg("unmatched"), py::arg("out"));
-    m.def("lap_dense_f32", &lap_dense_py<float>, py::arg("cost"), py::arg("maximize"), py::arg("unmatched"), py::arg("out"));
+    m.def("lap_dense_f64", &lap_dense_py<double>, py::arg("cost"), py::arg("maximize"), py::arg("unmatched"), py::arg("out"),
+          py::arg("max_work") = -1);
+    m.def("lap_dense_f32", &lap_dense_py<float>, py::arg("cost"), py::arg("maximize"), py::arg("unmatched"), py::arg("out"),
+          py::arg("max_work") = -1);
     m.def("auction_csr", &auction_py, py::arg("n_rows"), py::arg("n_cols"), py::arg("indptr"), py::arg("indices"),
           py::arg("data"), py::arg("unmatched"), py::arg("eps_final"), py::arg("eps_factor"), py::arg("eps_start"),
           py::arg("max_bids"), py::arg("n_threads"));

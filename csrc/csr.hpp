@@ -35,10 +35,12 @@ struct DenseView {
 // maximum-cardinality matching of minimum cost. col4row receives n_rows column ids (-1 =
 // unmatched).
 // maximize: solve on -cost (forbidden = -inf). On INVALID_VALUE, bad_index receives the flat
-// index of the first NaN or wrong-signed infinity.
+// index of the first NaN or wrong-signed infinity. max_work > 0 caps the cells examined by
+// augmenting row reduction and the shortest augmenting path searches: past it the solver returns
+// ITERATION_LIMIT with the partial matching built so far in col4row (a valid matching).
 template <class T>
 Status lap_dense(const T* cost, int64_t n_rows, int64_t n_cols, bool maximize, const double* unmatched,
-              int64_t* col4row, int64_t* bad_index);
+              int64_t* col4row, int64_t* bad_index, int64_t max_work = -1);
 
 // ---------------------------------------------------------------- auction.cpp
 struct AuctionOptions {

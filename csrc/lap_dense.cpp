@@ -165,19 +165,23 @@ std::vector<int64_t> reduction_transfer(const Cost<T>& C, const std::vector<int6
 // minimum c_ij - v_j (lowering v_j keeps that true) and free columns have v_j = 0 when the
 // problem is rectangular. A row's dummy (cost dummy[i], price 0, never lowered) competes like
 // a column; a row that takes it is settled for good (nobody else can reach it).
+// Each row scan adds nc to `work`; past max_work (> 0) it returns false with x/y a valid
+// partial matching.
 template <class T>
-void augmenting_row_reduction(const Cost<T>& C, const double* dummy, std::vector<int64_t>& x,
+bool augmenting_row_reduction(const Cost<T>& C, const double* dummy, std::vector<int64_t>& x,
                               std::vector<int64_t>& y, std::vector<double>& v,
-                              std::vector<int64_t>& free_rows) {
+                              std::vector<int64_t>& free_rows, int64_t& work, int64_t max_work) {
     const int64_t nr = C.nr, nc = C.nc;
     constexpr int64_t DUMMY = -2;
-    if (nc < 1 || (nc < 2 && dummy == nullptr)) return;
+    if (nc < 1 || (nc < 2 && dummy == nullptr)) return true;
     const int64_t budget = 4 * nr + 16;  // beyond this the auction-like ARR stalls; SAP is faster
     for (int round = 0; round < 2 && !free_rows.empty(); ++round) {
         const int64_t n_free = static_cast<int64_t>(free_rows.size());
         int64_t current = 0, new_free = 0, rr_cnt = 0;
         while (current < n_free) {
             ++rr_cnt;
+            work += nc;
+            if (max_work > 0 && work > max_work) return false;
             const int64_t i = free_rows[current++];
             const T* row = C.row(i);
             double u1 = C(row, 0) - v[0], u2 = INF;
@@ -220,9 +224,12 @@ void augmenting_row_reduction(const Cost<T>& C, const double* dummy, std::vector
         }
         free_rows.resize(new_free);
     }
+    return true;
 }
 
-// Shortest augmenting paths for the rows in free_rows. dummy (nullable) holds the finite cost
+// Shortest augmenting paths for the rows in free_rows. `work` counts the cells examined
+// (including those of augmenting row reduction); when it passes max_work (> 0) the search stops with
+// ITERATION_LIMIT and x/y hold a valid partial matching (every finished augmentation). dummy (nullable) holds the finite cost
 // of leaving each row unmatched; a row that takes its dummy is dropped for good (its private
 // dummy column can only be reached from itself).
 // The not-yet-scanned columns are kept at positions [0, n_rem) of position-indexed arrays
@@ -231,7 +238,8 @@ void augmenting_row_reduction(const Cost<T>& C, const double* dummy, std::vector
 template <class T>
 Status shortest_augmenting_paths(const Cost<T>& C, const double* dummy, std::vector<int64_t>& x,
                               std::vector<int64_t>& y, std::vector<double>& u,
-                              std::vector<double>& v, const std::vector<int64_t>& free_rows) {
+                              std::vector<double>& v, const std::vector<int64_t>& free_rows,
+                              int64_t& work, int64_t max_work) {
     const int64_t nr = C.nr, nc = C.nc;
     std::vector<double> spc(nc, INF);           // by column, valid for scanned columns
     std::vector<int64_t> path(nc, -1);          // by column, valid for scanned columns
@@ -256,6 +264,8 @@ Status shortest_augmenting_paths(const Cost<T>& C, const double* dummy, std::vec
         double best_dummy = INF;
         int64_t best_dummy_row = -1;
         while (true) {
+            work += n_rem;
+            if (max_work > 0 && work > max_work) return Status::ITERATION_LIMIT;
             sr_list.push_back(i);
             if (dummy != nullptr) {
                 const double cand = min_val + dummy[i] - u[i];
@@ -314,7 +324,7 @@ Status shortest_augmenting_paths(const Cost<T>& C, const double* dummy, std::vec
 
 template <class T>
 Status solve_wide(const Cost<T>& C, const double* dummy, bool finite, bool colred_done,
-               std::vector<double>& v, const std::vector<int64_t>& arg, int64_t* out) {
+               std::vector<double>& v, const std::vector<int64_t>& arg, int64_t* out, int64_t max_work) {
     // requires nr <= nc when dummy == nullptr
     const int64_t nr = C.nr, nc = C.nc;
     const bool dbg = debug_enabled();
@@ -322,6 +332,7 @@ Status solve_wide(const Cost<T>& C, const double* dummy, bool finite, bool colre
     std::vector<int64_t> x(nr, -1), y(nc, -1);
     std::vector<double> u(nr, 0.0);
     std::vector<int64_t> free_rows;
+    int64_t work = 0;
     if ((finite || dummy != nullptr) && (nr >= 2 || dummy != nullptr)) {
         if (colred_done) {
             free_rows = reduction_transfer(C, arg, x, y, v);
@@ -331,7 +342,10 @@ Status solve_wide(const Cost<T>& C, const double* dummy, bool finite, bool colre
             for (int64_t i = 0; i < nr; ++i) free_rows[i] = i;
         }
         if (dbg) std::fprintf(stderr, "lap_dense: transfer %.3f s, %zu free\n", since(t0), free_rows.size());
-        augmenting_row_reduction(C, dummy, x, y, v, free_rows);
+        if (!augmenting_row_reduction(C, dummy, x, y, v, free_rows, work, max_work)) {
+            for (int64_t i = 0; i < nr; ++i) out[i] = x[i];
+            return Status::ITERATION_LIMIT;
+        }
         if (dbg) std::fprintf(stderr, "lap_dense: arr %.3f s, %zu free\n", since(t0), free_rows.size());
         for (int64_t i = 0; i < nr; ++i)
             if (x[i] >= 0) u[i] = C(C.row(i), x[i]) - v[x[i]];
@@ -340,8 +354,13 @@ Status solve_wide(const Cost<T>& C, const double* dummy, bool finite, bool colre
         free_rows.resize(nr);
         for (int64_t i = 0; i < nr; ++i) free_rows[i] = i;
     }
-    const Status st = shortest_augmenting_paths(C, dummy, x, y, u, v, free_rows);
-    if (dbg) std::fprintf(stderr, "lap_dense: sap done %.3f s\n", since(t0));
+    const Status st = shortest_augmenting_paths(C, dummy, x, y, u, v, free_rows, work, max_work);
+    if (dbg) std::fprintf(stderr, "lap_dense: sap done %.3f s, %lld cells examined\n", since(t0),
+                          static_cast<long long>(work));
+    if (st == Status::ITERATION_LIMIT) {  // hand back the partial matching
+        for (int64_t i = 0; i < nr; ++i) out[i] = x[i];
+        return st;
+    }
     if (st != Status::OK) return st;
     for (int64_t i = 0; i < nr; ++i) out[i] = x[i];
     return Status::OK;
@@ -351,7 +370,7 @@ Status solve_wide(const Cost<T>& C, const double* dummy, bool finite, bool colre
 
 template <class T>
 Status lap_dense(const T* cost, int64_t nr, int64_t nc, bool maximize, const double* unmatched,
-              int64_t* col4row, int64_t* bad_index) {
+              int64_t* col4row, int64_t* bad_index, int64_t max_work) {
     *bad_index = -1;
     for (int64_t i = 0; i < nr; ++i) col4row[i] = -1;
     if (nr == 0 || nc == 0) return Status::OK;
@@ -367,7 +386,7 @@ Status lap_dense(const T* cost, int64_t nr, int64_t nc, bool maximize, const dou
         if (column_reduction(C, v, arg)) {
             if (dbg) std::fprintf(stderr, "lap_dense: column reduction %.3f s\n", since(t0));
             v.resize(nc);
-            return solve_wide(C, nullptr, true, true, v, arg, col4row);
+            return solve_wide(C, nullptr, true, true, v, arg, col4row, max_work);
         }
     }
     const Scan s = scan_values(C);
@@ -378,7 +397,7 @@ Status lap_dense(const T* cost, int64_t nr, int64_t nc, bool maximize, const dou
         v.assign(nc, 0.0);
         std::vector<double> dm(unmatched, unmatched + nr);
         for (double& d : dm) d *= sgn;
-        return solve_wide(C, dm.data(), finite, false, v, arg, col4row);
+        return solve_wide(C, dm.data(), finite, false, v, arg, col4row, max_work);
     }
     // maximum cardinality, then minimum cost: a private dummy of cost M per row, with M above
     // any cost difference between matchings of different size.
@@ -399,18 +418,18 @@ Status lap_dense(const T* cost, int64_t nr, int64_t nc, bool maximize, const dou
     }
     std::vector<int64_t> sol(r, -1);
     v.assign(q, 0.0);
-    const Status st = solve_wide(D, finite ? nullptr : big.data(), finite, false, v, arg, sol.data());
-    if (st != Status::OK) return st;
+    const Status st = solve_wide(D, finite ? nullptr : big.data(), finite, false, v, arg, sol.data(), max_work);
+    if (st != Status::OK && st != Status::ITERATION_LIMIT) return st;
     if (!tall) {
         for (int64_t i = 0; i < nr; ++i) col4row[i] = sol[i];
     } else {
         for (int64_t j = 0; j < nc; ++j)
             if (sol[j] >= 0) col4row[sol[j]] = j;
     }
-    return Status::OK;
+    return st;
 }
 
-template Status lap_dense<double>(const double*, int64_t, int64_t, bool, const double*, int64_t*, int64_t*);
-template Status lap_dense<float>(const float*, int64_t, int64_t, bool, const double*, int64_t*, int64_t*);
+template Status lap_dense<double>(const double*, int64_t, int64_t, bool, const double*, int64_t*, int64_t*, int64_t);
+template Status lap_dense<float>(const float*, int64_t, int64_t, bool, const double*, int64_t*, int64_t*, int64_t);
 
 }  // namespace kgalign

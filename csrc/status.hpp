@@ -20,7 +20,8 @@ enum class Status : int {
     // arguments inconsistent with each other (array sizes, k, a missing per-row array);
     // Python validates first, so this is an internal error; where = 0-based argument position
     INVALID_ARGUMENT = 4,
-    // the caller's cap on iterations (auction bids) was reached before convergence
+    // the caller's cap on work (auction bids, cells examined by the dense solver) was reached
+    // before convergence
     ITERATION_LIMIT = 5,
 };
 

@@ -259,10 +259,14 @@ class MatchingConfig(Section):
     _path: ClassVar[str] = 'matching'
 
     method: str = setting("auto", one_of("auto", "dense", "sparse", "greedy"),
-                          "auto: exact dense LAP, sparse auction above dense_max_cells")
+                          "auto: exact dense LAP within a work budget, else sparse auction")
     dense_max_cells: int = setting(400_000_000, positive, "above this many cells: top-k + sparse auction")
+    dense_work: float = setting(0.0, weight, "auto: exact-solver budget in cells examined per cell, e.g. 0.5 "
+                                "(past it: top-k + auction; 0: no budget, the default)")
     topk: int = setting(50, positive, "candidates per source of the sparse path")
     refine: bool = setting(True, boolean, "re-exchange refinement after the sparse auction")
+    block_rows: int = setting(4_000_000, positive, "sparse path: above this many rows, match by blocks "
+                              "(components, then METIS) and refine the seams")
 
 
 @dataclass(frozen=True)
@@ -285,6 +289,11 @@ class SimilarityConfig(Section):
     relation_weighting: str = setting("none", one_of("none", "irf"), "none | irf (inverse relation frequency)")
     attributes: float = setting(0.5, weight, "weight of the attribute-literal cosine (if both graphs have any)")
     csls: int = setting(0, count, "k of CSLS hubness correction (0: off)")
+    mode: str = setting("auto", one_of("auto", "dense", "sparse"),
+                        "dense: n1 x n2 matrix; sparse: only top-k candidate pairs (memory n1 * k); auto: sparse "
+                        "above sparse_above cells")
+    sparse_above: int = setting(400_000_000, positive, "auto mode: sparse when sources x targets exceeds this")
+    topk: int = setting(50, positive, "sparse mode: candidates per source and per target (top-k of names + structure)")
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,7 @@ def align(
     with timer.stage("similarity"):
         sim, info = stages.similarity(run, kg1, kg2, emb1, emb2, names1, names2, sources, targets, timer)
     with timer.stage("matching"):
-        r, c = stages.match(sim, run.config.matching)
+        r, c = stages.match(sim, run.config.matching, info)
     scores = stages.pair_scores(sim, r, c)
     info["choice"] = run.choices["choice"] = run.choice.record()  # translator/encoder per side, and why
     keep = stages.select(run.config, kg1, kg2, sources, targets, r, c, scores, info)

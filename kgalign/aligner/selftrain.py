@@ -137,9 +137,19 @@ def anchor_similarity(out: np.ndarray, reach1, reach2, sources, targets, anchors
     import scipy.sparse as sp
     from sklearn.preprocessing import normalize
 
+    for w, P1, P2 in _anchor_profiles(reach1, reach2, sources, targets, anchors1, anchors2, hop_weights, idf):
+        sparse_cosine_into(out, P1, P2, float(w))
+    return out
+
+
+def _anchor_profiles(reach1, reach2, sources, targets, anchors1, anchors2, hop_weights, idf):
+    """Per hop with a positive weight: ``(w, P1, P2)``, the unit-norm anchor profiles (CSR)."""
+    import scipy.sparse as sp
+    from sklearn.preprocessing import normalize
+
     k = len(anchors1)
     if k == 0:
-        return out
+        return
     M1 = sp.csr_matrix((np.ones(k, np.float32), (anchors1, np.arange(k))), shape=(reach1[0].shape[0], k))
     M2 = sp.csr_matrix((np.ones(k, np.float32), (anchors2, np.arange(k))), shape=(reach2[0].shape[0], k))
     for w, R1, R2 in zip(hop_weights, reach1, reach2):
@@ -153,9 +163,54 @@ def anchor_similarity(out: np.ndarray, reach1, reach2, sources, targets, anchors
             col = np.sqrt(np.log1p(R1.shape[0] / np.maximum(df1, 1)) * np.log1p(R2.shape[0] / np.maximum(df2, 1)))
             P1 = (P1 @ sp.diags(col.astype(np.float32))).tocsr()
             P2 = (P2 @ sp.diags(col.astype(np.float32))).tocsr()
-        P1, P2 = normalize(P1), normalize(P2)
-        sparse_cosine_into(out, P1, P2, float(w))
-    return out
+        yield w, normalize(P1), normalize(P2)
+
+
+def confident_pairs_sparse(S, margin: float = 0.05):
+    """:func:`confident_pairs` on a candidate graph: only stored pairs are compared.
+
+    A row's best and runner-up are its best two stored values (a row with one candidate has
+    no runner-up: its gap is infinite, as with one column in the dense case); a column's best
+    row is the first row attaining the column's largest stored value. Ties as in
+    :func:`confident_pairs` (the smaller column, the smaller row).
+
+    Parameters
+    ----------
+    S : scipy.sparse matrix, shape (n1, n2)
+    margin : float
+
+    Returns
+    -------
+    rows, cols : ndarray of int64
+    """
+    import scipy.sparse as sp
+
+    S = sp.csr_matrix(S)
+    n1, n2 = S.shape
+    if S.nnz == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    r = np.repeat(np.arange(n1, dtype=np.int64), np.diff(S.indptr))
+    c = S.indices.astype(np.int64)
+    v = S.data
+    o = np.lexsort((c, -v, r))  # by row, value desc, column asc
+    first = np.ones(len(o), bool)
+    first[1:] = r[o][1:] != r[o][:-1]
+    top = o[first]
+    best_c = np.full(n1, -1, np.int64)
+    best_c[r[top]] = c[top]
+    gap = np.full(n1, np.inf)
+    second = np.flatnonzero(first[:-1] & ~first[1:]) + 1  # the entry after a row's first, same row
+    gap[r[o[second]]] = v[o[second - 1]].astype(np.float64) - v[o[second]]
+    oc = np.lexsort((r, -v, c))  # by column, value desc, row asc
+    firstc = np.ones(len(oc), bool)
+    firstc[1:] = c[oc][1:] != c[oc][:-1]
+    best_r = np.full(n2, -1, np.int64)
+    best_r[c[oc[firstc]]] = r[oc[firstc]]
+    has = best_c >= 0
+    rows = np.flatnonzero(has)
+    rows = rows[best_r[best_c[rows]] == rows]
+    rows = rows[gap[rows] > margin]
+    return rows.astype(np.int64), best_c[rows]
 
 
 def self_train(S_base: np.ndarray, kg1, kg2, sources, targets, config: SelftrainConfig | None = None,
@@ -256,3 +311,67 @@ def abstain_threshold(scores, bins: int = 256) -> float:
     between[~np.isfinite(between)] = -1.0
     k = int(np.argmax(between[:-1]))
     return float(edges[k + 1])
+
+
+def self_train_sparse(S_base, kg1, kg2, sources, targets, config: SelftrainConfig | None = None,
+                      timer=None):
+    """:func:`self_train` on a candidate graph: anchor profiles are compared for stored pairs only.
+
+    Parameters
+    ----------
+    S_base : scipy.sparse.csr_matrix of float32, shape (len(sources), len(targets))
+        Fused similarity of the candidate pairs (not modified).
+    kg1, kg2, sources, targets, config, timer
+        As in :func:`self_train`.
+
+    Returns
+    -------
+    S : scipy.sparse.csr_matrix of float32
+        Same pairs as ``S_base``, values plus the anchor-profile similarity of the last round.
+    info : SelfTrainInfo
+    """
+    import scipy.sparse as sp
+
+    from kgalign.aligner.views.strings import pair_dot
+    from kgalign.aligner.views.structure import normalized_adjacency
+
+    cfg = SelftrainConfig() if config is None else config
+    if not isinstance(cfg, SelftrainConfig):
+        raise TypeError(f"self_train_sparse takes a SelftrainConfig (kgalign.config), not {type(cfg).__name__}")
+    info = SelfTrainInfo()
+    sources = np.asarray(sources, dtype=np.int64)
+    targets = np.asarray(targets, dtype=np.int64)
+    hop_weights = list(cfg.hop_weights)
+    while hop_weights and hop_weights[-1] <= 0:
+        hop_weights.pop()
+    base = sp.csr_matrix(S_base, dtype=np.float32)
+    base.sum_duplicates()
+    S = base.copy()
+    if not cfg.enabled or cfg.rounds <= 0 or not any(w > 0 for w in hop_weights):
+        info.stopped = "disabled"
+        return S, info
+    pr = np.repeat(np.arange(base.shape[0], dtype=np.int64), np.diff(base.indptr))
+    pc = base.indices.astype(np.int64)
+    reach1 = _reach(normalized_adjacency(kg1), len(hop_weights))
+    reach2 = _reach(normalized_adjacency(kg2), len(hop_weights))
+    prev = 0
+    for rnd in range(cfg.rounds):
+        rows, cols = confident_pairs_sparse(S, cfg.margin)
+        info.confident.append(int(len(rows)))
+        if len(rows) == 0:
+            info.stopped = "no confident pairs"
+            break
+        if prev and len(rows) < prev * (1.0 + cfg.min_growth):
+            info.stopped = "confident set stopped growing"
+            break
+        prev = len(rows)
+        data = base.data.copy()
+        for w, P1, P2 in _anchor_profiles(reach1, reach2, sources, targets, sources[rows], targets[cols],
+                                          hop_weights, cfg.idf):
+            data += np.float32(w) * pair_dot(P1, P2, pr, pc)
+        S = sp.csr_matrix((data, base.indices, base.indptr), shape=base.shape)
+        info.rounds = rnd + 1
+        log.info("self-training round %d: %d pseudo-anchors", rnd + 1, len(rows))
+    else:
+        info.stopped = "round limit"
+    return S, info

@@ -61,6 +61,52 @@ def csls(S: np.ndarray, k: int = 10) -> np.ndarray:
     return S
 
 
+def csls_sparse(S, k: int = 10):
+    """CSLS on a candidate graph, in place: ``2 s_ij - r_row[i] - r_col[j]`` for stored pairs.
+
+    ``r_row[i]`` is the mean of the k largest stored values of row i, ``r_col[j]`` that of the
+    k largest stored values of column j (fewer when fewer are stored): the neighbourhoods of
+    :func:`csls` restricted to the candidate pairs, which hold each row's best columns.
+
+    Parameters
+    ----------
+    S : scipy.sparse.csr_matrix of float32, shape (n1, n2); its data is overwritten
+    k : int
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        ``S``.
+    """
+    n1, n2 = S.shape
+    if S.nnz == 0:
+        return S
+    k = max(1, int(k))
+    r = np.repeat(np.arange(n1, dtype=np.int64), np.diff(S.indptr))
+    c = S.indices.astype(np.int64)
+    v = S.data.astype(np.float64)
+
+    def top_mean(group, other, n):
+        o = np.lexsort((other, -v, group))
+        g = group[o]
+        start = np.searchsorted(g, np.arange(n))
+        rank = np.arange(len(o)) - start[g]
+        keep = rank < k
+        tot = np.bincount(g[keep], weights=v[o][keep], minlength=n)
+        cnt = np.bincount(g[keep], minlength=n)
+        return np.divide(tot, cnt, out=np.zeros(n), where=cnt > 0)
+
+    r_row = top_mean(r, c, n1)
+    r_col = top_mean(c, r, n2)
+    S.data = (2.0 * v - r_row[r] - r_col[c]).astype(np.float32)
+    return S
+
+
+def use_sparse(sim_cfg: SimilarityConfig, n1: int, n2: int) -> bool:
+    """Whether :func:`compute_similarity` builds the candidate graph instead of the matrix."""
+    return sim_cfg.mode == "sparse" or (sim_cfg.mode == "auto" and n1 * n2 > sim_cfg.sparse_above)
+
+
 def _original_name_embeddings(kg1, kg2, config: AlignConfig, encoder=None):
     """Embeddings of the untranslated names, or None when the encoder is not multilingual.
 
@@ -152,8 +198,13 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
 
     Returns
     -------
-    ndarray of float32, shape (len(sources), len(targets))
-        The fused similarity: the weighted mean of the view cosines (the weighted sum divided
+    ndarray of float32, shape (len(sources), len(targets)), or scipy.sparse.csr_matrix
+        In sparse mode (``config.similarity.mode``, :func:`use_sparse`) a CSR matrix of the same
+        shape holding only the candidate pairs: the ``topk`` best targets of each source
+        and best sources of each target by the name and structure features
+        (:func:`kgalign.matching.candidates.topk_both`), every
+        other view, CSLS and self-training evaluated on those pairs only (memory
+        O(len(sources) * candidates)). The fused similarity: the weighted mean of the view cosines (the weighted sum divided
         by the total weight of the views that ran), so it lies in [-1, 1] and a threshold
         means the same whatever views are enabled. With ``return_info`` a tuple ``(S, info)``;
         ``info["total_weight"]`` is the divisor.
@@ -164,6 +215,8 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
         When ``config`` is not an :class:`~kgalign.config.AlignConfig`.
     ValueError
         When embedding shapes do not match the graphs.
+    InputError
+        Sparse mode without a names or structure view to choose the candidates.
     """
     from kgalign.aligner.selftrain import self_train
     from kgalign.aligner.views.attributes import attribute_similarity, has_attributes
@@ -181,6 +234,10 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
         raise ValueError(f"embeddings ({emb1.shape[0]}, {emb2.shape[0]}) do not match the graphs "
                          f"({kg1.n_entities}, {kg2.n_entities} entities)")
     info: dict = {"views": []}
+    sparse = use_sparse(sim_cfg, len(sources), len(targets))
+    info["mode"] = "sparse" if sparse else "dense"
+    if sparse:
+        info["candidates"] = int(min(sim_cfg.topk, len(targets)))
 
     with stage("similarity.features"):
         orig = (None, None)
@@ -212,37 +269,68 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
         if use_struct:
             info["views"].append("structure")
             total += sum(max(0.0, w) for w in sim_cfg.structure)
-        S = F1[sources] @ F2[targets].T if F1.shape[1] else np.zeros((len(sources), len(targets)), np.float32)
-        S = np.ascontiguousarray(S, dtype=np.float32)
+        if sparse:
+            from kgalign.matching.candidates import topk_both
+
+            if not F1.shape[1]:
+                from kgalign.errors import InputError
+
+                raise InputError("similarity.mode sparse needs the names or structure view (a positive weight) "
+                                 "to choose the candidates")
+            S = topk_both(F1[sources], F2[targets], sim_cfg.topk)
+            pr = np.repeat(np.arange(len(sources), dtype=np.int64), np.diff(S.indptr))
+            pc = S.indices.astype(np.int64)
+        else:
+            S = F1[sources] @ F2[targets].T if F1.shape[1] else np.zeros((len(sources), len(targets)), np.float32)
+            S = np.ascontiguousarray(S, dtype=np.float32)
         del F1, F2
 
     if sim_cfg.strings > 0:
         with stage("similarity.strings"):
             X1, X2 = ngram_vectors([names1[i] for i in sources], [names2[j] for j in targets],
                                    ngram_range=sim_cfg.string_ngrams)
-            sparse_cosine_into(S, X1, X2, sim_cfg.strings)
+            if sparse:
+                from kgalign.aligner.views.strings import pair_dot
+
+                S.data += np.float32(sim_cfg.strings) * pair_dot(X1, X2, pr, pc)
+            else:
+                sparse_cosine_into(S, X1, X2, sim_cfg.strings)
             info["views"].append("strings")
             total += sim_cfg.strings
 
     if sim_cfg.attributes > 0 and has_attributes(kg1) and has_attributes(kg2):
         with stage("similarity.attributes"):
-            attribute_similarity(S, kg1, kg2, sources, targets, sim_cfg.attributes)
+            if sparse:
+                from kgalign.aligner.views.attributes import attribute_pair_similarity
+
+                S.data += np.float32(sim_cfg.attributes) * attribute_pair_similarity(kg1, kg2, sources, targets,
+                                                                                      pr, pc)
+            else:
+                attribute_similarity(S, kg1, kg2, sources, targets, sim_cfg.attributes)
             info["views"].append("attributes")
             total += sim_cfg.attributes
 
     if sim_cfg.csls > 0:
-        csls(S, sim_cfg.csls)
+        (csls_sparse if sparse else csls)(S, sim_cfg.csls)
         info["views"].append("csls")
 
     if st_cfg.enabled:
         with stage("similarity.selftrain"):
-            S, st_info = self_train(S, kg1, kg2, sources, targets, st_cfg, timer)
+            if sparse:
+                from kgalign.aligner.selftrain import self_train_sparse
+
+                S, st_info = self_train_sparse(S, kg1, kg2, sources, targets, st_cfg, timer)
+            else:
+                S, st_info = self_train(S, kg1, kg2, sources, targets, st_cfg, timer)
             info["selftrain"] = {"confident": st_info.confident, "rounds": st_info.rounds,
                                  "stopped": st_info.stopped}
             if st_info.rounds > 0:
                 total += sum(max(0.0, w) for w in st_cfg.hop_weights)
     # a positive scaling: rankings and the assignment are unchanged, scores become a mean
     if total > 0:
-        S /= np.float32(total)
+        if sparse:
+            S.data /= np.float32(total)
+        else:
+            S /= np.float32(total)
     info["total_weight"] = total
     return (S, info) if return_info else S

@@ -239,17 +239,26 @@ def similarity(run: Run, kg1, kg2, emb1, emb2, names1, names2, sources, targets,
                               return_info=True, encoder=run.encoder)
 
 
-def match(similarity, matching: MatchingConfig | AlignConfig) -> tuple[np.ndarray, np.ndarray]:
+def match(similarity, matching: MatchingConfig | AlignConfig, info: dict | None = None
+          ) -> tuple[np.ndarray, np.ndarray]:
     """Solve the 1-to-1 assignment that maximises total similarity.
 
-    Dense input up to ``matching.dense_max_cells`` cells is solved exactly (our C++ LAP);
-    larger input goes through top-k candidates and the sparse epsilon-scaling auction,
-    optionally followed by re-exchange refinement. ``"greedy"``: greedy matching.
+    ``"auto"``: dense input up to ``matching.dense_max_cells`` cells is solved exactly (our
+    C++ LAP), within a work budget of ``matching.dense_work`` cells examined per cell when
+    that is > 0 (off by default); a problem that needs more (a flat similarity) and larger or
+    sparse input go through top-k
+    candidates and the sparse epsilon-scaling auction, optionally followed by re-exchange
+    refinement (:func:`kgalign.matching.adaptive.solve_dense`); sparse input with more than
+    ``matching.block_rows`` rows is matched block by block
+    (:func:`kgalign.matching.partition.partitioned_auction`). ``"dense"``: always exact.
+    ``"greedy"``: greedy matching.
 
     Parameters
     ----------
     similarity : ndarray of float (n1, n2) or scipy.sparse matrix
     matching : MatchingConfig (or an AlignConfig, whose ``matching`` is used)
+    info : dict, optional
+        Receives ``info["matching"]``: the method that ran and its counters.
 
     Returns
     -------
@@ -267,13 +276,21 @@ def match(similarity, matching: MatchingConfig | AlignConfig) -> tuple[np.ndarra
     if opts.method == "greedy":
         dense = similarity.toarray() if sp.issparse(similarity) else similarity
         return m.greedy_matching(dense)
+    record = info if info is not None else {}
     if sp.issparse(similarity) or opts.method == "sparse" or (opts.method == "auto" and n1 * n2 > opts.dense_max_cells):
-        csr = similarity if sp.issparse(similarity) else _dense_topk(similarity, opts.topk)
-        res = m.auction(csr.tocsr())
-        rows, cols = res.rows, res.cols
-        if opts.refine:
-            rows, cols = m.refine(csr, rows, cols)
-        return rows, cols
+        from kgalign.matching.partition import partitioned_auction
+
+        csr = similarity.tocsr() if sp.issparse(similarity) else _dense_topk(similarity, opts.topk)
+        part = partitioned_auction(csr, block_rows=opts.block_rows, refine=opts.refine)
+        record["matching"] = {"method": "sparse", **part.info}
+        return part.rows, part.cols
+    if opts.method == "auto":
+        from kgalign.matching.adaptive import solve_dense
+
+        got = solve_dense(similarity, work_per_cell=opts.dense_work, topk=opts.topk, refine=opts.refine)
+        record["matching"] = {"method": got.method, **got.info}
+        return got.rows, got.cols
+    record["matching"] = {"method": "dense"}
     rows, cols = m.linear_sum_assignment(similarity, maximize=True)
     return np.asarray(rows, np.int64), np.asarray(cols, np.int64)  # optimal: nothing to refine
 

@@ -81,3 +81,25 @@ def attribute_similarity(out: np.ndarray, kg1, kg2, sources, targets, weight: fl
     ngram = (1, 1) if analyzer == "word" else (2, 4)
     X1, X2 = ngram_vectors(t1, t2, ngram_range=ngram, analyzer=analyzer)
     return sparse_cosine_into(out, X1, X2, weight)
+
+
+def attribute_pair_similarity(kg1, kg2, sources, targets, rows, cols, include_keys: bool = True,
+                              analyzer: str = "word") -> np.ndarray:
+    """TF-IDF cosine of the attribute texts of the candidate pairs only (sparse mode).
+
+    Same vectors as :func:`attribute_similarity`; pair p is ``(sources[rows[p]],
+    targets[cols[p]])``.
+
+    Returns
+    -------
+    ndarray of float32, shape (len(rows),)
+    """
+    from kgalign.aligner.views.strings import pair_dot
+
+    t1 = attribute_texts(kg1, include_keys)
+    t2 = attribute_texts(kg2, include_keys)
+    t1 = [t1[i] for i in np.asarray(sources)]
+    t2 = [t2[j] for j in np.asarray(targets)]
+    ngram = (1, 1) if analyzer == "word" else (2, 4)
+    X1, X2 = ngram_vectors(t1, t2, ngram_range=ngram, analyzer=analyzer)
+    return pair_dot(X1, X2, rows, cols)

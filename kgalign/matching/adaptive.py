@@ -1,0 +1,187 @@
+"""A dense assignment whose solver choice looks at the problem: exact JV within a work budget,
+else top-k candidates + sparse auction + re-exchange refinement.
+
+Exact shortest-augmenting-path solvers (JV, scipy) are fast when the similarity has signal
+(each row has a clear best column: DBP15K with translations, 15k x 20k in 0.4 s) and degrade
+towards their O(n^3) worst case on flat matrices (little signal: 15k x 15k uniform costs
+take 38 s, DBP15K without translations 394 s). The size does not tell the two apart; the
+work does. :func:`solve_dense` runs the exact solver with a cap on the cells its
+shortest-path searches examine (``work_per_cell * n1 * n2``, at least :data:`MIN_WORK`; deterministic, so the same
+input always takes the same branch) and, past the cap, keeps its partial matching, completes
+it and solves the top-k candidate graph plus those pairs (which guarantees that a
+full matching exists in the graph) with the auction and refinement.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+__all__ = ["DenseChoice", "solve_dense", "DEFAULT_WORK_PER_CELL"]
+
+log = logging.getLogger(__name__)
+
+#: Cap on the cells examined by the exact solver's shortest-path searches, per matrix cell.
+#: The searches examine about 1e8 cells/s at 15k x 15k on the 2-core reference machine, so
+#: n1 n2 cells is 2-3 s. Alignment-like problems stay well below it; translated DBP15K
+#: zh_en needs about 9 n1 n2 and takes the (exact-auction) fallback (benchmarks/SOLVERS.md).
+DEFAULT_WORK_PER_CELL = 0.5
+#: Floor of the budget (cells): small problems (up to about 5k x 5k) are always cheap enough to
+#: solve exactly, and relative to their size their searches are longer.
+MIN_WORK = 100_000_000
+
+
+@dataclass
+class DenseChoice:
+    """Result of :func:`solve_dense`.
+
+    Attributes
+    ----------
+    rows, cols : ndarray of int64
+        The matching, rows ascending.
+    method : str
+        ``"dense"`` (exact, optimal) or ``"sparse-fallback"`` (the exact solver passed its
+        work budget; auction on the candidate graph, then refinement).
+    info : dict
+        ``max_work``, ``partial`` (pairs the exact solver had matched when it stopped),
+        ``candidates`` (edges of the fallback graph), ``gap`` (the auction's duality gap on
+        the candidate graph).
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    method: str
+    info: dict = field(default_factory=dict)
+
+
+#: Sampled rows of :func:`signal`.
+SIGNAL_ROWS = 256
+#: A problem whose :func:`signal` reaches this is "peaked" and gets STRONG_WORK_PER_CELL.
+STRONG_SIGNAL = 3.0
+#: Budget (per cell) of peaked problems: generous, JV is fast there (translated DBP15K zh_en
+#: examined about 9 n1 n2 cells), yet still a cap.
+STRONG_WORK_PER_CELL = 32.0
+
+
+def signal(S: np.ndarray, rows: int = SIGNAL_ROWS) -> float:
+    """Median over evenly spaced sample rows of (best - second best) / standard deviation.
+
+    Large when each row has a clear best column (alignment-like, translated DBP15K), near 0 on
+    flat, uniform, constant and Machol-Wien matrices, where exact JV degrades.
+    """
+    n1, n2 = S.shape
+    if n2 < 2 or n1 == 0:
+        return float("inf")
+    idx = np.unique(np.linspace(0, n1 - 1, min(rows, n1)).astype(np.int64))
+    R = np.asarray(S[idx], dtype=np.float64)
+    top2 = -np.partition(-R, 1, axis=1)[:, :2]
+    sd = R.std(axis=1)
+    gap = top2[:, 0] - top2[:, 1]
+    ratio = np.divide(gap, sd, out=np.zeros_like(gap), where=sd > 0)
+    return float(np.median(ratio))
+
+
+def _complete(x: np.ndarray, n2: int) -> np.ndarray:
+    """Give every unmatched row (in row order) an unused column while columns remain."""
+    x = x.copy()
+    used = np.zeros(n2, bool)
+    used[x[x >= 0]] = True
+    free_rows = np.flatnonzero(x < 0)
+    free_cols = np.flatnonzero(~used)
+    m = min(len(free_rows), len(free_cols))
+    x[free_rows[:m]] = free_cols[:m]
+    return x
+
+
+def solve_dense(S, *, work_per_cell: float = DEFAULT_WORK_PER_CELL, min_work: int = MIN_WORK,
+                topk: int = 50, refine: bool = True) -> DenseChoice:
+    """Maximum-similarity 1-to-1 assignment of a dense matrix, exact unless the problem is hard.
+
+    Parameters
+    ----------
+    S : array_like of float, shape (n1, n2)
+        Finite similarities (maximised); converted to float32 (as the sparse path does).
+    work_per_cell : float, default :data:`DEFAULT_WORK_PER_CELL`
+        Budget of the exact solver in cells examined per matrix cell (at least ``min_work``
+        cells) for problems with little signal; a peaked problem (:func:`signal` >=
+        :data:`STRONG_SIGNAL`) gets :data:`STRONG_WORK_PER_CELL`; ``<= 0``: no budget (always
+        exact).
+    min_work : int, default :data:`MIN_WORK`
+        Floor of the budget in cells.
+    topk : int, default 50
+        Candidates per row of the fallback graph (:func:`kgalign.matching.topk_rows`).
+    refine : bool, default True
+        Re-exchange refinement (:func:`kgalign.matching.refine`) after the fallback auction.
+
+    Returns
+    -------
+    DenseChoice
+        A full matching of the smaller side in both branches (the fallback graph holds a
+        complete matching, and the auction's default "no match" value lies below every
+        similarity).
+
+    Raises
+    ------
+    InputError
+        Not a 2-D real matrix, NaN or infinite values (naming the row and column).
+    SolverError
+        The core failed.
+
+    Notes
+    -----
+    R. Jonker, A. Volgenant, Computing 38 (1987) 325-340 (exact); D. P. Bertsekas, Annals of
+    Operations Research 14 (1988) 105-123 (auction). The fallback is within the auction's
+    The fallback auction runs in exact mode, so its matching is optimal *on the candidate
+    graph* (up to the rounding of the values to the auction's grid) and does not depend on
+    the order of rows and columns beyond the graph itself; ``benchmarks/SOLVERS.md``
+    reports its objective against the exact optimum on flat, uniform and adversarial matrices.
+    """
+    import scipy.sparse as sp
+
+    from kgalign.matching._status import Status, check
+    from kgalign.matching._validate import as_dense_matrix, assignment_arrays, core, name_pair
+    from kgalign.matching.auction import auction
+    from kgalign.matching.refine import refine as refine_fn
+    from kgalign.matching.topk import topk_rows
+
+    arr = np.ascontiguousarray(as_dense_matrix(S, check_finite=False), dtype=np.float32)
+    n1, n2 = arr.shape
+    if n1 == 0 or n2 == 0:
+        e = np.zeros(0, np.int64)
+        return DenseChoice(e, e.copy(), "dense", {})
+    sig = signal(arr)
+    per_cell = max(work_per_cell, STRONG_WORK_PER_CELL) if sig >= STRONG_SIGNAL else work_per_cell
+    max_work = max(int(per_cell * n1 * n2), int(min_work), 1) if work_per_cell > 0 else -1
+    out = np.full(n1, -1, dtype=np.int64)
+    status, where, result = core().lap_dense_f32(arr, True, None, out, max_work)
+    if int(status) != Status.ITERATION_LIMIT:
+        def invalid_value(bad: int) -> str:
+            i, j = divmod(bad, n2)
+            return f"similarity matrix contains {arr[i, j]} at {name_pair(i, j)}"
+
+        check((status, where, result), "solve_dense", invalid_value=invalid_value)
+        rows, cols = assignment_arrays(out)
+        return DenseChoice(rows, cols, "dense", {"max_work": max_work, "signal": sig})
+    partial = int((out >= 0).sum())
+    x = _complete(out, n2)
+    log.info("exact solver passed its work budget (%d cells) with %d of %d rows matched: "
+             "top-%d candidates + auction", max_work, partial, min(n1, n2), topk)
+    k = min(int(topk), n2)
+    T = topk_rows(arr, k)  # k entries per row
+    tcols = T.indices.reshape(n1, k).astype(np.int64)
+    add = np.flatnonzero((x >= 0) & ~(tcols == x[:, None]).any(axis=1))  # pairs not in the top-k
+    rr = np.concatenate([np.repeat(np.arange(n1, dtype=np.int64), k), add])
+    cc = np.concatenate([tcols.ravel(), x[add]])
+    vals = arr[rr, cc]
+    ok = np.isfinite(vals)  # -inf: a forbidden pair
+    G = sp.csr_matrix((vals[ok], (rr[ok], cc[ok])), shape=(n1, n2))
+    res = auction(G, exact=True)
+    rows, cols = res.rows, res.cols
+    if refine:
+        rows, cols = refine_fn(G, rows, cols)
+    return DenseChoice(rows, cols, "sparse-fallback",
+                       {"max_work": max_work, "signal": sig, "partial": partial, "candidates": int(G.nnz),
+                        "gap": float(res.gap)})
