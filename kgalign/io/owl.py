@@ -123,3 +123,75 @@ def blank_node_edges(graph) -> list[tuple[str, str, str]]:
                     seen.add(x)
                     stack.append((x, step))
     return sorted(out)
+
+
+class SchemaDeclarations:
+    """The kinds that schema triples declare, collected triple by triple (both RDF engines).
+
+    ``rdf:type`` to an OWL/RDFS/SKOS type declares that kind (:data:`TYPE_KINDS`);
+    ``rdfs:subClassOf``/``owl:equivalentClass``/``owl:disjointWith`` declare classes;
+    ``rdfs:domain``/``rdfs:range`` declare a property and (unless a datatype) a class;
+    ``owl:inverseOf`` declares object properties; ``rdfs:subPropertyOf`` and untyped
+    ``rdf:Property`` leave the kind to the range (:meth:`finish`: a datatype range makes a
+    datatype property, anything else an object property).
+
+    Parameters
+    ----------
+    not_entity_types : collection of str
+        Further ``rdf:type`` objects whose subjects are never entities (beyond
+        :data:`NOT_ENTITY_TYPES`).
+
+    Attributes
+    ----------
+    declared : dict of str to set of int
+        IRI -> kinds it is declared with (codes of :data:`kgalign.kg.KINDS`).
+    non_entities : set of str
+        IRIs typed with a type whose instances are not entities.
+    """
+
+    def __init__(self, not_entity_types=()):
+        self.declared: dict[str, set[int]] = {}
+        self.non_entities: set[str] = set()
+        self._untyped_props: dict[str, None] = {}
+        self._datatype_range: set[str] = set()
+        self._not_entity_types = frozenset(not_entity_types) | frozenset(NOT_ENTITY_TYPES)
+
+    def declare(self, iri: str | None, kind: int) -> None:
+        if iri is not None:
+            self.declared.setdefault(iri, set()).add(kind)
+
+    def add_type(self, s_iri: str, o_iri: str) -> None:
+        """An ``rdf:type`` triple between two named IRIs."""
+        if o_iri in TYPE_KINDS:
+            self.declare(s_iri, TYPE_KINDS[o_iri])
+        elif o_iri in UNTYPED_PROPERTY_TYPES:
+            self._untyped_props.setdefault(s_iri)
+        elif o_iri in self._not_entity_types:
+            self.non_entities.add(s_iri)
+
+    def add(self, s_iri: str | None, p_iri: str, o_iri: str | None) -> None:
+        """Any other triple (None for a blank node or literal end); non-schema predicates are ignored."""
+        if p_iri in CLASS_AXIOMS:
+            self.declare(s_iri, CLASS)
+            self.declare(o_iri, CLASS)
+        elif p_iri in DOMAIN_RANGE:
+            if s_iri is not None:
+                self._untyped_props.setdefault(s_iri)
+                if p_iri == RDFS + "range" and o_iri is not None and is_datatype(o_iri):
+                    self._datatype_range.add(s_iri)
+            if o_iri is not None and not is_datatype(o_iri):
+                self.declare(o_iri, CLASS)
+        elif p_iri == OWL + "inverseOf":
+            self.declare(s_iri, OBJECT_PROPERTY)
+            self.declare(o_iri, OBJECT_PROPERTY)
+        elif p_iri == RDFS + "subPropertyOf":
+            for x in (s_iri, o_iri):
+                if x is not None:
+                    self._untyped_props.setdefault(x)
+
+    def finish(self) -> dict[str, set[int]]:
+        """Give the properties without a declared kind theirs (by range) and return :attr:`declared`."""
+        for iri in self._untyped_props:
+            if iri not in self.declared:
+                self.declare(iri, DATATYPE_PROPERTY if iri in self._datatype_range else OBJECT_PROPERTY)
+        return self.declared

@@ -375,7 +375,7 @@ def build_compact(ct: CompactTriples, source: str = "", extra_edges=None) -> Kno
     from kgalign.errors import EmptyGraphError
     from kgalign.io import owl
     from kgalign.io.rdf import NON_ENTITY_TYPES, OWL, RDFS, _is_vocabulary, _warn_unlabelled, is_label_predicate
-    from kgalign.kg import CLASS, DATATYPE_PROPERTY, INDIVIDUAL, OBJECT_PROPERTY
+    from kgalign.kg import INDIVIDUAL
     from kgalign.labels import clean_label, normalise_lang
 
     terms, bn = ct.terms, ct.is_bnode
@@ -413,49 +413,17 @@ def build_compact(ct: CompactTriples, source: str = "", extra_edges=None) -> Kno
     mask = np.isin(P, np.fromiter(schema_preds, dtype=np.int64, count=len(schema_preds)))
     if typed:
         mask |= is_type & np.isin(obj, np.fromiter(typed, dtype=np.int64, count=len(typed)))
-    declared: dict[str, set[int]] = {}
-    untyped_props: dict[str, None] = {}
-    datatype_range: set[str] = set()
-    non_entities: set[str] = set()
-
-    def declare(iri, kind):
-        if iri is not None:
-            declared.setdefault(iri, set()).add(kind)
-
+    schema = owl.SchemaDeclarations(NON_ENTITY_TYPES)  # the same rules as build_kg
     for t in np.flatnonzero(mask).tolist():
         sc, pc, oc = int(S[t]), int(P[t]), int(obj[t])
         s_iri = None if bn[sc] else terms[sc]
         o_iri = None if oc < 0 or bn[oc] else terms[oc]
-        p_iri = terms[pc]
         if pc == rdf_type:
             if o_iri is not None and s_iri is not None:
-                if o_iri in owl.TYPE_KINDS:
-                    declare(s_iri, owl.TYPE_KINDS[o_iri])
-                elif o_iri in owl.UNTYPED_PROPERTY_TYPES:
-                    untyped_props.setdefault(s_iri)
-                elif o_iri in owl.NOT_ENTITY_TYPES or o_iri in NON_ENTITY_TYPES:
-                    non_entities.add(s_iri)
+                schema.add_type(s_iri, o_iri)
             continue
-        if p_iri in owl.CLASS_AXIOMS:
-            declare(s_iri, CLASS)
-            declare(o_iri, CLASS)
-        elif p_iri in owl.DOMAIN_RANGE:
-            if s_iri is not None:
-                untyped_props.setdefault(s_iri)
-                if p_iri == RDFS + "range" and o_iri is not None and owl.is_datatype(o_iri):
-                    datatype_range.add(s_iri)
-            if o_iri is not None and not owl.is_datatype(o_iri):
-                declare(o_iri, CLASS)
-        elif p_iri == OWL + "inverseOf":
-            declare(s_iri, OBJECT_PROPERTY)
-            declare(o_iri, OBJECT_PROPERTY)
-        elif p_iri == RDFS + "subPropertyOf":
-            for x in (s_iri, o_iri):
-                if x is not None:
-                    untyped_props.setdefault(x)
-    for iri in untyped_props:
-        if iri not in declared:
-            declare(iri, DATATYPE_PROPERTY if iri in datatype_range else OBJECT_PROPERTY)
+        schema.add(s_iri, terms[pc], o_iri)
+    declared, non_entities = schema.finish(), schema.non_entities
 
     entities: list[str] = []
     kinds: list[int] = []

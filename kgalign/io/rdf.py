@@ -47,7 +47,7 @@ import numpy as np
 from kgalign.errors import EmptyGraphError, InputError
 from kgalign.io.iri import iri_problem
 from kgalign.io import owl
-from kgalign.kg import CLASS, DATATYPE_PROPERTY, INDIVIDUAL, LABEL_PREDICATES, OBJECT_PROPERTY, KnowledgeGraph
+from kgalign.kg import INDIVIDUAL, LABEL_PREDICATES, KnowledgeGraph
 from kgalign.labels import clean_label, normalise_lang
 from kgalign.io._text import _LINE_BREAK, decode, line_of_offset, read_bytes, strip_bom
 
@@ -613,15 +613,7 @@ def build_kg(triples: list[Triple], source: str = "", extra_edges=None) -> Knowl
     candidates: dict[str, None] = {}
     predicates: set[str] = set()
     type_objects: set[str] = set()
-    declared: dict[str, set[int]] = {}  # IRI -> kinds it is declared with (kgalign.io.owl)
-    untyped_props: dict[str, None] = {}  # properties whose kind follows their range
-    datatype_range: set[str] = set()
-    non_entities: set[str] = set()
-
-    def declare(iri: str | None, kind: int) -> None:
-        if iri is not None:
-            declared.setdefault(iri, set()).add(kind)
-
+    schema = owl.SchemaDeclarations(NON_ENTITY_TYPES)  # kinds declared by the schema triples
     for s_iri, p_iri, o_iri, _ in tqdm(triples, desc=f"reading {Path(source).name}", **show):
         predicates.add(p_iri)
         if s_iri is not None:
@@ -630,35 +622,12 @@ def build_kg(triples: list[Triple], source: str = "", extra_edges=None) -> Knowl
             if o_iri is not None:
                 type_objects.add(o_iri)
                 if s_iri is not None:
-                    if o_iri in owl.TYPE_KINDS:
-                        declare(s_iri, owl.TYPE_KINDS[o_iri])
-                    elif o_iri in owl.UNTYPED_PROPERTY_TYPES:
-                        untyped_props.setdefault(s_iri)
-                    elif o_iri in owl.NOT_ENTITY_TYPES or o_iri in NON_ENTITY_TYPES:
-                        non_entities.add(s_iri)
+                    schema.add_type(s_iri, o_iri)
             continue
         if o_iri is not None:
             candidates.setdefault(o_iri)
-        if p_iri in owl.CLASS_AXIOMS:
-            declare(s_iri, CLASS)
-            declare(o_iri, CLASS)
-        elif p_iri in owl.DOMAIN_RANGE:
-            if s_iri is not None:
-                untyped_props.setdefault(s_iri)
-                if p_iri == RDFS + "range" and o_iri is not None and owl.is_datatype(o_iri):
-                    datatype_range.add(s_iri)
-            if o_iri is not None and not owl.is_datatype(o_iri):
-                declare(o_iri, CLASS)
-        elif p_iri == OWL + "inverseOf":
-            declare(s_iri, OBJECT_PROPERTY)
-            declare(o_iri, OBJECT_PROPERTY)
-        elif p_iri == RDFS + "subPropertyOf":
-            for x in (s_iri, o_iri):
-                if x is not None:
-                    untyped_props.setdefault(x)
-    for iri in untyped_props:
-        if iri not in declared:
-            declare(iri, DATATYPE_PROPERTY if iri in datatype_range else OBJECT_PROPERTY)
+        schema.add(s_iri, p_iri, o_iri)
+    declared, non_entities = schema.finish(), schema.non_entities
 
     def ok(iri: str) -> bool:
         return not _is_vocabulary(iri) and iri not in non_entities
