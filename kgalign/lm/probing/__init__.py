@@ -1,7 +1,7 @@
 """kgalign.lm.probing: cross-lingual fact probing from aligned knowledge graphs.
 
 Pipeline (Zhao, Yoshinaga & Oba, "Tracing the Roots of Facts in Multilingual Language
-Models", LREC-COLING 2024; mLAMA, Kassner et al., EACL 2021)::
+Models", EACL 2024; mLAMA, Kassner et al., EACL 2021)::
 
     fs = bilingual_facts(kg1, kg2, links)            # relation alignment + shared/one-sided facts
     queries, cands = build_queries(fs, TemplateSet.load(), "fr", "en")

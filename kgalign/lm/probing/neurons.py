@@ -1,6 +1,6 @@
 """Neuron analysis: are the two languages' versions of a fact carried by the same FFN neurons?
 
-Following the neuron investigation of Zhao, Yoshinaga & Oba (LREC-COLING 2024), every fact is
+Following the neuron investigation of Zhao, Yoshinaga & Oba (EACL 2024), every fact is
 represented, per language, by the top-N feed-forward neurons active at the mask position of
 its cloze query. A fact known in both languages is *cross-lingually shared* when the two
 top-N sets overlap clearly more than the top-N sets of two *different* facts do, and
