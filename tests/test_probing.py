@@ -270,3 +270,34 @@ def test_neuron_overlap_shared_vs_independent():
     assert s["shared"] + s["independent"] == 30 and "quantile" in s["threshold_rule"]
     with pytest.raises(InputError):
         neuron_overlap(base[:1], same[:1])
+
+
+class _ScoreProber:
+    """A prober whose candidate scores are given by a function of (subject, candidate)."""
+
+    def __init__(self, score):
+        self.score = score
+
+    def rank_candidates(self, template, subjects, names):
+        return np.array([[self.score(s, n) for n in names] for s in subjects], dtype=np.float64)
+
+
+def test_typed_ranking_ties_are_pessimistic_and_order_free():
+    from kgalign.lm.probing.core import Query, precision_at_1, probe_queries
+    from kgalign.lm.probing.templates import Template
+
+    tpl = Template("[X] was born in [Y] .", "born", "en")
+    subjects = ["alice", "bob", "carol"]
+    gold = {"alice": "paris", "bob": "rome", "carol": "paris"}
+    queries = [Query(k, "en", 1, "r", tpl, s, gold[s], "c") for k, s in enumerate(subjects)]
+    cands = ["paris", "rome", "oslo"]
+    # a constant scorer knows nothing: every gold object is tied with all candidates
+    for order in (cands, cands[::-1]):
+        rows = probe_queries(_ScoreProber(lambda s, n: 0.0), queries, {"c": list(order)})
+        assert all(r["rank"] == 3 and not r["correct"] and r["ties"] == 2 for r in rows)
+        assert precision_at_1(rows)["en"]["micro"] == 0.0
+    # a scorer that ranks the gold object strictly first is right whatever the candidate order
+    knows = _ScoreProber(lambda s, n: 1.0 if gold[s] == n else 0.0)
+    for order in (cands, cands[::-1], ["oslo", "paris", "rome"]):
+        rows = probe_queries(knows, queries, {"c": list(order)})
+        assert [r["rank"] for r in rows] == [1, 1, 1]

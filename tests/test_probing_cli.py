@@ -103,7 +103,7 @@ def test_cli_probe_fallback_template_is_flagged(tmp_path, tiny_mlm):
 def test_cli_probe_on_dbp15k(tmp_path, tiny_mlm):
     out = tmp_path / "o"
     assert main(["probe", str(DBP / "fr_en"), "--model", str(tiny_mlm), "--relations", "3", "--max-facts", "20",
-                 "--candidates", "facts", "-o", str(out), "-q"]) == 0
+                 "--candidates", "facts", "--gold", "-o", str(out), "-q"]) == 0
     rows = json.loads((out / "facts.json").read_text())
     assert len(rows) == 40 and {r["lang"] for r in rows} == {"fr", "en"}
     assert all(r["fact_iris"]["subject1"].startswith("http://fr.dbpedia.org/") for r in rows)
@@ -153,3 +153,22 @@ def test_cli_probe_with_alignment_file(tmp_path, tiny_mlm):
                  "-o", str(out), "-q"]) == 0
     rows = json.loads((out / "facts.json").read_text())
     assert sorted({r["subject"] for r in rows}) == ["Alice", "Carol", "Eve"]
+
+
+def test_cli_probe_links_come_from_the_aligner_unless_gold_is_asked(tmp_path, tiny_mlm):
+    pair = write_pair(tmp_path)
+    out_a, out_g = tmp_path / "a", tmp_path / "g"
+    assert main(["probe", str(pair), "--model", str(tiny_mlm), "--min-support", "1", "-o", str(out_a), "-q"]) == 0
+    assert main(["probe", str(pair), "--model", str(tiny_mlm), "--min-support", "1", "--gold",
+                 "-o", str(out_g), "-q"]) == 0
+    sa = json.loads((out_a / "summary.json").read_text())
+    sg = json.loads((out_g / "summary.json").read_text())
+    assert sa["links"]["source"] == "aligner" and "config" in sa["links"]
+    assert sg["links"]["source"] == "gold" and "quality" not in sg["links"]
+    q = sa["links"]["quality"]
+    assert 0.0 <= q["precision"] <= 1.0 and q["n_links"] == sa["links"]["n_links"]
+    # with every link right (same names on both sides) the aligner's facts are the gold facts
+    if q["precision"] == 1.0 and q["recall"] == 1.0:
+        assert sa["facts"] == sg["facts"]
+    assert main(["probe", str(pair), "--model", str(tiny_mlm), "--gold", "--alignment",
+                 str(pair / "ref_ent_ids")]) == 2

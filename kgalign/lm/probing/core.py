@@ -154,7 +154,8 @@ def probe_queries(
     list of dict
         Per query: ``fact, lang, relation, relation_id, template, fallback, query, subject,
         object`` and, for typed ranking, ``prediction, rank`` (1-based rank of the gold object
-        among the distinct candidate names), ``n_candidates``, ``correct`` (rank == 1); for
+        among the distinct candidate names; pessimistic: candidates scoring the same as the
+        gold object rank before it), ``n_candidates``, ``correct`` (rank == 1); for
         untyped decoding ``untyped_prediction, untyped_n_masks, untyped_correct`` (token ids
         equal to the gold object's).
     """
@@ -205,8 +206,11 @@ def probe_queries(
             pos = {n: j for j, n in enumerate(names)}
             for r, q, sc in zip(base, qs, scores):
                 gold = sc[pos[q.object]]
-                rank = int(1 + np.sum(sc > gold))
+                # pessimistic ties (as kgalign's alignment metrics): a gold object tied with
+                # other candidates ranks after all of them, so a constant scorer gets P@1 = 0
+                rank = int(np.sum(sc >= gold))
                 r.update(prediction=names[int(np.argmax(sc))], rank=rank, n_candidates=len(names),
+                         ties=int(np.sum(sc == gold)) - 1,
                          correct=rank == 1, gold_score=float(gold))
         if untyped:
             decoded = prober.decode(template, subjects, max_masks=max_masks, strategy=strategy)
