@@ -299,7 +299,9 @@ def classify_facts(
 
     Classes: ``shared`` / ``independent`` (correct in both languages; from the neuron
     analysis when ``shared`` is given, else ``both``), ``transferred`` (correct in this
-    language although the language's corpus lacks the fact; needs ``present``),
+    language although the language's corpus lacks the fact and the other language's corpus
+    has it; needs ``present``), ``guessed`` (correct although neither corpus has the fact:
+    a prior or a lucky guess, not transfer),
     ``<lang>-only`` (correct only in this language), ``not-known-here`` (correct only in the
     other language), ``unknown`` (correct in neither).
 
@@ -320,10 +322,13 @@ def classify_facts(
         v = by_fact[r["fact"]]
         here = v.get(r["lang"], False)
         other = v.get(lang2 if r["lang"] == lang1 else lang1, False)
+        other_lang = lang2 if r["lang"] == lang1 else lang1
         if present is not None:
             r["in_corpus"] = bool(present.get((r["fact"], r["lang"]), False))
+            r["in_other_corpus"] = bool(present.get((r["fact"], other_lang), False))
         if here and present is not None and not r["in_corpus"]:
-            cls = "transferred"
+            # only a fact the other language's corpus states can have been transferred from it
+            cls = "transferred" if r["in_other_corpus"] else "guessed"
         elif here and other:
             cls = "both" if shared is None or r["fact"] not in shared else (
                 "shared" if shared[r["fact"]] else "independent")
