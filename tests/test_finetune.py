@@ -671,3 +671,62 @@ def test_lt_sft_sparse_lr_drives_phase_two_only(tok):
     assert moved.nnz == 300
     with pytest.raises(InputError, match="sparse_lr"):
         lt_sft(model, TEXTS, k=10, tokenizer=tok, trainer_kwargs=kw, sparse_lr=0.0)
+
+
+# ------------------------------------------------------------- task-vector scaling
+def test_task_vector_scaling_coef_is_chosen_on_validation_data():
+    from kgalign.lm.finetune import TaskVector
+
+    torch.manual_seed(0)
+    pre = torch.nn.Linear(4, 1, bias=False)
+    ft = copy.deepcopy(pre)
+    with torch.no_grad():
+        ft.weight.add_(torch.randn(1, 4))
+    tau = TaskVector.from_models(pre, ft)
+    x = torch.randn(32, 4)
+    # validation targets made by theta_pre + 0.3 * tau: the best lambda on the grid is 0.3
+    with torch.no_grad():
+        y = x @ (pre.weight + 0.3 * (ft.weight - pre.weight)).T
+
+    def score(m):
+        with torch.no_grad():
+            return -float(((m(x) - y) ** 2).mean())
+
+    coef, recs = tau.select_scaling_coef(pre, score)
+    assert coef == pytest.approx(0.3) and len(recs) == 21
+    assert torch.equal(pre.weight, TaskVector.from_models(pre, pre).apply_to(copy.deepcopy(pre)).weight)
+    with pytest.raises(InputError):
+        tau.select_scaling_coef(pre, score, sign=-1)  # forgetting needs a control task
+
+
+def gold_logprob(model, tok, facts):
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for subj, obj in facts:
+            enc = tok(f"{subj} {tok.mask_token} .", return_tensors="pt")
+            pos = enc["input_ids"][0].tolist().index(tok.mask_token_id)
+            lp = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits[0, pos].log_softmax(-1)
+            total += float(lp[tok.convert_tokens_to_ids(obj)])
+    return total / len(facts)
+
+
+def test_negated_task_vector_forgets_a_known_task_and_keeps_the_control(tok):
+    """Ilharco et al.'s forgetting experiment on a model that knows the task."""
+    from kgalign.lm.finetune import TaskVector
+
+    task, control = FACTS[:2], FACTS[2:]
+    knows = tiny_model("bert", len(tok), seed=4)
+    fit(knows, tok, fact_examples(tok), objective="labels", max_steps=60, lr=5e-3)
+    assert predict_objects(knows, tok) == [o for _, o in FACTS]  # theta_pre knows task and control
+    ft = copy.deepcopy(knows)
+    fit(ft, tok, fact_examples(tok, task), objective="labels", max_steps=30, lr=5e-3)
+    tau = TaskVector.from_models(knows, ft)
+    coef, recs = tau.select_scaling_coef(
+        knows, lambda m: gold_logprob(m, tok, task), coefs=[0, 0.25, 0.5, 1, 2, 4, 8],
+        control=lambda m: sum(p == o for p, (_, o) in zip(predict_objects(m, tok, control), control)) / len(control),
+        keep=1.0, sign=-1)
+    chosen = tau.apply_to(copy.deepcopy(knows), scaling_coef=-coef)
+    assert coef > 0, recs
+    assert gold_logprob(chosen, tok, task) < gold_logprob(knows, tok, task) - 0.5  # the task is forgotten ...
+    assert predict_objects(chosen, tok, control) == [o for _, o in control]  # ... the control is kept
