@@ -200,25 +200,10 @@ def _run(pair_dir, model_id, causal, links_from, templates_path, lang1, lang2, m
     if neurons:
         if causal:
             raise InputError("--neurons needs a masked LM")
-        from kgalign.lm.probing.neurons import neuron_overlap
+        from kgalign.lm.probing.demo_analysis import neuron_analysis
 
-        ok = Counter(r["fact"] for r in rows if r.get(key))
-        both = sorted(f for f, n in ok.items() if n == 2)
-        if len(both) < 2:
-            click.echo("neurons: fewer than 2 facts known in both languages; skipped", err=True)
-        else:
-            by = {(q.fact, q.lang): q for q in queries}
-            acts = []
-            for lang in (lang1, lang2):
-                per = [prober.ffn_activations(by[(f, lang)].template, [by[(f, lang)].subject],
-                                              len(prober.tokens(by[(f, lang)].object)))[0] for f in both]
-                acts.append(np.stack(per))
-            ov = neuron_overlap(acts[0], acts[1], top_n=min(top_n, acts[0].shape[1]), seed=seed)
-            shared = {f: bool(s) for f, s in zip(both, ov.shared)}
-            summary["neurons"] = ov.summary()
-            for r in rows:
-                if r["fact"] in shared:
-                    r["neuron_overlap"] = float(ov.overlap[both.index(r["fact"])])
+        summary["neurons"], shared = neuron_analysis(prober, queries, rows, fs, lang1, lang2, top_n=top_n,
+                                                     seeds=tuple(range(10)))
     present = None
     if corpus1:
         from kgalign.lm.probing.tracing import count_cooccurrences, read_corpus

@@ -1,12 +1,13 @@
 """Neuron analysis: are the two languages' versions of a fact carried by the same FFN neurons?
 
-Following the neuron investigation of Zhao, Yoshinaga & Oba (EACL 2024), every fact is
-represented, per language, by the top-N feed-forward neurons active at the mask position of
-its cloze query. A fact known in both languages is *cross-lingually shared* when the two
-top-N sets overlap clearly more than the top-N sets of two *different* facts do, and
-*language-independent* otherwise. The threshold is therefore not a free constant: it is the
-``quantile`` of the overlap between mismatched facts (fact i in language 1 with fact
-``perm(i) != i`` in language 2), which is reported with the statistic.
+Zhao, Yoshinaga & Oba (EACL 2024) rank neurons per relation and object with PROBELESS
+(Antverg & Belinkov, ICLR 2022) and compare the top neurons across languages:
+:func:`probeless_scores`, :func:`probeless_sharing` (null within the same relation and
+template, spread over seeds) and :func:`ablate` (the causal check: switch neurons off).
+
+:func:`neuron_overlap` is an earlier, simpler statistic kept for compatibility: the top-N
+activations at the mask of each fact, against one derangement of facts across relations.
+It is not the paper's method and its "shared" share depends on the draw.
 """
 
 from __future__ import annotations
