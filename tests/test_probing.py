@@ -359,7 +359,7 @@ def test_probeless_sharing_finds_planted_shared_neurons_and_reports_seed_spread(
 
 
 def test_ablating_neurons_changes_the_prediction_only_when_they_matter():
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     from kgalign.lm.finetune import tiny_model, word_tokenizer
     from kgalign.lm.probing.lm import MaskedLMProber
     from kgalign.lm.probing.neurons import ablate

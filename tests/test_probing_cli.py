@@ -178,8 +178,8 @@ def test_cli_probe_links_come_from_the_aligner_unless_gold_is_asked(tmp_path, ti
 def test_aligner_comparison_counts_lost_facts_as_misses(tmp_path, tiny_mlm, monkeypatch):
     """Gold and aligner P@1 over the same facts; a fact the links lose is a miss, never dropped."""
     from kgalign.io import load_pair
-    from kgalign.lm.probing import TemplateSet, bilingual_facts, build_queries, probe_queries
-    from kgalign.lm.probing import demo_analysis, links as links_mod
+    from kgalign.lm.probing import TemplateSet, bilingual_facts, build_queries, demo_analysis, probe_queries
+    from kgalign.lm.probing import links as links_mod
     from kgalign.lm.probing.lm import MaskedLMProber
 
     pair = load_pair(write_pair(tmp_path))
