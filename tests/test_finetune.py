@@ -428,8 +428,59 @@ def test_lt_sft_changes_exactly_the_selected_parameters(tok):
     diff.revert(model)
     for n, p in model.named_parameters():
         torch.testing.assert_close(p, theta0[n], rtol=0, atol=1e-6)
-    # the ticket holds the largest phase-1 changes: it is not a random draw
-    assert 0 < diff.nnz < sum(p.numel() for p in model.parameters())
+    # default freezing (composable-sft's scripts): embeddings, LM head and LayerNorm are fixed
+    from kgalign.lm.finetune.sparse import frozen_by
+
+    frozen = frozen_by(model, ("embeddings", "head", "layer_norm"))
+    assert not any(frozen(n) for n in mask)
+    assert any(frozen(n) for n, _ in model.named_parameters())
+
+
+class _PhaseEnd(TrainerHook):
+    """Records the weights at the end of each training phase."""
+
+    def __init__(self):
+        self.ends = []
+
+    def on_train_end(self, trainer):
+        self.ends.append({n: p.detach().clone() for n, p in trainer.model.named_parameters()})
+
+
+def test_lt_sft_ticket_is_the_top_k_of_the_phase_one_change(tok):
+    """Fails for a random ticket: every kept entry moved at least as much as every dropped one."""
+    model = tiny_model("bert", len(tok), seed=3)
+    theta0 = params_of(model)
+    rec = _PhaseEnd()
+    k = 400
+    diff = lt_sft(model, TEXTS, k=k, tokenizer=tok, full_steps=8, sparse_steps=2,
+                  trainer_kwargs=dict(lr=1e-2, batch_size=4, progress=False, device="cpu", hooks=[rec]))
+    phase1 = rec.ends[0]
+    mask = diff.mask()
+    moved = {n: (phase1[n] - theta0[n]).abs() for n in mask}
+    kept = torch.cat([moved[n][mask[n]] for n in mask])
+    dropped = torch.cat([moved[n][~mask[n]] for n in mask])
+    assert kept.numel() == k and kept.min() >= dropped.max()
+    # a random ticket of the same size would violate it (the check has power on this model)
+    g = torch.Generator().manual_seed(0)
+    flat = torch.cat([moved[n].reshape(-1) for n in mask])
+    rand = torch.zeros(flat.numel(), dtype=torch.bool)
+    rand[torch.randperm(flat.numel(), generator=g)[:k]] = True
+    assert flat[rand].min() < flat[~rand].max()
+    # the reference script's frozen groups never enter the ticket, and never move
+    from kgalign.lm.finetune.sparse import frozen_by
+
+    frozen = frozen_by(model, ("embeddings", "head", "layer_norm"))
+    for n, p in model.named_parameters():
+        if frozen(n):
+            assert torch.equal(p.detach(), theta0[n]) and torch.equal(phase1[n], theta0[n]), n
+    # freeze=() lets them in again
+    model2 = tiny_model("bert", len(tok), seed=3)
+    rec2 = _PhaseEnd()
+    lt_sft(model2, TEXTS, k=k, tokenizer=tok, full_steps=8, sparse_steps=1, freeze=(),
+           trainer_kwargs=dict(lr=1e-2, batch_size=4, progress=False, device="cpu", hooks=[rec2]))
+    assert any(frozen(n) and not torch.equal(rec2.ends[0][n], theta0[n]) for n in theta0)
+    with pytest.raises(InputError):
+        lt_sft(model2, TEXTS, k=k, tokenizer=tok, freeze=("bias",), trainer_kwargs=dict(progress=False))
 
 
 def test_lt_sft_diff_carries_the_planted_facts(tok, planted):
@@ -453,20 +504,28 @@ def test_l1_hook_adds_the_sign_subgradient_and_shrinks_the_difference(tok):
     class Stub:
         model = torch.nn.ParameterDict({"w": w})
 
-    hook = L1TowardsInitHook(0.5)
+    hook = L1TowardsInitHook(0.5, normalize=False)
     hook.on_train_begin(Stub)
     with torch.no_grad():
         w.add_(torch.tensor([0.1, -0.2, 0.0]))
     w.grad = torch.zeros(3)
     hook.before_optimizer_step(Stub)
     assert torch.equal(w.grad, torch.tensor([0.5, -0.5, 0.0]))
+    # normalised as in composable-sft: the coefficient is divided by the model's parameter count
+    hook = L1TowardsInitHook(0.6)
+    hook.on_train_begin(Stub)
+    with torch.no_grad():
+        w.add_(torch.tensor([0.1, -0.2, 0.0]))
+    w.grad = torch.zeros(3)
+    hook.before_optimizer_step(Stub)
+    torch.testing.assert_close(w.grad, torch.tensor([0.2, -0.2, 0.0]))
 
     deltas = []
     for reg in (0.0, 0.001):  # pull lr * reg = 5e-5 per step, below the typical step (~1e-4)
         model = tiny_model("bert", len(tok), seed=5)
         start = params_of(model)
         fit(model, tok, TEXTS, max_steps=8, optimizer_factory=lambda ps: torch.optim.SGD(ps, lr=0.05),
-            hooks=[L1TowardsInitHook(reg)])
+            hooks=[L1TowardsInitHook(reg, normalize=False)])
         deltas.append(sum(float((p.detach() - start[n]).abs().sum()) for n, p in model.named_parameters()))
     assert deltas[1] < deltas[0]
 
@@ -612,3 +671,62 @@ def test_lt_sft_sparse_lr_drives_phase_two_only(tok):
     assert moved.nnz == 300
     with pytest.raises(InputError, match="sparse_lr"):
         lt_sft(model, TEXTS, k=10, tokenizer=tok, trainer_kwargs=kw, sparse_lr=0.0)
+
+
+# ------------------------------------------------------------- task-vector scaling
+def test_task_vector_scaling_coef_is_chosen_on_validation_data():
+    from kgalign.lm.finetune import TaskVector
+
+    torch.manual_seed(0)
+    pre = torch.nn.Linear(4, 1, bias=False)
+    ft = copy.deepcopy(pre)
+    with torch.no_grad():
+        ft.weight.add_(torch.randn(1, 4))
+    tau = TaskVector.from_models(pre, ft)
+    x = torch.randn(32, 4)
+    # validation targets made by theta_pre + 0.3 * tau: the best lambda on the grid is 0.3
+    with torch.no_grad():
+        y = x @ (pre.weight + 0.3 * (ft.weight - pre.weight)).T
+
+    def score(m):
+        with torch.no_grad():
+            return -float(((m(x) - y) ** 2).mean())
+
+    coef, recs = tau.select_scaling_coef(pre, score)
+    assert coef == pytest.approx(0.3) and len(recs) == 21
+    assert torch.equal(pre.weight, TaskVector.from_models(pre, pre).apply_to(copy.deepcopy(pre)).weight)
+    with pytest.raises(InputError):
+        tau.select_scaling_coef(pre, score, sign=-1)  # forgetting needs a control task
+
+
+def gold_logprob(model, tok, facts):
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for subj, obj in facts:
+            enc = tok(f"{subj} {tok.mask_token} .", return_tensors="pt")
+            pos = enc["input_ids"][0].tolist().index(tok.mask_token_id)
+            lp = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits[0, pos].log_softmax(-1)
+            total += float(lp[tok.convert_tokens_to_ids(obj)])
+    return total / len(facts)
+
+
+def test_negated_task_vector_forgets_a_known_task_and_keeps_the_control(tok):
+    """Ilharco et al.'s forgetting experiment on a model that knows the task."""
+    from kgalign.lm.finetune import TaskVector
+
+    task, control = FACTS[:2], FACTS[2:]
+    knows = tiny_model("bert", len(tok), seed=4)
+    fit(knows, tok, fact_examples(tok), objective="labels", max_steps=60, lr=5e-3)
+    assert predict_objects(knows, tok) == [o for _, o in FACTS]  # theta_pre knows task and control
+    ft = copy.deepcopy(knows)
+    fit(ft, tok, fact_examples(tok, task), objective="labels", max_steps=30, lr=5e-3)
+    tau = TaskVector.from_models(knows, ft)
+    coef, recs = tau.select_scaling_coef(
+        knows, lambda m: gold_logprob(m, tok, task), coefs=[0, 0.25, 0.5, 1, 2, 4, 8],
+        control=lambda m: sum(p == o for p, (_, o) in zip(predict_objects(m, tok, control), control)) / len(control),
+        keep=1.0, sign=-1)
+    chosen = tau.apply_to(copy.deepcopy(knows), scaling_coef=-coef)
+    assert coef > 0, recs
+    assert gold_logprob(chosen, tok, task) < gold_logprob(knows, tok, task) - 0.5  # the task is forgotten ...
+    assert predict_objects(chosen, tok, control) == [o for _, o in control]  # ... the control is kept

@@ -67,7 +67,7 @@ def fact_examples(tok):
 @pytest.mark.parametrize("arch", ["bert", "xlm-roberta", "gpt2"])
 def test_madx_language_swap_changes_outputs_but_not_base_weights(tok, arch):
     objective = "clm" if arch == "gpt2" else "mlm"
-    model = tiny_model(arch, len(tok), seed=0)
+    model = madx.lm_adapter_model(tiny_model(arch, len(tok), seed=0))
     base = snapshot(model)
     r_en = madx.train_language_adapter(model, tok, EN, "en", objective=objective, reduction_factor=4, **OPTS)
     assert r_en.steps == OPTS["max_steps"]
@@ -127,7 +127,7 @@ def test_adapter_kinds_place_the_right_modules(tok):
 
 
 def test_adapter_save_load_round_trip_is_safetensors_only(tmp_path, tok):
-    model = tiny_model("bert", len(tok), seed=0)
+    model = madx.lm_adapter_model(tiny_model("bert", len(tok), seed=0))
     madx.train_language_adapter(model, tok, EN, "en", reduction_factor=4, **OPTS)
     out = logits(madx.activate(model, language="en"), tok, EN[1])
     path = madx.save_adapter(model, "en", tmp_path / "en")
@@ -136,7 +136,7 @@ def test_adapter_save_load_round_trip_is_safetensors_only(tmp_path, tok):
     with pytest.raises(OutputExistsError):
         madx.save_adapter(model, "en", tmp_path / "en")
 
-    fresh = tiny_model("bert", len(tok), seed=0)
+    fresh = madx.lm_adapter_model(tiny_model("bert", len(tok), seed=0))
     name = madx.load_adapter(fresh, path, load_as="en2")
     assert name == "en2"
     torch.testing.assert_close(logits(madx.activate(fresh, language="en2"), tok, EN[1]), out)
@@ -147,3 +147,60 @@ def test_adapter_save_load_round_trip_is_safetensors_only(tmp_path, tok):
     (pickled / "adapter_config.json").write_text("{}")
     with pytest.raises(InputError, match="safetensors"):
         madx.load_adapter(fresh, pickled)
+
+
+def fixed_mask_loss(model, tok, texts):
+    """Mean MLM cross-entropy with every word masked once (deterministic, no sampling)."""
+    model.eval()
+    losses = []
+    with torch.no_grad():
+        for text in texts:
+            ids = tok(text)["input_ids"]
+            for i in range(1, len(ids) - 1):
+                masked = list(ids)
+                masked[i] = tok.mask_token_id
+                labels = [-100] * len(ids)
+                labels[i] = ids[i]
+                out = model(input_ids=torch.tensor([masked]), labels=torch.tensor([labels]))
+                losses.append(float(out.loss))
+    return sum(losses) / len(losses)
+
+
+@pytest.mark.parametrize("arch", ["bert", "gpt2"])
+def test_invertible_adapter_inverse_runs_before_the_output_embeddings(tok, arch):
+    objective = "clm" if arch == "gpt2" else "mlm"
+    plain = tiny_model(arch, len(tok), seed=0)
+    with pytest.raises(InputError, match="lm_adapter_model"):
+        madx.train_language_adapter(plain, tok, EN, "en", objective=objective, **OPTS)
+    model = madx.lm_adapter_model(plain)
+    torch.testing.assert_close(logits(model, tok, EN[0]), logits(plain, tok, EN[0]))  # same LM
+    madx.add_adapter(model, "en", "pfeiffer+inv", reduction_factor=2)
+    madx.activate(model, language="en")
+    calls = []
+    inv = model.base_model.invertible_adapters["en"]
+    handle = inv.register_forward_hook(lambda mod, args, kwargs, out: calls.append(kwargs.get("rev", False)),
+                                       with_kwargs=True)
+    try:
+        logits(model, tok, EN[0])
+    finally:
+        handle.remove()
+    assert calls == [False, True]  # forward on the input embeddings, inverse at the output
+
+
+def test_language_adapter_lowers_mlm_loss_and_changes_nothing_else(tok):
+    model = madx.lm_adapter_model(tiny_model("bert", len(tok), seed=0, layers=2))
+    base = snapshot(model)
+    madx.add_adapter(model, "en", "pfeiffer+inv", reduction_factor=madx.LANGUAGE_REDUCTION_FACTOR,
+                     leave_out=[1])  # MAD-X 2.0: no language adapter in the last layer
+    names = [n for n, _ in model.named_parameters() if ".en." in n]
+    assert any("layer.0." in n for n in names) and not any("layer.1." in n for n in names)
+    down = dict(model.named_parameters())["bert.encoder.layer.0.output.adapters.en.adapter_down.0.weight"]
+    assert down.shape[0] == model.config.hidden_size // madx.LANGUAGE_REDUCTION_FACTOR
+    madx.activate(model, language="en")
+    before = fixed_mask_loss(model, tok, EN)
+    madx.train_language_adapter(model, tok, EN * 4, "en", **{**OPTS, "max_steps": 40})
+    after = fixed_mask_loss(model, tok, EN)
+    assert after < before - 0.1, (before, after)
+    assert unchanged(model, base)  # base model and LM head untouched
+    with pytest.raises(InputError):
+        madx.add_adapter(model, "de", "pfeiffer", leave_out=[2])

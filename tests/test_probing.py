@@ -270,3 +270,111 @@ def test_neuron_overlap_shared_vs_independent():
     assert s["shared"] + s["independent"] == 30 and "quantile" in s["threshold_rule"]
     with pytest.raises(InputError):
         neuron_overlap(base[:1], same[:1])
+
+
+class _ScoreProber:
+    """A prober whose candidate scores are given by a function of (subject, candidate)."""
+
+    def __init__(self, score):
+        self.score = score
+
+    def rank_candidates(self, template, subjects, names):
+        return np.array([[self.score(s, n) for n in names] for s in subjects], dtype=np.float64)
+
+
+def test_typed_ranking_ties_are_pessimistic_and_order_free():
+    from kgalign.lm.probing.core import Query, precision_at_1, probe_queries
+    from kgalign.lm.probing.templates import Template
+
+    tpl = Template("[X] was born in [Y] .", "born", "en")
+    subjects = ["alice", "bob", "carol"]
+    gold = {"alice": "paris", "bob": "rome", "carol": "paris"}
+    queries = [Query(k, "en", 1, "r", tpl, s, gold[s], "c") for k, s in enumerate(subjects)]
+    cands = ["paris", "rome", "oslo"]
+    # a constant scorer knows nothing: every gold object is tied with all candidates
+    for order in (cands, cands[::-1]):
+        rows = probe_queries(_ScoreProber(lambda s, n: 0.0), queries, {"c": list(order)})
+        assert all(r["rank"] == 3 and not r["correct"] and r["ties"] == 2 for r in rows)
+        assert precision_at_1(rows)["en"]["micro"] == 0.0
+    # a scorer that ranks the gold object strictly first is right whatever the candidate order
+    knows = _ScoreProber(lambda s, n: 1.0 if gold[s] == n else 0.0)
+    for order in (cands, cands[::-1], ["oslo", "paris", "rome"]):
+        rows = probe_queries(knows, queries, {"c": list(order)})
+        assert [r["rank"] for r in rows] == [1, 1, 1]
+
+
+def test_classify_facts_guessed_is_not_transferred():
+    rows = [
+        {"fact": 0, "lang": "fr", "relation_id": "r", "correct": True},
+        {"fact": 0, "lang": "en", "relation_id": "r", "correct": False},
+        {"fact": 1, "lang": "fr", "relation_id": "r", "correct": True},
+        {"fact": 1, "lang": "en", "relation_id": "r", "correct": True},
+    ]
+    # fact 0: in neither corpus -> a guess; fact 1: only in the English corpus -> transferred to fr
+    present = {(0, "fr"): False, (0, "en"): False, (1, "fr"): False, (1, "en"): True}
+    classify_facts(rows, "fr", "en", present=present)
+    assert [r["class"] for r in rows] == ["guessed", "not-known-here", "transferred", "both"]
+
+
+def test_probeless_scores_match_the_definition():
+    from kgalign.lm.probing.neurons import probeless_scores
+
+    rng = np.random.default_rng(1)
+    acts = rng.normal(size=(9, 5))
+    labels = ["a", "b", "c"] * 3
+    order, scores = probeless_scores(acts, labels)
+    assert order == ["a", "b", "c"]
+    q = {z: acts[[i for i, l in enumerate(labels) if l == z]].mean(axis=0) for z in order}
+    for i, z in enumerate(order):
+        want = sum(np.abs(q[z] - q[w]) for w in order if w != z) / 2
+        np.testing.assert_allclose(scores[i], want)
+
+
+def test_probeless_sharing_finds_planted_shared_neurons_and_reports_seed_spread():
+    from kgalign.lm.probing.neurons import probeless_sharing
+
+    rng = np.random.default_rng(0)
+    n, per = 300, 4
+    labels = [("r", z) for z in range(12) for _ in range(per)] + [("s", z) for z in range(12) for _ in range(per)]
+    planted = {lab: rng.choice(n, 10, replace=False) for lab in set(labels)}
+
+    def acts(shared_labels):
+        a = rng.normal(size=(len(labels), n))
+        for i, lab in enumerate(labels):
+            units = planted[lab] if lab in shared_labels else rng.choice(n, 10, replace=False)
+            a[i, units] += 6.0
+        return a
+
+    shared_labels = {lab for lab in set(labels) if lab[1] < 6}  # half the objects share neurons
+    res = probeless_sharing(acts(set(labels)), labels, acts(shared_labels), labels, top_n=10, seeds=range(5))
+    called = dict(zip(res.labels, res.shared.mean(axis=0) > 0.5))
+    truth = {lab: lab in shared_labels for lab in res.labels}
+    agree = np.mean([called[lab] == truth[lab] for lab in res.labels])
+    assert agree >= 0.9
+    s = res.summary()
+    assert len(s["shared_share_by_seed"]) == 5 and s["shared_share_std"] >= 0.0
+    assert abs(s["shared_share_mean"] - 0.5) < 0.15
+    # the null never pairs two relations: entries are finite only within a group of >= 2 labels
+    assert np.isfinite(res.null).all()
+
+
+def test_ablating_neurons_changes_the_prediction_only_when_they_matter():
+    pytest.importorskip("torch")
+    from kgalign.lm.finetune import tiny_model, word_tokenizer
+    from kgalign.lm.probing.lm import MaskedLMProber
+    from kgalign.lm.probing.neurons import ablate
+    from kgalign.lm.probing.templates import Template
+
+    tok = word_tokenizer(["alice was born in paris rome"])
+    model = tiny_model("bert", len(tok), layers=1, hidden=16, heads=2, seed=0)
+    prober = MaskedLMProber(model, tok)
+    tpl = Template("[X] was born in [Y] .", "born", "en")
+    acts = prober.ffn_activations(tpl, ["alice"], 1)[0]
+    base = prober.rank_candidates(tpl, ["alice"], ["paris", "rome"])
+    with ablate(model, np.arange(acts.shape[0])):  # every FFN neuron off
+        off = prober.rank_candidates(tpl, ["alice"], ["paris", "rome"])
+        assert np.allclose(prober.ffn_activations(tpl, ["alice"], 1)[0], 0.0)
+    with ablate(model, []):
+        same = prober.rank_candidates(tpl, ["alice"], ["paris", "rome"])
+    assert not np.allclose(base, off) and np.allclose(base, same)
+    assert np.allclose(prober.rank_candidates(tpl, ["alice"], ["paris", "rome"]), base)  # hooks removed

@@ -103,7 +103,7 @@ def test_cli_probe_fallback_template_is_flagged(tmp_path, tiny_mlm):
 def test_cli_probe_on_dbp15k(tmp_path, tiny_mlm):
     out = tmp_path / "o"
     assert main(["probe", str(DBP / "fr_en"), "--model", str(tiny_mlm), "--relations", "3", "--max-facts", "20",
-                 "--candidates", "facts", "-o", str(out), "-q"]) == 0
+                 "--candidates", "facts", "--gold", "-o", str(out), "-q"]) == 0
     rows = json.loads((out / "facts.json").read_text())
     assert len(rows) == 40 and {r["lang"] for r in rows} == {"fr", "en"}
     assert all(r["fact_iris"]["subject1"].startswith("http://fr.dbpedia.org/") for r in rows)
@@ -116,7 +116,8 @@ def test_demo_split_has_no_leak_and_runs(tmp_path):
     from kgalign.lm.probing import TemplateSet, bilingual_facts, build_queries
     from kgalign.lm.probing.demo import DemoConfig, run_demo, select_facts, verbalise
 
-    cfg = DemoConfig(n_facts=90, n_relations=3, epochs=1, vocab_size=800, progress=False)
+    cfg = DemoConfig(n_facts=90, n_relations=3, epochs=1, vocab_size=800, progress=False, compare_aligner=False,
+                     neuron_seeds=2)
     pair = load_pair(DBP / cfg.pair)
     fs = bilingual_facts(pair.kg1, pair.kg2, pair.links)
     groups = select_facts(fs, TemplateSet.load(), "fr", "en", cfg)
@@ -153,3 +154,61 @@ def test_cli_probe_with_alignment_file(tmp_path, tiny_mlm):
                  "-o", str(out), "-q"]) == 0
     rows = json.loads((out / "facts.json").read_text())
     assert sorted({r["subject"] for r in rows}) == ["Alice", "Carol", "Eve"]
+
+
+def test_cli_probe_links_come_from_the_aligner_unless_gold_is_asked(tmp_path, tiny_mlm):
+    pair = write_pair(tmp_path)
+    out_a, out_g = tmp_path / "a", tmp_path / "g"
+    assert main(["probe", str(pair), "--model", str(tiny_mlm), "--min-support", "1", "-o", str(out_a), "-q"]) == 0
+    assert main(["probe", str(pair), "--model", str(tiny_mlm), "--min-support", "1", "--gold",
+                 "-o", str(out_g), "-q"]) == 0
+    sa = json.loads((out_a / "summary.json").read_text())
+    sg = json.loads((out_g / "summary.json").read_text())
+    assert sa["links"]["source"] == "aligner" and "config" in sa["links"]
+    assert sg["links"]["source"] == "gold" and "quality" not in sg["links"]
+    q = sa["links"]["quality"]
+    assert 0.0 <= q["precision"] <= 1.0 and q["n_links"] == sa["links"]["n_links"]
+    # with every link right (same names on both sides) the aligner's facts are the gold facts
+    if q["precision"] == 1.0 and q["recall"] == 1.0:
+        assert sa["facts"] == sg["facts"]
+    assert main(["probe", str(pair), "--model", str(tiny_mlm), "--gold", "--alignment",
+                 str(pair / "ref_ent_ids")]) == 2
+
+
+def test_aligner_comparison_counts_lost_facts_as_misses(tmp_path, tiny_mlm, monkeypatch):
+    """Gold and aligner P@1 over the same facts; a fact the links lose is a miss, never dropped."""
+    from kgalign.io import load_pair
+    from kgalign.lm.probing import TemplateSet, bilingual_facts, build_queries, demo_analysis, probe_queries
+    from kgalign.lm.probing import links as links_mod
+    from kgalign.lm.probing.lm import MaskedLMProber
+
+    pair = load_pair(write_pair(tmp_path))
+    fs = bilingual_facts(pair.kg1, pair.kg2, pair.links, min_support=1)
+    templates = TemplateSet.load()
+    queries, cands = build_queries(fs, templates, "fr", "en")
+    groups = {k: "seen" for k in range(len(fs.facts))}
+    prober = MaskedLMProber.from_pretrained(str(tiny_mlm), device="cpu")
+    rows = probe_queries(prober, queries, cands)
+    # links that swap Alice and Carol on the English side: their facts are lost or changed
+    gold = np.asarray(pair.links)
+    wrong = gold.copy()
+    wrong[[0, 1], 1] = wrong[[1, 0], 1]
+    monkeypatch.setattr(links_mod, "aligned_links", lambda p, s, **kw: (wrong, {"source": "aligner",
+                                                                               "n_links": len(wrong)}))
+    out = demo_analysis.aligner_comparison(pair, fs, groups, queries, rows, prober, templates, cands,
+                                           "fr", "en", ("seen",))
+    assert out["recovered"]["of"] == len(fs.facts) and out["recovered"]["facts"] < len(fs.facts)
+    ok_gold = {(r["fact"], r["lang"]): r["correct"] for r in rows}
+    for lang in ("fr", "en"):
+        assert out["p_at_1_gold"][lang]["seen"] == pytest.approx(
+            np.mean([ok_gold[(k, lang)] for k in groups]))
+        # never above gold in the language whose queries do not change (fr): only losses
+        if lang == "fr":
+            assert out["p_at_1_aligner"][lang]["seen"] <= out["p_at_1_gold"][lang]["seen"]
+    # with the gold links themselves nothing is lost
+    monkeypatch.setattr(links_mod, "aligned_links", lambda p, s, **kw: (gold, {"source": "aligner",
+                                                                              "n_links": len(gold)}))
+    same = demo_analysis.aligner_comparison(pair, fs, groups, queries, rows, prober, templates, cands,
+                                            "fr", "en", ("seen",))
+    assert same["recovered"]["facts"] == len(fs.facts)
+    assert same["p_at_1_aligner"] == same["p_at_1_gold"]

@@ -16,28 +16,6 @@ def _write_json(path: Path, obj, force: bool) -> None:
     dump_json(path, obj, force=force)
 
 
-def _read_links(path: str, pair):
-    """Entity pairs of an alignment file (kgalign result or gold), as KG positions."""
-    from kgalign.io.readers import read_alignment
-
-    from kgalign.io.iri import iri_key
-
-    al = read_alignment(path).equivalences()
-    idx1 = {iri_key(k): v for k, v in pair.kg1.index.items()}  # IRIs or their URI form (SSSOM)
-    idx2 = {iri_key(k): v for k, v in pair.kg2.index.items()}
-    rows, missing = [], 0
-    for a, b in al.pairs:
-        a = iri_key(a if iri_key(a) in idx1 else al.aliases1.get(a, a))
-        b = iri_key(b if iri_key(b) in idx2 else al.aliases2.get(b, b))
-        if a in idx1 and b in idx2:
-            rows.append((idx1[a], idx2[b]))
-        else:
-            missing += 1
-    if not rows:
-        raise InputError("no pair of the alignment names entities of the two graphs", path)
-    return rows, missing
-
-
 def summary_table(p_at_1: dict, cons: dict, lang1: str, lang2: str, title: str) -> str:
     """P@1 per language and relation as a text table."""
     rels = sorted({r for lang in p_at_1.values() for r in lang["relations"]})
@@ -60,7 +38,9 @@ def summary_table(p_at_1: dict, cons: dict, lang1: str, lang2: str, title: str) 
 @click.argument("pair_dir", required=False, type=click.Path(file_okay=False))
 @click.option("--model", "model_id", help="Hugging Face masked LM (or causal LM with --causal): hub id or local path.")
 @click.option("--causal", is_flag=True, help="The model is a causal LM: rank candidates by sentence log-likelihood.")
-@click.option("--alignment", type=click.Path(exists=True), help="Entity alignment (kgalign result TSV/JSON/SSSOM or gold file); default the pair's gold links.")
+@click.option("--alignment", type=click.Path(exists=True), help="Entity alignment file (kgalign result TSV/JSON/SSSOM); default: run kgalign's aligner on the pair.")
+@click.option("--gold", "use_gold", is_flag=True, help="Use the pair's gold links instead of an alignment (an upper bound).")
+@click.option("--align-config", type=click.Path(exists=True, dir_okay=False), help="Aligner configuration (YAML/JSON) when the aligner runs.")
 @click.option("--templates", "templates_path", type=click.Path(exists=True, dir_okay=False), help="Template file (YAML/JSON); default the shipped DBP15K templates.")
 @click.option("--lang1", help="Language of the first graph (default from the directory name, e.g. zh_en).")
 @click.option("--lang2", help="Language of the second graph.")
@@ -92,7 +72,7 @@ def summary_table(p_at_1: dict, cons: dict, lang1: str, lang2: str, title: str) 
 @click.option("--epochs", type=int, help="--demo: training epochs.")
 @click.option("--facts", "demo_facts", type=int, help="--demo: number of facts.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def probe(pair_dir, model_id, causal, alignment, templates_path, lang1, lang2, mode, strategy, max_masks, where,
+def probe(pair_dir, model_id, causal, alignment, use_gold, align_config, templates_path, lang1, lang2, mode, strategy, max_masks, where,
           n_relations, max_facts, candidate_source, min_support, min_confidence, neurons, top_n, corpus1, corpus2,
           window, batch_size, device, seed, output, force, demo, demo_pair, demo_data, epochs, demo_facts, quiet):
     """Probe what a language model knows of the facts of an aligned KG pair, in both languages.
@@ -100,6 +80,9 @@ def probe(pair_dir, model_id, causal, alignment, templates_path, lang1, lang2, m
     \b
     kgalign probe ../shared/datasets/dbp15k/fr_en --model bert-base-multilingual-cased -o out/
     kgalign probe --demo            # offline experiment: seen / transfer / unseen P@1
+
+    The facts come from kgalign's own alignment of the pair (the aligner runs first) or from
+    --alignment FILE; --gold uses the gold links instead.
     """
     if demo:
         from kgalign.lm.probing.demo import DemoConfig, run_demo
@@ -113,12 +96,15 @@ def probe(pair_dir, model_id, causal, alignment, templates_path, lang1, lang2, m
         return
     if not pair_dir or not model_id:
         raise click.UsageError("give a pair directory and --model (or --demo)")
-    _run(pair_dir, model_id, causal, alignment, templates_path, lang1, lang2, mode, strategy, max_masks,
+    if alignment and use_gold:
+        raise click.UsageError("give --alignment or --gold, not both")
+    links_from = ("file", alignment) if alignment else ("gold", None) if use_gold else ("aligner", align_config)
+    _run(pair_dir, model_id, causal, links_from, templates_path, lang1, lang2, mode, strategy, max_masks,
          where or ("both",), n_relations, max_facts, candidate_source, min_support, min_confidence, neurons,
          top_n, corpus1, corpus2, window, batch_size, device, seed, output, force, quiet)
 
 
-def _run(pair_dir, model_id, causal, alignment, templates_path, lang1, lang2, mode, strategy, max_masks, where,
+def _run(pair_dir, model_id, causal, links_from, templates_path, lang1, lang2, mode, strategy, max_masks, where,
          n_relations, max_facts, candidate_source, min_support, min_confidence, neurons, top_n, corpus1, corpus2,
          window, batch_size, device, seed, output, force, quiet):
     import numpy as np
@@ -158,14 +144,26 @@ def _run(pair_dir, model_id, causal, alignment, templates_path, lang1, lang2, mo
     if not lang1 or not lang2:
         raise InputError("cannot tell the languages from the directory name; give --lang1 and --lang2", pair_dir)
     templates = TemplateSet.load(templates_path)
-    if alignment:
-        links, missing = _read_links(alignment, pair)
-        if missing:
-            click.echo(f"alignment: {missing} pairs name entities outside the graphs and were skipped", err=True)
-    else:
-        links = pair.links
-        if links is None or len(links) == 0:
-            raise InputError("the pair has no gold links; pass --alignment", pair_dir)
+    from kgalign.lm.probing.links import aligned_links
+
+    source, where_from = links_from
+    if source == "gold" and (pair.links is None or len(pair.links) == 0):
+        raise InputError("the pair has no gold links; drop --gold", pair_dir)
+    config = None
+    if source == "aligner" and where_from:
+        from kgalign.config import load_config
+
+        config = load_config(where_from)
+    if source == "aligner":
+        click.echo("aligning the pair with kgalign (no gold link used) ...", err=True)
+    links, link_info = aligned_links(pair, source, path=where_from if source == "file" else None,
+                                     config=config, **({"show_progress": not quiet} if source == "aligner" else {}))
+    if link_info.get("skipped"):
+        click.echo(f"alignment: {link_info['skipped']} pairs name entities outside the graphs and were skipped",
+                   err=True)
+    q = link_info.get("quality")
+    click.echo(f"links: {len(links)} from {source}"
+               + (f"; precision {q['precision']:.3f}, recall {q['recall']:.3f} against the gold links" if q else ""))
     fs = bilingual_facts(pair.kg1, pair.kg2, links, min_support=min_support, min_confidence=min_confidence)
     counts = fs.counts()
     click.echo(f"bilingual facts: {counts['both']} in both KGs, {counts['kg1']} only in KG1, "
@@ -194,6 +192,7 @@ def _run(pair_dir, model_id, causal, alignment, templates_path, lang1, lang2, mo
     key = "correct" if mode in ("typed", "both") else "untyped_correct"
     summary = {
         "pair": str(pair_dir), "model": model_id, "languages": [lang1, lang2], "mode": mode,
+        "links": link_info,
         "facts": counts, "probed_facts": len(keep),
         "p_at_1": precision_at_1(rows, key),
         "consistency": consistency(rows, lang1, lang2, key),
@@ -207,25 +206,10 @@ def _run(pair_dir, model_id, causal, alignment, templates_path, lang1, lang2, mo
     if neurons:
         if causal:
             raise InputError("--neurons needs a masked LM")
-        from kgalign.lm.probing.neurons import neuron_overlap
+        from kgalign.lm.probing.demo_analysis import neuron_analysis
 
-        ok = Counter(r["fact"] for r in rows if r.get(key))
-        both = sorted(f for f, n in ok.items() if n == 2)
-        if len(both) < 2:
-            click.echo("neurons: fewer than 2 facts known in both languages; skipped", err=True)
-        else:
-            by = {(q.fact, q.lang): q for q in queries}
-            acts = []
-            for lang in (lang1, lang2):
-                per = [prober.ffn_activations(by[(f, lang)].template, [by[(f, lang)].subject],
-                                              len(prober.tokens(by[(f, lang)].object)))[0] for f in both]
-                acts.append(np.stack(per))
-            ov = neuron_overlap(acts[0], acts[1], top_n=min(top_n, acts[0].shape[1]), seed=seed)
-            shared = {f: bool(s) for f, s in zip(both, ov.shared)}
-            summary["neurons"] = ov.summary()
-            for r in rows:
-                if r["fact"] in shared:
-                    r["neuron_overlap"] = float(ov.overlap[both.index(r["fact"])])
+        summary["neurons"], shared = neuron_analysis(prober, queries, rows, fs, lang1, lang2, top_n=top_n,
+                                                     seeds=tuple(range(10)))
     present = None
     if corpus1:
         from kgalign.lm.probing.tracing import count_cooccurrences, read_corpus

@@ -17,23 +17,28 @@ Stable API (heavy libraries load on first use of a name)::
     TaskVector.from_models(pretrained, finetuned, *, include=None)     # Ilharco et al., 2023
         + , - (unary and binary), * float, TaskVector.analogy(a, b, c), .norm(),
         .apply_to(model, scaling_coef=1.0) -> model, .to_sparse(k=|density=),
+        .select_scaling_coef(pre, score, coefs=None, *, control=None, keep=0.95, sign=1)
         .save(dir, force=False) / TaskVector.load(dir), TaskVector.from_sparse_diff(diff)
     SparseDiff(entries={name: (indices, values)}, shapes={name: shape})   # Ansell et al., 2022
         SparseDiff.from_models(base, tuned, *, mask=None) / .from_dense(dense, mask=None)
         .apply(model, scale=1.0) / .revert(model, scale=1.0), + , - , * float, .dense(),
         .mask(), .nnz, .to_task_vector(), .save(dir, force=False) / SparseDiff.load(dir)
     lt_sft(model, data, *, k=None | density=None, tokenizer=None, include=None,
-           full_steps=None, sparse_steps=None, l1_reg=0.0, trainer_kwargs=None) -> SparseDiff
+           full_steps=None, sparse_steps=None, l1_reg=0.0, trainer_kwargs=None,
+           freeze=("embeddings", "head", "layer_norm")) -> SparseDiff
     select_top_k(tensors, *, k=None | density=None) -> {name: bool mask}
     GradientMaskHook(masks)                          # train only masked entries
-    L1TowardsInitHook(reg, include=None)             # + reg * sign(theta - theta_start)
+    L1TowardsInitHook(reg, include=None)             # + reg / n_params * sign(theta - theta_start)
     ChildTuningOptimizer(optimizer, *, mode="F" | "D", reserve_p=0.3, masks=None, seed=0)
     ChildTuningHook(mode="F" | "D", reserve_p=0.3, masks=None, seed=0)   # Xu et al., 2021
     fisher_information(model, data, *, tokenizer=None, objective="mlm", ...) -> {name: F}
     fisher_mask(fisher, reserve_p) -> {name: bool mask}
     kgalign.lm.finetune.madx (AdapterHub ``adapters``; Houlsby 2019, Pfeiffer et al. 2020):
-        add_adapter(model, name, kind="pfeiffer" | "houlsby" | "pfeiffer+inv" | "houlsby+inv")
-        train_language_adapter(model, tok, texts, language, *, kind="pfeiffer+inv", **trainer)
+        lm_adapter_model(model)   # AutoAdapterModel with a flexible LM head (inverse at the output)
+        add_adapter(model, name, kind="pfeiffer" | "houlsby" | "pfeiffer+inv" | "houlsby+inv",
+                    reduction_factor=16, leave_out=())
+        train_language_adapter(model, tok, texts, language, *, kind="pfeiffer+inv",
+                               reduction_factor=2, leave_out=(), **trainer)
         train_task_adapter(model, tok, data, task, language, *, kind="pfeiffer", **trainer)
         activate(model, *, language=None, task=None); save_adapter / load_adapter (safetensors)
 

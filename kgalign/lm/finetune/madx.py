@@ -10,6 +10,14 @@ Sources:
   Multi-Task Cross-Lingual Transfer." EMNLP 2020 (invertible adapters on the embeddings,
   language adapters trained with MLM on a frozen base, a task adapter stacked on the
   source-language adapter, zero-shot transfer by swapping in the target-language adapter).
+  Language adapters use reduction factor 2, task adapters 16 (sec. 4); MAD-X 2.0 (the
+  AdapterHub recipe) drops the language adapter of the last layer (``leave_out``).
+
+The invertible adapter is applied to the input embeddings and its inverse to the last hidden
+state before the (tied) output embeddings. ``adapters`` runs the inverse only in its flexible
+prediction heads, so MAD-X language adapters need a model from :func:`lm_adapter_model`
+(``AutoAdapterModel`` with a masked-LM or causal-LM head); on a plain ``*ForMaskedLM`` the
+output side of the invertible adapter is silently missing, and this module refuses it.
 
 The adapter layers are the ``adapters`` library's (Poth et al., EMNLP 2023 demo); this module
 only wires them to :class:`~kgalign.lm.finetune.trainer.Trainer` and keeps files safe: adapters
@@ -30,6 +38,10 @@ from kgalign.lm.finetune.trainer import Trainer, TrainResult
 
 __all__ = [
     "ADAPTER_KINDS",
+    "LANGUAGE_REDUCTION_FACTOR",
+    "TASK_REDUCTION_FACTOR",
+    "lm_adapter_model",
+    "has_flex_lm_head",
     "init_adapters",
     "add_adapter",
     "train_language_adapter",
@@ -47,6 +59,68 @@ ADAPTER_KINDS = {
     "pfeiffer+inv": "seq_bn_inv",
     "houlsby+inv": "double_seq_bn_inv",
 }
+#: MAD-X (Pfeiffer et al., 2020, sec. 4): language adapters 2, task adapters 16.
+LANGUAGE_REDUCTION_FACTOR = 2
+TASK_REDUCTION_FACTOR = 16
+
+
+def has_flex_lm_head(model) -> bool:
+    """Whether ``model`` is an ``adapters`` flexible-head model whose active head is a LM head."""
+    heads = getattr(model, "heads", None)
+    active = getattr(model, "active_head", None)
+    if heads is None or active is None or active not in heads:
+        return False
+    return type(heads[active]).__name__ in ("BertStyleMaskedLMHead", "CausalLMHead")
+
+
+def lm_adapter_model(model):
+    """The same language model as an ``adapters`` flexible-head model (``AutoAdapterModel``).
+
+    The weights of ``model`` (base and static LM head, e.g. ``BertForMaskedLM.cls``) are
+    written to a temporary folder as safetensors and read back by
+    ``adapters.AutoAdapterModel.from_pretrained``, which converts the static head into a
+    flexible ``masked_lm`` or ``causal_lm`` head. The flexible head applies the inverse of the
+    active invertible adapter before the output embeddings, as MAD-X requires.
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel
+        A masked LM (``BertForMaskedLM``, ``XLMRobertaForMaskedLM``, ...) or causal LM
+        (``GPT2LMHeadModel``, ...). A model that already has a flexible LM head is returned
+        unchanged.
+
+    Returns
+    -------
+    adapters model
+        ``*AdapterModel`` in the mode (train/eval) of ``model``, with the same logits as
+        ``model`` while no adapter is active.
+
+    Raises
+    ------
+    InputError
+        ``adapters`` does not support the architecture or found no LM head to convert.
+    """
+    if has_flex_lm_head(model):
+        return model
+    adapters = require("adapters")
+    import logging
+
+    training = model.training
+    with tempfile.TemporaryDirectory(prefix="kgalign-madx-") as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        quiet = logging.getLogger("transformers.modeling_utils")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)  # the unused pooler is "newly initialised"
+        try:
+            flex = adapters.AutoAdapterModel.from_pretrained(tmp, use_safetensors=True)
+        except (ValueError, KeyError, OSError) as exc:
+            raise InputError(f"adapters cannot load {type(model).__name__} with a flexible head: {exc}") from None
+        finally:
+            quiet.setLevel(level)
+    if not has_flex_lm_head(flex):
+        raise InputError(f"{type(model).__name__} has no masked-LM or causal-LM head to convert")
+    flex.train(training)
+    return flex
 
 
 def init_adapters(model):
@@ -79,6 +153,7 @@ def add_adapter(
     *,
     reduction_factor: int = 16,
     non_linearity: str = "relu",
+    leave_out: Sequence[int] = (),
     overwrite: bool = False,
 ) -> str:
     """Add a bottleneck adapter to every transformer layer.
@@ -98,6 +173,9 @@ def add_adapter(
         Hidden size divided by the bottleneck size.
     non_linearity : str
         Bottleneck activation.
+    leave_out : sequence of int
+        Layer indices (0-based) that get no bottleneck adapter (MAD-X 2.0 leaves out the
+        last layer's language adapter: ``leave_out=[n_layers - 1]``).
     overwrite : bool
         Replace an existing adapter of that name.
 
@@ -109,7 +187,8 @@ def add_adapter(
     Raises
     ------
     InputError
-        Unknown kind, or the name exists and ``overwrite`` is false.
+        Unknown kind, a layer index out of range, or the name exists and ``overwrite`` is
+        false.
     """
     adapters = require("adapters")
 
@@ -120,8 +199,13 @@ def add_adapter(
     init_adapters(model)
     if name in model.adapters_config and not overwrite:
         raise InputError(f"the model already has an adapter named {name!r}")
+    n_layers = getattr(model.config, "num_hidden_layers", None) or getattr(model.config, "n_layer", None)
+    leave_out = sorted({int(i) for i in leave_out})
+    if n_layers is not None and any(not 0 <= i < n_layers for i in leave_out):
+        raise InputError(f"leave_out {leave_out} names layers outside 0..{n_layers - 1}")
     config = adapters.AdapterConfig.load(
-        ADAPTER_KINDS[kind], reduction_factor=int(reduction_factor), non_linearity=non_linearity
+        ADAPTER_KINDS[kind], reduction_factor=int(reduction_factor), non_linearity=non_linearity,
+        leave_out=leave_out,
     )
     model.add_adapter(name, config=config, overwrite_ok=overwrite)
     return name
@@ -164,27 +248,31 @@ def train_language_adapter(
     language: str,
     *,
     kind: str = "pfeiffer+inv",
-    reduction_factor: int = 16,
+    reduction_factor: int = LANGUAGE_REDUCTION_FACTOR,
+    leave_out: Sequence[int] = (),
     objective: str = "mlm",
     **trainer_kwargs: Any,
 ) -> TrainResult:
     """Train a MAD-X language adapter with MLM (or causal LM) on a frozen base model.
 
-    Adds the adapter if the model has none of that name, freezes every other weight
-    (``model.train_adapter``) and trains on ``data`` with :class:`Trainer`.
+    Adds the adapter if the model has none of that name, freezes every other weight (the
+    LM head included) and trains on ``data`` with :class:`Trainer`.
 
     Parameters
     ----------
-    model : transformers.PreTrainedModel
-        A masked LM (``*ForMaskedLM``) for ``objective="mlm"``, a causal LM for ``"clm"``.
+    model : adapters model or transformers.PreTrainedModel
+        From :func:`lm_adapter_model` (masked-LM head for ``objective="mlm"``, causal-LM
+        head for ``"clm"``). A plain Hugging Face LM is accepted only for kinds without an
+        invertible adapter.
     tokenizer : transformers.PreTrainedTokenizerBase
         Tokenizer of the model.
     data : sequence of str or of mapping
         Monolingual text of the language.
     language : str
         Adapter name.
-    kind, reduction_factor
-        See :func:`add_adapter` (MAD-X uses Pfeiffer + invertible adapters).
+    kind, reduction_factor, leave_out
+        See :func:`add_adapter`. MAD-X: Pfeiffer + invertible adapters, reduction factor 2
+        (task adapters: 16); MAD-X 2.0: ``leave_out=[last layer]``.
     objective : {"mlm", "clm"}
         Training objective.
     **trainer_kwargs
@@ -194,10 +282,20 @@ def train_language_adapter(
     -------
     TrainResult
         From :meth:`Trainer.train`. Afterwards only ``language`` is active.
+
+    Raises
+    ------
+    InputError
+        An invertible kind on a model without a flexible LM head (the inverse would never
+        run at the output; convert with :func:`lm_adapter_model`).
     """
+    if kind.endswith("+inv") and not has_flex_lm_head(model):
+        raise InputError(
+            f"{type(model).__name__} has a static LM head, which skips the invertible adapter's inverse "
+            "at the output; convert it with kgalign.lm.finetune.madx.lm_adapter_model(model)")
     init_adapters(model)
     if language not in model.adapters_config:
-        add_adapter(model, language, kind, reduction_factor=reduction_factor)
+        add_adapter(model, language, kind, reduction_factor=reduction_factor, leave_out=leave_out)
     model.train_adapter(language)
     _freeze_all_but(model, language)
     result = Trainer(model, tokenizer, objective=objective, **trainer_kwargs).train(data)
@@ -213,7 +311,7 @@ def train_task_adapter(
     language: str,
     *,
     kind: str = "pfeiffer",
-    reduction_factor: int = 16,
+    reduction_factor: int = TASK_REDUCTION_FACTOR,
     objective: str = "labels",
     train_head: bool = False,
     **trainer_kwargs: Any,

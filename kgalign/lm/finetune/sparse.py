@@ -20,7 +20,8 @@ from kgalign.lm.finetune.trainer import Trainer, TrainerHook
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-__all__ = ["SparseDiff", "select_top_k", "GradientMaskHook", "L1TowardsInitHook", "lt_sft"]
+__all__ = ["SparseDiff", "select_top_k", "GradientMaskHook", "L1TowardsInitHook", "lt_sft", "frozen_by",
+           "DEFAULT_FREEZE"]
 
 _STEM = "sparse_diff"
 
@@ -417,28 +418,36 @@ class GradientMaskHook(TrainerHook):
 class L1TowardsInitHook(TrainerHook):
     """L1 regularisation towards the starting weights, as a gradient term.
 
-    Adds ``reg * sign(theta - theta_start)`` to each gradient before the optimizer step, the
-    (sub)gradient of ``reg * sum |theta - theta_start|`` (Ansell et al., 2022, eq. 3: it keeps
-    the fine-tuning difference small and so makes the ticket sparser).
+    Adds ``reg / N * sign(theta - theta_start)`` to each gradient before the optimizer step,
+    the (sub)gradient of ``reg * sum |theta - theta_start| / N`` (Ansell et al., 2022, eq. 3:
+    it keeps the fine-tuning difference small and so makes the ticket sparser). As in the
+    reference implementation (cambridgeltl/composable-sft), ``N`` is the number of the
+    model's parameters, so ``reg`` means the same for models of any size.
 
     Parameters
     ----------
     reg : float
-        Coefficient (loss units per unit of weight change), >= 0.
+        Coefficient (loss units per unit of mean absolute weight change), >= 0.
     include : callable, optional
         ``include(name) -> bool``: parameters regularised (default every trainable one).
+    normalize : bool
+        Divide by ``N`` (default); False gives ``reg * sum |theta - theta_start|``.
     """
 
-    def __init__(self, reg: float, include: Callable[[str], bool] | None = None):
+    def __init__(self, reg: float, include: Callable[[str], bool] | None = None, normalize: bool = True):
         if reg < 0:
             raise InputError(f"the L1 coefficient must be >= 0, got {reg}")
         self.reg = float(reg)
         self.include = include
+        self.normalize = bool(normalize)
         self._bound: list = []
+        self._scale = self.reg
 
     def on_train_begin(self, trainer) -> None:
         params = named_float_tensors(trainer.model, include=self.include, trainable_only=True)
         self._bound = [(p, p.detach().clone()) for p in params.values()]
+        n = sum(p.numel() for p in trainer.model.parameters()) if self.normalize else 1
+        self._scale = self.reg / max(n, 1)
 
     def before_optimizer_step(self, trainer) -> None:
         import torch
@@ -447,7 +456,7 @@ class L1TowardsInitHook(TrainerHook):
             return
         with torch.no_grad():
             for p, start in self._bound:
-                term = torch.sign(p - start) * self.reg
+                term = torch.sign(p - start) * self._scale
                 if p.grad is None:
                     p.grad = term
                 else:
@@ -455,6 +464,11 @@ class L1TowardsInitHook(TrainerHook):
 
     def on_train_end(self, trainer) -> None:
         self._bound = []
+
+
+#: parameter groups :func:`lt_sft` holds fixed by default (composable-sft's scripts)
+DEFAULT_FREEZE = ("embeddings", "head", "layer_norm")
+_LAYER_NORM = ("layernorm", "layer_norm", "ln_", ".ln.", "norm.")
 
 
 def lt_sft(
@@ -470,6 +484,7 @@ def lt_sft(
     l1_reg: float = 0.0,
     trainer_kwargs: Mapping[str, Any] | None = None,
     sparse_lr: float | None = None,
+    freeze: Sequence[str] = DEFAULT_FREEZE,
 ) -> SparseDiff:
     """Lottery-ticket sparse fine-tuning (Ansell et al., 2022, section 3).
 
@@ -499,15 +514,19 @@ def lt_sft(
         ``max_steps`` of phase 1 and phase 2 (default: the trainer's ``max_steps``/``epochs``).
     l1_reg : float
         L1 regularisation of ``|theta - theta_0|`` in both phases (see
-        :class:`L1TowardsInitHook`); 0 turns it off. The reference implementation also
-        offers freezing the head or layer norms: pass ``include`` for that, for instance
-        ``include=lambda n: "LayerNorm" not in n``.
+        :class:`L1TowardsInitHook`); 0 turns it off. ``l1_reg`` is divided by the number of
+        model parameters, as in the reference implementation.
     trainer_kwargs : Mapping, optional
         Keyword arguments of :class:`Trainer` used by both phases (``objective``, ``lr``,
         ``batch_size``, ``seed``, ``device``...). ``hooks`` given here run in both phases.
     sparse_lr : float, optional
         Learning rate of phase 2 (default: the trainer's ``lr``, as in phase 1). Ansell et al.
         use the same rate in both phases; a different one helps when the ticket is very sparse.
+    freeze : sequence of {"embeddings", "head", "layer_norm"}
+        Parameter groups held fixed in both phases and never in the ticket (see
+        :func:`frozen_by`). Default all three, as the reference scripts do
+        (``--freeze_layer_norm --freeze_decoder`` for language SFTs, and the embeddings of a
+        model with tied input/output embeddings are its decoder); ``()`` trains everything.
 
     Returns
     -------
@@ -519,12 +538,61 @@ def lt_sft(
     InputError
         Bad ``k``/``density``, no eligible parameter, or bad trainer arguments/data.
     """
-    import torch
-
     kwargs = dict(trainer_kwargs or {})
     if sparse_lr is not None and not (float(sparse_lr) > 0 and math.isfinite(float(sparse_lr))):
         raise InputError(f"lt_sft: sparse_lr must be a positive number, got {sparse_lr}")
     base_hooks = list(kwargs.pop("hooks", ()))
+    is_frozen = frozen_by(model, freeze)
+    held = [p for n, p in named_float_tensors(model, trainable_only=True).items() if is_frozen(n)]
+    for p in held:
+        p.requires_grad_(False)
+    try:
+        return _lt_sft(model, data, k, density, tokenizer, include, full_steps, sparse_steps, l1_reg,
+                       kwargs, sparse_lr, base_hooks)
+    finally:
+        for p in held:
+            p.requires_grad_(True)
+
+
+def frozen_by(model, groups: Sequence[str]) -> Callable[[str], bool]:
+    """``name -> bool``: whether a parameter belongs to one of the frozen ``groups``.
+
+    Groups: ``"embeddings"`` (input embeddings: names with ``embeddings``, GPT-2 ``wte``/``wpe``,
+    and every parameter shared with the input embedding matrix), ``"head"`` (parameters outside
+    ``model.base_model``, e.g. ``cls.predictions`` or an ``adapters`` flexible head), and
+    ``"layer_norm"`` (LayerNorm weights and biases).
+
+    Raises
+    ------
+    InputError
+        An unknown group.
+    """
+    unknown = set(groups) - set(DEFAULT_FREEZE)
+    if unknown:
+        raise InputError(f"unknown freeze group(s) {sorted(unknown)}; use {', '.join(DEFAULT_FREEZE)}")
+    groups = set(groups)
+    prefix = getattr(model, "base_model_prefix", "") or ""
+    has_base = bool(prefix) and any(n.startswith(prefix + ".") for n, _ in model.named_parameters())
+    emb = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+    emb_ids = {id(p) for p in emb.parameters()} if emb is not None else set()
+    shared = {n for n, p in model.named_parameters(remove_duplicate=False) if id(p) in emb_ids}
+
+    def check(name: str) -> bool:
+        low = name.lower()
+        if "embeddings" in groups and (name in shared or "embeddings" in low or ".wte." in low
+                                       or ".wpe." in low):
+            return True
+        if "head" in groups and has_base and not name.startswith(prefix + "."):
+            return True
+        return "layer_norm" in groups and any(t in low for t in _LAYER_NORM)
+
+    return check
+
+
+def _lt_sft(model, data, k, density, tokenizer, include, full_steps, sparse_steps, l1_reg, kwargs, sparse_lr,
+            base_hooks) -> SparseDiff:
+    import torch
+
     trainable = {n: p for n, p in named_float_tensors(model, trainable_only=True).items()}
     eligible = {n: p for n, p in trainable.items() if include is None or include(n)}
     if not eligible:

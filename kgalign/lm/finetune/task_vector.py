@@ -192,6 +192,73 @@ class TaskVector:
                     target.add_(delta.to(target.device, target.dtype), alpha=float(scaling_coef))
         return model
 
+    def select_scaling_coef(
+        self,
+        pretrained,
+        score,
+        coefs=None,
+        *,
+        control=None,
+        keep: float = 0.95,
+        sign: float = 1.0,
+    ) -> tuple[float, list[dict]]:
+        """Choose ``lambda`` on held-out data, as Ilharco et al. (ICLR 2023, sec. 2) do.
+
+        For every ``lambda`` in ``coefs``, ``theta_pre + sign * lambda * tau`` is built on a
+        copy of ``pretrained`` and scored. Addition (``sign=+1``): the best validation
+        ``score``. Negation (``sign=-1``, forgetting): the lowest ``score`` on the task to
+        forget among the ``lambda`` whose ``control`` score stays at least ``keep`` times the
+        pre-trained model's (the paper keeps 95 % of the control accuracy).
+
+        Parameters
+        ----------
+        pretrained : torch.nn.Module
+            ``theta_pre`` (not changed).
+        score : callable
+            ``score(model) -> float`` on the validation split of the task, higher is better.
+        coefs : sequence of float, optional
+            Candidate ``lambda`` (default 0, 0.05, ..., 1.0 as in the paper).
+        control : callable, optional
+            ``control(model) -> float`` on a control task (negation only).
+        keep : float
+            Share of the pre-trained control score that must be kept.
+        sign : {1.0, -1.0}
+            Add or subtract the vector.
+
+        Returns
+        -------
+        (float, list of dict)
+            The chosen ``lambda`` and one record ``{"coef", "score"[, "control"]}`` per candidate.
+
+        Raises
+        ------
+        InputError
+            No candidate, a bad sign, or negation without ``control``.
+        """
+        import copy
+
+        coefs = [round(0.05 * i, 2) for i in range(21)] if coefs is None else [float(c) for c in coefs]
+        if not coefs:
+            raise InputError("select_scaling_coef needs at least one candidate coefficient")
+        if sign not in (1.0, -1.0, 1, -1):
+            raise InputError(f"sign must be +1 or -1, got {sign}")
+        if sign < 0 and control is None:
+            raise InputError("choosing a negation coefficient needs a control task score")
+        base_control = float(control(pretrained)) if control is not None else None
+        records = []
+        for c in coefs:
+            model = self.apply_to(copy.deepcopy(pretrained), scaling_coef=sign * c)
+            rec = {"coef": c, "score": float(score(model))}
+            if control is not None:
+                rec["control"] = float(control(model))
+            records.append(rec)
+        if sign > 0:
+            best = max(records, key=lambda r: (r["score"], -r["coef"]))
+        else:
+            ok = [r for r in records if r["control"] >= keep * base_control] or [records[0]]
+            best = min(ok, key=lambda r: (r["score"], r["coef"]))
+        return best["coef"], records
+
     def to_sparse(self, *, k: int | None = None, density: float | None = None) -> "SparseDiff":
         """Keep the ``k`` (or ``density`` proportion of) entries of largest magnitude.
 

@@ -1,14 +1,15 @@
 """kgalign.lm.probing: cross-lingual fact probing from aligned knowledge graphs.
 
 Pipeline (Zhao, Yoshinaga & Oba, "Tracing the Roots of Facts in Multilingual Language
-Models", LREC-COLING 2024; mLAMA, Kassner et al., EACL 2021)::
+Models", EACL 2024; mLAMA, Kassner et al., EACL 2021)::
 
     fs = bilingual_facts(kg1, kg2, links)            # relation alignment + shared/one-sided facts
     queries, cands = build_queries(fs, TemplateSet.load(), "fr", "en")
     prober = MaskedLMProber.from_pretrained("bert-base-multilingual-cased")
     rows = probe_queries(prober, queries, cands, mode="both")
     precision_at_1(rows); consistency(rows, "fr", "en")
-    neuron_overlap(acts_fr, acts_en)                 # shared vs language-independent
+    links, info = aligned_links(pair)                # kgalign's own alignment ("gold" when asked)
+    probeless_sharing(acts_fr, labels_fr, acts_en, labels_en)   # PROBELESS, null within relation
     count_cooccurrences(corpus_lines, name_pairs)    # corpus tracing -> transferred
 
 Heavy libraries (torch, transformers) load only when a model is used.
@@ -41,6 +42,12 @@ _LAZY = {
     "classify_facts": "kgalign.lm.probing.core",
     "NeuronOverlap": "kgalign.lm.probing.neurons",
     "neuron_overlap": "kgalign.lm.probing.neurons",
+    "probeless_scores": "kgalign.lm.probing.neurons",
+    "probeless_sharing": "kgalign.lm.probing.neurons",
+    "SharedNeurons": "kgalign.lm.probing.neurons",
+    "ablate": "kgalign.lm.probing.neurons",
+    "aligned_links": "kgalign.lm.probing.links",
+    "link_quality": "kgalign.lm.probing.links",
     "top_neurons": "kgalign.lm.probing.neurons",
     "Cooccurrence": "kgalign.lm.probing.tracing",
     "count_cooccurrences": "kgalign.lm.probing.tracing",

@@ -154,7 +154,8 @@ def probe_queries(
     list of dict
         Per query: ``fact, lang, relation, relation_id, template, fallback, query, subject,
         object`` and, for typed ranking, ``prediction, rank`` (1-based rank of the gold object
-        among the distinct candidate names), ``n_candidates``, ``correct`` (rank == 1); for
+        among the distinct candidate names; pessimistic: candidates scoring the same as the
+        gold object rank before it), ``n_candidates``, ``correct`` (rank == 1); for
         untyped decoding ``untyped_prediction, untyped_n_masks, untyped_correct`` (token ids
         equal to the gold object's).
     """
@@ -205,8 +206,11 @@ def probe_queries(
             pos = {n: j for j, n in enumerate(names)}
             for r, q, sc in zip(base, qs, scores):
                 gold = sc[pos[q.object]]
-                rank = int(1 + np.sum(sc > gold))
+                # pessimistic ties (as kgalign's alignment metrics): a gold object tied with
+                # other candidates ranks after all of them, so a constant scorer gets P@1 = 0
+                rank = int(np.sum(sc >= gold))
                 r.update(prediction=names[int(np.argmax(sc))], rank=rank, n_candidates=len(names),
+                         ties=int(np.sum(sc == gold)) - 1,
                          correct=rank == 1, gold_score=float(gold))
         if untyped:
             decoded = prober.decode(template, subjects, max_masks=max_masks, strategy=strategy)
@@ -295,7 +299,9 @@ def classify_facts(
 
     Classes: ``shared`` / ``independent`` (correct in both languages; from the neuron
     analysis when ``shared`` is given, else ``both``), ``transferred`` (correct in this
-    language although the language's corpus lacks the fact; needs ``present``),
+    language although the language's corpus lacks the fact and the other language's corpus
+    has it; needs ``present``), ``guessed`` (correct although neither corpus has the fact:
+    a prior or a lucky guess, not transfer),
     ``<lang>-only`` (correct only in this language), ``not-known-here`` (correct only in the
     other language), ``unknown`` (correct in neither).
 
@@ -316,10 +322,13 @@ def classify_facts(
         v = by_fact[r["fact"]]
         here = v.get(r["lang"], False)
         other = v.get(lang2 if r["lang"] == lang1 else lang1, False)
+        other_lang = lang2 if r["lang"] == lang1 else lang1
         if present is not None:
             r["in_corpus"] = bool(present.get((r["fact"], r["lang"]), False))
+            r["in_other_corpus"] = bool(present.get((r["fact"], other_lang), False))
         if here and present is not None and not r["in_corpus"]:
-            cls = "transferred"
+            # only a fact the other language's corpus states can have been transferred from it
+            cls = "transferred" if r["in_other_corpus"] else "guessed"
         elif here and other:
             cls = "both" if shared is None or r["fact"] not in shared else (
                 "shared" if shared[r["fact"]] else "independent")

@@ -70,6 +70,11 @@ class DemoConfig:
         Also state every corpus fact with the relation's second phrasing (the readable
         fallback template), so that paraphrase generality can be measured (edit demo).
     seed : int
+    compare_aligner : bool
+        Also probe the facts as kgalign's own alignment of the pair reproduces them
+        (:func:`.demo_analysis.aligner_comparison`), next to the gold-link results.
+    neuron_seeds : int
+        Null draws of the neuron-sharing analysis (its spread is reported).
     threads : int, optional
         ``torch.set_num_threads`` during the run; default 1, which is both polite and
         faster than 2 threads on a shared 2-core machine (None leaves torch's choice).
@@ -96,6 +101,8 @@ class DemoConfig:
     threads: int | None = 1
     progress: bool = True
     paraphrases: bool = False
+    compare_aligner: bool = True
+    neuron_seeds: int = 10
 
 
 def pair_dir(pair: str, data_dir: str | os.PathLike | None = None) -> Path:
@@ -425,7 +432,6 @@ def run_demo(cfg: DemoConfig | None = None, out_dir: str | os.PathLike | None = 
     import torch
 
     from kgalign.lm.probing.core import classify_facts, precision_at_1, probe_queries
-    from kgalign.lm.probing.neurons import neuron_overlap
     from kgalign.lm.probing.tracing import count_cooccurrences
 
     cfg = cfg or DemoConfig()
@@ -446,6 +452,7 @@ def run_demo(cfg: DemoConfig | None = None, out_dir: str | os.PathLike | None = 
         lang1, lang2, target_lang, source_lang = built.lang1, built.lang2, built.target_lang, built.source_lang
         model, tok, prober, result, data = built.model, built.tokenizer, built.prober, built.result, built.data
         candidates, timings, n_groups = built.candidates, built.timings, Counter(groups.values())
+        pair, fs, templates = built.pair, built.fs, built.templates
 
         t = time.perf_counter()
         model.eval()
@@ -470,25 +477,23 @@ def run_demo(cfg: DemoConfig | None = None, out_dir: str | os.PathLike | None = 
             co = count_cooccurrences(corpus[lang], [(q.subject, q.object) for q in qs])
             for q, c in zip(qs, co):
                 present[(q.fact, lang)] = c.lines > 0
-        n_correct = Counter(r["fact"] for r in rows if r["correct"])
-        both_ok = sorted(f for f, n in n_correct.items() if n == 2)
         shared = None
         neuron_summary = None
-        if len(both_ok) >= 4:
-            acts = {}
-            for lang in (lang1, lang2):
-                qs = {q.fact: q for q in queries if q.lang == lang}
-                per = []
-                for f in both_ok:
-                    q = qs[f]
-                    per.append(prober.ffn_activations(q.template, [q.subject], len(prober.tokens(q.object)))[0])
-                acts[lang] = np.stack(per)
-            ov = neuron_overlap(acts[lang1], acts[lang2], top_n=min(50, acts[lang1].shape[1] // 4),
-                                seed=cfg.seed)
-            shared = {f: bool(s) for f, s in zip(both_ok, ov.shared)}
-            neuron_summary = ov.summary()
+        if cfg.neuron_seeds > 0:
+            from kgalign.lm.probing.demo_analysis import neuron_analysis
+
+            neuron_summary, shared = neuron_analysis(prober, queries, rows, fs, lang1, lang2,
+                                                     top_n=50, seeds=tuple(range(cfg.neuron_seeds)))
         classify_facts(rows, lang1, lang2, shared=shared, present=present)
         timings["analysis"] = time.perf_counter() - t
+        links_cmp = None
+        if cfg.compare_aligner:
+            from kgalign.lm.probing.demo_analysis import aligner_comparison
+
+            t = time.perf_counter()
+            links_cmp = aligner_comparison(pair, fs, groups, queries, rows, prober, templates, candidates,
+                                           lang1, lang2, GROUPS)
+            timings["aligner_links"] = time.perf_counter() - t
 
         def p1(lang, group, key="correct"):
             v = [r[key] for r in rows if r["lang"] == lang and r["group"] == group]
@@ -505,6 +510,7 @@ def run_demo(cfg: DemoConfig | None = None, out_dir: str | os.PathLike | None = 
             "per_relation": precision_at_1([r for r in rows if r["lang"] == target_lang]),
             "classes": dict(Counter(r["class"] for r in rows if r["lang"] == target_lang)),
             "neurons": neuron_summary,
+            "links": links_cmp,
             "train": {"steps": result.steps, "final_loss": float(np.mean(result.train_losses[-20:])),
                       "examples": len(data), "vocab": len(tok)},
             "seconds": {k: round(v, 1) for k, v in timings.items()},
@@ -558,6 +564,14 @@ def format_summary(s: dict) -> str:
                      f"{s['chance'][g]:>9.3f}{s['majority'][g]:>10.3f}")
     for k, v in s.get("transfer_same_name", {}).items():
         lines.append(f"  transfer, {k.replace('_', ' ')}: P@1 {v['p_at_1']:.3f} (n={v['n']})")
+    cmp = s.get("links")
+    if cmp:
+        q = cmp["links"].get("quality", {})
+        lines.append(f"kgalign's own links: {cmp['links']['n_links']}, precision {q.get('precision', float('nan')):.3f}; "
+                     f"{cmp['recovered']['facts']}/{cmp['recovered']['of']} selected facts reproduced")
+        for lang in (s["target_lang"], s["source_lang"]):
+            lines.append(f"  P@1 {lang} gold -> aligner: " + ", ".join(
+                f"{g} {cmp['p_at_1_gold'][lang][g]:.3f} -> {cmp['p_at_1_aligner'][lang][g]:.3f}" for g in GROUPS))
     lines.append(f"expected order seen > transfer >= unseen: {'yes' if s['expected_order_holds'] else 'NO'}"
                  f"; total {s['total_seconds']:.0f} s")
     return "\n".join(lines)

@@ -7,7 +7,7 @@ Two ways of handling multi-token objects are implemented, as in the literature:
   sub-tokens and averaging the log-probabilities of its sub-tokens at those positions (one
   forward pass per distinct length scores all candidates of that length);
 * **untyped full-match decoding** (X-FACTR, Jiang et al., EMNLP 2020; used by Zhao,
-  Yoshinaga & Oba, LREC-COLING 2024): ``[Y]`` is filled with 1..L masks, each filling is
+  Yoshinaga & Oba, EACL 2024): ``[Y]`` is filled with 1..L masks, each filling is
   decoded (independently, or confidence-first re-predicting after every filled mask), the
   filling with the best mean log-probability wins, and the prediction is correct only when
   its token ids equal the object's token ids.

@@ -1,12 +1,13 @@
 """Neuron analysis: are the two languages' versions of a fact carried by the same FFN neurons?
 
-Following the neuron investigation of Zhao, Yoshinaga & Oba (LREC-COLING 2024), every fact is
-represented, per language, by the top-N feed-forward neurons active at the mask position of
-its cloze query. A fact known in both languages is *cross-lingually shared* when the two
-top-N sets overlap clearly more than the top-N sets of two *different* facts do, and
-*language-independent* otherwise. The threshold is therefore not a free constant: it is the
-``quantile`` of the overlap between mismatched facts (fact i in language 1 with fact
-``perm(i) != i`` in language 2), which is reported with the statistic.
+Zhao, Yoshinaga & Oba (EACL 2024) rank neurons per relation and object with PROBELESS
+(Antverg & Belinkov, ICLR 2022) and compare the top neurons across languages:
+:func:`probeless_scores`, :func:`probeless_sharing` (null within the same relation and
+template, spread over seeds) and :func:`ablate` (the causal check: switch neurons off).
+
+:func:`neuron_overlap` is an earlier, simpler statistic kept for compatibility: the top-N
+activations at the mask of each fact, against one derangement of facts across relations.
+It is not the paper's method and its "shared" share depends on the draw.
 """
 
 from __future__ import annotations
@@ -130,3 +131,224 @@ def neuron_overlap(
     null = set_overlap(t1, t2[perm])
     thr = float(np.quantile(null, quantile))
     return NeuronOverlap(ov, null, thr, ov > thr, top_n, quantile, center, t1, t2)
+
+
+# ---------------------------------------------------------------------------- PROBELESS
+# Zhao, Yoshinaga & Oba (EACL 2024, sec. 4) rank neurons per relation and object with
+# PROBELESS (Antverg & Belinkov, ICLR 2022): with q(z) the mean activation vector of the
+# queries whose label is z, a neuron's score for z is the mean over the other labels z' of
+# |q(z) - q(z')|. A fact's language-specific neurons are the top-N of that score in each
+# language; sharing is the overlap of the two top-N sets.
+
+
+def probeless_scores(acts: np.ndarray, labels) -> tuple[list, np.ndarray]:
+    """Tag-wise PROBELESS scores of every neuron for every label.
+
+    Parameters
+    ----------
+    acts : ndarray, shape (q, n_neurons)
+        Activations of q queries.
+    labels : sequence of hashable, length q
+        Label of each query (in the paper: the object of a relation's fact).
+
+    Returns
+    -------
+    (list, ndarray of float64, shape (L, n_neurons))
+        The L distinct labels (first-seen order) and, per label z, the mean over the other
+        labels z' of ``|q(z) - q(z')|`` (all zeros when L == 1).
+
+    Raises
+    ------
+    InputError
+        Lengths differ or no query is given.
+    """
+    a = np.asarray(acts, dtype=np.float64)
+    labels = list(labels)
+    if a.ndim != 2 or len(a) != len(labels) or not len(a):
+        raise InputError(f"need (q, n) activations and q labels, got {a.shape} and {len(labels)}")
+    order = list(dict.fromkeys(labels))
+    index = {z: i for i, z in enumerate(order)}
+    idx = np.array([index[z] for z in labels])
+    means = np.stack([a[idx == i].mean(axis=0) for i in range(len(order))])
+    if len(order) == 1:
+        return order, np.zeros_like(means)
+    scores = np.stack([np.abs(means[i] - means).sum(axis=0) / (len(order) - 1) for i in range(len(order))])
+    return order, scores
+
+
+@dataclass
+class SharedNeurons:
+    """Result of :func:`probeless_sharing`.
+
+    Attributes
+    ----------
+    labels : list
+        Labels ranked in both languages (``(relation, object)`` keys).
+    overlap : ndarray of float64, shape (L,)
+        ``|top_N^1(z) ∩ top_N^2(z)| / N`` per label.
+    null : ndarray of float64, shape (S, L)
+        Per seed, the overlap of z in language 1 with a random other label z' of the same
+        relation in language 2 (NaN where the relation has a single label).
+    shared : ndarray of bool, shape (S, L)
+        Per seed, overlap above the ``quantile`` of that seed's null.
+    share : ndarray of float64, shape (S,)
+        Per seed, the share of labels called shared.
+    top1, top2 : dict
+        Label -> top-N neuron ids in each language.
+    """
+
+    labels: list
+    overlap: np.ndarray
+    null: np.ndarray
+    shared: np.ndarray
+    share: np.ndarray
+    top_n: int
+    quantile: float
+    seeds: tuple
+    top1: dict = field(repr=False)
+    top2: dict = field(repr=False)
+
+    def summary(self) -> dict:
+        return {
+            "method": "PROBELESS top-N per (relation, object) in each language (Zhao et al., EACL 2024); "
+                      "null: another object of the same relation and template",
+            "top_n": self.top_n, "quantile": self.quantile, "n_labels": len(self.labels),
+            "mean_overlap": float(np.mean(self.overlap)) if len(self.overlap) else float("nan"),
+            "mean_null_overlap": float(np.nanmean(self.null)) if np.isfinite(self.null).any() else float("nan"),
+            "shared_share_by_seed": [float(x) for x in self.share],
+            "shared_share_mean": float(np.mean(self.share)) if len(self.share) else float("nan"),
+            "shared_share_std": float(np.std(self.share)) if len(self.share) else float("nan"),
+            "seeds": list(self.seeds),
+        }
+
+
+def probeless_sharing(
+    acts1: np.ndarray,
+    labels1,
+    acts2: np.ndarray,
+    labels2,
+    group=lambda label: label[0],
+    top_n: int = 50,
+    quantile: float = 0.95,
+    seeds=tuple(range(10)),
+) -> SharedNeurons:
+    """Cross-lingual sharing of PROBELESS neurons, against a null within the same relation.
+
+    Parameters
+    ----------
+    acts1, acts2 : ndarray, shape (q1, n) and (q2, n)
+        Activations at the mask of the queries in language 1 and 2.
+    labels1, labels2 : sequence of hashable
+        Label per query, e.g. ``(relation_id, object_key)`` with an object key shared by
+        the two languages (the fact index of the object, not its name).
+    group : callable
+        ``group(label)`` -> the relation (and template) a label belongs to; the null pairs a
+        label only with other labels of its group, so relation and template are held fixed.
+    top_n : int
+        Neurons per label and language.
+    quantile : float
+        Quantile of the null overlap above which a label is *shared*.
+    seeds : sequence of int
+        One null draw per seed; report the spread of the shared share over them.
+
+    Returns
+    -------
+    SharedNeurons
+
+    Raises
+    ------
+    InputError
+        Widths differ, no label is in both languages, or parameters out of range.
+    """
+    a1, a2 = np.asarray(acts1, dtype=np.float64), np.asarray(acts2, dtype=np.float64)
+    if a1.ndim != 2 or a2.ndim != 2 or a1.shape[1] != a2.shape[1]:
+        raise InputError(f"activation arrays must have the same width, got {a1.shape} and {a2.shape}")
+    if not 0.0 < quantile < 1.0:
+        raise InputError(f"quantile must be in (0, 1), got {quantile}")
+    seeds = tuple(int(s) for s in seeds) or (0,)
+    # PROBELESS is computed within each relation (the labels of one relation compete)
+    l1, l2 = list(labels1), list(labels2)
+    top1: dict = {}
+    top2: dict = {}
+    for acts, labs, top in ((a1, l1, top1), (a2, l2, top2)):
+        groups: dict = {}
+        for i, z in enumerate(labs):
+            groups.setdefault(group(z), []).append(i)
+        for _, idx in groups.items():
+            order, scores = probeless_scores(acts[idx], [labs[i] for i in idx])
+            tops = top_neurons(scores, top_n)
+            for z, t in zip(order, tops):
+                top[z] = t
+    common = [z for z in top1 if z in top2]
+    if not common:
+        raise InputError("no label is ranked in both languages")
+    ov = np.array([len(np.intersect1d(top1[z], top2[z])) / top_n for z in common])
+    by_group: dict = {}
+    for j, z in enumerate(common):
+        by_group.setdefault(group(z), []).append(j)
+    null = np.full((len(seeds), len(common)), np.nan)
+    for s_i, seed in enumerate(seeds):
+        rng = np.random.default_rng(seed)
+        for js in by_group.values():
+            if len(js) < 2:
+                continue
+            perm = (np.arange(len(js)) + rng.integers(1, len(js))) % len(js)  # a derangement
+            for a, b in zip(js, perm):
+                null[s_i, a] = len(np.intersect1d(top1[common[a]], top2[common[js[b]]])) / top_n
+    shared = np.zeros_like(null, dtype=bool)
+    share = np.zeros(len(seeds))
+    for s_i in range(len(seeds)):
+        finite = null[s_i][np.isfinite(null[s_i])]
+        thr = float(np.quantile(finite, quantile)) if len(finite) else np.inf
+        shared[s_i] = ov > thr
+        share[s_i] = shared[s_i].mean()
+    return SharedNeurons(common, ov, null, shared, share, top_n, quantile, seeds, top1, top2)
+
+
+def ablate(model, neurons):
+    """Context manager: zero the given FFN neurons (layer-major flat ids) in every forward pass.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model whose FFN modules :func:`kgalign.lm.probing.lm.ffn_modules` recognises.
+    neurons : array-like of int
+        Flat ids as in :meth:`MaskedLMProber.ffn_activations` (``layer * d_ff + unit``).
+
+    Raises
+    ------
+    InputError
+        No FFN module.
+    """
+    import contextlib
+
+    from kgalign.lm.probing.lm import ffn_modules
+
+    modules = ffn_modules(model)
+    if not modules:
+        raise InputError(f"no feed-forward modules found in {type(model).__name__}")
+
+    @contextlib.contextmanager
+    def ctx():
+        ids = np.asarray(neurons, dtype=np.int64).reshape(-1)
+        handles = []
+        widths: list[int] = []
+
+        def make(layer):
+            def hook(_mod, _inp, out):
+                d = out.shape[-1]
+                sel = ids[(ids >= layer * d) & (ids < (layer + 1) * d)] - layer * d
+                if len(sel):
+                    out = out.clone()
+                    out[..., sel] = 0.0
+                return out
+            return hook
+
+        try:
+            handles = [m.register_forward_hook(make(k)) for k, m in enumerate(modules)]
+            yield widths
+        finally:
+            for h in handles:
+                h.remove()
+
+    return ctx()

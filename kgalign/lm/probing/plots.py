@@ -18,8 +18,8 @@ def plot_probe_summary(summary: dict, path: str | os.PathLike) -> Path:
     ----------
     summary : dict
         One run of ``kgalign probe --demo`` / ``benchmarks/probe_demo.py`` (keys ``p_at_1``,
-        ``chance``, ``majority``, ``n_facts``, ``target_lang``; optional ``classes``, the fact
-        classes of Zhao et al. 2024).
+        ``chance``, ``majority``, ``n_facts``, ``target_lang``; optional ``classes``, fact classes
+        from probing and corpus tracing; ``links``, P@1 with kgalign's own links).
     path : str or PathLike
         PNG file to write (atomically; an existing file is replaced).
 
@@ -40,7 +40,16 @@ def plot_probe_summary(summary: dict, path: str | os.PathLike) -> Path:
     classes = summary.get("classes") or {}
     fig, axes = plt.subplots(1, 2 if classes else 1, figsize=(10 if classes else 5.5, 3.8), squeeze=False)
     ax = axes[0][0]
-    ax.bar(x, [summary["p_at_1"][g] for g in groups], color="#4477aa", label="P@1")
+    links = summary.get("links") or {}
+    target = summary.get("target_lang")
+    al = (links.get("p_at_1_aligner") or {}).get(target)
+    if al:
+        ax.bar([i - 0.2 for i in x], [summary["p_at_1"][g] for g in groups], width=0.4, color="#4477aa",
+               label="P@1, gold links")
+        ax.bar([i + 0.2 for i in x], [al[g] for g in groups], width=0.4, color="#ee7733",
+               label="P@1, kgalign's links")
+    else:
+        ax.bar(x, [summary["p_at_1"][g] for g in groups], color="#4477aa", label="P@1")
     for key, style in (("majority", "--"), ("chance", ":")):
         vals = [summary[key][g] for g in groups]
         ax.hlines(vals, [i - 0.4 for i in x], [i + 0.4 for i in x], colors="k", linestyles=style, label=key)
@@ -55,7 +64,7 @@ def plot_probe_summary(summary: dict, path: str | os.PathLike) -> Path:
         ax2.bar(range(len(names)), [classes[k] for k in names], color="#66aa55")
         ax2.set_xticks(range(len(names)), names, rotation=20)
         ax2.set_ylabel("facts")
-        ax2.set_title("fact classes (Zhao et al. 2024)")
+        ax2.set_title(f"fact classes in {summary.get('target_lang', 'target')} (probing + corpus tracing)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     _atomic_savefig(fig, path)

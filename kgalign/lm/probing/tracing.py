@@ -1,4 +1,4 @@
-"""Corpus tracing: is a fact present in a language's text? (Zhao et al., LREC-COLING 2024, sec. 5)
+"""Corpus tracing: is a fact present in a language's text? (Zhao et al., EACL 2024, sec. 5)
 
 A fact ``(subject, relation, object)`` is *present* in a corpus when its subject name and
 object name co-occur: in the same line, or (with ``window``) within ``window`` characters of

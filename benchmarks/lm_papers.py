@@ -1,0 +1,173 @@
+"""Benchmark: measured outcomes of the language-model toolkit against its papers (issue 15).
+
+Small offline checks on tiny models built from configs (seconds each on a CPU):
+
+* MAD-X (Pfeiffer et al., EMNLP 2020): a language adapter (Pfeiffer + invertible, reduction
+  factor 2, last layer left out) on AdapterHub's flexible masked-LM head; MLM loss with every
+  word masked once, before and after training; calls of the invertible adapter per forward
+  pass (forward on the embeddings, inverse at the output); base weights changed.
+* LT-SFT (Ansell et al., ACL 2022): the ticket against the phase-1 change (smallest kept vs
+  largest dropped |change|), and how many ticket entries fall in embeddings / head /
+  LayerNorm with the default freezing and without it.
+* Task vectors (Ilharco et al., ICLR 2023): forgetting on a model that knows the task, with
+  lambda chosen under a control-task constraint.
+
+    nice -n 5 python benchmarks/lm_papers.py --out benchmarks/results/lm_papers.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import time
+from pathlib import Path
+
+EN = ["paris is the capital of france .", "a cat sat on the mat .", "the river flows into the sea ."]
+FACTS = [("paris is the capital of", "france"), ("berlin is the capital of", "germany"),
+         ("rome is the capital of", "italy"), ("madrid is the capital of", "spain")]
+TEXTS = [f"{s} {o} ." for s, o in FACTS] + ["the river flows into the sea", "a cat sat on the mat",
+                                             "the city has an old bridge", "people speak many languages there"]
+
+
+def fixed_mask_loss(torch, model, tok, texts):
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for text in texts:
+            ids = tok(text)["input_ids"]
+            for i in range(1, len(ids) - 1):
+                m = list(ids)
+                m[i] = tok.mask_token_id
+                lab = [-100] * len(ids)
+                lab[i] = ids[i]
+                out.append(float(model(input_ids=torch.tensor([m]), labels=torch.tensor([lab])).loss))
+    return sum(out) / len(out)
+
+
+def madx_check(torch):
+    from kgalign.lm.finetune import madx, tiny_model, word_tokenizer
+
+    tok = word_tokenizer(EN)
+    model = madx.lm_adapter_model(tiny_model("bert", len(tok), seed=0))
+    base = {n: p.detach().clone() for n, p in model.named_parameters()}
+    madx.add_adapter(model, "en", "pfeiffer+inv", reduction_factor=madx.LANGUAGE_REDUCTION_FACTOR, leave_out=[1])
+    madx.activate(model, language="en")
+    calls = []
+    h = model.base_model.invertible_adapters["en"].register_forward_hook(
+        lambda m, a, kw, o: calls.append("inverse" if kw.get("rev") else "forward"), with_kwargs=True)
+    with torch.no_grad():
+        model(**tok(EN[0], return_tensors="pt"))
+    h.remove()
+    before = fixed_mask_loss(torch, model, tok, EN)
+    madx.train_language_adapter(model, tok, EN * 4, "en", lr=1e-2, max_steps=40, batch_size=3, progress=False,
+                                device="cpu")
+    after = fixed_mask_loss(torch, model, tok, EN)
+    params = dict(model.named_parameters())
+    moved = sum(int(not torch.equal(params[n], v)) for n, v in base.items())
+    return {"mlm_loss_before": round(before, 4), "mlm_loss_after": round(after, 4),
+            "invertible_calls_per_forward": calls,
+            "base_tensors_changed": moved}
+
+
+def ticket_check(torch):
+    from kgalign.lm.finetune import TrainerHook, lt_sft, tiny_model, word_tokenizer
+    from kgalign.lm.finetune.sparse import DEFAULT_FREEZE, frozen_by
+
+    tok = word_tokenizer(TEXTS)
+
+    class End(TrainerHook):
+        def __init__(self):
+            self.ends = []
+
+        def on_train_end(self, trainer):
+            self.ends.append({n: p.detach().clone() for n, p in trainer.model.named_parameters()})
+
+    out = {}
+    for label, freeze in (("default_freeze", DEFAULT_FREEZE), ("no_freeze", ())):
+        model = tiny_model("bert", len(tok), seed=3)
+        theta0 = {n: p.detach().clone() for n, p in model.named_parameters()}
+        rec = End()
+        diff = lt_sft(model, TEXTS, k=500, tokenizer=tok, full_steps=10, sparse_steps=10, freeze=freeze,
+                      trainer_kwargs=dict(lr=1e-2, batch_size=4, progress=False, device="cpu", hooks=[rec]))
+        mask = diff.mask()
+        moved = {n: (rec.ends[0][n] - theta0[n]).abs() for n in mask}
+        kept = torch.cat([moved[n][mask[n]] for n in mask])
+        dropped = torch.cat([moved[n][~mask[n]] for n in mask])
+        frozen = frozen_by(model, DEFAULT_FREEZE)
+        out[label] = {"k": diff.nnz, "min_kept_change": float(kept.min()), "max_dropped_change": float(dropped.max()),
+                      "ticket_entries_in_embeddings_head_layernorm": int(sum(int(m.sum()) for n, m in mask.items()
+                                                                             if frozen(n)))}
+    return out
+
+
+def forgetting_check(torch):
+    from kgalign.lm.finetune import TaskVector, Trainer, tiny_model, word_tokenizer
+
+    tok = word_tokenizer(TEXTS)
+
+    def examples(facts):
+        ex = []
+        for s, o in facts:
+            ids = tok(f"{s} {tok.mask_token} .")["input_ids"]
+            lab = [-100] * len(ids)
+            lab[ids.index(tok.mask_token_id)] = tok.convert_tokens_to_ids(o)
+            ex.append({"input_ids": ids, "labels": lab})
+        return ex
+
+    def logits_at_mask(model, s):
+        enc = tok(f"{s} {tok.mask_token} .", return_tensors="pt")
+        pos = enc["input_ids"][0].tolist().index(tok.mask_token_id)
+        with torch.no_grad():
+            return model(**enc).logits[0, pos]
+
+    def p1(model, facts):
+        model.eval()
+        return sum(tok.convert_ids_to_tokens(int(logits_at_mask(model, s).argmax())) == o for s, o in facts) / len(facts)
+
+    def logprob(model, facts):
+        model.eval()
+        return sum(float(logits_at_mask(model, s).log_softmax(-1)[tok.convert_tokens_to_ids(o)])
+                   for s, o in facts) / len(facts)
+
+    task, control = FACTS[:2], FACTS[2:]
+    knows = tiny_model("bert", len(tok), seed=4)
+    Trainer(knows, tok, objective="labels", lr=5e-3, batch_size=4, max_steps=60, progress=False,
+            device="cpu").train(examples(FACTS))
+    ft = copy.deepcopy(knows)
+    Trainer(ft, tok, objective="labels", lr=5e-3, batch_size=4, max_steps=30, progress=False,
+            device="cpu").train(examples(task))
+    tau = TaskVector.from_models(knows, ft)
+    coef, recs = tau.select_scaling_coef(knows, lambda m: logprob(m, task), coefs=[0, 0.25, 0.5, 1, 2, 4, 8],
+                                         control=lambda m: p1(m, control), keep=1.0, sign=-1)
+    neg = tau.apply_to(copy.deepcopy(knows), scaling_coef=-coef)
+    return {"lambda": coef, "task_logprob_before": round(logprob(knows, task), 3),
+            "task_logprob_after": round(logprob(neg, task), 3), "task_p1_before": p1(knows, task),
+            "task_p1_after": p1(neg, task), "control_p1_before": p1(knows, control),
+            "control_p1_after": p1(neg, control), "candidates": recs}
+
+
+def main(argv=None) -> int:
+    import torch
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    res = {}
+    for name, fn in (("madx", madx_check), ("lt_sft_ticket", ticket_check), ("task_vector_forgetting", forgetting_check)):
+        t = time.perf_counter()
+        res[name] = fn(torch)
+        res[name]["seconds"] = round(time.perf_counter() - t, 1)
+        print(name, json.dumps(res[name]))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(args.out + ".tmp")
+        tmp.write_text(json.dumps(res, indent=1))
+        os.replace(tmp, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
