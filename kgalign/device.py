@@ -63,6 +63,7 @@ def resolve_device(spec: str | None = "auto") -> str:
         if not has_mps:
             raise DeviceError(f"device 'mps' is not available here; {_available(n_cuda, has_mps)}")
         return "mps"
+    assert cuda is not None  # every other name was refused above
     index = cuda.group(1)
     if n_cuda == 0:
         raise DeviceError(f"device {spec!r} requested but no CUDA GPU is visible; {_available(n_cuda, has_mps)}")

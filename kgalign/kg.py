@@ -79,7 +79,9 @@ class KnowledgeGraph:
     attributes: list[tuple[int, str, str, str]] = field(default_factory=list)
     ids: list[str] | None = None
     source: str = ""
-    kinds: np.ndarray | None = None
+    # None (the default) means all ``individual``; __post_init__ always stores an int8 array,
+    # so the attribute is typed as the array it holds after construction.
+    kinds: np.ndarray = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if not self.labels:

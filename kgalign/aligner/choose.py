@@ -28,7 +28,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from kgalign.aligner.translate import (IdentityTranslator, MTTranslator, Translator, _check_texts,
                                        _primary, make_translator)
@@ -74,7 +74,7 @@ def cached_model_dir(repo_id: str, cache_dir: str | os.PathLike | None = None) -
         return None
     root = cache_dir if cache_dir is not None else constants.HF_HUB_CACHE
     try:
-        hit = try_to_load_from_cache(repo_id, "config.json", cache_dir=root)
+        hit = try_to_load_from_cache(repo_id, "config.json", cache_dir=os.fspath(root))
     except Exception:  # malformed id: not cached
         return None
     return str(Path(hit).parent) if isinstance(hit, str) else None
@@ -139,7 +139,7 @@ class SideChoice:
     fallback: str | None = None  # "romanize" when the offline fallback ran
 
     def record(self) -> dict:
-        out = {"lang": self.lang, "translator": self.translator.name, "translator_kind": self.translator.kind,
+        out: dict[str, Any] = {"lang": self.lang, "translator": self.translator.name, "translator_kind": self.translator.kind,
                "reason": self.reason, "fallback": self.fallback}
         used = getattr(self.translator, "used", None)
         if used is None and isinstance(self.translator, CachedTranslator):
@@ -290,7 +290,9 @@ def choose(
                                        f"encoder {'in the local cache (offline)' if _offline() or not hub else 'found'}")
     if enc_name is None:
         enc_name = str(enc_spec)
-    return Choice((sides[0], sides[1]), enc_spec, enc_name, enc_reason)
+    side1, side2 = sides
+    assert side1 is not None and side2 is not None  # every side is chosen above (fallback last)
+    return Choice((side1, side2), enc_spec, enc_name, enc_reason)
 
 
 def _reads_many_languages(encoder_spec) -> bool:

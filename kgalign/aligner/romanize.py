@@ -67,8 +67,8 @@ def _anyascii():
     try:
         from anyascii import anyascii
     except ImportError:  # pragma: no cover - exercised only without the extra
-        def anyascii(text: str) -> str:
-            return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+        def anyascii(string: str) -> str:  # same signature as anyascii.anyascii
+            return unicodedata.normalize("NFKD", string).encode("ascii", "ignore").decode("ascii")
     return anyascii
 
 

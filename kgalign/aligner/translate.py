@@ -27,7 +27,7 @@ import re
 import unicodedata
 import warnings
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from kgalign.errors import InputError, KgalignError
 from kgalign.labels import local_name, normalise_lang
@@ -126,7 +126,7 @@ def _decode(raw: bytes, path: Path, encoding: str) -> str:
 def _read_tsv(path: Path, text: str) -> dict[str, str]:
     mapping: dict[str, str] = {}
     conflicts = 0
-    first_conflict = None
+    first_conflict: tuple[int, str, str, str] | None = None
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -147,6 +147,7 @@ def _read_tsv(path: Path, text: str) -> dict[str, str]:
             conflicts += 1
             first_conflict = first_conflict or (lineno, src, old, tgt)
     if conflicts:
+        assert first_conflict is not None  # set with the first conflict
         lineno, src, old, tgt = first_conflict
         warnings.warn(
             f"{path.name}:{lineno}: {conflicts} source text(s) have several translations; "
@@ -289,7 +290,7 @@ class DictionaryTranslator(Translator):
                 raise InputError(f"translation table entries must be str -> str, got {k!r} -> {v!r}")
             if v.strip():
                 self.mapping[k] = v.strip()
-        self._normed = {}
+        self._normed: dict[str, str] = {}
         for k, v in self.mapping.items():
             self._normed.setdefault(_norm(k), v)
         self.source = source or "table"
@@ -422,8 +423,9 @@ class MTTranslator(Translator):
         self.num_beams = int(num_beams)
         self.show_progress = show_progress
         self.name = f"mt:{self.model_name}"
-        self._model = None
-        self._tokenizer = None
+        # a transformers model and tokenizer, loaded on first use (see _load)
+        self._model: Any = None
+        self._tokenizer: Any = None
         self._device: str | None = None
         self._gen_kwargs: dict = {}
         self._prefix = ""

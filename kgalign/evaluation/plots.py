@@ -81,9 +81,9 @@ def plot_results(record: dict, output_dir: str | os.PathLike) -> list[Path]:
         for ax, (pair, r) in zip(axes[0], runs):
             h = r["curves"]["score_hist"]
             edges = h["edges"]
-            width = [b - a for a, b in zip(edges[:-1], edges[1:])]
-            ax.bar(edges[:-1], h["correct"], width=width, align="edge", alpha=0.6, label="correct", color="tab:green")
-            ax.bar(edges[:-1], h["wrong"], width=width, align="edge", alpha=0.6, label="wrong", color="tab:red")
+            widths = [b - a for a, b in zip(edges[:-1], edges[1:])]
+            ax.bar(edges[:-1], h["correct"], width=widths, align="edge", alpha=0.6, label="correct", color="tab:green")
+            ax.bar(edges[:-1], h["wrong"], width=widths, align="edge", alpha=0.6, label="wrong", color="tab:red")
             ax.set_yscale("log")
             ax.set_xlabel("score of output pair")
             ax.set_ylabel("pairs")

@@ -296,7 +296,7 @@ def permutation_check(a: RunOutput, b: RunOutput, max_disagreement: float) -> di
     allowed = max_disagreement + tied_frac
     diffs = {k: abs(a.metrics[k] - b.metrics[k]) for k in CHECKED_METRICS if k in a.metrics and k in b.metrics
              and np.isfinite(a.metrics[k]) and np.isfinite(b.metrics[k])}
-    worst = max(diffs, key=diffs.get) if diffs else None
+    worst = max(diffs, key=diffs.__getitem__) if diffs else None
     passed = frac <= allowed and all(d <= allowed for d in diffs.values())
     return {
         "passed": bool(passed), "seeds": [a.seed, b.seed], "max_disagreement": max_disagreement,

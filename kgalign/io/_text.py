@@ -103,5 +103,6 @@ def iter_lines(text: str) -> Iterator[tuple[int, str]]:
 
 def line_of_offset(text: str | bytes, offset: int) -> int:
     """1-based line number of character (or byte) ``offset`` in ``text``."""
-    nl = b"\n" if isinstance(text, bytes) else "\n"
-    return text.count(nl, 0, max(offset, 0)) + 1
+    if isinstance(text, bytes):
+        return text.count(b"\n", 0, max(offset, 0)) + 1
+    return text.count("\n", 0, max(offset, 0)) + 1

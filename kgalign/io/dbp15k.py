@@ -308,6 +308,7 @@ def load_dbp15k_pair(directory: str | os.PathLike, encoding: str = "utf-8") -> K
     link_files = [p for p in (_find(d, "ref_ent_ids", "ill_ent_ids"), _find(d, "sup_ent_ids")) if p is not None]
     if link_files:
         parts = []
+        assert kg1.ids is not None and kg2.ids is not None  # load_side always sets ids
         ids1 = np.asarray([int(x) for x in kg1.ids], dtype=np.int64)
         ids2 = np.asarray([int(x) for x in kg2.ids], dtype=np.int64)
         for lf in link_files:

@@ -107,13 +107,14 @@ def load_openea_side(rel_path, attr_path=None, encoding: str = "utf-8") -> Knowl
             i = index.setdefault(e, len(index))
             value, lang = parse_value(v)
             value = value.strip()
-            if clean_label(value) is None:
+            label = clean_label(value)
+            if label is None:
                 continue
             if a not in prio_cache:
                 prio_cache[a] = is_label_predicate(a)
             prio = prio_cache[a]
             if prio is not None:
-                labels_by.setdefault(i, []).append((lang, clean_label(value), prio))
+                labels_by.setdefault(i, []).append((lang, label, prio))
             else:
                 attributes.append((i, a, value, lang))
     if not index:

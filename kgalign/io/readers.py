@@ -45,6 +45,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -332,7 +333,7 @@ def read_sssom(path: Path, fmt: str, encoding: str) -> Alignment:
                     raise InputError(f"SSSOM header lacks the column {col!r}", path, no)
             continue
         rows.append((no, cells))
-    meta = {}
+    meta: dict[str, Any] = {}
     if meta_lines:
         try:
             meta = yaml.safe_load("\n".join(meta_lines)) or {}

@@ -239,7 +239,8 @@ def for_path(kind: str, path: str | os.PathLike, *, required: bool = False) -> F
 
 # ------------------------------------------------------------------------------------ built-ins
 # (kind, name, target, aliases, suffixes, description[, pair])
-_BUILTIN = [
+_BUILTIN: list[tuple[str, str, str, tuple[str, ...], tuple[str, ...], str]
+               | tuple[str, str, str, tuple[str, ...], tuple[str, ...], str, str]] = [
     ("graph", "turtle", "kgalign.io.rdf:load_rdf", ("ttl",), (".ttl", ".turtle"), "Turtle (rdflib)"),
     ("graph", "nt", "kgalign.io.rdf:load_rdf", ("ntriples", "n-triples"), (".nt", ".ntriples"),
      "N-Triples (line-by-line, errors name the line)"),

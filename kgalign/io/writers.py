@@ -246,7 +246,9 @@ def check_iris(rows: Iterable[Row]) -> None:
     """
     for r in rows:
         for iri in (r.source, r.target, r.predicate):
-            why = iri_problem(iri) if iri else None
+            if not iri:
+                continue
+            why = iri_problem(iri)
             if why:
                 raise InputError(f"entity {iri[:80]!r} cannot be written as an IRI: {why}")
 
@@ -364,6 +366,7 @@ def write_sssom(path, rows: Iterable[Row], *, force: bool = False, predicate: st
         cm._prefix_for(ns)
     body = []
     for s, o, c, sl, ol, p in rows:
+        assert p is not None  # as_rows fills the predicate in
         conf = min(1.0, max(0.0, float(c)))
         body.append((cm.compress(s), _label_cell(sl), cm.compress(p), cm.compress(o), _label_cell(ol),
                      "semapv:SemanticSimilarityThresholdMatching", f"{conf:.6f}", _tool()))
@@ -394,6 +397,7 @@ def _rdf_graph(rows: Iterable[Row], predicate: str):
     g.bind("owl", "http://www.w3.org/2002/07/owl#")
     g.bind("skos", "http://www.w3.org/2004/02/skos/core#")
     for r in rows:
+        assert r.predicate is not None  # as_rows fills the predicate in
         g.add((URIRef(r.source), URIRef(r.predicate), URIRef(r.target)))
     return g
 

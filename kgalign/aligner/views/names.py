@@ -91,7 +91,7 @@ def language_directions(emb1: np.ndarray, emb2: np.ndarray, n: int) -> np.ndarra
     for _ in range(max(0, min(int(n), d - 1))):
         P = np.eye(d) - Q @ Q.T
         dm = P @ diff
-        if np.linalg.norm(dm) < 1e-12 * max(1.0, np.linalg.norm(diff)):
+        if np.linalg.norm(dm) < 1e-12 * max(1.0, float(np.linalg.norm(diff))):
             break
         # LDA within the complement: (P S P) w = P dm, with the found directions mapped to themselves
         w = P @ np.linalg.solve(P @ S @ P + Q @ Q.T, dm)

@@ -13,8 +13,12 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kgalign.errors import InputError
+
+if TYPE_CHECKING:
+    from kgalign.lm.finetune import SparseDiff
 
 
 @dataclass
@@ -31,8 +35,8 @@ class AppliedEdit:
         Method, languages, edited facts, hyper-parameters (JSON-ready).
     """
 
-    delta: object
-    original: object
+    delta: SparseDiff
+    original: SparseDiff
     meta: dict = field(default_factory=dict)
 
     @classmethod

@@ -21,10 +21,16 @@ import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sized, cast
 
 import numpy as np
 
 from kgalign.errors import InputError
+
+if TYPE_CHECKING:
+    from kgalign.kg import KGPair
+    from kgalign.lm.probing.facts import BilingualFactSet
+    from kgalign.lm.probing.lm import MaskedLMProber
 
 MODES = ("source", "both")
 METRICS = ("reliability", "generality_paraphrase", "generality_crosslingual", "locality", "portability")
@@ -99,7 +105,7 @@ def choose_edits(built, prober, n: int, seed: int):
     from kgalign.lm.editing.metrics import predict_tokens
 
     fs, kg1 = built.fs, built.pair.kg1
-    by_fact = defaultdict(dict)
+    by_fact: defaultdict[int, dict[str, Any]] = defaultdict(dict)
     for q in built.queries:
         by_fact[q.fact][q.lang] = q
     seen = sorted(f for f, g in built.groups.items() if g == "seen")
@@ -199,7 +205,11 @@ def run_edit_demo(cfg: EditDemoConfig | None = None, out_dir: str | os.PathLike 
                           transfer_share=0.0, unseen_share=0.2, paraphrases=True, seed=cfg.seed,
                           threads=cfg.threads, progress=cfg.progress)
         built = build_demo_model(dcfg, echo)
-        model, prober, pair = built.model, built.prober, built.pair
+        # DemoModel declares these fields as ``object`` (torch is imported lazily there)
+        model: Any = built.model
+        prober = cast("MaskedLMProber", built.prober)
+        pair = cast("KGPair", built.pair)
+        fs = cast("BilingualFactSet", built.fs)
         src, tgt = built.lang1, built.lang2  # edits are made in KG1's language
         chosen = choose_edits(built, prober, cfg.n_edits, cfg.seed)
         echo(f"[edit-demo] {len(chosen)} facts known in both languages are corrected in {src} (KG1)")
@@ -212,7 +222,7 @@ def run_edit_demo(cfg: EditDemoConfig | None = None, out_dir: str | os.PathLike 
             links, scores = np.asarray(pair.links), None
             source = "gold links (no alignment file given)"
         kg1 = pair.kg1
-        reqs = [EditRequest("replace", kg1.identifier(built.fs.facts[f].s1), kg1.relations[built.fs.facts[f].rel1],
+        reqs = [EditRequest("replace", kg1.identifier(fs.facts[f].s1), kg1.relations[fs.facts[f].rel1],
                             kg1.identifier(new)) for f, new in chosen]
         resolved = resolve_edits(kg1, reqs)
         patch = propagate_edits(resolved, kg1, pair.kg2, links, scores, min_confidence=cfg.min_confidence)
@@ -231,17 +241,17 @@ def run_edit_demo(cfg: EditDemoConfig | None = None, out_dir: str | os.PathLike 
             fe_e.portability = fe_t.portability  # one-hop facts through KG1 and the alignment
         xl_named_right = sum(fe_t.subject.get(tgt) == fe_e.subject[tgt] and fe_t.new_object.get(tgt) == fe_e.new_object[tgt]
                              for fe_t, fe_e in zip(train_edits, eval_edits))
-        edited_subjects = {built.fs.facts[f].s1 for f, _ in chosen}
+        edited_subjects = {fs.facts[f].s1 for f, _ in chosen}
         rng = np.random.default_rng(cfg.seed + 1)
-        others = sorted(f for f in built.groups if built.fs.facts[f].s1 not in edited_subjects
+        others = sorted(f for f in built.groups if fs.facts[f].s1 not in edited_subjects
                         and built.groups[f] == "seen")
         rng.shuffle(others)
         keep_facts = set(others[cfg.n_locality:cfg.n_locality + cfg.n_preserve])
-        others = set(others[:cfg.n_locality])
+        locality_facts = set(others[:cfg.n_locality])
         preserve = [(q.template, q.subject, len(prober.tokens(q.object)))
                     for q in built.queries if q.fact in keep_facts]
         loc_items = {lang: [(q.template, q.subject, len(prober.tokens(q.object)))
-                            for q in built.queries if q.fact in others and q.lang == lang] for lang in (src, tgt)}
+                            for q in built.queries if q.fact in locality_facts and q.lang == lang] for lang in (src, tgt)}
         loc_before = {lang: predict_tokens(prober, its) for lang, its in loc_items.items()}
         reference = {n: p.detach().clone() for n, p in model.state_dict().items()}
         texts = built.corpus[src] + built.corpus[tgt]
@@ -290,7 +300,7 @@ def run_edit_demo(cfg: EditDemoConfig | None = None, out_dir: str | os.PathLike 
             "after_revert": {m: _headline(post, m) for m in METRICS},
             "metric_note": "token-level F1 on sub-tokens (EM in 'em'); locality = share of mask positions "
                            "whose arg-max is unchanged (EasyEdit), mean of both languages",
-            "model": {"steps": built.result.steps, "vocab": len(built.tokenizer),
+            "model": {"steps": cast(Any, built.result).steps, "vocab": len(cast(Sized, built.tokenizer)),
                       "parameters": sum(p.numel() for p in model.parameters())},
             "total_seconds": round(time.perf_counter() - t0, 1),
             "config": asdict(cfg),

@@ -10,9 +10,12 @@ alignment is what carries an edit from the source language to the target languag
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from kgalign.errors import InputError
+
+if TYPE_CHECKING:
+    from kgalign.lm.probing.facts import RelationPair
 
 
 #: Noun phrases "the <relation> of <subject>" per language, used to build one-hop
@@ -117,7 +120,7 @@ def fact_edits_from_kg(edits, pair, links, templates, *, source_lang: str | None
     arr = np.asarray(links, dtype=np.int64).reshape(-1, 2)
     if relation_pairs is None:
         relation_pairs = align_relations(kg1, kg2, arr)
-    best = {}
+    best: dict[int, RelationPair] = {}
     for p in relation_pairs:
         best.setdefault(p.rel1, p)
     m12, _ = entity_map(arr)
@@ -158,7 +161,7 @@ def fact_edits_from_kg(edits, pair, links, templates, *, source_lang: str | None
                                            "subject": noun_phrase(r1, fe.subject[l1], l1),
                                            "object": name(kg1, z, l1)})
                     pb = best.get(r_b)
-                    if l2 in fe.subject and pb is not None and z in m12:
+                    if l2 in fe.subject and pr is not None and pb is not None and z in m12:
                         fe.portability.append({"lang": l2, "template": templates.get(pb.iri2, l2, (rb1,)),
                                                "subject": noun_phrase(pr.iri2, fe.subject[l2], l2),
                                                "object": name(kg2, m12[z], l2)})

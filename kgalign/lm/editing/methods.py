@@ -30,14 +30,14 @@ restores every weight bit for bit, ``negate`` subtracts the difference.
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from typing import Any, Sequence
 
 from kgalign.errors import InputError
 
 METHODS = ("ft-child", "lt-sft", "lora", "rome")
 
 #: Default hyper-parameters per method (tuned on the demo's tiny BERT; see benchmarks/README.md).
-DEFAULTS = {
+DEFAULTS: dict[str, dict[str, Any]] = {
     "ft-child": {"reserve_p": 0.02, "lr": 2e-3, "steps": 40},
     "lt-sft": {"k": 20000, "lr": 1e-2, "full_steps": 40, "sparse_steps": 40},
     "lora": {"r": 8, "alpha": 16, "lr": 5e-3, "steps": 60},

@@ -20,7 +20,7 @@ the cross-lingual part), *locality* (other facts keep their predictions, both la
 from __future__ import annotations
 
 from collections import Counter
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -145,7 +145,7 @@ def edit_metrics(prober, fact_edits, source_lang: str, target_lang: str, localit
         "portability": score_answers(prober, [(p["template"], p["subject"], p["object"])
                                               for fe in fact_edits for p in fe.portability]),
     }
-    loc = {}
+    loc: dict[str, Any] = {}
     if locality_items:
         for lang, its in locality_items.items():
             loc[lang] = locality_score(prober, its, locality_before[lang])

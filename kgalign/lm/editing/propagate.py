@@ -239,14 +239,16 @@ def propagate_edits(
                                   f"has confidence {conf[ent]:.3f} < {min_confidence}")
                         break
                 pr = best.get(r)
-                if reason is None and pr is None:
-                    reason = f"no counterpart: relation {kg1.relations[r]} has no aligned relation in KG2"
-                elif reason is None and pr.confidence < min_relation_confidence:
-                    reason = (f"low confidence: relation {pr.iri1} -> {pr.iri2} has Jaccard "
-                              f"{pr.confidence:.3f} < {min_relation_confidence}")
+                if reason is None:
+                    if pr is None:
+                        reason = f"no counterpart: relation {kg1.relations[r]} has no aligned relation in KG2"
+                    elif pr.confidence < min_relation_confidence:
+                        reason = (f"low confidence: relation {pr.iri1} -> {pr.iri2} has Jaccard "
+                                  f"{pr.confidence:.3f} < {min_relation_confidence}")
                 if reason is not None:
                     patch.unresolved.append({"edit": k, "action": action, "triple": t1, "reason": reason})
                     continue
+                assert pr is not None  # a missing relation counterpart sets ``reason`` above
                 s2, r2, o2 = m12[s], pr.rel2, m12[o]
                 t2 = (e2(s2), kg2.relations[r2], e2(o2))
                 row = {"edit": k, "action": action, "kg1": t1, "kg2": t2,
@@ -268,10 +270,10 @@ def propagate_edits(
                         patch.notes.append({**row, "note": "already in KG2"})
                 patch.mapped.append(row)
         if ed.request.op == "replace":
-            s2 = m12.get(ed.subject)
+            subj2 = m12.get(ed.subject)
             pr = best.get(ed.relation)
-            if s2 is not None and pr is not None and ed.object in m12:
-                others = sorted(by_sr2.get((s2, pr.rel2), set()) - {m12[ed.object]})
+            if subj2 is not None and pr is not None and ed.object in m12:
+                others = sorted(by_sr2.get((subj2, pr.rel2), set()) - {m12[ed.object]})
                 if others:
                     patch.notes.append({"edit": k, "note": "KG2 keeps other objects of the replaced pair "
                                         "(not aligned to the replaced KG1 objects; not removed)",

@@ -183,6 +183,7 @@ def resolve_edit(kg: "KnowledgeGraph", req: EditRequest, triples: set | None = N
                              "the triple is not in the graph", path, line)
         return ResolvedEdit(req, s, r, o, ((s, r, o),), (), old_objs)
     # replace
+    removed: tuple[tuple[int, int, int], ...]
     if req.old is not None:
         old = resolve_entity(kg, req.old, "old object", req)
         if old not in old_objs:

@@ -325,7 +325,7 @@ def markdown_table(report: dict) -> str:
     if pair:
         head += [f"mean angle {pair.replace('|', '-')} centred (deg)", "uncentred (deg)", "Riemann centred", "Riemann uncentred",
                  "mean distance"]
-    ppl = report.get("perplexity")
+    ppl = report.get("perplexity") or {}  # only read when truthy
     names = list(PROJECTIONS) if ppl else []
     head += [f"PPL ratio {n}" for n in names]
     if ppl:

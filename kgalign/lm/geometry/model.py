@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from kgalign.errors import InputError
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +42,8 @@ class GeometryModel:
     name : str
     """
 
-    model: object
-    tokenizer: object
+    model: Any  # a transformers / sentence-transformers model (imported lazily)
+    tokenizer: Any
     kind: str
     blocks: list
     name: str = ""
@@ -195,12 +198,13 @@ def token_states(gm: GeometryModel, texts: Sequence[str], layers: Sequence[int] 
         if not 1 <= layer <= gm.n_layers:
             raise InputError(f"layer {layer} out of range 1..{gm.n_layers}")
     enc = _encode(gm, texts, max_length)
-    captured: dict[int, object] = {}
+    captured: dict[int, torch.Tensor] = {}
     hooks = [gm.blocks[layer - 1].register_forward_hook(
         (lambda l: (lambda _m, _i, out: captured.__setitem__(l, _block_output(out).detach())))(layer))
         for layer in layers]
     chunks: dict[int, list[np.ndarray]] = {layer: [] for layer in layers}
-    positions, token_ids = [], []
+    pos_chunks: list[np.ndarray] = []
+    id_chunks: list[np.ndarray] = []
     try:
         with torch.no_grad():
             for start in range(0, len(enc), batch_size):
@@ -213,16 +217,16 @@ def token_states(gm: GeometryModel, texts: Sequence[str], layers: Sequence[int] 
                 for layer in layers:
                     chunks[layer].append(captured[layer][keep].float().cpu().numpy())
                 pos = torch.arange(ids.shape[1], device=ids.device).expand_as(ids)
-                positions.append(pos[keep].cpu().numpy())
-                token_ids.append(ids[keep].cpu().numpy())
+                pos_chunks.append(pos[keep].cpu().numpy())
+                id_chunks.append(ids[keep].cpu().numpy())
     finally:
         for h in hooks:
             h.remove()
-    if not positions or sum(len(p) for p in positions) == 0:
+    if not pos_chunks or sum(len(p) for p in pos_chunks) == 0:
         raise InputError("no text yields a (non-special) token")
     states = {layer: np.concatenate(chunks[layer]) for layer in layers}
-    positions = np.concatenate(positions)
-    token_ids = np.concatenate(token_ids)
+    positions = np.concatenate(pos_chunks)
+    token_ids = np.concatenate(id_chunks)
     if max_tokens is not None and len(positions) > max_tokens:
         pick = np.sort(np.random.default_rng(seed).choice(len(positions), max_tokens, replace=False))
         states = {k: v[pick] for k, v in states.items()}
@@ -338,7 +342,7 @@ def lm_scores(gm: GeometryModel, examples: list[dict], layer: int | None = None,
     finally:
         if hook is not None:
             hook.remove()
-    out = {"perplexity": float(np.exp(total / max(count, 1))), "n_scored": count}
+    out: dict[str, Any] = {"perplexity": float(np.exp(total / max(count, 1))), "n_scored": count}
     if vocab is not None:
         out["top1_in"] = {lang: h / max(count, 1) for lang, h in hits.items()}
     return out
