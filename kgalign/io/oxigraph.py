@@ -163,6 +163,17 @@ def _syntax_error(exc: BaseException, fmt: str, path, raw: bytes | None, encodin
                 parse_rdf(path, "xml", encoding)
             except InputError as err:
                 return err
+    if fmt == "turtle" and isinstance(line, int) and path is not None:
+        # pyoxigraph notices a missing " ." at the next token (often the next line); in a file of
+        # moderate size the rdflib path names the statement that lacks it
+        data = raw if raw is not None else strip_bom(read_bytes(path))
+        if len(data) <= _RELOCATE_BYTES:
+            from kgalign.io.rdf import parse_rdf
+
+            try:
+                parse_rdf(path, "turtle", encoding)
+            except InputError as err:
+                return err
     if isinstance(line, int) and line > 1 and fmt != "xml":
         # an error at the end of the input names the last line with content (as rdflib does)
         from kgalign.io._text import _LINE_BREAK
