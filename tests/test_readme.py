@@ -3,7 +3,7 @@
 Blocks run in file order, one namespace per section, offline, in a temporary folder. A block
 that names shared data (``../shared/datasets/dbp15k/zh_en``) gets a tiny pair cut from that
 data instead (40 gold links), so that it runs in seconds; a block whose first line is
-``# needs: hub model`` is skipped. The fine-tuning section's blocks run in
+``# needs: ...`` (a hub model, a Ray cluster) is skipped. The fine-tuning section's blocks run in
 ``tests/test_finetune.py::test_docs_examples_run`` (one namespace for the whole section).
 """
 
@@ -68,13 +68,14 @@ def test_readme_python_blocks_run(title, tmp_path, monkeypatch):
     ns: dict = {"__name__": "__readme__"}
     ran = 0
     for block in blocks:
-        if block.lstrip().startswith("# needs: hub model"):
+        if block.lstrip().startswith("# needs:"):
             continue
         if SHARED_ZH_EN in block:
             block = block.replace(SHARED_ZH_EN, str(tiny_zh_en(tmp_path / f"zh_en_{ran}")))
         exec(compile(block, f"{README}:{title}", "exec"), ns)
         ran += 1
-    assert ran
+    if not ran:
+        pytest.skip(f"every block of {title!r} needs what tests do not have (see its '# needs:' line)")
     if "Python API" in title:  # what the snippet claims
         cost, rows, cols = ns["cost"], ns["rows"], ns["cols"]
         assert len(rows) == len(cols) == len(set(cols.tolist()))
