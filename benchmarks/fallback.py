@@ -28,11 +28,31 @@ s = pair.links[:, 0]
 t = np.random.default_rng(0).permutation(pair.links[:, 1])
 tr = None if a.variant == "shipped" else a.variant  # as --translator VARIANT: one translator per side
 t0 = time.time()
-res = align(pair.kg1, pair.kg2, sources=s, targets=t, translations=pair.translations if a.variant == "shipped" else None,
-            translator=tr, matching={"method": a.matching}, show_progress=False, lang1=pair.lang1, lang2=pair.lang2)
+res = align(
+    pair.kg1,
+    pair.kg2,
+    sources=s,
+    targets=t,
+    translations=pair.translations if a.variant == "shipped" else None,
+    translator=tr,
+    matching={"method": a.matching},
+    show_progress=False,
+    lang1=pair.lang1,
+    lang2=pair.lang2,
+)
 gold = {(int(i), int(j)) for i, j in pair.links.tolist()}
 r, c = res.assignment
 acc = float(np.mean([(int(res.sources[x]), int(res.targets[y])) in gold for x, y in zip(r, c)]))
-print(json.dumps(dict(pair=a.pair, variant=a.variant, matching=a.matching, accuracy_1to1=round(acc, 4),
-                      wall_s=round(time.time() - t0, 1), choice=res.info.get("choice"),
-                      stages={k: round(v["seconds"], 1) for k, v in res.stages.items()})))
+print(
+    json.dumps(
+        dict(
+            pair=a.pair,
+            variant=a.variant,
+            matching=a.matching,
+            accuracy_1to1=round(acc, 4),
+            wall_s=round(time.time() - t0, 1),
+            choice=res.info.get("choice"),
+            stages={k: round(v["seconds"], 1) for k, v in res.stages.items()},
+        )
+    )
+)

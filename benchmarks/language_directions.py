@@ -62,8 +62,9 @@ def prepare(pair_dir: Path, translator: str | None):
 
     simmod.compute_similarity = capture
     try:
-        align(pair.kg1, pair.kg2, translations=pair.translations, translator=translator, device="cpu",
-              show_progress=False)
+        align(
+            pair.kg1, pair.kg2, translations=pair.translations, translator=translator, device="cpu", show_progress=False
+        )
     except _Captured:
         pass
     finally:
@@ -78,8 +79,10 @@ def ranking(S: np.ndarray, gold_col: np.ndarray) -> dict:
 
 
 CONFIGS = {
-    "names_only": {"similarity": {"structure": [], "strings": 0.0, "attributes": 0.0, "center": True},
-                   "selftrain": {"enabled": False}},
+    "names_only": {
+        "similarity": {"structure": [], "strings": 0.0, "attributes": 0.0, "center": True},
+        "selftrain": {"enabled": False},
+    },
     "default": {},
 }
 
@@ -102,8 +105,11 @@ def run_dbp15k(pair: str, translator: str | None, directions: dict[str, list[int
             m = ranking(S, gold_col)
             m["seconds"] = round(time.perf_counter() - t, 1)
             out["variants"][f"{cname}/n={n}"] = m
-            print(f"  {pair} {translator or 'shipped'} {cname:10s} n={n:<3d} H@1 {m['hits@1']:.4f} "
-                  f"H@10 {m['hits@10']:.4f} MRR {m['mrr']:.4f} ({m['seconds']} s)", flush=True)
+            print(
+                f"  {pair} {translator or 'shipped'} {cname:10s} n={n:<3d} H@1 {m['hits@1']:.4f} "
+                f"H@10 {m['hits@10']:.4f} MRR {m['mrr']:.4f} ({m['seconds']} s)",
+                flush=True,
+            )
             del S
     return out
 
@@ -123,8 +129,14 @@ def vocabulary_kg(path: Path):
 
     g = rdflib.Graph()
     g.parse(str(path), format="xml")
-    ents = sorted({str(s) for t in (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty)
-                   for s in g.subjects(RDF.type, t) if isinstance(s, rdflib.URIRef)})
+    ents = sorted(
+        {
+            str(s)
+            for t in (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty)
+            for s in g.subjects(RDF.type, t)
+            if isinstance(s, rdflib.URIRef)
+        }
+    )
     index = {e: i for i, e in enumerate(ents)}
     labels = [[] for _ in ents]
     for e, i in index.items():
@@ -132,10 +144,19 @@ def vocabulary_kg(path: Path):
             if str(lit).strip():
                 labels[i].append(((lit.language or "").lower(), str(lit).strip(), 0))
     rels = [str(RDFS.subClassOf), str(RDFS.domain), str(RDFS.range)]
-    triples = [(index[str(s)], r, index[str(o)]) for r, p in enumerate((RDFS.subClassOf, RDFS.domain, RDFS.range))
-               for s, o in g.subject_objects(p) if str(s) in index and str(o) in index]
-    return KnowledgeGraph(entities=ents, labels=labels, triples=np.asarray(triples, dtype=np.int64).reshape(-1, 3),
-                          relations=rels, source=str(path))
+    triples = [
+        (index[str(s)], r, index[str(o)])
+        for r, p in enumerate((RDFS.subClassOf, RDFS.domain, RDFS.range))
+        for s, o in g.subject_objects(p)
+        if str(s) in index and str(o) in index
+    ]
+    return KnowledgeGraph(
+        entities=ents,
+        labels=labels,
+        triples=np.asarray(triples, dtype=np.int64).reshape(-1, 3),
+        relations=rels,
+        source=str(path),
+    )
 
 
 def run_multifarm(spec: str, directions: list[int]) -> dict:
@@ -153,8 +174,16 @@ def run_multifarm(spec: str, directions: list[int]) -> dict:
     out = {"variants": {}, "n_entities": [kg1.n_entities, kg2.n_entities], "n_gold": len(gold)}
     for n in directions:
         t = time.perf_counter()
-        res = align(kg1, kg2, translator="identity", device="cpu", show_progress=False, lang1=l1, lang2=l2,
-                    config={"similarity": {"remove_language_directions": n}})
+        res = align(
+            kg1,
+            kg2,
+            translator="identity",
+            device="cpu",
+            show_progress=False,
+            lang1=l1,
+            lang2=l2,
+            config={"similarity": {"remove_language_directions": n}},
+        )
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "pred.tsv"
             write_alignment(res, path)
@@ -162,19 +191,25 @@ def run_multifarm(spec: str, directions: list[int]) -> dict:
         row = {k: m[k] for k in ("precision", "recall", "f1", "n_pred", "n_gold", "n_correct")}
         row["seconds"] = round(time.perf_counter() - t, 1)
         out["variants"][f"default/n={n}"] = row
-        print(f"  multifarm {spec} n={n:<3d} P {row['precision']:.3f} R {row['recall']:.3f} F1 {row['f1']:.3f}",
-              flush=True)
+        print(
+            f"  multifarm {spec} n={n:<3d} P {row['precision']:.3f} R {row['recall']:.3f} F1 {row['f1']:.3f}",
+            flush=True,
+        )
     return out
 
 
 def markdown(record: dict) -> str:
-    lines = ["| data | translation | configuration | removed directions | Hits@1 | Hits@10 | MRR |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| data | translation | configuration | removed directions | Hits@1 | Hits@10 | MRR |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for key, r in record["dbp15k"].items():
         pair, tr = key.split("/")
         for v, m in r["variants"].items():
             c, n = v.split("/n=")
-            lines.append(f"| DBP15K {pair} | {tr} | {c} | {n} | {m['hits@1']:.4f} | {m['hits@10']:.4f} | {m['mrr']:.4f} |")
+            lines.append(
+                f"| DBP15K {pair} | {tr} | {c} | {n} | {m['hits@1']:.4f} | {m['hits@10']:.4f} | {m['mrr']:.4f} |"
+            )
     if record["multifarm"]:
         lines += ["", "| MultiFarm pair | removed directions | precision | recall | F1 |", "|---|---|---|---|---|"]
         for key, r in record["multifarm"].items():
@@ -201,16 +236,21 @@ def main(argv=None) -> int:
     out = Path(args.output)
     check_writable(out, force=args.force)
     directions = [int(v) for v in args.directions.split(",") if v]
-    per_config = {"names_only": directions,
-                  "default": [int(v) for v in args.default_directions.split(",") if v]}
+    per_config = {"names_only": directions, "default": [int(v) for v in args.default_directions.split(",") if v]}
     t0 = time.perf_counter()
-    record = {"command": "python benchmarks/language_directions.py " + " ".join(sys.argv[1:] if argv is None else argv),
-              "seed": args.seed, "directions": directions, "load_average_start": list(os.getloadavg()),
-              "protocol": "DBP15K closed (15,000 links, targets shuffled), ranking by fused similarity, pessimistic "
-                          "ties; MultiFarm: kgalign.align 1-to-1 vs the OAEI reference",
-              "dbp15k": {}, "multifarm": {}}
-    runs = [(p, "identity") for p in args.identity_pairs.split(",") if p] + \
-           [(p, None) for p in args.pairs.split(",") if p]
+    record = {
+        "command": "python benchmarks/language_directions.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "seed": args.seed,
+        "directions": directions,
+        "load_average_start": list(os.getloadavg()),
+        "protocol": "DBP15K closed (15,000 links, targets shuffled), ranking by fused similarity, pessimistic "
+        "ties; MultiFarm: kgalign.align 1-to-1 vs the OAEI reference",
+        "dbp15k": {},
+        "multifarm": {},
+    }
+    runs = [(p, "identity") for p in args.identity_pairs.split(",") if p] + [
+        (p, None) for p in args.pairs.split(",") if p
+    ]
     for pair, tr in runs:
         record["dbp15k"][f"{pair}/{tr or 'shipped'}"] = run_dbp15k(pair, tr, per_config, args.seed)
         dump_json(out, record, force=True)  # partial results survive an interrupted run

@@ -25,10 +25,18 @@ import time
 from pathlib import Path
 
 EN = ["paris is the capital of france .", "a cat sat on the mat .", "the river flows into the sea ."]
-FACTS = [("paris is the capital of", "france"), ("berlin is the capital of", "germany"),
-         ("rome is the capital of", "italy"), ("madrid is the capital of", "spain")]
-TEXTS = [f"{s} {o} ." for s, o in FACTS] + ["the river flows into the sea", "a cat sat on the mat",
-                                             "the city has an old bridge", "people speak many languages there"]
+FACTS = [
+    ("paris is the capital of", "france"),
+    ("berlin is the capital of", "germany"),
+    ("rome is the capital of", "italy"),
+    ("madrid is the capital of", "spain"),
+]
+TEXTS = [f"{s} {o} ." for s, o in FACTS] + [
+    "the river flows into the sea",
+    "a cat sat on the mat",
+    "the city has an old bridge",
+    "people speak many languages there",
+]
 
 
 def fixed_mask_loss(torch, model, tok, texts):
@@ -56,19 +64,24 @@ def madx_check(torch):
     madx.activate(model, language="en")
     calls = []
     h = model.base_model.invertible_adapters["en"].register_forward_hook(
-        lambda m, a, kw, o: calls.append("inverse" if kw.get("rev") else "forward"), with_kwargs=True)
+        lambda m, a, kw, o: calls.append("inverse" if kw.get("rev") else "forward"), with_kwargs=True
+    )
     with torch.no_grad():
         model(**tok(EN[0], return_tensors="pt"))
     h.remove()
     before = fixed_mask_loss(torch, model, tok, EN)
-    madx.train_language_adapter(model, tok, EN * 4, "en", lr=1e-2, max_steps=40, batch_size=3, progress=False,
-                                device="cpu")
+    madx.train_language_adapter(
+        model, tok, EN * 4, "en", lr=1e-2, max_steps=40, batch_size=3, progress=False, device="cpu"
+    )
     after = fixed_mask_loss(torch, model, tok, EN)
     params = dict(model.named_parameters())
     moved = sum(int(not torch.equal(params[n], v)) for n, v in base.items())
-    return {"mlm_loss_before": round(before, 4), "mlm_loss_after": round(after, 4),
-            "invertible_calls_per_forward": calls,
-            "base_tensors_changed": moved}
+    return {
+        "mlm_loss_before": round(before, 4),
+        "mlm_loss_after": round(after, 4),
+        "invertible_calls_per_forward": calls,
+        "base_tensors_changed": moved,
+    }
 
 
 def ticket_check(torch):
@@ -89,16 +102,27 @@ def ticket_check(torch):
         model = tiny_model("bert", len(tok), seed=3)
         theta0 = {n: p.detach().clone() for n, p in model.named_parameters()}
         rec = End()
-        diff = lt_sft(model, TEXTS, k=500, tokenizer=tok, full_steps=10, sparse_steps=10, freeze=freeze,
-                      trainer_kwargs=dict(lr=1e-2, batch_size=4, progress=False, device="cpu", hooks=[rec]))
+        diff = lt_sft(
+            model,
+            TEXTS,
+            k=500,
+            tokenizer=tok,
+            full_steps=10,
+            sparse_steps=10,
+            freeze=freeze,
+            trainer_kwargs=dict(lr=1e-2, batch_size=4, progress=False, device="cpu", hooks=[rec]),
+        )
         mask = diff.mask()
         moved = {n: (rec.ends[0][n] - theta0[n]).abs() for n in mask}
         kept = torch.cat([moved[n][mask[n]] for n in mask])
         dropped = torch.cat([moved[n][~mask[n]] for n in mask])
         frozen = frozen_by(model, DEFAULT_FREEZE)
-        out[label] = {"k": diff.nnz, "min_kept_change": float(kept.min()), "max_dropped_change": float(dropped.max()),
-                      "ticket_entries_in_embeddings_head_layernorm": int(sum(int(m.sum()) for n, m in mask.items()
-                                                                             if frozen(n)))}
+        out[label] = {
+            "k": diff.nnz,
+            "min_kept_change": float(kept.min()),
+            "max_dropped_change": float(dropped.max()),
+            "ticket_entries_in_embeddings_head_layernorm": int(sum(int(m.sum()) for n, m in mask.items() if frozen(n))),
+        }
     return out
 
 
@@ -124,28 +148,45 @@ def forgetting_check(torch):
 
     def p1(model, facts):
         model.eval()
-        return sum(tok.convert_ids_to_tokens(int(logits_at_mask(model, s).argmax())) == o for s, o in facts) / len(facts)
+        return sum(tok.convert_ids_to_tokens(int(logits_at_mask(model, s).argmax())) == o for s, o in facts) / len(
+            facts
+        )
 
     def logprob(model, facts):
         model.eval()
-        return sum(float(logits_at_mask(model, s).log_softmax(-1)[tok.convert_tokens_to_ids(o)])
-                   for s, o in facts) / len(facts)
+        return sum(
+            float(logits_at_mask(model, s).log_softmax(-1)[tok.convert_tokens_to_ids(o)]) for s, o in facts
+        ) / len(facts)
 
     task, control = FACTS[:2], FACTS[2:]
     knows = tiny_model("bert", len(tok), seed=4)
-    Trainer(knows, tok, objective="labels", lr=5e-3, batch_size=4, max_steps=60, progress=False,
-            device="cpu").train(examples(FACTS))
+    Trainer(knows, tok, objective="labels", lr=5e-3, batch_size=4, max_steps=60, progress=False, device="cpu").train(
+        examples(FACTS)
+    )
     ft = copy.deepcopy(knows)
-    Trainer(ft, tok, objective="labels", lr=5e-3, batch_size=4, max_steps=30, progress=False,
-            device="cpu").train(examples(task))
+    Trainer(ft, tok, objective="labels", lr=5e-3, batch_size=4, max_steps=30, progress=False, device="cpu").train(
+        examples(task)
+    )
     tau = TaskVector.from_models(knows, ft)
-    coef, recs = tau.select_scaling_coef(knows, lambda m: logprob(m, task), coefs=[0, 0.25, 0.5, 1, 2, 4, 8],
-                                         control=lambda m: p1(m, control), keep=1.0, sign=-1)
+    coef, recs = tau.select_scaling_coef(
+        knows,
+        lambda m: logprob(m, task),
+        coefs=[0, 0.25, 0.5, 1, 2, 4, 8],
+        control=lambda m: p1(m, control),
+        keep=1.0,
+        sign=-1,
+    )
     neg = tau.apply_to(copy.deepcopy(knows), scaling_coef=-coef)
-    return {"lambda": coef, "task_logprob_before": round(logprob(knows, task), 3),
-            "task_logprob_after": round(logprob(neg, task), 3), "task_p1_before": p1(knows, task),
-            "task_p1_after": p1(neg, task), "control_p1_before": p1(knows, control),
-            "control_p1_after": p1(neg, control), "candidates": recs}
+    return {
+        "lambda": coef,
+        "task_logprob_before": round(logprob(knows, task), 3),
+        "task_logprob_after": round(logprob(neg, task), 3),
+        "task_p1_before": p1(knows, task),
+        "task_p1_after": p1(neg, task),
+        "control_p1_before": p1(knows, control),
+        "control_p1_after": p1(neg, control),
+        "candidates": recs,
+    }
 
 
 def main(argv=None) -> int:
@@ -156,7 +197,11 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     res = {}
-    for name, fn in (("madx", madx_check), ("lt_sft_ticket", ticket_check), ("task_vector_forgetting", forgetting_check)):
+    for name, fn in (
+        ("madx", madx_check),
+        ("lt_sft_ticket", ticket_check),
+        ("task_vector_forgetting", forgetting_check),
+    ):
         t = time.perf_counter()
         res[name] = fn(torch)
         res[name]["seconds"] = round(time.perf_counter() - t, 1)

@@ -33,8 +33,9 @@ def main(argv=None) -> int:
     ap.add_argument("--facts", type=int, default=None)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None, help="write all summaries to this JSON file")
-    ap.add_argument("--plot", default=None,
-                    help="also draw the first run as a PNG here (with --from-json: without re-running)")
+    ap.add_argument(
+        "--plot", default=None, help="also draw the first run as a PNG here (with --from-json: without re-running)"
+    )
     ap.add_argument("--from-json", default=None, help="read the runs from this JSON instead of running")
     args = ap.parse_args(argv)
     if args.from_json:
@@ -69,9 +70,12 @@ def main(argv=None) -> int:
 
         print("wrote", plot_probe_summary(runs[0], args.plot))
     for s in runs:
-        print(f"seed {s['config']['seed']}: " + ", ".join(f"{g} {s['p_at_1'][g]:.3f}" for g in s["p_at_1"])
-              + f"  (majority {s['majority']['unseen']:.3f}, chance {s['chance']['unseen']:.3f}; "
-              f"wall {s['wall_seconds']} s, cpu {s['cpu_seconds']} s)")
+        print(
+            f"seed {s['config']['seed']}: "
+            + ", ".join(f"{g} {s['p_at_1'][g]:.3f}" for g in s["p_at_1"])
+            + f"  (majority {s['majority']['unseen']:.3f}, chance {s['chance']['unseen']:.3f}; "
+            f"wall {s['wall_seconds']} s, cpu {s['cpu_seconds']} s)"
+        )
     return 0
 
 

@@ -100,11 +100,11 @@ def add_noise(name: str, rng: np.random.Generator) -> str:
         i = int(rng.integers(1, len(s) - 1))
         op = rng.integers(3)
         if op == 0:
-            s = s[:i] + s[i + 1:]
+            s = s[:i] + s[i + 1 :]
         elif op == 1:
-            s = s[:i - 1] + s[i] + s[i - 1] + s[i + 1:]
+            s = s[: i - 1] + s[i] + s[i - 1] + s[i + 1 :]
         else:
-            s = s[:i] + _LETTERS[int(rng.integers(26))] + s[i + 1:]
+            s = s[:i] + _LETTERS[int(rng.integers(26))] + s[i + 1 :]
     if " " in s and rng.random() < 0.1:
         parts = s.split(" ")
         parts[0], parts[-1] = parts[-1], parts[0]
@@ -137,8 +137,8 @@ def generate(n: int, seed: int = 0, dangling: float = 0.1) -> dict:
         return [f"{names[i]} {words[j]}" if t else names[i] for i, j, t in zip(a.tolist(), b.tolist(), two.tolist())]
 
     names1 = draw(n)
-    src = rng.permutation(n)[:n_match]                 # side-1 entities with a counterpart
-    tgt = rng.permutation(n)[:n_match]                 # their positions on side 2
+    src = rng.permutation(n)[:n_match]  # side-1 entities with a counterpart
+    tgt = rng.permutation(n)[:n_match]  # their positions on side 2
     names2 = [None] * n
     for i, j in zip(src.tolist(), tgt.tolist()):
         names2[j] = add_noise(transliterate(names1[i], rng), rng)
@@ -151,8 +151,13 @@ def generate(n: int, seed: int = 0, dangling: float = 0.1) -> dict:
     mapped = np.stack([to2[edges1[:, 0]], edges1[:, 1], to2[edges1[:, 2]]], axis=1)
     mapped = mapped[(mapped[:, 0] >= 0) & (mapped[:, 2] >= 0) & (rng.random(len(mapped)) < 0.8)]
     edges2 = np.concatenate([mapped, _powerlaw_edges(n, n, 40, rng)])
-    return {"names1": names1, "names2": names2, "edges1": edges1, "edges2": edges2,
-            "gold": np.stack([src, tgt], axis=1)}
+    return {
+        "names1": names1,
+        "names2": names2,
+        "edges1": edges1,
+        "edges2": edges2,
+        "gold": np.stack([src, tgt], axis=1),
+    }
 
 
 def write_ntriples(path: Path, names: list[str], edges: np.ndarray, ns: str) -> None:
@@ -180,8 +185,14 @@ class HashedNgramEncoder:
         if self._proj is None:
             rng = np.random.default_rng(self.seed)
             self._proj = rng.standard_normal((self.n_features, self.dim)).astype(np.float32)
-        X = HashingVectorizer(analyzer="char_wb", ngram_range=(2, 4), n_features=self.n_features,
-                              alternate_sign=False, norm="l2", lowercase=True).transform(texts)
+        X = HashingVectorizer(
+            analyzer="char_wb",
+            ngram_range=(2, 4),
+            n_features=self.n_features,
+            alternate_sign=False,
+            norm="l2",
+            lowercase=True,
+        ).transform(texts)
         E = np.asarray(X.astype(np.float32) @ self._proj)
         E /= np.maximum(np.linalg.norm(E, axis=1, keepdims=True), 1e-12)
         return E
@@ -214,10 +225,12 @@ def run(n: int, executor_name: str = "local", seed: int = 0, workdir: str | None
     try:
         t = time.perf_counter()
         enc = HashedNgramEncoder(seed=seed)
-        E1 = encode_chunked(data["names1"], enc, work / "e1.npy", chunk_size=65536, key="hash", executor=executor,
-                            force=True)
-        E2 = encode_chunked(data["names2"], enc, work / "e2.npy", chunk_size=65536, key="hash", executor=executor,
-                            force=True)
+        E1 = encode_chunked(
+            data["names1"], enc, work / "e1.npy", chunk_size=65536, key="hash", executor=executor, force=True
+        )
+        E2 = encode_chunked(
+            data["names2"], enc, work / "e2.npy", chunk_size=65536, key="hash", executor=executor, force=True
+        )
         times["encode"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -225,8 +238,16 @@ def run(n: int, executor_name: str = "local", seed: int = 0, workdir: str | None
         # IVF lists grow as 4 sqrt(n); nprobe shrinks as 1/sqrt(n) beyond 100k so that a query scans
         # about the same number of vectors (16 lists of 100k / 1264) at every size
         nprobe = 16 if n <= 100_000 else max(4, int(round(16 * (100_000 / n) ** 0.5)))
-        S = search_candidates(np.asarray(E1), np.asarray(E2), k, method=method, executor=executor, seed=seed,
-                              nprobe=nprobe, shard_rows=65536)
+        S = search_candidates(
+            np.asarray(E1),
+            np.asarray(E2),
+            k,
+            method=method,
+            executor=executor,
+            seed=seed,
+            nprobe=nprobe,
+            shard_rows=65536,
+        )
         times["candidates"] = time.perf_counter() - t
         t = time.perf_counter()
         rows, cols, info = match_blocks(S, executor=executor, n_blocks=8, unmatched_value=THRESHOLD)
@@ -235,8 +256,14 @@ def run(n: int, executor_name: str = "local", seed: int = 0, workdir: str | None
         t = time.perf_counter()
         scores = np.asarray(S[rows, cols]).ravel()
         out = work / "alignment.tsv"
-        write_tsv(out, ((f"http://kg1.ex/e{i}", f"http://kg2.ex/e{j}", float(c), data["names1"][i], data["names2"][j])
-                        for i, j, c in zip(rows.tolist(), cols.tolist(), scores.tolist())), force=True)
+        write_tsv(
+            out,
+            (
+                (f"http://kg1.ex/e{i}", f"http://kg2.ex/e{j}", float(c), data["names1"][i], data["names2"][j])
+                for i, j, c in zip(rows.tolist(), cols.tolist(), scores.tolist())
+            ),
+            force=True,
+        )
         times["write"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -249,24 +276,41 @@ def run(n: int, executor_name: str = "local", seed: int = 0, workdir: str | None
         precision = correct / len(rows) if len(rows) else 0.0
         recall = correct / len(gold)
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        rec = candidate_recall(np.asarray(E1), np.asarray(E2), S, k, sample=1000, seed=seed) if method != "exact" \
+        rec = (
+            candidate_recall(np.asarray(E1), np.asarray(E2), S, k, sample=1000, seed=seed)
+            if method != "exact"
             else {"recall_at_k": 1.0, "recall_top1": 1.0, "rows": 0, "k": k}
+        )
         times["evaluate"] = time.perf_counter() - t
         digest = hashlib.sha256(np.stack([rows, cols]).tobytes()).hexdigest()[:16]
     finally:
         workers = sampler.stop() if sampler else None
         executor.close()
     pipeline = sum(times[s] for s in ("encode", "candidates", "match", "write"))
-    return {"n": n, "executor": executor_name, "k": k, "candidate_method": method, "dim": DIM,
-            "nprobe": nprobe if method == "ivf" else None,
-            "times_s": {s: round(v, 2) for s, v in times.items()},
-            "from_embeddings_to_alignment_s": round(times["candidates"] + times["match"] + times["write"], 2),
-            "pipeline_s": round(pipeline, 2), "driver_cpu_s": round(time.process_time() - cpu0, 1),
-            "load_avg_1min": round(os.getloadavg()[0], 1), "peak_rss_gb": round(_rss_gb(), 2),
-            "ray_workers_rss_gb": workers,
-            "hits@1": round(hits1, 4), "precision": round(precision, 4), "recall": round(recall, 4),
-            "f1": round(f1, 4), "pairs": int(len(rows)), "candidate_recall": rec, "blocks": info,
-            "alignment_sha256": digest, "cpus": os.cpu_count()}
+    return {
+        "n": n,
+        "executor": executor_name,
+        "k": k,
+        "candidate_method": method,
+        "dim": DIM,
+        "nprobe": nprobe if method == "ivf" else None,
+        "times_s": {s: round(v, 2) for s, v in times.items()},
+        "from_embeddings_to_alignment_s": round(times["candidates"] + times["match"] + times["write"], 2),
+        "pipeline_s": round(pipeline, 2),
+        "driver_cpu_s": round(time.process_time() - cpu0, 1),
+        "load_avg_1min": round(os.getloadavg()[0], 1),
+        "peak_rss_gb": round(_rss_gb(), 2),
+        "ray_workers_rss_gb": workers,
+        "hits@1": round(hits1, 4),
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "pairs": int(len(rows)),
+        "candidate_recall": rec,
+        "blocks": info,
+        "alignment_sha256": digest,
+        "cpus": os.cpu_count(),
+    }
 
 
 def _row_argmax(S) -> np.ndarray:
@@ -303,8 +347,9 @@ class _RaySampler:
             for p in psutil.process_iter(["name", "cmdline", "memory_info", "ppid"]):
                 try:
                     cmd = " ".join(p.info["cmdline"] or [])
-                    if p.pid != me and ("ray::" in cmd or "default_worker.py" in cmd or "raylet" in cmd
-                                        or "gcs_server" in cmd):
+                    if p.pid != me and (
+                        "ray::" in cmd or "default_worker.py" in cmd or "raylet" in cmd or "gcs_server" in cmd
+                    ):
                         total += p.info["memory_info"].rss
                 except Exception:
                     pass
@@ -327,19 +372,27 @@ LOADERS = {
 def measure_load(path: Path) -> dict:
     out = {}
     for name, code in LOADERS.items():
-        script = (f"import resource, sys, time; sys.path.insert(0, {str(REPO)!r}); t = time.perf_counter(); "
-                  + code.format(path=str(path))
-                  + "; u = resource.getrusage(resource.RUSAGE_SELF)"
-                  + "; print(time.perf_counter() - t, u.ru_maxrss / 2**20, n, u.ru_utime + u.ru_stime)")
-        base = (f"import resource, sys; sys.path.insert(0, {str(REPO)!r}); "
-                + ("import rdflib" if name == "rdflib" else "import kgalign.io, kgalign.io.rdf, numpy, tqdm")
-                + "; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)")
+        script = (
+            f"import resource, sys, time; sys.path.insert(0, {str(REPO)!r}); t = time.perf_counter(); "
+            + code.format(path=str(path))
+            + "; u = resource.getrusage(resource.RUSAGE_SELF)"
+            + "; print(time.perf_counter() - t, u.ru_maxrss / 2**20, n, u.ru_utime + u.ru_stime)"
+        )
+        base = (
+            f"import resource, sys; sys.path.insert(0, {str(REPO)!r}); "
+            + ("import rdflib" if name == "rdflib" else "import kgalign.io, kgalign.io.rdf, numpy, tqdm")
+            + "; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)"
+        )
         r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
         b = subprocess.run([sys.executable, "-c", base], capture_output=True, text=True, check=True)
         secs, rss, count, cpu = r.stdout.split()
-        out[name] = {"seconds": round(float(secs), 2), "cpu_s_incl_imports": round(float(cpu), 2),
-                     "peak_rss_gb": round(float(rss), 3),
-                     "baseline_rss_gb": round(float(b.stdout.split()[0]), 3), "size": int(count)}
+        out[name] = {
+            "seconds": round(float(secs), 2),
+            "cpu_s_incl_imports": round(float(cpu), 2),
+            "peak_rss_gb": round(float(rss), 3),
+            "baseline_rss_gb": round(float(b.stdout.split()[0]), 3),
+            "size": int(count),
+        }
     for name in out:
         out[name]["added_rss_gb"] = round(out[name]["peak_rss_gb"] - out[name]["baseline_rss_gb"], 3)
     return out
@@ -349,8 +402,12 @@ def cmd_load(n: int, seed: int = 0) -> dict:
     data = generate(n, seed)
     path = Path(f"/tmp/kgalign-scale-load-{n}.nt")
     write_ntriples(path, data["names1"], data["edges1"], "http://kg1.ex/")
-    res = {"n": n, "triples": len(data["names1"]) + len(data["edges1"]), "mb": round(path.stat().st_size / 1e6, 1),
-           "loaders": measure_load(path)}
+    res = {
+        "n": n,
+        "triples": len(data["names1"]) + len(data["edges1"]),
+        "mb": round(path.stat().st_size / 1e6, 1),
+        "loaders": measure_load(path),
+    }
     path.unlink()
     ox, rl = res["loaders"]["oxigraph"], res["loaders"]["rdflib"]
     res["speedup_vs_rdflib"] = round(rl["seconds"] / ox["seconds"], 1)
@@ -388,17 +445,21 @@ def plot(results: list[dict], path: Path) -> None:
 
 def table(results: list[dict]) -> str:
     """The Markdown table of the runs."""
-    head = ("| n per side | executor | encode s | candidates s | match s | write s | embeddings -> alignment s "
-            "| driver CPU s | peak RSS GB (driver + Ray workers) | cand. recall@10 / top-1 | Hits@1 | P | R | F1 "
-            "| alignment sha256 |")
+    head = (
+        "| n per side | executor | encode s | candidates s | match s | write s | embeddings -> alignment s "
+        "| driver CPU s | peak RSS GB (driver + Ray workers) | cand. recall@10 / top-1 | Hits@1 | P | R | F1 "
+        "| alignment sha256 |"
+    )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
         t, c = r["times_s"], r["candidate_recall"]
         mem = f"{r['peak_rss_gb']}" + (f" + {r['ray_workers_rss_gb']}" if r.get("ray_workers_rss_gb") else "")
-        lines.append(f"| {r['n']:,} | {r['executor']} | {t['encode']} | {t['candidates']} | {t['match']} | "
-                     f"{t['write']} | {r['from_embeddings_to_alignment_s']} | {r.get('driver_cpu_s', '')} | {mem} | "
-                     f"{c['recall_at_k']:.3f} / {c['recall_top1']:.3f} | {r['hits@1']:.3f} | {r['precision']:.3f} | "
-                     f"{r['recall']:.3f} | {r['f1']:.3f} | `{r['alignment_sha256']}` |")
+        lines.append(
+            f"| {r['n']:,} | {r['executor']} | {t['encode']} | {t['candidates']} | {t['match']} | "
+            f"{t['write']} | {r['from_embeddings_to_alignment_s']} | {r.get('driver_cpu_s', '')} | {mem} | "
+            f"{c['recall_at_k']:.3f} / {c['recall_top1']:.3f} | {r['hits@1']:.3f} | {r['precision']:.3f} | "
+            f"{r['recall']:.3f} | {r['f1']:.3f} | `{r['alignment_sha256']}` |"
+        )
     return "\n".join(lines)
 
 
@@ -415,8 +476,9 @@ def main(argv=None) -> None:
     a.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
     a.add_argument("--executors", nargs="+", default=["local", "ray"])
     a.add_argument("--out", default=str(HERE / "results" / "scale.json"))
-    rp = sub.add_parser("report", help="add run results (JSON lines) to results/scale.json, redraw the plot, "
-                                       "print the Markdown table")
+    rp = sub.add_parser(
+        "report", help="add run results (JSON lines) to results/scale.json, redraw the plot, print the Markdown table"
+    )
     rp.add_argument("files", nargs="*")
     rp.add_argument("--out", default=str(HERE / "results" / "scale.json"))
     args = ap.parse_args(argv)
@@ -442,8 +504,9 @@ def main(argv=None) -> None:
         results = json.loads(out.read_text())["runs"] if out.exists() else []
         for n in args.sizes:
             for ex in args.executors:
-                p = subprocess.run([sys.executable, __file__, "run", "--n", str(n), "--executor", ex],
-                                   capture_output=True, text=True)
+                p = subprocess.run(
+                    [sys.executable, __file__, "run", "--n", str(n), "--executor", ex], capture_output=True, text=True
+                )
                 if p.returncode != 0:
                     print(p.stderr[-2000:], file=sys.stderr)
                     continue

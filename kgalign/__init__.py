@@ -6,10 +6,9 @@ when the function that needs them is called.
 
 from __future__ import annotations
 
-from kgalign._version import __version__
-
 # public name -> module that defines it (imported on first access)
 from kgalign._lazy import lazy_exports
+from kgalign._version import __version__
 
 _LAZY = {
     "KnowledgeGraph": "kgalign.kg",

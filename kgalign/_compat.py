@@ -38,7 +38,7 @@ def new_name(old: str) -> str | None:
     """The current path of module ``old`` (None when it did not move)."""
     for prefix in sorted(MOVED, key=len, reverse=True):
         if old == prefix or old.startswith(prefix + "."):
-            return MOVED[prefix] + old[len(prefix):]
+            return MOVED[prefix] + old[len(prefix) :]
     return None
 
 
@@ -58,8 +58,11 @@ class _AliasFinder(importlib.abc.MetaPathFinder):
         new = new_name(fullname)
         if new is None:
             return None
-        warnings.warn(f"{fullname} moved to {new}; the old path will be removed in a later release",
-                      DeprecationWarning, stacklevel=3)
+        warnings.warn(
+            f"{fullname} moved to {new}; the old path will be removed in a later release",
+            DeprecationWarning,
+            stacklevel=3,
+        )
         spec = importlib.util.spec_from_loader(fullname, _AliasLoader(new))
         return spec
 

@@ -31,9 +31,10 @@ import json
 import math
 import numbers
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, ClassVar, Mapping
+from typing import ClassVar
 
 from kgalign.errors import InputError
 
@@ -137,7 +138,7 @@ def kind_selection(v):
 
 
 def ngram_range(v):
-    ok = (isinstance(v, (list, tuple)) and len(v) == 2 and all(_is_int(n) for n in v) and 1 <= v[0] <= v[1])
+    ok = isinstance(v, (list, tuple)) and len(v) == 2 and all(_is_int(n) for n in v) and 1 <= v[0] <= v[1]
     if not ok:
         raise _Bad("[min, max] character n-gram lengths with 1 <= min <= max")
     return (int(v[0]), int(v[1]))
@@ -188,7 +189,7 @@ class Section:
                 raise InputError(f"configuration {path!r} must be {exc}, got {value!r}") from None
 
     @classmethod
-    def from_dict(cls, data: Mapping | None = None, *, base: "Section | None" = None):
+    def from_dict(cls, data: Mapping | None = None, *, base: Section | None = None):
         """Build a section from a mapping, merged over ``base`` (default: the defaults).
 
         Parameters
@@ -256,17 +257,27 @@ class Section:
 class MatchingConfig(Section):
     """``matching``: how the 1-to-1 assignment is solved (:func:`kgalign.aligner.stages.match`)."""
 
-    _path: ClassVar[str] = 'matching'
+    _path: ClassVar[str] = "matching"
 
-    method: str = setting("auto", one_of("auto", "dense", "sparse", "greedy"),
-                          "auto: exact dense LAP within a work budget, else sparse auction")
+    method: str = setting(
+        "auto",
+        one_of("auto", "dense", "sparse", "greedy"),
+        "auto: exact dense LAP within a work budget, else sparse auction",
+    )
     dense_max_cells: int = setting(400_000_000, positive, "above this many cells: top-k + sparse auction")
-    dense_work: float = setting(0.0, weight, "auto: exact-solver budget in cells examined per cell, e.g. 0.5 "
-                                "(past it: top-k + auction; 0: no budget, the default)")
+    dense_work: float = setting(
+        0.0,
+        weight,
+        "auto: exact-solver budget in cells examined per cell, e.g. 0.5 "
+        "(past it: top-k + auction; 0: no budget, the default)",
+    )
     topk: int = setting(50, positive, "candidates per source of the sparse path")
     refine: bool = setting(True, boolean, "re-exchange refinement after the sparse auction")
-    block_rows: int = setting(4_000_000, positive, "sparse path: above this many rows, match by blocks "
-                              "(components, then METIS) and refine the seams")
+    block_rows: int = setting(
+        4_000_000,
+        positive,
+        "sparse path: above this many rows, match by blocks (components, then METIS) and refine the seams",
+    )
 
 
 @dataclass(frozen=True)
@@ -276,11 +287,12 @@ class SimilarityConfig(Section):
     The defaults are the best configuration measured on DBP15K zh_en.
     """
 
-    _path: ClassVar[str] = 'similarity'
+    _path: ClassVar[str] = "similarity"
 
     center: bool = setting(True, boolean, "subtract each graph's mean embedding before the cosine")
     remove_language_directions: int = setting(
-        0, count, "project out this many LDA directions separating the graphs' name embeddings (Chang et al. 2022)")
+        0, count, "project out this many LDA directions separating the graphs' name embeddings (Chang et al. 2022)"
+    )
     names: float = setting(1.0, weight, "weight of the translated-name embedding cosine")
     original_names: float = setting(0.0, weight, "weight of original-script names (multilingual encoder only)")
     strings: float = setting(1.0, weight, "weight of the character n-gram TF-IDF cosine")
@@ -289,9 +301,12 @@ class SimilarityConfig(Section):
     relation_weighting: str = setting("none", one_of("none", "irf"), "none | irf (inverse relation frequency)")
     attributes: float = setting(0.5, weight, "weight of the attribute-literal cosine (if both graphs have any)")
     csls: int = setting(0, count, "k of CSLS hubness correction (0: off)")
-    mode: str = setting("auto", one_of("auto", "dense", "sparse"),
-                        "dense: n1 x n2 matrix; sparse: only top-k candidate pairs (memory n1 * k); auto: sparse "
-                        "above sparse_above cells")
+    mode: str = setting(
+        "auto",
+        one_of("auto", "dense", "sparse"),
+        "dense: n1 x n2 matrix; sparse: only top-k candidate pairs (memory n1 * k); auto: sparse "
+        "above sparse_above cells",
+    )
     sparse_above: int = setting(400_000_000, positive, "auto mode: sparse when sources x targets exceeds this")
     topk: int = setting(50, positive, "sparse mode: candidates per source and per target (top-k of names + structure)")
 
@@ -300,7 +315,7 @@ class SimilarityConfig(Section):
 class SelftrainConfig(Section):
     """``selftrain``: gold-free pseudo-anchor self-training (:mod:`kgalign.aligner.selftrain`)."""
 
-    _path: ClassVar[str] = 'selftrain'
+    _path: ClassVar[str] = "selftrain"
 
     enabled: bool = setting(True, boolean)
     rounds: int = setting(3, count, "at most this many re-scoring rounds")
@@ -317,13 +332,13 @@ class AbstainConfig(Section):
     Chosen on DBP15K zh_en and fixed elsewhere.
     """
 
-    _path: ClassVar[str] = 'abstain'
+    _path: ClassVar[str] = "abstain"
 
     min_score: float | None = setting(0.3, finite_or_none, "withdraw pairs whose fused similarity is below this")
     degree_ratio: float = setting(1.0 / 3.0, weight, "peripheral: degree < ratio * median degree of the graph")
 
 
-def abstain_config(value, current: "AbstainConfig | None" = None) -> AbstainConfig | None:
+def abstain_config(value, current: AbstainConfig | None = None) -> AbstainConfig | None:
     """The abstention settings named by a configuration's ``abstain`` value (None: off).
 
     Parameters
@@ -405,17 +420,19 @@ class AlignConfig(Section):
     batch_size: int = setting(256, positive)
     seed: int = setting(0, count)
     threshold: float | None = setting(None, finite_or_none, "drop pairs whose score is below this value")
-    abstain: AbstainConfig | None = setting(None, _abstain_check, "auto: withdraw weak / peripheral pairs",
-                                            merge=abstain_config)
+    abstain: AbstainConfig | None = setting(
+        None, _abstain_check, "auto: withdraw weak / peripheral pairs", merge=abstain_config
+    )
     show_progress: bool = setting(True, boolean)
-    kinds: str | tuple | None = setting(None, kind_selection,
-                                        "entity kinds to align, each against the same kind; None: every kind both share")
+    kinds: str | tuple | None = setting(
+        None, kind_selection, "entity kinds to align, each against the same kind; None: every kind both share"
+    )
     matching: MatchingConfig = section(MatchingConfig)
     similarity: SimilarityConfig = section(SimilarityConfig)
     selftrain: SelftrainConfig = section(SelftrainConfig)
 
     @classmethod
-    def build(cls, config: "AlignConfig | Mapping | None" = None, **options) -> "AlignConfig":
+    def build(cls, config: AlignConfig | Mapping | None = None, **options) -> AlignConfig:
         """``config`` (a mapping or an AlignConfig) with top-level ``options`` on top.
 
         Options whose value is None are ignored ("not given"), as are top-level None values of
@@ -428,8 +445,11 @@ class AlignConfig(Section):
         """
         if config is not None and not isinstance(config, (AlignConfig, Mapping)):
             raise InputError(f"configuration must be a mapping of options, got {config!r}")
-        cfg = config if isinstance(config, AlignConfig) else cls.from_dict(
-            {k: v for k, v in (config or {}).items() if v is not None})
+        cfg = (
+            config
+            if isinstance(config, AlignConfig)
+            else cls.from_dict({k: v for k, v in (config or {}).items() if v is not None})
+        )
         given = {k: v for k, v in options.items() if v is not None}
         return cls.from_dict(given, base=cfg) if given else cfg
 

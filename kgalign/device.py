@@ -45,9 +45,7 @@ def resolve_device(spec: str | None = "auto") -> str:
         return "cpu"
     cuda = _CUDA.match(name)
     if name not in ("auto", "mps") and cuda is None:
-        raise DeviceError(
-            f"unknown device {spec!r}: use auto, cpu, cuda, cuda:N or mps"
-        )
+        raise DeviceError(f"unknown device {spec!r}: use auto, cpu, cuda, cuda:N or mps")
 
     import torch
 

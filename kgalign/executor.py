@@ -106,8 +106,9 @@ class RayExecutor(Executor):
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, *, num_cpus: int | None = None, cpus_per_task: float = 1.0,
-                 **init_kwargs: Any) -> None:
+    def __init__(
+        self, address: str | None = None, *, num_cpus: int | None = None, cpus_per_task: float = 1.0, **init_kwargs: Any
+    ) -> None:
         try:
             import ray
         except ImportError as exc:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,8 +30,14 @@ LABEL_PREDICATES: tuple[str, ...] = (
 #: ``individual`` (code 0, the default: DBP15K/OpenEA entities, RDF instances), ``class``
 #: (``owl:Class``/``rdfs:Class``), ``object_property``, ``datatype_property``,
 #: ``annotation_property`` and ``concept`` (``skos:Concept``).
-KINDS: tuple[str, ...] = ("individual", "class", "object_property", "datatype_property",
-                          "annotation_property", "concept")
+KINDS: tuple[str, ...] = (
+    "individual",
+    "class",
+    "object_property",
+    "datatype_property",
+    "annotation_property",
+    "concept",
+)
 INDIVIDUAL, CLASS, OBJECT_PROPERTY, DATATYPE_PROPERTY, ANNOTATION_PROPERTY, CONCEPT = range(len(KINDS))
 
 
@@ -158,7 +165,7 @@ class KnowledgeGraph:
         return [self.label(i, lang) for i in range(self.n_entities)]
 
     # ------------------------------------------------------------------ structure
-    def adjacency(self, symmetric: bool = True) -> "sp.csr_matrix":
+    def adjacency(self, symmetric: bool = True) -> sp.csr_matrix:
         """Entity adjacency as a scipy CSR matrix of shape (n, n), float32 triple counts.
 
         With ``symmetric`` (default) edges count in both directions; self-loops are kept.
@@ -178,7 +185,7 @@ class KnowledgeGraph:
         deg += np.bincount(self.triples[:, 2], minlength=self.n_entities)
         return deg.astype(np.int64)
 
-    def to_networkx(self) -> "nx.MultiDiGraph":
+    def to_networkx(self) -> nx.MultiDiGraph:
         """A networkx MultiDiGraph view: nodes are IRIs, edges carry ``relation`` (IRI)."""
         import networkx as nx
 
@@ -188,7 +195,7 @@ class KnowledgeGraph:
             g.add_edge(self.entities[h], self.entities[t], relation=self.relations[r])
         return g
 
-    def subgraph(self, keep: Sequence[int] | np.ndarray) -> "KnowledgeGraph":
+    def subgraph(self, keep: Sequence[int] | np.ndarray) -> KnowledgeGraph:
         """The graph restricted to the entity positions ``keep`` (in that order)."""
         keep = np.asarray(keep, dtype=np.int64)
         remap = np.full(self.n_entities, -1, dtype=np.int64)
@@ -293,7 +300,9 @@ def parse_kinds(spec) -> tuple[int, ...]:
     elif isinstance(spec, (list, tuple)) and all(isinstance(s, str) for s in spec):
         names = [s.strip() for s in spec]
     else:
-        raise InputError(f"configuration 'kinds' must be a list of kind names or a comma-separated string, got {spec!r}")
+        raise InputError(
+            f"configuration 'kinds' must be a list of kind names or a comma-separated string, got {spec!r}"
+        )
     codes: set[int] = set()
     for name in names:
         key = name.lower().replace("-", "_").replace(" ", "_")
@@ -306,5 +315,3 @@ def parse_kinds(spec) -> tuple[int, ...]:
     if not codes:
         raise InputError("'kinds' selects no entity kind")
     return tuple(sorted(codes))
-
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 from urllib.parse import unquote
 
 # Namespaces after which the whole rest of the IRI is the name (DBpedia-style), so that
@@ -78,12 +78,12 @@ def local_name(iri: str) -> str:
     for marker in _NAMESPACE_MARKERS:
         pos = iri.find(marker)
         if pos >= 0:
-            name = iri[pos + len(marker):]
+            name = iri[pos + len(marker) :]
             break
     else:
         stripped = iri.rstrip("/#")
         cut = max(stripped.rfind("#"), stripped.rfind("/"), stripped.rfind(":") if "/" not in stripped else -1)
-        name = stripped[cut + 1:] if cut >= 0 else stripped
+        name = stripped[cut + 1 :] if cut >= 0 else stripped
     try:
         name = unquote(name, encoding="utf-8", errors="strict")
     except UnicodeDecodeError:  # legacy IRIs escape Latin-1 bytes (``Caf%E9``)

@@ -48,7 +48,7 @@ class HashingEncoder:
         for i, t in enumerate(texts):
             t = f"  {t.lower()}  "
             for k in range(len(t) - 2):
-                h = int.from_bytes(hashlib.md5(t[k:k + 3].encode()).digest()[:4], "little")
+                h = int.from_bytes(hashlib.md5(t[k : k + 3].encode()).digest()[:4], "little")
                 out[i, h % self.dim] += 1.0
         out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import DATASETS, HashingEncoder, need
+
 from kgalign.cli import main
 
 EN = """@prefix ex: <http://en.ex/> .
@@ -54,8 +54,18 @@ def test_item1_invalid_iri_is_exit_2_naming_file_and_line_before_any_work(tmp_pa
     assert not (tmp_path / "out.ttl").exists()
 
 
-@pytest.mark.parametrize("iri", ['http://a.ex/x"1', "http://a.ex/x 1", "http://a.ex/x|1", "http://a.ex/x\\\\1",
-                                 "http://a.ex/x^1", "http://a.ex/x`1", "http://a.ex/x}1"])
+@pytest.mark.parametrize(
+    "iri",
+    [
+        'http://a.ex/x"1',
+        "http://a.ex/x 1",
+        "http://a.ex/x|1",
+        "http://a.ex/x\\\\1",
+        "http://a.ex/x^1",
+        "http://a.ex/x`1",
+        "http://a.ex/x}1",
+    ],
+)
 def test_item6_one_iri_rule_in_turtle_ntriples_and_dbp15k(tmp_path, iri):
     from kgalign.errors import InputError
     from kgalign.io import load_kg
@@ -97,8 +107,8 @@ def test_item6_invalid_iri_reported_once_with_its_line(tmp_path, caplog):
 
 def test_item1_writers_name_an_invalid_iri_of_a_graph_built_in_python(tmp_path):
     from kgalign.errors import InputError
-    from kgalign.io.writers import Row, write_ntriples, write_sssom, write_turtle
     from kgalign.io.oaei import write_oaei_rows
+    from kgalign.io.writers import Row, write_ntriples, write_sssom, write_turtle
 
     rows = [Row("http://a.ex/ok", "http://b.ex/ok", 0.9), Row("http://a.ex/x{1}", "http://b.ex/y", 0.8)]
     for i, w in enumerate((write_turtle, write_ntriples, write_sssom, write_oaei_rows)):
@@ -149,9 +159,11 @@ def test_item2_atomic_write_refuses_special_files_even_with_force(tmp_path):
 def _rows():
     from kgalign.io.writers import Row
 
-    return [Row("http://zh.dbpedia.org/resource/北京", "http://dbpedia.org/resource/Beijing", 0.9, "北京", "Beijing"),
-            Row("http://dbpedia.org/resource/Bête_(x)", "http://fr.dbpedia.org/resource/Bête", 0.7, "Bête", "Bête"),
-            Row("http://a.ex/HIStory:_Past,_Book_I", "http://b.ex/Q%C3%A9", 0.5, "a\x0bb\u2028c", "d")]
+    return [
+        Row("http://zh.dbpedia.org/resource/北京", "http://dbpedia.org/resource/Beijing", 0.9, "北京", "Beijing"),
+        Row("http://dbpedia.org/resource/Bête_(x)", "http://fr.dbpedia.org/resource/Bête", 0.7, "Bête", "Bête"),
+        Row("http://a.ex/HIStory:_Past,_Book_I", "http://b.ex/Q%C3%A9", 0.5, "a\x0bb\u2028c", "d"),
+    ]
 
 
 def test_item3_sssom_is_read_whole_by_sssom_py_and_matches_unicode_gold(tmp_path):
@@ -167,9 +179,12 @@ def test_item3_sssom_is_read_whole_by_sssom_py_and_matches_unicode_gold(tmp_path
     msdf = sssom_parsers.parse_sssom_table(out)
     assert len(msdf.df) == len(rows)  # before: the non-ASCII mappings were dropped
     conv = msdf.converter
-    got = {(uri_to_iri(conv.expand(s)), uri_to_iri(conv.expand(o))) for s, o in zip(msdf.df.subject_id, msdf.df.object_id)}
-    assert got == {(r.source, r.target) for r in rows if "%" not in r.target} | \
-        {(r.source, uri_to_iri(r.target)) for r in rows if "%" in r.target}
+    got = {
+        (uri_to_iri(conv.expand(s)), uri_to_iri(conv.expand(o))) for s, o in zip(msdf.df.subject_id, msdf.df.object_id)
+    }
+    assert got == {(r.source, r.target) for r in rows if "%" not in r.target} | {
+        (r.source, uri_to_iri(r.target)) for r in rows if "%" in r.target
+    }
     gold = tmp_path / "gold.tsv"  # raw Unicode IRIs, as the DBP15K gold
     write_tsv(gold, rows)
     m = evaluate_alignment(read_alignment(out), read_alignment(gold))
@@ -202,8 +217,10 @@ def test_item3_rdf_outputs_round_trip_through_rdflib(tmp_path, fmt):
     g = Graph().parse(out, format="xml" if fmt == "oaei" else fmt)
     if fmt == "oaei":  # Alignment API: Cell entity1/entity2 resources
         ns = "http://knowledgeweb.semanticweb.org/heterogeneity/alignment#"
-        pairs = {(str(g.value(c, URIRef(ns + "entity1"))), str(g.value(c, URIRef(ns + "entity2"))))
-                 for c in g.subjects(URIRef(ns + "entity1"), None)}
+        pairs = {
+            (str(g.value(c, URIRef(ns + "entity1"))), str(g.value(c, URIRef(ns + "entity2"))))
+            for c in g.subjects(URIRef(ns + "entity1"), None)
+        }
     else:
         pairs = {(str(s), str(o)) for s, _, o in g}
     assert pairs == {(r.source, r.target) for r in rows}
@@ -268,8 +285,11 @@ def test_item5_probe_checks_its_pair_directory_before_the_model(tmp_path, capsys
     pytest.importorskip("transformers")
     import kgalign.lm.probing.lm as lm
 
-    monkeypatch.setattr(lm.MaskedLMProber, "from_pretrained",
-                        classmethod(lambda *a, **k: (_ for _ in ()).throw(AssertionError("model loaded"))))
+    monkeypatch.setattr(
+        lm.MaskedLMProber,
+        "from_pretrained",
+        classmethod(lambda *a, **k: (_ for _ in ()).throw(AssertionError("model loaded"))),
+    )
     code, _, err = run(["probe", tmp_path / "missing", "--model", "bert-base-multilingual-cased"], capsys)
     assert code == 2 and "missing" in err and "does not exist" in err
 
@@ -296,10 +316,14 @@ def test_item6_numeric_iris_are_not_names(tmp_path, hashing_encoder):
     # for other things. Structure says 7 <-> 9 (each hangs off the same labelled hub).
     a = tmp_path / "a.nt"
     b = tmp_path / "b.nt"
-    a.write_text('<http://a.ex/hub> <http://www.w3.org/2000/01/rdf-schema#label> "Hub" .\n'
-                 '<http://a.ex/7> <http://a.ex/p> <http://a.ex/hub> .\n')
-    b.write_text('<http://b.ex/hub> <http://www.w3.org/2000/01/rdf-schema#label> "Hub" .\n'
-                 '<http://b.ex/9> <http://b.ex/p> <http://b.ex/hub> .\n')
+    a.write_text(
+        '<http://a.ex/hub> <http://www.w3.org/2000/01/rdf-schema#label> "Hub" .\n'
+        "<http://a.ex/7> <http://a.ex/p> <http://a.ex/hub> .\n"
+    )
+    b.write_text(
+        '<http://b.ex/hub> <http://www.w3.org/2000/01/rdf-schema#label> "Hub" .\n'
+        "<http://b.ex/9> <http://b.ex/p> <http://b.ex/hub> .\n"
+    )
     kg1, kg2 = load_kg(a), load_kg(b)
     assert kg1.label(kg1.index["http://a.ex/7"]) == ""  # before: "7", a name that matches any "7"
     res = kgalign.align(kg1, kg2, encoder=hashing_encoder)
@@ -341,8 +365,10 @@ def test_item6_huge_label_is_cut_in_names_and_outputs(tmp_path, hashing_encoder)
 
     big = "x" * 2_000_000
     a = tmp_path / "a.nt"
-    a.write_text(f'<http://a.ex/1> <http://www.w3.org/2000/01/rdf-schema#label> "{big}" .\n'
-                 '<http://a.ex/2> <http://www.w3.org/2000/01/rdf-schema#label> "two" .\n')
+    a.write_text(
+        f'<http://a.ex/1> <http://www.w3.org/2000/01/rdf-schema#label> "{big}" .\n'
+        '<http://a.ex/2> <http://www.w3.org/2000/01/rdf-schema#label> "two" .\n'
+    )
     kg = load_kg(a)
     assert len(kg.label(0)) <= 1000
     res = kgalign.align(kg, kg, encoder=hashing_encoder)

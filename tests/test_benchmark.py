@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from kgalign.evaluation import metrics as ev
-from kgalign.evaluation import PermutationCheckError, present, run_protocol, subsample_pair
 from kgalign.cli import main
+from kgalign.evaluation import PermutationCheckError, present, run_protocol, subsample_pair
+from kgalign.evaluation import metrics as ev
 from kgalign.kg import KGPair, KnowledgeGraph
 from kgalign.profiling import StageTimer
 
@@ -23,15 +23,23 @@ DBP = SHARED / "datasets" / "dbp15k"
 def _result(kg1, kg2, sources, targets, sim, rows, cols, timer, *, with_similarity=True):
     sources, targets = np.asarray(sources), np.asarray(targets)
     out = SimpleNamespace(
-        sources=sources, targets=targets, rows=sources[rows], cols=targets[cols],
-        scores=sim[rows, cols].astype(np.float32), stages=timer.as_dict() if timer else {},
-        config={"fake": True}, device="cpu")
+        sources=sources,
+        targets=targets,
+        rows=sources[rows],
+        cols=targets[cols],
+        scores=sim[rows, cols].astype(np.float32),
+        stages=timer.as_dict() if timer else {},
+        config={"fake": True},
+        device="cpu",
+    )
     if with_similarity:
         out.similarity = sim
     else:
+
         def ranking(k, sim=sim, targets=targets):
             order = np.argsort(-sim, axis=1, kind="stable")[:, :k]
             return targets[order]
+
         out.ranking = ranking
     return out
 
@@ -46,8 +54,9 @@ def _match(sim, threshold=None):
     return r, c
 
 
-def label_aligner(kg1, kg2, *, sources=None, targets=None, translations=None, config=None, timer=None,
-                  with_similarity=True):
+def label_aligner(
+    kg1, kg2, *, sources=None, targets=None, translations=None, config=None, timer=None, with_similarity=True
+):
     """Honest: similarity from the entities' labels only (order of presentation irrelevant)."""
     timer = timer or StageTimer()
     with timer.stage("similarity"):
@@ -111,10 +120,14 @@ def synthetic_pair(n_links=40, n_dangling=10, n_noisy=8, seed=3) -> KGPair:
     rng = np.random.default_rng(seed)
     n = n_links + n_dangling
     lab1 = [f"w{i}" for i in range(n)]
-    lab2 = [f"w{i}" if i < n_links - n_noisy else f"v{i}" for i in range(n_links)] + [f"d{i}" for i in range(n_dangling)]
+    lab2 = [f"w{i}" if i < n_links - n_noisy else f"v{i}" for i in range(n_links)] + [
+        f"d{i}" for i in range(n_dangling)
+    ]
     t1 = np.stack([rng.integers(0, n, 120), rng.integers(0, 3, 120), rng.integers(0, n, 120)], axis=1)
     kg1 = KnowledgeGraph([f"http://a/{i}" for i in range(n)], [[("en", t, 0)] for t in lab1], t1, ["r0", "r1", "r2"])
-    kg2 = KnowledgeGraph([f"http://b/{i}" for i in range(n)], [[("en", t, 0)] for t in lab2], t1.copy(), ["r0", "r1", "r2"])
+    kg2 = KnowledgeGraph(
+        [f"http://b/{i}" for i in range(n)], [[("en", t, 0)] for t in lab2], t1.copy(), ["r0", "r1", "r2"]
+    )
     links = np.stack([np.arange(n_links), np.arange(n_links)], axis=1)
     return KGPair(kg1, kg2, links)
 
@@ -174,7 +187,8 @@ def test_honest_aligner_passes_and_metrics_match_direct_computation(aligner):
     assert all({"seconds", "peak_rss_mb"} <= set(v) for v in out["stages"].values())
     assert sum(b["n"] for b in out["curves"]["by_degree"]) == len(links)
     assert np.mean([b["accuracy"] * b["n"] for b in out["curves"]["by_degree"]]) * len(
-        out["curves"]["by_degree"]) / len(links) == pytest.approx(out["accuracy"])
+        out["curves"]["by_degree"]
+    ) / len(links) == pytest.approx(out["accuracy"])
 
 
 def test_open_protocol_counts_dangling_pairs_as_errors():
@@ -206,8 +220,23 @@ needs_dbp = pytest.mark.skipif(not (DBP / "zh_en").is_dir(), reason="shared data
 @needs_dbp
 def test_cli_benchmark_subset_writes_results_and_plots(tmp_path, capsys):
     out = tmp_path / "res"
-    rc = main(["benchmark", "dbp15k", "--pair", "zh_en", "--data-dir", str(DBP), "--limit", "300",
-               "--aligner", f"{__name__}:tfidf_aligner", "--output-dir", str(out), "--no-isolate"])
+    rc = main(
+        [
+            "benchmark",
+            "dbp15k",
+            "--pair",
+            "zh_en",
+            "--data-dir",
+            str(DBP),
+            "--limit",
+            "300",
+            "--aligner",
+            f"{__name__}:tfidf_aligner",
+            "--output-dir",
+            str(out),
+            "--no-isolate",
+        ]
+    )
     cap = capsys.readouterr()
     assert rc == 0, cap.err
     data = json.loads((out / "results.json").read_text())
@@ -226,15 +255,50 @@ def test_cli_benchmark_subset_writes_results_and_plots(tmp_path, capsys):
     pngs = sorted(p.name for p in out.glob("*.png"))
     assert len(pngs) == 8 and all((out / p).stat().st_size > 1000 for p in pngs)
     # existing results are not overwritten without --force
-    assert main(["benchmark", "dbp15k", "--pair", "zh_en", "--data-dir", str(DBP), "--limit", "300",
-                 "--aligner", f"{__name__}:tfidf_aligner", "--output-dir", str(out), "--no-isolate"]) == 2
+    assert (
+        main(
+            [
+                "benchmark",
+                "dbp15k",
+                "--pair",
+                "zh_en",
+                "--data-dir",
+                str(DBP),
+                "--limit",
+                "300",
+                "--aligner",
+                f"{__name__}:tfidf_aligner",
+                "--output-dir",
+                str(out),
+                "--no-isolate",
+            ]
+        )
+        == 2
+    )
 
 
 @needs_dbp
 def test_cli_benchmark_fails_loudly_on_a_leak(tmp_path, capsys):
     out = tmp_path / "res"
-    rc = main(["benchmark", "dbp15k", "--pair", "zh_en", "--data-dir", str(DBP), "--limit", "200",
-               "--protocol", "closed", "--aligner", f"{__name__}:position_leak", "--output-dir", str(out), "--no-plots"])
+    rc = main(
+        [
+            "benchmark",
+            "dbp15k",
+            "--pair",
+            "zh_en",
+            "--data-dir",
+            str(DBP),
+            "--limit",
+            "200",
+            "--protocol",
+            "closed",
+            "--aligner",
+            f"{__name__}:position_leak",
+            "--output-dir",
+            str(out),
+            "--no-plots",
+        ]
+    )
     assert rc == 2
     assert "permutation self-check failed" in capsys.readouterr().err
     assert not (out / "results.json").exists()
@@ -260,8 +324,8 @@ def test_outputs_without_matplotlib_skip_plots_with_a_note(tmp_path, monkeypatch
 
 @needs_dbp
 def test_checksums_and_download_refusal(tmp_path):
-    from kgalign.evaluation.dbp15k import download_dbp15k, verify_pair
     from kgalign.errors import KgalignError
+    from kgalign.evaluation.dbp15k import download_dbp15k, verify_pair
 
     assert verify_pair(DBP / "zh_en", "zh_en")["matches"]
     (tmp_path / "ref_ent_ids").write_bytes((DBP / "zh_en" / "ref_ent_ids").read_bytes().replace(b"10500", b"10501", 1))
@@ -278,7 +342,7 @@ def test_sparse_similarity_ranks_agree_with_dense():
         res = label_aligner(kg1, kg2, **kw)
         sim = res.similarity
         if top is not None:  # keep the top entries of each row: the rest are not candidates
-            cut = -np.sort(-sim, axis=1)[:, top - 1:top]
+            cut = -np.sort(-sim, axis=1)[:, top - 1 : top]
             sim = np.where(sim >= cut, sim, 0.0)
         res.similarity = sp.csr_matrix(sim)
         return res
@@ -311,8 +375,14 @@ def test_ties_are_excused_but_leaks_are_not():
 def test_total_seconds_does_not_count_sub_stages_twice():
     from kgalign.evaluation.protocol import total_seconds
 
-    stages = {"load": {"seconds": 1.0}, "similarity": {"seconds": 5.0}, "similarity.features": {"seconds": 2.0},
-              "similarity.strings": {"seconds": 2.5}, "matching": {"seconds": 0.5}, "orphan.sub": {"seconds": 0.25}}
+    stages = {
+        "load": {"seconds": 1.0},
+        "similarity": {"seconds": 5.0},
+        "similarity.features": {"seconds": 2.0},
+        "similarity.strings": {"seconds": 2.5},
+        "matching": {"seconds": 0.5},
+        "orphan.sub": {"seconds": 0.25},
+    }
     assert total_seconds(stages) == 1.0 + 5.0 + 0.5 + 0.25
 
 
@@ -321,9 +391,14 @@ def test_probe_summary_plot_is_a_png(tmp_path):
     from kgalign.lm.probing.plots import plot_probe_summary
 
     groups = ("seen", "transfer", "unseen")
-    summary = {"p_at_1": dict(zip(groups, (0.9, 0.5, 0.2))), "chance": dict.fromkeys(groups, 0.03),
-               "majority": dict.fromkeys(groups, 0.25), "n_facts": dict.fromkeys(groups, 10),
-               "target_lang": "fr", "classes": {"shared": 3, "independent": 2}}
+    summary = {
+        "p_at_1": dict(zip(groups, (0.9, 0.5, 0.2))),
+        "chance": dict.fromkeys(groups, 0.03),
+        "majority": dict.fromkeys(groups, 0.25),
+        "n_facts": dict.fromkeys(groups, 10),
+        "target_lang": "fr",
+        "classes": {"shared": 3, "independent": 2},
+    }
     out = plot_probe_summary(summary, tmp_path / "sub" / "p.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(KeyError):

@@ -39,8 +39,9 @@ def test_approximate_search_recall_is_measured(method):
     assert rec["rows"] == 300 and 0.0 < rec["recall_at_k"] <= 1.0
     # values are the true inner products of the pairs found
     r, c = S.nonzero()
-    np.testing.assert_allclose(S.data[np.lexsort((c, r))], np.einsum("ij,ij->i", A[r], B[c])[np.lexsort((c, r))],
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        S.data[np.lexsort((c, r))], np.einsum("ij,ij->i", A[r], B[c])[np.lexsort((c, r))], rtol=1e-4, atol=1e-5
+    )
     # a crippled search (one IVF list visited among many) is caught by the recall
     if method == "ivf":
         low = candidate_recall(A, B, search_candidates(A, B, 10, method="ivf", nprobe=1, nlist=64), 10, sample=300)
@@ -59,8 +60,7 @@ def test_bad_arguments():
 
 def test_block_matching_equals_whole_auction_on_block_diagonal_graph():
     rng = np.random.default_rng(3)
-    blocks = [sp.random(40, 40, density=0.2, random_state=int(rng.integers(1 << 30)), format="csr")
-              for _ in range(5)]
+    blocks = [sp.random(40, 40, density=0.2, random_state=int(rng.integers(1 << 30)), format="csr") for _ in range(5)]
     S = sp.block_diag(blocks, format="csr").astype(np.float32)
     S.data = np.round(S.data * 64) / 64 + 1 / 64  # on a grid, > 0: the exact auction is optimal
     perm_r, perm_c = rng.permutation(200), rng.permutation(200)

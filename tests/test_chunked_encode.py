@@ -55,8 +55,9 @@ def test_whole_run_matches_direct_encoding(tmp_path):
     assert state["done"] == 11 and state["complete"]
     # a finished file is reused without encoding anything
     calls = []
-    again = encode_chunked(TEXTS, lambda t: calls.append(t) or toy_encode(t), tmp_path / "e.npy",
-                           chunk_size=10, key="toy")
+    again = encode_chunked(
+        TEXTS, lambda t: calls.append(t) or toy_encode(t), tmp_path / "e.npy", chunk_size=10, key="toy"
+    )
     assert calls == [] and np.array_equal(again, out)
 
 

@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import CASES, DATASETS, need
+
 from kgalign.cli import main
 
 
@@ -46,8 +46,12 @@ def test_existing_output_is_kept_without_force(tmp_path, capsys):
 
 def test_bad_input_line_reported_with_nonzero_exit(tmp_path):
     case = need(CASES / "nt_missing_dot.nt")
-    proc = subprocess.run([sys.executable, "-m", "kgalign", "align", str(case), str(case), "-o", str(tmp_path / "x.tsv")],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kgalign", "align", str(case), str(case), "-o", str(tmp_path / "x.tsv")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode != 0
     assert "nt_missing_dot.nt:2" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -73,20 +77,25 @@ def test_unwritable_output_fails_before_any_work(capsys, monkeypatch):
     assert code == 2 and "x.tsv" in err
 
 
-@pytest.mark.parametrize("config,needle", [('{"threshold": "high"}', "threshold"),
-                                           ('{"threshold": NaN}', "threshold"),
-                                           ('{"matching": {"topk": 0}}', "topk"),
-                                           ('{"seed": 1.5}', "seed"),
-                                           ('{"similarity": {"names": "lots"}}', "similarity.names"),
-                                           ('{"similarity": {"csls": -5}}', "similarity.csls"),
-                                           ('{"similarity": {"structure": [1, "x"]}}', "similarity.structure"),
-                                           ('{"similarity": {"string_ngrams": [3, 1]}}', "string_ngrams"),
-                                           ('{"similarity": {"relation_weighting": "pagerank"}}', "relation_weighting"),
-                                           ('{"similarity": "none"}', "similarity"),
-                                           ('{"selftrain": {"rounds": 2.5}}', "selftrain.rounds"),
-                                           ('{"selftrain": {"rounds": -1}}', "selftrain.rounds"),
-                                           ('{"selftrain": {"idf": "yes"}}', "selftrain.idf"),
-                                           ('{"selftrain": {"margin": Infinity}}', "selftrain.margin")])
+@pytest.mark.parametrize(
+    "config,needle",
+    [
+        ('{"threshold": "high"}', "threshold"),
+        ('{"threshold": NaN}', "threshold"),
+        ('{"matching": {"topk": 0}}', "topk"),
+        ('{"seed": 1.5}', "seed"),
+        ('{"similarity": {"names": "lots"}}', "similarity.names"),
+        ('{"similarity": {"csls": -5}}', "similarity.csls"),
+        ('{"similarity": {"structure": [1, "x"]}}', "similarity.structure"),
+        ('{"similarity": {"string_ngrams": [3, 1]}}', "string_ngrams"),
+        ('{"similarity": {"relation_weighting": "pagerank"}}', "relation_weighting"),
+        ('{"similarity": "none"}', "similarity"),
+        ('{"selftrain": {"rounds": 2.5}}', "selftrain.rounds"),
+        ('{"selftrain": {"rounds": -1}}', "selftrain.rounds"),
+        ('{"selftrain": {"idf": "yes"}}', "selftrain.idf"),
+        ('{"selftrain": {"margin": Infinity}}', "selftrain.margin"),
+    ],
+)
 def test_bad_config_values_are_rejected_before_any_work(tmp_path, capsys, config, needle):
     cfg = tmp_path / "c.json"
     cfg.write_text(config)
@@ -112,7 +121,8 @@ def test_outputs_are_readable_by_others(tmp_path, capsys):
     lines = out.read_text().splitlines()[1:]
     assert sorted(tuple(line.split("\t")[:2]) for line in lines) == [
         ("http://a.ex/resource/Alpha", "http://b.ex/resource/Alpha"),
-        ("http://a.ex/resource/Beta", "http://b.ex/resource/Beta")]
+        ("http://a.ex/resource/Beta", "http://b.ex/resource/Beta"),
+    ]
 
 
 def test_ranked_candidates_output(tmp_path, capsys):
@@ -120,8 +130,9 @@ def test_ranked_candidates_output(tmp_path, capsys):
 
     case = need(CASES / "dbp15k_sparse_ids")
     out, cands = tmp_path / "o.tsv", tmp_path / "cands.tsv"
-    code, stdout, _ = run_cli(["align", str(case), "-q", "-o", str(out), "--candidates", str(cands),
-                               "--candidates-k", "5"], capsys)
+    code, stdout, _ = run_cli(
+        ["align", str(case), "-q", "-o", str(out), "--candidates", str(cands), "--candidates-k", "5"], capsys
+    )
     assert code == 0 and "ranked rows" in stdout
     rows = [line.split("\t") for line in cands.read_text().splitlines()]
     assert rows[0][:4] == ["source", "target", "rank", "score"]

@@ -21,8 +21,9 @@ def test_save_dir_records_the_resolved_run(tmp_path, capsys):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("threshold: -1.0\nmatching: {method: dense}\n")
     save = tmp_path / "run"
-    code, out, err = run_cli(["align", str(case), "-q", "--config", str(cfg), "--translator", "identity",
-                              "--save-dir", str(save)], capsys)
+    code, out, err = run_cli(
+        ["align", str(case), "-q", "--config", str(cfg), "--translator", "identity", "--save-dir", str(save)], capsys
+    )
     assert code == 0, err
     resolved = next(line for line in out.splitlines() if line.startswith("resolved:"))
     meta = json.loads((save / "metadata.json").read_text())

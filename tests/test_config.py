@@ -19,9 +19,18 @@ from kgalign.errors import InputError
 
 
 def test_round_trip_through_plain_data_and_json():
-    for cfg in (AlignConfig(), AlignConfig.build({"threshold": 0.25, "abstain": {"min_score": None},
-                                                  "similarity": {"structure": [0.5], "string_ngrams": [2, 4]},
-                                                  "selftrain": {"hop_weights": [1, 0.5]}}, lang1="de")):
+    for cfg in (
+        AlignConfig(),
+        AlignConfig.build(
+            {
+                "threshold": 0.25,
+                "abstain": {"min_score": None},
+                "similarity": {"structure": [0.5], "string_ngrams": [2, 4]},
+                "selftrain": {"hop_weights": [1, 0.5]},
+            },
+            lang1="de",
+        ),
+    ):
         data = json.loads(json.dumps(cfg.to_dict()))
         assert AlignConfig.from_dict(data) == cfg
         assert AlignConfig.from_dict(data).to_dict() == data
@@ -52,20 +61,23 @@ def test_objects_are_frozen_and_checked_however_they_are_made():
     assert AlignConfig(similarity={"csls": 5}).similarity.csls == 5
 
 
-@pytest.mark.parametrize("data,needle", [
-    ({"tresh": 0.3}, "'tresh'; known: abstain, batch_size"),
-    ({"similarity": {"bogus": 1}}, "'similarity.bogus'; known in 'similarity': attributes, center"),
-    ({"selftrain": {"round": 1}}, "'selftrain.round'"),
-    ({"matching": {"k": 1}}, "'matching.k'"),
-    ({"abstain": {"min_scor": 0.3}}, "'abstain.min_scor'"),
-    ({"similarity": {"structure": [1, "x"]}}, "'similarity.structure' must be a list of weights"),
-    ({"similarity": {"string_ngrams": [3, 1]}}, "'similarity.string_ngrams'"),
-    ({"abstain": {"degree_ratio": -1}}, "'abstain.degree_ratio'"),
-    ({"batch_size": 0}, "'batch_size' must be a positive integer"),
-    ({"show_progress": "yes"}, "'show_progress' must be true or false"),
-    ({"threshold": float("inf")}, "'threshold'"),
-    ({"similarity": [1]}, "'similarity' must be a mapping"),
-])
+@pytest.mark.parametrize(
+    "data,needle",
+    [
+        ({"tresh": 0.3}, "'tresh'; known: abstain, batch_size"),
+        ({"similarity": {"bogus": 1}}, "'similarity.bogus'; known in 'similarity': attributes, center"),
+        ({"selftrain": {"round": 1}}, "'selftrain.round'"),
+        ({"matching": {"k": 1}}, "'matching.k'"),
+        ({"abstain": {"min_scor": 0.3}}, "'abstain.min_scor'"),
+        ({"similarity": {"structure": [1, "x"]}}, "'similarity.structure' must be a list of weights"),
+        ({"similarity": {"string_ngrams": [3, 1]}}, "'similarity.string_ngrams'"),
+        ({"abstain": {"degree_ratio": -1}}, "'abstain.degree_ratio'"),
+        ({"batch_size": 0}, "'batch_size' must be a positive integer"),
+        ({"show_progress": "yes"}, "'show_progress' must be true or false"),
+        ({"threshold": float("inf")}, "'threshold'"),
+        ({"similarity": [1]}, "'similarity' must be a mapping"),
+    ],
+)
 def test_bad_keys_and_values_name_their_path(data, needle):
     with pytest.raises(InputError) as exc:
         AlignConfig.build(data)

@@ -8,26 +8,42 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kgalign.aligner.dangling import abstain, peripheral_entities
+from kgalign.aligner.pipeline import align
 from kgalign.config import AbstainConfig, AlignConfig, abstain_config
 from kgalign.errors import InputError
 from kgalign.kg import KnowledgeGraph
-from kgalign.aligner.pipeline import align
 
-CITIES = ["Paris", "Lyon", "Marseille", "Toulouse", "Nice", "Nantes", "Strasbourg", "Bordeaux",
-          "Lille", "Rennes", "Reims", "Grenoble"]
+CITIES = [
+    "Paris",
+    "Lyon",
+    "Marseille",
+    "Toulouse",
+    "Nice",
+    "Nantes",
+    "Strasbourg",
+    "Bordeaux",
+    "Lille",
+    "Rennes",
+    "Reims",
+    "Grenoble",
+]
 
 
-def core_periphery_kg(prefix: str, core: list[str], leaves: list[tuple[str, int]], lang: str, seed: int = 0,
-                      perm=None) -> KnowledgeGraph:
+def core_periphery_kg(
+    prefix: str, core: list[str], leaves: list[tuple[str, int]], lang: str, seed: int = 0, perm=None
+) -> KnowledgeGraph:
     """A ring with chords over ``core`` (every core entity has degree >= 4) plus ``leaves``:
     ``(name, core index)`` entities mentioned in one triple only. ``perm`` re-orders entities."""
     names = list(core) + [n for n, _ in leaves]
     n = len(core)
     triples = [(k, 0, (k + 1) % n) for k in range(n)] + [(k, 1, (k + 3) % n) for k in range(n)]
     triples += [(n + t, 2, at) for t, (_, at) in enumerate(leaves)]
-    kg = KnowledgeGraph(entities=[f"http://{prefix}.ex/{name}" for name in names],
-                        labels=[[(lang, name, 0)] for name in names], triples=np.array(triples),
-                        relations=["http://x/next", "http://x/far", "http://x/mentions"])
+    kg = KnowledgeGraph(
+        entities=[f"http://{prefix}.ex/{name}" for name in names],
+        labels=[[(lang, name, 0)] for name in names],
+        triples=np.array(triples),
+        relations=["http://x/next", "http://x/far", "http://x/mentions"],
+    )
     return kg if perm is None else kg.subgraph(perm)
 
 
@@ -52,8 +68,19 @@ def test_auto_values(value):
     assert abstain_config(value) == AbstainConfig()
 
 
-@pytest.mark.parametrize("value", ["sometimes", 3, [0.3], {"min_scor": 0.3}, {"min_score": "high"},
-                                   {"min_score": float("nan")}, {"degree_ratio": -1}, {"degree_ratio": True}])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "sometimes",
+        3,
+        [0.3],
+        {"min_scor": 0.3},
+        {"min_score": "high"},
+        {"min_score": float("nan")},
+        {"degree_ratio": -1},
+        {"degree_ratio": True},
+    ],
+)
 def test_bad_values_raise_input_error(value):
     with pytest.raises(InputError):
         abstain_config(value)
@@ -129,8 +156,13 @@ def test_abstain_rejects_bad_positions_and_lengths():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.floats(-1, 1), min_size=1, max_size=15), st.floats(-1, 1), st.floats(-1, 1),
-       st.floats(0, 2), st.floats(0, 2))
+@given(
+    st.lists(st.floats(-1, 1), min_size=1, max_size=15),
+    st.floats(-1, 1),
+    st.floats(-1, 1),
+    st.floats(0, 2),
+    st.floats(0, 2),
+)
 def test_stricter_settings_never_keep_more(scores, t1, t2, r1, r2):
     kg1 = core_periphery_kg("a", CITIES, [("Avignon", 0), ("Dijon", 5), ("Metz", 7)], "en")
     kg2 = core_periphery_kg("b", CITIES[::-1], [("Nancy", 1)], "fr")
@@ -197,8 +229,9 @@ def write_dbp15k_dir(path, kg1, kg2):
     path.mkdir()
     for side, kg, base in ((1, kg1, 0), (2, kg2, 1000)):
         # a space is not allowed in an IRI (RFC 3987): written percent-encoded, as DBpedia does
-        (path / f"ent_ids_{side}").write_text("".join(f"{base + i}\t{iri.replace(' ', '%20')}\n"
-                                                      for i, iri in enumerate(kg.entities)))
+        (path / f"ent_ids_{side}").write_text(
+            "".join(f"{base + i}\t{iri.replace(' ', '%20')}\n" for i, iri in enumerate(kg.entities))
+        )
         triples = "".join(f"{base + h}\t{r}\t{base + t}\n" for h, r, t in kg.triples.tolist())
         (path / f"triples_{side}").write_text(triples)
     return path
@@ -212,8 +245,9 @@ def test_cli_abstain_option(tmp_path, capsys):
     for mode in ("none", "auto"):
         out = tmp_path / f"{mode}.tsv"
         assert main(["align", str(d), "-q", "--abstain", mode, "-o", str(out)]) == 0
-        outs[mode] = {tuple(x.rsplit("/", 1)[1] for x in line.split("\t")[:2])
-                      for line in out.read_text().splitlines()[1:]}
+        outs[mode] = {
+            tuple(x.rsplit("/", 1)[1] for x in line.split("\t")[:2]) for line in out.read_text().splitlines()[1:]
+        }
         printed = capsys.readouterr().out
         assert ("abstained: 3 of" in printed) == (mode == "auto")  # the summary says what was withdrawn
     assert len(outs["none"]) == len(CITIES) + 3

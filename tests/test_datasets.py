@@ -13,8 +13,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import DATASETS, need
+
 from kgalign import datasets as kd
 from kgalign.datasets import paths as kpaths
 from kgalign.datasets.registry import REGISTRY, Dataset, Resource
@@ -53,9 +53,18 @@ def small_tarball(tmp_path: Path) -> Path:
 
 def test_archive_fetch_is_verified_and_unpacked(tmp_path, registry):
     tgz = small_tarball(tmp_path)
-    kd.register(Dataset("subset", "t", "l", "c", "h", "layout",
-                        (Resource(tgz.as_uri(), "", sha(tgz), archive=True, rename=(("fr_en/", ""),)),),
-                        marker="ent_ids_1"))
+    kd.register(
+        Dataset(
+            "subset",
+            "t",
+            "l",
+            "c",
+            "h",
+            "layout",
+            (Resource(tgz.as_uri(), "", sha(tgz), archive=True, rename=(("fr_en/", ""),)),),
+            marker="ent_ids_1",
+        )
+    )
     lines = []
     out = kd.fetch("subset", tmp_path / "data", progress=False, echo=lines.append)
     assert out == tmp_path / "data" / "subset"
@@ -68,8 +77,18 @@ def test_archive_fetch_is_verified_and_unpacked(tmp_path, registry):
 def test_checksum_mismatch_keeps_nothing(tmp_path, registry):
     tgz = small_tarball(tmp_path)
     wrong = hashlib.sha256(b"something else").hexdigest()
-    kd.register(Dataset("subset", "t", "l", "c", "h", "layout",
-                        (Resource(tgz.as_uri(), "", wrong, archive=True),), marker="fr_en/ent_ids_1"))
+    kd.register(
+        Dataset(
+            "subset",
+            "t",
+            "l",
+            "c",
+            "h",
+            "layout",
+            (Resource(tgz.as_uri(), "", wrong, archive=True),),
+            marker="fr_en/ent_ids_1",
+        )
+    )
     with pytest.raises(kd.ChecksumError, match=sha(tgz)):
         kd.fetch("subset", tmp_path / "data", progress=False)
     assert list((tmp_path / "data").iterdir()) == []
@@ -77,8 +96,11 @@ def test_checksum_mismatch_keeps_nothing(tmp_path, registry):
 
 def test_unknown_checksum_is_accepted_with_its_sha256_logged(tmp_path, registry, caplog):
     src = need(FR_EN / "ref_ent_ids")
-    kd.register(Dataset("links", "t", "l", "c", "h", "layout", (Resource(src.as_uri(), "ref_ent_ids", None),),
-                        marker="ref_ent_ids"))
+    kd.register(
+        Dataset(
+            "links", "t", "l", "c", "h", "layout", (Resource(src.as_uri(), "ref_ent_ids", None),), marker="ref_ent_ids"
+        )
+    )
     with caplog.at_level(logging.WARNING, logger="kgalign.datasets.fetch"):
         out = kd.fetch("links", tmp_path, progress=False)
     assert (out / "ref_ent_ids").read_bytes() == src.read_bytes()
@@ -87,8 +109,18 @@ def test_unknown_checksum_is_accepted_with_its_sha256_logged(tmp_path, registry,
 
 def test_existing_copy_is_kept_without_force_and_replaced_with_it(tmp_path, registry):
     src = need(FR_EN / "ref_ent_ids")
-    kd.register(Dataset("links", "t", "l", "c", "h", "layout", (Resource(src.as_uri(), "ref_ent_ids", sha(src)),),
-                        marker="ref_ent_ids"))
+    kd.register(
+        Dataset(
+            "links",
+            "t",
+            "l",
+            "c",
+            "h",
+            "layout",
+            (Resource(src.as_uri(), "ref_ent_ids", sha(src)),),
+            marker="ref_ent_ids",
+        )
+    )
     out = kd.fetch("links", tmp_path, progress=False)
     (out / "ref_ent_ids").write_text("edited\n")
     assert kd.fetch("links", tmp_path, progress=False) == out
@@ -110,8 +142,11 @@ def test_archive_member_outside_the_directory_is_refused(tmp_path, registry):
     with zipfile.ZipFile(z, "w") as zf:
         zf.writestr("../escape.txt", "x")
         zf.writestr("ok.txt", "y")
-    kd.register(Dataset("evil", "t", "l", "c", "h", "layout", (Resource(z.as_uri(), "", sha(z), archive=True),),
-                        marker="ok.txt"))
+    kd.register(
+        Dataset(
+            "evil", "t", "l", "c", "h", "layout", (Resource(z.as_uri(), "", sha(z), archive=True),), marker="ok.txt"
+        )
+    )
     from kgalign.errors import InputError
 
     with pytest.raises(InputError, match="outside"):
@@ -197,8 +232,18 @@ def test_cli_list_and_fetch(tmp_path, registry, capsys):
     for name in ("dbp15k-zh_en", "dbp15k-ja_en", "dbp15k-fr_en", "silknow", "multifarm-dev"):
         assert name in listed
     src = need(FR_EN / "ref_ent_ids")
-    kd.register(Dataset("links", "t", "l", "c", "h", "layout", (Resource(src.as_uri(), "ref_ent_ids", sha(src)),),
-                        marker="ref_ent_ids"))
+    kd.register(
+        Dataset(
+            "links",
+            "t",
+            "l",
+            "c",
+            "h",
+            "layout",
+            (Resource(src.as_uri(), "ref_ent_ids", sha(src)),),
+            marker="ref_ent_ids",
+        )
+    )
     assert main(["datasets", "fetch", "links", "--data-dir", str(tmp_path), "-q"]) == 0
     assert capsys.readouterr().out.strip() == str(tmp_path / "links")
     assert main(["datasets", "fetch", "no-such-dataset"]) == 2
@@ -206,8 +251,10 @@ def test_cli_list_and_fetch(tmp_path, registry, capsys):
 
 
 def test_datasets_imports_only_base_modules():
-    code = ("import sys, kgalign.datasets; "
-            "print(sorted(m for m in sys.modules if m.startswith('kgalign.') and not m.startswith('kgalign.datasets')))")
+    code = (
+        "import sys, kgalign.datasets; "
+        "print(sorted(m for m in sys.modules if m.startswith('kgalign.') and not m.startswith('kgalign.datasets')))"
+    )
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True).stdout
     loaded = set(eval(out))  # noqa: S307 - our own printed list

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from kgalign.errors import InputError
-from kgalign.kg import KnowledgeGraph, KGPair
+from kgalign.kg import KGPair, KnowledgeGraph
 
 rdflib = pytest.importorskip("rdflib")
 
@@ -24,13 +24,23 @@ def _pair():
     ents1 = [FR + n for n in names]
     ents2 = [EN + n for n in names[:-1]] + [EN + "Other"]
     p = {n: i for i, n in enumerate(names)}
-    facts = [("Ana", 0, "Paris"), ("Bob", 0, "Lyon"), ("Cy", 0, "Nice"), ("Dee", 0, "Paris"),
-             ("Ana", 1, "PSG"), ("Bob", 1, "OL"), ("Cy", 1, "PSG"), ("Dee", 1, "OL")]
+    facts = [
+        ("Ana", 0, "Paris"),
+        ("Bob", 0, "Lyon"),
+        ("Cy", 0, "Nice"),
+        ("Dee", 0, "Paris"),
+        ("Ana", 1, "PSG"),
+        ("Bob", 1, "OL"),
+        ("Cy", 1, "PSG"),
+        ("Dee", 1, "OL"),
+    ]
     tri = [(p[s], r, p[o]) for s, r, o in facts]
-    kg1 = KnowledgeGraph(ents1, triples=tri, relations=[BORN_FR, CLUB_FR], source="fr.ttl",
-                         labels=[[("fr", n, 1)] for n in names])
-    kg2 = KnowledgeGraph(ents2, triples=tri, relations=[BORN_EN, CLUB_EN], source="en.ttl",
-                         labels=[[("en", n, 1)] for n in names])
+    kg1 = KnowledgeGraph(
+        ents1, triples=tri, relations=[BORN_FR, CLUB_FR], source="fr.ttl", labels=[[("fr", n, 1)] for n in names]
+    )
+    kg2 = KnowledgeGraph(
+        ents2, triples=tri, relations=[BORN_EN, CLUB_EN], source="en.ttl", labels=[[("en", n, 1)] for n in names]
+    )
     # every entity aligned to its namesake except "Metz" (no counterpart) and "Solo"
     links = np.array([(i, i) for i, n in enumerate(names) if n not in ("Metz", "Solo")])
     return KGPair(kg1, kg2, links=links, lang1="fr", lang2="en")
@@ -44,10 +54,16 @@ def _graph(triples):
 
 
 def _kg2_triples():
-    return [(EN + "Ana", BORN_EN, EN + "Paris"), (EN + "Bob", BORN_EN, EN + "Lyon"),
-            (EN + "Cy", BORN_EN, EN + "Nice"), (EN + "Dee", BORN_EN, EN + "Paris"),
-            (EN + "Ana", CLUB_EN, EN + "PSG"), (EN + "Bob", CLUB_EN, EN + "OL"),
-            (EN + "Cy", CLUB_EN, EN + "PSG"), (EN + "Dee", CLUB_EN, EN + "OL")]
+    return [
+        (EN + "Ana", BORN_EN, EN + "Paris"),
+        (EN + "Bob", BORN_EN, EN + "Lyon"),
+        (EN + "Cy", BORN_EN, EN + "Nice"),
+        (EN + "Dee", BORN_EN, EN + "Paris"),
+        (EN + "Ana", CLUB_EN, EN + "PSG"),
+        (EN + "Bob", CLUB_EN, EN + "OL"),
+        (EN + "Cy", CLUB_EN, EN + "PSG"),
+        (EN + "Dee", CLUB_EN, EN + "OL"),
+    ]
 
 
 def test_patch_applied_with_rdflib_equals_expected_graph():
@@ -57,15 +73,18 @@ def test_patch_applied_with_rdflib_equals_expected_graph():
     from kgalign.lm.editing.propagate import kg_graph
 
     pair = _pair()
-    reqs = [EditRequest("replace", "Ana", "lieuDeNaissance", "Lyon"),          # by label / local name
-            EditRequest("remove", FR + "Bob", CLUB_FR, FR + "OL"),             # by IRI
-            EditRequest("add", "Cy", CLUB_FR, "OL")]
+    reqs = [
+        EditRequest("replace", "Ana", "lieuDeNaissance", "Lyon"),  # by label / local name
+        EditRequest("remove", FR + "Bob", CLUB_FR, FR + "OL"),  # by IRI
+        EditRequest("add", "Cy", CLUB_FR, "OL"),
+    ]
     resolved = resolve_edits(pair.kg1, reqs)
     patch = propagate_edits(resolved, pair.kg1, pair.kg2, pair.links)
     assert patch.unresolved == []
     # expected KG2, written by hand from the edits' meaning
-    expected = [t for t in _kg2_triples() if t not in {(EN + "Ana", BORN_EN, EN + "Paris"),
-                                                        (EN + "Bob", CLUB_EN, EN + "OL")}]
+    expected = [
+        t for t in _kg2_triples() if t not in {(EN + "Ana", BORN_EN, EN + "Paris"), (EN + "Bob", CLUB_EN, EN + "OL")}
+    ]
     expected += [(EN + "Ana", BORN_EN, EN + "Lyon"), (EN + "Cy", CLUB_EN, EN + "OL")]
     g = kg_graph(pair.kg2)
     assert isomorphic(g, _graph(_kg2_triples()))
@@ -84,8 +103,9 @@ def test_missing_counterpart_is_reported_not_guessed():
     from kgalign.lm.editing import EditRequest, propagate_edits, resolve_edits
 
     pair = _pair()
-    resolved = resolve_edits(pair.kg1, [EditRequest("replace", "Bob", BORN_FR, "Metz"),
-                                        EditRequest("add", "Dee", CLUB_FR, "PSG")])
+    resolved = resolve_edits(
+        pair.kg1, [EditRequest("replace", "Bob", BORN_FR, "Metz"), EditRequest("add", "Dee", CLUB_FR, "PSG")]
+    )
     patch = propagate_edits(resolved, pair.kg1, pair.kg2, pair.links)
     # Metz has no counterpart: neither the new triple nor the removal of Lyon goes to KG2
     assert [u["reason"].split(":")[0] for u in patch.unresolved] == ["no counterpart"]
@@ -110,13 +130,16 @@ def test_low_confidence_link_is_not_used():
     assert patch.target.added == [(EN + "Ana", BORN_EN, EN + "Nice")]
 
 
-@pytest.mark.parametrize("line,expect", [
-    ('{"op": "replace", "subject": "Ana", "relation": "lieuDeNaissance", "object": "Atlantis"}', "Atlantis"),
-    ('{"op": "add", "subject": "Ana", "relation": "bornIn", "object": "Lyon"}', "bornIn"),
-    ('{"op": "remove", "subject": "Ana", "relation": "club", "object": "OL"}', "not in the graph"),
-    ('{"op": "rename", "subject": "Ana", "relation": "club", "object": "OL"}', "rename"),
-    ('{"op": "add", "subject": "Ana"', "invalid JSON"),
-])
+@pytest.mark.parametrize(
+    "line,expect",
+    [
+        ('{"op": "replace", "subject": "Ana", "relation": "lieuDeNaissance", "object": "Atlantis"}', "Atlantis"),
+        ('{"op": "add", "subject": "Ana", "relation": "bornIn", "object": "Lyon"}', "bornIn"),
+        ('{"op": "remove", "subject": "Ana", "relation": "club", "object": "OL"}', "not in the graph"),
+        ('{"op": "rename", "subject": "Ana", "relation": "club", "object": "OL"}', "rename"),
+        ('{"op": "add", "subject": "Ana"', "invalid JSON"),
+    ],
+)
 def test_bad_edit_names_file_and_line(tmp_path, line, expect):
     from kgalign.lm.editing import read_edits, resolve_edits
 
@@ -131,15 +154,19 @@ def test_bad_edit_names_file_and_line(tmp_path, line, expect):
 
 
 def test_cli_malformed_edit_file_changes_nothing(tmp_path, monkeypatch):
-    from kgalign.cli import main
     import kgalign.io as kio
+    from kgalign.cli import main
 
     pair = _pair()
     monkeypatch.setattr(kio, "load_pair", lambda *a, **k: pair)
     f = tmp_path / "edits.jsonl"
-    f.write_text(json.dumps({"op": "add", "subject": "Cy", "relation": "club", "object": "OL"}) + "\n"
-                 + json.dumps({"op": "add", "subject": "Zed", "relation": "club", "object": "OL"}) + "\n",
-                 encoding="utf-8")
+    f.write_text(
+        json.dumps({"op": "add", "subject": "Cy", "relation": "club", "object": "OL"})
+        + "\n"
+        + json.dumps({"op": "add", "subject": "Zed", "relation": "club", "object": "OL"})
+        + "\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "out"
     kg_out = tmp_path / "en_updated.nt"
     rc = main(["edit", str(tmp_path), "--gold", "--edits", str(f), "-o", str(out), "--updated-kg", str(kg_out)])
@@ -149,15 +176,32 @@ def test_cli_malformed_edit_file_changes_nothing(tmp_path, monkeypatch):
 
 
 def test_cli_writes_patch_and_refuses_overwrite(tmp_path, monkeypatch, capsys):
-    from kgalign.cli import main
     import kgalign.io as kio
+    from kgalign.cli import main
 
     pair = _pair()
     monkeypatch.setattr(kio, "load_pair", lambda *a, **k: pair)
     out = tmp_path / "out"
     kg_out = tmp_path / "en_updated.nt"
-    args = ["edit", str(tmp_path), "--gold", "--edit", "replace", "Ana", "lieuDeNaissance", "Metz",
-            "--edit", "replace", "Bob", "lieuDeNaissance", "Paris", "-o", str(out), "--updated-kg", str(kg_out)]
+    args = [
+        "edit",
+        str(tmp_path),
+        "--gold",
+        "--edit",
+        "replace",
+        "Ana",
+        "lieuDeNaissance",
+        "Metz",
+        "--edit",
+        "replace",
+        "Bob",
+        "lieuDeNaissance",
+        "Paris",
+        "-o",
+        str(out),
+        "--updated-kg",
+        str(kg_out),
+    ]
     assert main(args) == 0
     stats = json.loads((out / "patch.json").read_text())["stats"]
     assert stats["target_added"] == 1 and stats["unresolved"] == 1

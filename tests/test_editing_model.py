@@ -39,8 +39,9 @@ def planted():
         return {"input_ids": ids, "labels": lab}
 
     data = [ex(en, p, c) for p, c in facts.items()] + [ex(fr, "f" + p, "f" + c) for p, c in facts.items()]
-    Trainer(model, tok, objective="labels", lr=1e-3, max_steps=300, batch_size=24, progress=False,
-            seed=0, device="cpu").train(data)
+    Trainer(
+        model, tok, objective="labels", lr=1e-3, max_steps=300, batch_size=24, progress=False, seed=0, device="cpu"
+    ).train(data)
     model.eval()
     yield model, prober, en, fr, facts, lines
     torch.set_num_threads(old)
@@ -50,8 +51,13 @@ def _edit(en, fr):
     from kgalign.lm.editing.facts import FactEdit
 
     # p0 was born in c0; the correction says c3 (fp0 / fc3 in French)
-    return FactEdit({"en": "p0", "fr": "fp0"}, {"en": en, "fr": fr}, {"en": "c3", "fr": "fc3"},
-                    {"en": "c0", "fr": "fc0"}, source_lang="en")
+    return FactEdit(
+        {"en": "p0", "fr": "fp0"},
+        {"en": en, "fr": fr},
+        {"en": "c3", "fr": "fc3"},
+        {"en": "c0", "fr": "fc0"},
+        source_lang="en",
+    )
 
 
 def _locality(prober, en, fr):
@@ -78,8 +84,10 @@ def test_edit_is_reliable_local_and_reverts_bit_for_bit(planted, method):
     fe = _edit(en, fr)
     loc, before = _locality(prober, en, fr)
     # the model was planted: every fact is predicted in both languages
-    assert all(predict_tokens(prober, [(en, p, 1), (fr, "f" + p, 1)]) == [prober.tokens(c), prober.tokens("f" + c)]
-               for p, c in facts.items())
+    assert all(
+        predict_tokens(prober, [(en, p, 1), (fr, "f" + p, 1)]) == [prober.tokens(c), prober.tokens("f" + c)]
+        for p, c in facts.items()
+    )
     ref = _state(model)
     pre = edit_metrics(prober, [fe], "en", "fr", loc, before)
     assert pre["reliability"]["em"] == 0.0  # the new object is not already predicted

@@ -13,11 +13,11 @@ import pytest
 
 from kgalign.aligner import encode as encode_mod
 from kgalign.aligner.cache import EmbeddingCache, model_fingerprint
-from kgalign.device import DeviceError, resolve_device
 from kgalign.aligner.encode import DEFAULT_ENCODER, Encoder, ScriptWarning, check_script, text_script
+from kgalign.aligner.translate import DictionaryTranslator, IdentityTranslator
+from kgalign.device import DeviceError, resolve_device
 from kgalign.errors import InputError, KgalignError
 from kgalign.labels import local_name
-from kgalign.aligner.translate import DictionaryTranslator, IdentityTranslator
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DBP15K = SHARED / "datasets" / "dbp15k"
@@ -37,11 +37,19 @@ def tiny_st(tmp_path_factory) -> Path:
     hf = root / "hf"
     hf.mkdir()
     words = sorted({w for t in TEXTS for w in t.split()} | set("abcdefghijklmnopqrstuvwxyz北京"))
-    (hf / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]) + "\n", encoding="utf-8")
+    (hf / "vocab.txt").write_text(
+        "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]) + "\n", encoding="utf-8"
+    )
     tok = BertTokenizerFast(vocab_file=str(hf / "vocab.txt"))
     torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                     intermediate_size=37, max_position_embeddings=64)
+    cfg = BertConfig(
+        vocab_size=tok.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=37,
+        max_position_embeddings=64,
+    )
     BertModel(cfg).save_pretrained(hf)
     tok.save_pretrained(hf)
     try:  # sentence-transformers >= 5.4 layout
@@ -305,7 +313,11 @@ def test_check_script_warns_once_with_fixes(fresh_warnings):
     with pytest.warns(ScriptWarning) as rec:
         assert check_script(zh, e, IdentityTranslator()) == "Han"
     msg = str(rec[0].message)
-    for option in ("--translator dict:FILE", "--translator mt:Helsinki-NLP/opus-mt-zh-en", "--encoder sentence-transformers/LaBSE"):
+    for option in (
+        "--translator dict:FILE",
+        "--translator mt:Helsinki-NLP/opus-mt-zh-en",
+        "--encoder sentence-transformers/LaBSE",
+    ):
         assert option in msg
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -343,9 +355,9 @@ def test_original_names_view_uses_a_multilingual_encoder(tiny_st, tmp_path, capl
     enters the fused score as one more weighted cosine; a monolingual encoder skips it."""
     import shutil
 
-    from kgalign.kg import KnowledgeGraph
     from kgalign.aligner.similarity import compute_similarity
     from kgalign.config import AlignConfig
+    from kgalign.kg import KnowledgeGraph
 
     multi = tmp_path / "tiny-multilingual-st"  # the name marks it multilingual (Encoder.multilingual)
     shutil.copytree(tiny_st, multi)
@@ -357,21 +369,51 @@ def test_original_names_view_uses_a_multilingual_encoder(tiny_st, tmp_path, capl
     e1 /= np.linalg.norm(e1, axis=1, keepdims=True)
     e2 /= np.linalg.norm(e2, axis=1, keepdims=True)
     src, tgt = np.arange(3), np.array([2, 0, 1])
-    base = {"similarity": {"names": 1.0, "original_names": 1.0, "strings": 0.0, "structure": [],
-                           "attributes": 0.0, "center": False, "csls": 0},
-            "selftrain": {"enabled": False}, "device": "cpu"}
-    S, info = compute_similarity(kg1, kg2, e1, e2, raw1, raw2, src, tgt,
-                                 AlignConfig.from_dict({**base, "encoder": str(multi)}),
-                                 None, return_info=True)
+    base = {
+        "similarity": {
+            "names": 1.0,
+            "original_names": 1.0,
+            "strings": 0.0,
+            "structure": [],
+            "attributes": 0.0,
+            "center": False,
+            "csls": 0,
+        },
+        "selftrain": {"enabled": False},
+        "device": "cpu",
+    }
+    S, info = compute_similarity(
+        kg1,
+        kg2,
+        e1,
+        e2,
+        raw1,
+        raw2,
+        src,
+        tgt,
+        AlignConfig.from_dict({**base, "encoder": str(multi)}),
+        None,
+        return_info=True,
+    )
     assert "original_names" in info["views"]
     ref = Encoder(str(multi), device="cpu", cache_dir=tmp_path / "c2", show_progress=False)
     o1, o2 = ref.encode(raw1), ref.encode(raw2)
     expected = (e1[src] @ e2[tgt].T + o1[src] @ o2[tgt].T) / 2
     np.testing.assert_allclose(np.asarray(S), expected, atol=1e-5)
     # the same weights with the monolingual copy: the view is skipped, names alone remain
-    S2, info2 = compute_similarity(kg1, kg2, e1, e2, raw1, raw2, src, tgt,
-                                   AlignConfig.from_dict({**base, "encoder": str(tiny_st)}),
-                                   None, return_info=True)
+    S2, info2 = compute_similarity(
+        kg1,
+        kg2,
+        e1,
+        e2,
+        raw1,
+        raw2,
+        src,
+        tgt,
+        AlignConfig.from_dict({**base, "encoder": str(tiny_st)}),
+        None,
+        return_info=True,
+    )
     assert "original_names" not in info2["views"]
     np.testing.assert_allclose(np.asarray(S2), e1[src] @ e2[tgt].T, atol=1e-5)
     assert any("not multilingual" in r.getMessage() for r in caplog.records)

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kgalign.evaluation import metrics as ev
 from kgalign.errors import InputError
+from kgalign.evaluation import metrics as ev
 
 
 # ------------------------------------------------------------------ hand-computed
@@ -131,9 +131,11 @@ def test_prf_vs_threshold_matches_brute_force(scores, seed):
     out = ev.prf_vs_threshold(scores, correct, n_gold, thresholds=th)
     for k, t in enumerate(th):
         keep = [(s, c) for s, c in zip(scores, correct) if s >= t]
-        ref = ev.pair_prf([(i, 0) for i, (s, c) in enumerate(keep)],
-                          [(i, 0) for i, (s, c) in enumerate(keep) if c]
-                          + [(-1 - j, 0) for j in range(n_gold - sum(c for _, c in keep))])
+        ref = ev.pair_prf(
+            [(i, 0) for i, (s, c) in enumerate(keep)],
+            [(i, 0) for i, (s, c) in enumerate(keep) if c]
+            + [(-1 - j, 0) for j in range(n_gold - sum(c for _, c in keep))],
+        )
         assert out["n_pred"][k] == len(keep)
         assert out["precision"][k] == pytest.approx(ref["precision"])
         assert out["recall"][k] == pytest.approx(ref["recall"])

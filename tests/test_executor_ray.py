@@ -66,8 +66,11 @@ def test_ray_matches_local(ray_executor, tmp_path):
         assert np.array_equal(r_l[0], r_r[0]) and np.array_equal(r_l[1], r_r[1]) and len(r_l[0]) > 20
 
     nt = tmp_path / "g.nt"
-    nt.write_text("<http://a.ex/a> <http://a.ex/p> <http://a.ex/b> .\n"
-                  "<http://a.ex/b> <http://www.w3.org/2000/01/rdf-schema#label> \"B\"@en .\n", encoding="utf-8")
+    nt.write_text(
+        "<http://a.ex/a> <http://a.ex/p> <http://a.ex/b> .\n"
+        '<http://a.ex/b> <http://www.w3.org/2000/01/rdf-schema#label> "B"@en .\n',
+        encoding="utf-8",
+    )
     g_l = load_graphs([nt, nt])
     g_r = load_graphs([nt, nt], executor=ray_executor)
     assert [g.entities for g in g_l] == [g.entities for g in g_r] == [["http://a.ex/a", "http://a.ex/b"]] * 2

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import builtins
 import errno
-import io
 import os
 import signal
 import subprocess
@@ -20,7 +19,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from conftest import HashingEncoder
 
 EN = """@prefix ex: <http://en.ex/> .
@@ -111,10 +109,19 @@ class Faults:
             return fh
 
         monkeypatch.setattr(os, "fdopen", lambda *a, **k: wrap(real_fdopen(*a, **k)))
-        monkeypatch.setattr(builtins, "open", lambda f, mode="r", *a, **k:
-                            wrap(real_open(f, mode, *a, **k)) if any(c in mode for c in "wax") else real_open(f, mode, *a, **k))
+        monkeypatch.setattr(
+            builtins,
+            "open",
+            lambda f, mode="r", *a, **k: (
+                wrap(real_open(f, mode, *a, **k)) if any(c in mode for c in "wax") else real_open(f, mode, *a, **k)
+            ),
+        )
         for name, fn in real.items():
-            monkeypatch.setattr(os, name, (lambda fn, name: lambda *a, **k: (faults.event(name), fn(*a, **k))[1])(fn, name))
+            monkeypatch.setattr(
+                os,
+                name,
+                (lambda fn, name: lambda *a, **k: (faults.event(name), fn(*a, **k))[1])(fn, name),  # noqa: B023 (bound by the arguments)
+            )
 
 
 def _state(out: Path, reference: Path) -> str:
@@ -219,8 +226,11 @@ def test_disk_full_on_a_tiny_tmpfs(result, tmp_path):
 
     mnt = tmp_path / "tiny"
     mnt.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
-                                           capture_output=True).returncode != 0:
+    if (
+        os.geteuid() != 0
+        or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True).returncode
+        != 0
+    ):
         pytest.skip("cannot mount a tmpfs here")
     try:
         (mnt / "filler").write_bytes(b"\0" * 60_000)

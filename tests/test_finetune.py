@@ -105,8 +105,9 @@ def fit(model, tok, data, **kw):
 @pytest.mark.parametrize("arch,objective", [("bert", "mlm"), ("xlm-roberta", "mlm"), ("gpt2", "clm")])
 def test_trainer_lowers_held_out_loss_of_training_text(tok, arch, objective):
     model = tiny_model(arch, len(tok))
-    trainer = Trainer(model, tok, objective=objective, lr=1e-2, batch_size=4, max_steps=40,
-                      progress=False, device="cpu")
+    trainer = Trainer(
+        model, tok, objective=objective, lr=1e-2, batch_size=4, max_steps=40, progress=False, device="cpu"
+    )
     before = trainer.evaluate(TEXTS)
     result = trainer.train(TEXTS)
     after = trainer.evaluate(TEXTS)
@@ -166,8 +167,7 @@ def test_early_stopping_stops_after_patience_evaluations_without_improvement(tok
         return torch.tensor(float(len(evals)))
 
     model = tiny_model("bert", len(tok))
-    r = fit(model, tok, TEXTS, max_steps=50, loss_fn=loss_fn, eval_data=TEXTS[:4],
-            eval_every=2, patience=3)
+    r = fit(model, tok, TEXTS, max_steps=50, loss_fn=loss_fn, eval_data=TEXTS[:4], eval_every=2, patience=3)
     assert r.stopped_early
     assert r.steps == 2 * (1 + 3)  # best at the first evaluation, then 3 without improvement
     assert r.best_step == 2 and len(r.eval_losses) == 4
@@ -184,8 +184,17 @@ def test_restore_best_loads_the_weights_of_the_best_evaluation(tok):
 
     model = tiny_model("bert", len(tok))
     ref = copy.deepcopy(model)
-    r = fit(model, tok, TEXTS, max_steps=50, loss_fn=loss_fn, eval_data=TEXTS[:4], eval_every=2,
-            patience=2, restore_best=True)
+    r = fit(
+        model,
+        tok,
+        TEXTS,
+        max_steps=50,
+        loss_fn=loss_fn,
+        eval_data=TEXTS[:4],
+        eval_every=2,
+        patience=2,
+        restore_best=True,
+    )
     assert r.stopped_early and r.best_step == 2 and r.steps == 6
     fit(ref, tok, TEXTS, max_steps=2)  # same seed: the same first two steps
     assert same_weights(model, ref)
@@ -289,8 +298,9 @@ def test_task_vector_applies_tied_weights_once(tok, planted):
     emb = "bert.embeddings.word_embeddings.weight"
     assert emb in tau.vector and "cls.predictions.decoder.weight" not in tau.vector
     model = tau.apply_to(copy.deepcopy(pre))
-    torch.testing.assert_close(model.cls.predictions.decoder.weight, ft.bert.embeddings.word_embeddings.weight,
-                               rtol=0, atol=1e-6)
+    torch.testing.assert_close(
+        model.cls.predictions.decoder.weight, ft.bert.embeddings.word_embeddings.weight, rtol=0, atol=1e-6
+    )
 
 
 def test_task_vector_save_load_round_trip(tmp_path, planted):
@@ -370,7 +380,7 @@ def test_sparse_diff_composition(tok):
     m1, m2 = tiny_model("bert", len(tok)), tiny_model("bert", len(tok))
     both.apply(m1)
     b.apply(a.apply(m2))
-    for (n, p1), p2 in zip(m1.named_parameters(), m2.parameters()):
+    for (_n, p1), p2 in zip(m1.named_parameters(), m2.parameters()):
         torch.testing.assert_close(p1, p2, rtol=0, atol=1e-6)
     assert all(torch.count_nonzero(v) == 0 for v in (a - a).dense().values())
 
@@ -410,9 +420,15 @@ def test_lt_sft_changes_exactly_the_selected_parameters(tok):
     model = tiny_model("bert", len(tok), seed=2)
     theta0 = params_of(model)
     k = 500
-    diff = lt_sft(model, TEXTS, k=k, tokenizer=tok, full_steps=10, sparse_steps=10,
-                  trainer_kwargs=dict(lr=1e-2, batch_size=4, progress=False, device="cpu",
-                                      weight_decay=0.01))
+    diff = lt_sft(
+        model,
+        TEXTS,
+        k=k,
+        tokenizer=tok,
+        full_steps=10,
+        sparse_steps=10,
+        trainer_kwargs=dict(lr=1e-2, batch_size=4, progress=False, device="cpu", weight_decay=0.01),
+    )
     assert diff.nnz == k
     mask = diff.mask()
     changed_total = 0
@@ -452,8 +468,15 @@ def test_lt_sft_ticket_is_the_top_k_of_the_phase_one_change(tok):
     theta0 = params_of(model)
     rec = _PhaseEnd()
     k = 400
-    diff = lt_sft(model, TEXTS, k=k, tokenizer=tok, full_steps=8, sparse_steps=2,
-                  trainer_kwargs=dict(lr=1e-2, batch_size=4, progress=False, device="cpu", hooks=[rec]))
+    diff = lt_sft(
+        model,
+        TEXTS,
+        k=k,
+        tokenizer=tok,
+        full_steps=8,
+        sparse_steps=2,
+        trainer_kwargs=dict(lr=1e-2, batch_size=4, progress=False, device="cpu", hooks=[rec]),
+    )
     phase1 = rec.ends[0]
     mask = diff.mask()
     moved = {n: (phase1[n] - theta0[n]).abs() for n in mask}
@@ -476,8 +499,16 @@ def test_lt_sft_ticket_is_the_top_k_of_the_phase_one_change(tok):
     # freeze=() lets them in again
     model2 = tiny_model("bert", len(tok), seed=3)
     rec2 = _PhaseEnd()
-    lt_sft(model2, TEXTS, k=k, tokenizer=tok, full_steps=8, sparse_steps=1, freeze=(),
-           trainer_kwargs=dict(lr=1e-2, batch_size=4, progress=False, device="cpu", hooks=[rec2]))
+    lt_sft(
+        model2,
+        TEXTS,
+        k=k,
+        tokenizer=tok,
+        full_steps=8,
+        sparse_steps=1,
+        freeze=(),
+        trainer_kwargs=dict(lr=1e-2, batch_size=4, progress=False, device="cpu", hooks=[rec2]),
+    )
     assert any(frozen(n) and not torch.equal(rec2.ends[0][n], theta0[n]) for n in theta0)
     with pytest.raises(InputError):
         lt_sft(model2, TEXTS, k=k, tokenizer=tok, freeze=("bias",), trainer_kwargs=dict(progress=False))
@@ -487,9 +518,15 @@ def test_lt_sft_diff_carries_the_planted_facts(tok, planted):
     pre, _ = planted
     answers = [o for _, o in FACTS]
     model = copy.deepcopy(pre)
-    diff = lt_sft(model, fact_examples(tok), density=0.2, tokenizer=tok, full_steps=40, sparse_steps=80,
-                  trainer_kwargs=dict(objective="labels", lr=5e-3, batch_size=4, progress=False,
-                                      device="cpu"))
+    diff = lt_sft(
+        model,
+        fact_examples(tok),
+        density=0.2,
+        tokenizer=tok,
+        full_steps=40,
+        sparse_steps=80,
+        trainer_kwargs=dict(objective="labels", lr=5e-3, batch_size=4, progress=False, device="cpu"),
+    )
     assert predict_objects(model, tok) == answers  # P@1 = 1 with 20 % of the weights
     fresh = diff.apply(copy.deepcopy(pre))  # the diff alone carries the facts to a fresh copy
     assert predict_objects(fresh, tok) == answers
@@ -524,8 +561,14 @@ def test_l1_hook_adds_the_sign_subgradient_and_shrinks_the_difference(tok):
     for reg in (0.0, 0.001):  # pull lr * reg = 5e-5 per step, below the typical step (~1e-4)
         model = tiny_model("bert", len(tok), seed=5)
         start = params_of(model)
-        fit(model, tok, TEXTS, max_steps=8, optimizer_factory=lambda ps: torch.optim.SGD(ps, lr=0.05),
-            hooks=[L1TowardsInitHook(reg, normalize=False)])
+        fit(
+            model,
+            tok,
+            TEXTS,
+            max_steps=8,
+            optimizer_factory=lambda ps: torch.optim.SGD(ps, lr=0.05),
+            hooks=[L1TowardsInitHook(reg, normalize=False)],
+        )
         deltas.append(sum(float((p.detach() - start[n]).abs().sum()) for n, p in model.named_parameters()))
     assert deltas[1] < deltas[0]
 
@@ -566,11 +609,24 @@ def test_child_tuning_f_mask_density_and_rescaling():
 def test_child_tuning_f_with_p_one_equals_adamw(tok):
     a = tiny_model("bert", len(tok))
     b = copy.deepcopy(a)
-    fit(a, tok, TEXTS, max_steps=4, weight_decay=0.01,
-        optimizer_factory=lambda ps: torch.optim.AdamW(ps, lr=1e-2, weight_decay=0.01))
-    fit(b, tok, TEXTS, max_steps=4, weight_decay=0.01,
+    fit(
+        a,
+        tok,
+        TEXTS,
+        max_steps=4,
+        weight_decay=0.01,
+        optimizer_factory=lambda ps: torch.optim.AdamW(ps, lr=1e-2, weight_decay=0.01),
+    )
+    fit(
+        b,
+        tok,
+        TEXTS,
+        max_steps=4,
+        weight_decay=0.01,
         optimizer_factory=lambda ps: ChildTuningOptimizer(
-            torch.optim.AdamW(ps, lr=1e-2, weight_decay=0.01), mode="F", reserve_p=1.0))
+            torch.optim.AdamW(ps, lr=1e-2, weight_decay=0.01), mode="F", reserve_p=1.0
+        ),
+    )
     assert same_weights(a, b)
     c = copy.deepcopy(b)
     fit(c, tok, TEXTS, max_steps=1, hooks=[ChildTuningHook("F", reserve_p=1.0)])
@@ -583,8 +639,14 @@ def test_child_tuning_f_hook_masks_about_p_of_each_update(tok):
     model = tiny_model("bert", len(tok))
     name = "bert.encoder.layer.0.intermediate.dense.weight"
     before = params_of(model)
-    fit(model, tok, TEXTS, max_steps=1, hooks=[ChildTuningHook("F", reserve_p=0.25, seed=3)],
-        optimizer_factory=lambda ps: torch.optim.SGD(ps, lr=1.0))
+    fit(
+        model,
+        tok,
+        TEXTS,
+        max_steps=1,
+        hooks=[ChildTuningHook("F", reserve_p=0.25, seed=3)],
+        optimizer_factory=lambda ps: torch.optim.SGD(ps, lr=1.0),
+    )
     moved = float((model.get_parameter(name).detach() != before[name]).float().mean())
     n = before[name].numel()
     assert abs(moved - 0.25) < 5 * math.sqrt(0.25 * 0.75 / n)
@@ -593,8 +655,9 @@ def test_child_tuning_f_hook_masks_about_p_of_each_update(tok):
 def test_child_tuning_d_mask_keeps_the_stated_proportion(tok):
     model = tiny_model("bert", len(tok))
     before = params_of(model)
-    fisher = fisher_information(model, TEXTS, tokenizer=tok, batch_size=4, device="cpu",
-                                include=lambda n: "encoder" in n)
+    fisher = fisher_information(
+        model, TEXTS, tokenizer=tok, batch_size=4, device="cpu", include=lambda n: "encoder" in n
+    )
     assert all(torch.equal(p, before[n]) for n, p in model.named_parameters())
     assert all(n.startswith("bert.encoder") for n in fisher)
     total = sum(f.numel() for f in fisher.values())
@@ -615,9 +678,17 @@ def test_child_tuning_d_mask_keeps_the_stated_proportion(tok):
     assert moved >= 0.5 * round(0.1 * total)  # the child network itself was trained
     # the wrapper form gives the same weights as the hook form
     other = tiny_model("bert", len(tok))
-    fit(other, tok, TEXTS, max_steps=3, optimizer_factory=lambda ps: ChildTuningOptimizer(
-        torch.optim.AdamW(ps, lr=1e-2, weight_decay=0.0), mode="D",
-        masks=ChildTuningOptimizer.masks_by_param(other, masks)))
+    fit(
+        other,
+        tok,
+        TEXTS,
+        max_steps=3,
+        optimizer_factory=lambda ps: ChildTuningOptimizer(
+            torch.optim.AdamW(ps, lr=1e-2, weight_decay=0.0),
+            mode="D",
+            masks=ChildTuningOptimizer.masks_by_param(other, masks),
+        ),
+    )
     assert same_weights(model, other)
 
 
@@ -661,8 +732,7 @@ def test_lt_sft_sparse_lr_drives_phase_two_only(tok):
     model = tiny_model("bert", len(tok), seed=2)
     theta0 = params_of(model)
     # a vanishing phase-2 rate: the ticket is selected from phase 1 but barely moves in phase 2
-    diff = lt_sft(model, TEXTS, k=300, tokenizer=tok, full_steps=5, sparse_steps=5, trainer_kwargs=kw,
-                  sparse_lr=1e-30)
+    diff = lt_sft(model, TEXTS, k=300, tokenizer=tok, full_steps=5, sparse_steps=5, trainer_kwargs=kw, sparse_lr=1e-30)
     assert diff.nnz == 300
     assert max(float((p.detach() - theta0[n]).abs().max()) for n, p in model.named_parameters()) < 1e-20
     model = tiny_model("bert", len(tok), seed=2)
@@ -723,9 +793,13 @@ def test_negated_task_vector_forgets_a_known_task_and_keeps_the_control(tok):
     fit(ft, tok, fact_examples(tok, task), objective="labels", max_steps=30, lr=5e-3)
     tau = TaskVector.from_models(knows, ft)
     coef, recs = tau.select_scaling_coef(
-        knows, lambda m: gold_logprob(m, tok, task), coefs=[0, 0.25, 0.5, 1, 2, 4, 8],
+        knows,
+        lambda m: gold_logprob(m, tok, task),
+        coefs=[0, 0.25, 0.5, 1, 2, 4, 8],
         control=lambda m: sum(p == o for p, (_, o) in zip(predict_objects(m, tok, control), control)) / len(control),
-        keep=1.0, sign=-1)
+        keep=1.0,
+        sign=-1,
+    )
     chosen = tau.apply_to(copy.deepcopy(knows), scaling_coef=-coef)
     assert coef > 0, recs
     assert gold_logprob(chosen, tok, task) < gold_logprob(knows, tok, task) - 0.5  # the task is forgotten ...

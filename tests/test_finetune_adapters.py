@@ -81,8 +81,7 @@ def test_madx_language_swap_changes_outputs_but_not_base_weights(tok, arch):
         task_data, task_objective = EN, "clm"
     else:
         task_data, task_objective = fact_examples(tok), "labels"
-    madx.train_task_adapter(model, tok, task_data, "facts", "en", objective=task_objective,
-                            reduction_factor=4, **OPTS)
+    madx.train_task_adapter(model, tok, task_data, "facts", "en", objective=task_objective, reduction_factor=4, **OPTS)
     assert unchanged(model, base) and unchanged(model, en_weights)  # only the task adapter learned
     assert str(model.active_adapters) == str(madx_stack("en", "facts"))
 
@@ -178,8 +177,9 @@ def test_invertible_adapter_inverse_runs_before_the_output_embeddings(tok, arch)
     madx.activate(model, language="en")
     calls = []
     inv = model.base_model.invertible_adapters["en"]
-    handle = inv.register_forward_hook(lambda mod, args, kwargs, out: calls.append(kwargs.get("rev", False)),
-                                       with_kwargs=True)
+    handle = inv.register_forward_hook(
+        lambda mod, args, kwargs, out: calls.append(kwargs.get("rev", False)), with_kwargs=True
+    )
     try:
         logits(model, tok, EN[0])
     finally:
@@ -190,8 +190,9 @@ def test_invertible_adapter_inverse_runs_before_the_output_embeddings(tok, arch)
 def test_language_adapter_lowers_mlm_loss_and_changes_nothing_else(tok):
     model = madx.lm_adapter_model(tiny_model("bert", len(tok), seed=0, layers=2))
     base = snapshot(model)
-    madx.add_adapter(model, "en", "pfeiffer+inv", reduction_factor=madx.LANGUAGE_REDUCTION_FACTOR,
-                     leave_out=[1])  # MAD-X 2.0: no language adapter in the last layer
+    madx.add_adapter(
+        model, "en", "pfeiffer+inv", reduction_factor=madx.LANGUAGE_REDUCTION_FACTOR, leave_out=[1]
+    )  # MAD-X 2.0: no language adapter in the last layer
     names = [n for n, _ in model.named_parameters() if ".en." in n]
     assert any("layer.0." in n for n in names) and not any("layer.1." in n for n in names)
     down = dict(model.named_parameters())["bert.encoder.layer.0.output.adapters.en.adapter_down.0.weight"]

@@ -27,8 +27,6 @@ import re
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 from conftest import HashingEncoder
 
 N = int(os.environ.get("KGALIGN_FUZZ_N", "48"))
@@ -111,7 +109,7 @@ def write_ttl(path: Path, rng, ns):
         depth = rng.choice([50, 400, 3000])
         body.append("ex:deep ex:p " + "[ ex:p " * depth + '"leaf"' + " ]" * depth + " .")
     elif r < 0.45:  # cyclic list
-        body.append('ex:c ex:list _:l1 . _:l1 rdf:first ex:a ; rdf:rest _:l2 . _:l2 rdf:first ex:b ; rdf:rest _:l1 .')
+        body.append("ex:c ex:list _:l1 . _:l1 rdf:first ex:a ; rdf:rest _:l2 . _:l2 rdf:first ex:b ; rdf:rest _:l1 .")
         body.append('ex:a <http://www.w3.org/2000/01/rdf-schema#label> "A" .')
     elif r < 0.55:
         body.append("ex:col ex:p ( ex:a ( ex:b ( ex:c ) ) ) .")
@@ -123,12 +121,16 @@ def _xml_attr(text: str) -> str:
 
 
 def write_xml(path: Path, rng, ns):
-    out = ['<?xml version="1.0" encoding="utf-8"?>',
-           '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
-           'xmlns:rdfs="http://www.w3.org/2000/01/rdf-schema#" xmlns:ex="http://a.ex/">']
-    for s, p, o, lit in _triples(rng, ns):
+    out = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+        'xmlns:rdfs="http://www.w3.org/2000/01/rdf-schema#" xmlns:ex="http://a.ex/">',
+    ]
+    for s, _p, o, lit in _triples(rng, ns):
         if o:
-            out.append(f'<rdf:Description rdf:about="{_xml_attr(s)}"><ex:rel rdf:resource="{_xml_attr(o)}"/></rdf:Description>')
+            out.append(
+                f'<rdf:Description rdf:about="{_xml_attr(s)}"><ex:rel rdf:resource="{_xml_attr(o)}"/></rdf:Description>'
+            )
         else:
             text = json.loads('"' + lit.replace("\u2028", " ") + '"') if len(lit) < 1000 else lit
             text = text.replace("&", "&amp;").replace("<", "&lt;")
@@ -139,7 +141,7 @@ def write_xml(path: Path, rng, ns):
 
 def write_jsonld(path: Path, rng, ns):
     nodes = []
-    for s, p, o, lit in _triples(rng, ns):
+    for s, _p, o, lit in _triples(rng, ns):
         if o:
             nodes.append({"@id": s, ns + "rel": {"@id": o}})
         else:
@@ -163,13 +165,18 @@ def write_openea(path: Path, rng, ns):
         base = ns.replace("a.ex", f"k{k}.ex")
         rows = [f"{base}{_local(rng)}\t{base}rel\t{base}{_local(rng)}" for _ in range(rng.randint(1, 4))]
         (path / f"rel_triples_{k}").write_text("\n".join(rows) + "\n", encoding="utf-8")
-        attrs = [f"{base}{_local(rng)}\t{LABEL}\t\"{_literal(rng)[:200]}\"@en" for _ in range(rng.randint(0, 3))]
+        attrs = [f'{base}{_local(rng)}\t{LABEL}\t"{_literal(rng)[:200]}"@en' for _ in range(rng.randint(0, 3))]
         (path / f"attr_triples_{k}").write_text("\n".join(attrs) + ("\n" if attrs else ""), encoding="utf-8")
 
 
-KINDS = [("nt", write_nt, ".nt", True), ("turtle", write_ttl, ".ttl", True), ("xml", write_xml, ".rdf", False),
-         ("json-ld", write_jsonld, ".jsonld", False), ("dbp15k", write_dbp15k, "", True),
-         ("openea", write_openea, "", True)]
+KINDS = [
+    ("nt", write_nt, ".nt", True),
+    ("turtle", write_ttl, ".ttl", True),
+    ("xml", write_xml, ".rdf", False),
+    ("json-ld", write_jsonld, ".jsonld", False),
+    ("dbp15k", write_dbp15k, "", True),
+    ("openea", write_openea, "", True),
+]
 OUTPUTS = ["tsv", "json", "sssom", "turtle", "nt", "oaei"]
 
 

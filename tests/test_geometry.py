@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kgalign.lm.geometry.subspace import (affine_map, fit_subspace, principal_angles, subspace_dim,
-                                          subspace_distances)
+from kgalign.lm.geometry.subspace import affine_map, fit_subspace, principal_angles, subspace_dim, subspace_distances
 
 DBP = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "dbp15k"
 
@@ -192,9 +191,15 @@ def test_compute_similarity_uses_the_option():
     idx = np.arange(60)
     hits = []
     for n in (0, 1):
-        cfg = AlignConfig.build({"similarity": {"strings": 0.0, "structure": [], "attributes": 0.0,
-                                                "remove_language_directions": n}, "selftrain": {"enabled": False}})
-        S, info = compute_similarity(kg1, kg2, e1, e2, ["x"] * 60, ["x"] * 60, idx, idx, cfg, return_info=True)  # non-empty: an empty name zeroes its name features
+        cfg = AlignConfig.build(
+            {
+                "similarity": {"strings": 0.0, "structure": [], "attributes": 0.0, "remove_language_directions": n},
+                "selftrain": {"enabled": False},
+            }
+        )
+        S, info = compute_similarity(
+            kg1, kg2, e1, e2, ["x"] * 60, ["x"] * 60, idx, idx, cfg, return_info=True
+        )  # non-empty: an empty name zeroes its name features
         hits.append(float((S.argmax(1) == gold).mean()))
     assert info["language_directions_removed"] == 1
     assert hits[1] > hits[0]
@@ -203,12 +208,26 @@ def test_compute_similarity_uses_the_option():
 # ---------------------------------------------------------------------- model side (tiny BERT)
 torch = pytest.importorskip("torch")
 
-EN = ["the cat sleeps on the red mat", "a dog runs in the green park", "the bird sings in the old tree",
-      "my friend reads a long book", "the child plays with a small ball", "our teacher writes on the board",
-      "the sun shines over the quiet town", "a man walks to the busy market"]
-DE = ["die katze schläft auf der roten matte", "ein hund läuft im grünen park", "der vogel singt im alten baum",
-      "mein freund liest ein langes buch", "das kind spielt mit einem kleinen ball", "unser lehrer schreibt an die tafel",
-      "die sonne scheint über der stillen stadt", "ein mann geht zum vollen markt"]
+EN = [
+    "the cat sleeps on the red mat",
+    "a dog runs in the green park",
+    "the bird sings in the old tree",
+    "my friend reads a long book",
+    "the child plays with a small ball",
+    "our teacher writes on the board",
+    "the sun shines over the quiet town",
+    "a man walks to the busy market",
+]
+DE = [
+    "die katze schläft auf der roten matte",
+    "ein hund läuft im grünen park",
+    "der vogel singt im alten baum",
+    "mein freund liest ein langes buch",
+    "das kind spielt mit einem kleinen ball",
+    "unser lehrer schreibt an die tafel",
+    "die sonne scheint über der stillen stadt",
+    "ein mann geht zum vollen markt",
+]
 
 
 @pytest.fixture(scope="module")
@@ -240,8 +259,9 @@ def test_full_share_projection_keeps_the_perplexity(tiny_gm):
 def test_analyse_report(tiny_gm):
     from kgalign.lm.geometry.analysis import PROJECTIONS, GeometryConfig, analyse, markdown_table
 
-    rep = analyse(tiny_gm, {"en": EN, "de": DE}, GeometryConfig(share=0.9, max_texts=8, batch_size=4),
-                  echo=lambda s: None)
+    rep = analyse(
+        tiny_gm, {"en": EN, "de": DE}, GeometryConfig(share=0.9, max_texts=8, batch_size=4), echo=lambda s: None
+    )
     assert rep["layers"] == [1, 2] and rep["languages"] == ["en", "de"]
     assert set(rep["perplexity"]["layers"]["1"]) == set(PROJECTIONS)
     assert "en->de" in rep["perplexity"]["layers"]["2"]["other"]["per"]
@@ -250,8 +270,9 @@ def test_analyse_report(tiny_gm):
     assert len(rep["axes"]["fisher_neutral"]) == 2
     assert "| layer |" in markdown_table(rep)
     # the same data under share 1: every projection of one's own subspace is the identity
-    rep1 = analyse(tiny_gm, {"en": EN, "de": DE}, GeometryConfig(share=1.0, max_texts=8, batch_size=4),
-                   echo=lambda s: None)
+    rep1 = analyse(
+        tiny_gm, {"en": EN, "de": DE}, GeometryConfig(share=1.0, max_texts=8, batch_size=4), echo=lambda s: None
+    )
     for layer in ("1", "2"):
         assert rep1["perplexity"]["layers"][layer]["own"]["mean_ratio"] == pytest.approx(1.0, abs=1e-5)
 
@@ -263,8 +284,20 @@ def test_cli_end_to_end(tmp_path):
     (tmp_path / "en.txt").write_text("\n".join(EN) + "\n", encoding="utf-8")
     (tmp_path / "de.txt").write_text("\n".join(DE) + "\n", encoding="utf-8")
     out = tmp_path / "out"
-    args = ["geometry", "--tiny", "--texts", f"en={tmp_path / 'en.txt'}", "--texts", f"de={tmp_path / 'de.txt'}",
-            "--max-texts", "8", "--batch-size", "4", "-o", str(out)]
+    args = [
+        "geometry",
+        "--tiny",
+        "--texts",
+        f"en={tmp_path / 'en.txt'}",
+        "--texts",
+        f"de={tmp_path / 'de.txt'}",
+        "--max-texts",
+        "8",
+        "--batch-size",
+        "4",
+        "-o",
+        str(out),
+    ]
     assert main(args) == 0
     for name in ("geometry.json", "geometry.md", "perplexity_ratio.png", "principal_angles.png", "language_axes.png"):
         assert (out / name).stat().st_size > 0
@@ -273,8 +306,21 @@ def test_cli_end_to_end(tmp_path):
     assert main(args) == 2  # no overwrite without --force
     assert main(args + ["--force"]) == 0
     (tmp_path / "bad.txt").write_bytes(b"\xff\xfe\x00bad")
-    assert main(["geometry", "--tiny", "--texts", f"en={tmp_path / 'bad.txt'}", "--texts",
-                 f"de={tmp_path / 'de.txt'}", "-o", str(tmp_path / "o2")]) == 2
+    assert (
+        main(
+            [
+                "geometry",
+                "--tiny",
+                "--texts",
+                f"en={tmp_path / 'bad.txt'}",
+                "--texts",
+                f"de={tmp_path / 'de.txt'}",
+                "-o",
+                str(tmp_path / "o2"),
+            ]
+        )
+        == 2
+    )
 
 
 def test_texts_from_pair():

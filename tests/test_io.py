@@ -125,7 +125,11 @@ def test_entity_rules_skip_vocabulary_classes_properties_and_headers(tmp_path):
     assert individuals == ["http://a.ex/alice", "http://a.ex/bob", "http://a.ex/carol", "http://a.ex/robert"]
     # the declared vocabulary is there too, each with its kind (kgalign.io.owl); headers are not
     others = {e: kg.kind(i) for i, e in enumerate(kg.entities) if kg.kind(i) != "individual"}
-    assert others == {"http://a.ex/Person": "class", "http://a.ex/Agent": "class", "http://a.ex/knows": "object_property"}
+    assert others == {
+        "http://a.ex/Person": "class",
+        "http://a.ex/Agent": "class",
+        "http://a.ex/knows": "object_property",
+    }
     c = _content(kg)
     ind = set(individuals)
     c["triples"] = {t for t in c["triples"] if t[0] in ind and t[2] in ind}
@@ -146,8 +150,8 @@ def test_ontology_without_individuals_uses_classes(tmp_path):
     f.write_text(
         "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
         "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
-        "<http://o.ex/Person> a owl:Class ; rdfs:label \"Person\"@en .\n"
-        "<http://o.ex/Student> a owl:Class ; rdfs:subClassOf <http://o.ex/Person> ; rdfs:label \"Student\"@en .\n",
+        '<http://o.ex/Person> a owl:Class ; rdfs:label "Person"@en .\n'
+        '<http://o.ex/Student> a owl:Class ; rdfs:subClassOf <http://o.ex/Person> ; rdfs:label "Student"@en .\n',
         encoding="utf-8",
     )
     kg = load_kg(f)
@@ -248,8 +252,14 @@ def test_format_detection_and_errors(tmp_path):
     assert normalise_format("rdf/xml") == "xml" and normalise_format("jsonld") == "json-ld"
     with pytest.raises(InputError, match="unknown format"):
         normalise_format("csv")
-    for name, fmt in [("a.ttl", "turtle"), ("a.NT", "nt"), ("a.owl", "xml"), ("a.json", "json-ld"),
-                      ("a.ttl.gz", "turtle"), ("ent_ids_2", "dbp15k")]:
+    for name, fmt in [
+        ("a.ttl", "turtle"),
+        ("a.NT", "nt"),
+        ("a.owl", "xml"),
+        ("a.json", "json-ld"),
+        ("a.ttl.gz", "turtle"),
+        ("ent_ids_2", "dbp15k"),
+    ]:
         (tmp_path / name).write_text("")
         assert detect_format(tmp_path / name) == fmt
     (tmp_path / "a.txt").write_text("x")
@@ -325,8 +335,12 @@ def test_inspire_label_selection_across_languages(tmp_path):
     assert set(kg.languages()) == langs | {""}  # untagged altLabels
     # a bare language matches regional tags: retag Spanish as es-ES
     text = path.read_text(encoding="utf-8")
-    spanish = {c.get(f"{{{ns['rdf']}}}about"): pl.text for c in concepts for pl in c.findall("skos:prefLabel", ns)
-               if pl.get(xml_lang) == "es"}
+    spanish = {
+        c.get(f"{{{ns['rdf']}}}about"): pl.text
+        for c in concepts
+        for pl in c.findall("skos:prefLabel", ns)
+        if pl.get(xml_lang) == "es"
+    }
     regional = tmp_path / "inspire-es-ES.rdf"
     regional.write_text(re.sub(r'xml:lang="es"', 'xml:lang="es-ES"', text), encoding="utf-8")
     kg2 = load_kg(regional)
@@ -355,7 +369,7 @@ def test_mangled_files_load_or_raise_kgalign_errors(tmp_path, fmt, suffix):
             if op < 0.4:
                 b[pos] = rng.choice(b'<>"\\.;,@^_:# \n{}[]\xff\xc3az09')
             elif op < 0.7:
-                del b[pos:pos + rng.randint(1, 10)]
+                del b[pos : pos + rng.randint(1, 10)]
             else:
                 b[pos:pos] = bytes([rng.choice(b'<>"\\.;,@^_:# \n{}[]')])
         f.write_bytes(bytes(b))
@@ -369,8 +383,10 @@ def test_invalid_iris_are_an_error_naming_the_line(tmp_path, caplog):
     import logging
 
     f = tmp_path / "w.nt"
-    f.write_text("<http://a.ex/x> <http://a.ex/p> <http://a.ex/y> .\n" +
-                 "".join(f'<http://a.ex/bad{{iri}}{k}> <http://a.ex/p> "v" .\n' for k in range(5)))
+    f.write_text(
+        "<http://a.ex/x> <http://a.ex/p> <http://a.ex/y> .\n"
+        + "".join(f'<http://a.ex/bad{{iri}}{k}> <http://a.ex/p> "v" .\n' for k in range(5))
+    )
     with caplog.at_level(logging.WARNING), pytest.raises(InputError) as err:
         load_kg(f)
     assert err.value.line == 2 and "w.nt:2:" in str(err.value) and "'{'" in str(err.value)
@@ -408,11 +424,12 @@ _:b1 <http://a.ex/p> "x"@en-GB .
 def test_fast_ntriples_reader_agrees_with_rdflib(tmp_path):
     from rdflib import Graph
 
-    from kgalign.io.rdf import read_ntriples, rdflib_triples
+    from kgalign.io.rdf import rdflib_triples, read_ntriples
 
     g = Graph(store="SimpleMemory")
     g.parse(data=TRICKY_NT, format="nt")
     ours = read_ntriples(TRICKY_NT, "t.nt")
+
     def norm(ts):
         return [(a, b, c, None if d is None else (d[0], (d[1] or "").lower())) for a, b, c, d in ts]
 
@@ -424,7 +441,7 @@ def test_fast_ntriples_reader_agrees_with_rdflib(tmp_path):
     f.write_text(TRICKY_NT, encoding="utf-8")
     kg = load_kg(f)
     assert kg.label(kg.index["http://a.ex/s"], "zh") == "Ünïcödé 北京"
-    assert ("esc \" \\ \n \t é \U0001F600") in {v for _, _, v, _ in kg.attributes}
+    assert ('esc " \\ \n \t é \U0001f600') in {v for _, _, v, _ in kg.attributes}
     # the grammar does not require blanks between terms (rdflib's parser does)
     assert read_ntriples("<http://a.ex/s><http://a.ex/p><http://a.ex/o>.\n", "t.nt") == [
         ("http://a.ex/s", "http://a.ex/p", "http://a.ex/o", None)

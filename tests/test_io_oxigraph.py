@@ -77,17 +77,17 @@ SNIPPETS = {
 :p1 a :Paper ; :writtenBy :a1 ; :year "2001"^^<http://www.w3.org/2001/XMLSchema#integer> ; rdfs:label "P one"@EN-gb .
 :a1 a :Author ; <http://xmlns.com/foaf/0.1/name> "Ann" , "  " ; :note "x\\ny" .
 """,
-    "relative.ttl": "<e1> <p> <e2> . <e2> <http://www.w3.org/2000/01/rdf-schema#label> \"two\"@de .\n",
+    "relative.ttl": '<e1> <p> <e2> . <e2> <http://www.w3.org/2000/01/rdf-schema#label> "two"@de .\n',
     "dupes.nt": "<http://a.ex/b> <http://a.ex/p> <http://a.ex/a> .\n<http://a.ex/a> <http://a.ex/p> <http://a.ex/b> .\n"
-                "<http://a.ex/b> <http://a.ex/p> <http://a.ex/a> .\n_:x <http://a.ex/p> <http://a.ex/c> .\n"
-                "<http://a.ex/c> <http://www.w3.org/2000/01/rdf-schema#label> \"c\\u00e9\" .\n",
+    "<http://a.ex/b> <http://a.ex/p> <http://a.ex/a> .\n_:x <http://a.ex/p> <http://a.ex/c> .\n"
+    '<http://a.ex/c> <http://www.w3.org/2000/01/rdf-schema#label> "c\\u00e9" .\n',
     "bad_turtle.ttl": "@prefix : <http://a.ex/> .\n:a :p :b .\n:b :p \n",
     "bad_turtle_dot.ttl": "@prefix : <http://a.ex/> .\n:a :p :b .\n:b :p :c \n:d :p :e .\n",
-    "bad_turtle_string.ttl": "@prefix : <http://a.ex/> .\n:a :p \"open .\n:b :p :c .\n",
-    "bad_xml.rdf": "<?xml version=\"1.0\"?>\n<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n"
-                   "<rdf:Description rdf:about=\"http://a.ex/a\">\n</rdf:RDF>\n",
+    "bad_turtle_string.ttl": '@prefix : <http://a.ex/> .\n:a :p "open .\n:b :p :c .\n',
+    "bad_xml.rdf": '<?xml version="1.0"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+    '<rdf:Description rdf:about="http://a.ex/a">\n</rdf:RDF>\n',
     "bad_iri.nt": "<http://a.ex/a> <http://a.ex/p> <http://a.ex/b> .\n"
-                  "<http://a.ex/a> <http://a.ex/p> http://a.ex/c .\n",
+    "<http://a.ex/a> <http://a.ex/p> http://a.ex/c .\n",
     "schema.rdf": """<?xml version="1.0"?>
 <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:rdfs="http://www.w3.org/2000/01/rdf-schema#"
   xmlns:owl="http://www.w3.org/2002/07/owl#">
@@ -124,7 +124,7 @@ def test_snippets_exercise_the_rules(tmp_path):
 
 
 def test_gzip_bom_and_latin1(tmp_path):
-    text = "<http://a.ex/a> <http://www.w3.org/2000/01/rdf-schema#label> \"Café\" .\n"
+    text = '<http://a.ex/a> <http://www.w3.org/2000/01/rdf-schema#label> "Café" .\n'
     gz = tmp_path / "g.nt.gz"
     gz.write_bytes(gzip.compress(b"\xef\xbb\xbf" + text.encode()))
     lat = tmp_path / "l.ttl"
@@ -135,10 +135,12 @@ def test_gzip_bom_and_latin1(tmp_path):
 
 
 def test_rdfxml_declared_encoding(tmp_path):
-    body = ('<?xml version="1.0" encoding="ISO-8859-1"?>\n'
-            '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
-            'xmlns:rdfs="http://www.w3.org/2000/01/rdf-schema#">\n<rdf:Description rdf:about="http://a.ex/m">'
-            '<rdfs:label xml:lang="FR">Meublé</rdfs:label></rdf:Description>\n</rdf:RDF>\n')
+    body = (
+        '<?xml version="1.0" encoding="ISO-8859-1"?>\n'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+        'xmlns:rdfs="http://www.w3.org/2000/01/rdf-schema#">\n<rdf:Description rdf:about="http://a.ex/m">'
+        '<rdfs:label xml:lang="FR">Meublé</rdfs:label></rdf:Description>\n</rdf:RDF>\n'
+    )
     declared, wrong = tmp_path / "l.rdf", tmp_path / "w.rdf"
     declared.write_bytes(body.encode("latin-1"))
     wrong.write_bytes(body.replace("ISO-8859-1", "UTF-8").encode("latin-1"))

@@ -107,8 +107,15 @@ def _write_dbp(d: Path, seed: int, shuffle: bool) -> None:
     for lines in (ent1, ent2, tr1, tr2, ref, rel1, rel2, names):
         if shuffle:
             rng.shuffle(lines)
-    for fname, lines in [("ent_ids_1", ent1), ("ent_ids_2", ent2), ("triples_1", tr1), ("triples_2", tr2),
-                         ("ref_ent_ids", ref), ("rel_ids_1", rel1), ("rel_ids_2", rel2)]:
+    for fname, lines in [
+        ("ent_ids_1", ent1),
+        ("ent_ids_2", ent2),
+        ("triples_1", tr1),
+        ("triples_2", tr2),
+        ("ref_ent_ids", ref),
+        ("rel_ids_1", rel1),
+        ("rel_ids_2", rel2),
+    ]:
         (d / fname).write_text("\n".join(lines) + "\n", encoding="utf-8")
     (d / "translated_names.json").write_text(json.dumps(names, ensure_ascii=False), encoding="utf-8")
 
@@ -216,7 +223,7 @@ def test_openea_values_languages_and_links(tmp_path):
     (d / "attr_triples_1").write_text(
         'http://a.ex/e1\thttp://www.w3.org/2000/01/rdf-schema#label\t"Paris"@EN\n'
         'http://a.ex/e1\thttp://a.ex/population\t"2148000"^^<http://www.w3.org/2001/XMLSchema#integer>\n'
-        'http://a.ex/e4\thttp://a.ex/motto\tFluctuat nec mergitur\n'
+        "http://a.ex/e4\thttp://a.ex/motto\tFluctuat nec mergitur\n"
         'http://a.ex/e2\thttp://a.ex/name\t"  "\n'
     )
     (d / "attr_triples_2").write_text('http://b.ex/f1\thttp://b.ex/nom\t"Paris"@fr\n')
@@ -260,8 +267,7 @@ def test_openea_case_matches_rdf_loader_semantics(tmp_path):
     p = load_pair(CASES / "openea_attr_only_entity")
     nt = tmp_path / "g.nt"
     nt.write_text(
-        "<http://a.ex/e1> <http://a.ex/near> <http://a.ex/e2> .\n"
-        '<http://a.ex/e3> <http://a.ex/name> "Lyon" .\n'
+        '<http://a.ex/e1> <http://a.ex/near> <http://a.ex/e2> .\n<http://a.ex/e3> <http://a.ex/name> "Lyon" .\n'
     )
     kg = load_kg(nt)
     assert dict(zip(kg.entities, kg.names())) == dict(zip(p.kg1.entities, p.kg1.names()))

@@ -21,17 +21,47 @@ REPO = Path(__file__).resolve().parents[1]
 # _ALIASES/_SUFFIXES, readers.READ_FORMATS + read_alignment's "rdf" alias, writers.FORMATS/
 # SUFFIX_FORMATS + ".sssom.tsv"), copied as they were: every one must still resolve the same.
 OLD_GRAPH_ALIASES = {
-    "ttl": "turtle", "turtle": "turtle", "nt": "nt", "ntriples": "nt", "n-triples": "nt", "xml": "xml",
-    "rdf": "xml", "rdfxml": "xml", "rdf/xml": "xml", "rdf-xml": "xml", "owl": "xml", "json-ld": "json-ld",
-    "jsonld": "json-ld", "json": "json-ld", "n3": "n3", "dbp15k": "dbp15k", "openea": "openea",
+    "ttl": "turtle",
+    "turtle": "turtle",
+    "nt": "nt",
+    "ntriples": "nt",
+    "n-triples": "nt",
+    "xml": "xml",
+    "rdf": "xml",
+    "rdfxml": "xml",
+    "rdf/xml": "xml",
+    "rdf-xml": "xml",
+    "owl": "xml",
+    "json-ld": "json-ld",
+    "jsonld": "json-ld",
+    "json": "json-ld",
+    "n3": "n3",
+    "dbp15k": "dbp15k",
+    "openea": "openea",
 }
 OLD_GRAPH_SUFFIXES = {
-    ".ttl": "turtle", ".turtle": "turtle", ".nt": "nt", ".ntriples": "nt", ".rdf": "xml", ".owl": "xml",
-    ".xml": "xml", ".jsonld": "json-ld", ".json": "json-ld", ".n3": "n3",
+    ".ttl": "turtle",
+    ".turtle": "turtle",
+    ".nt": "nt",
+    ".ntriples": "nt",
+    ".rdf": "xml",
+    ".owl": "xml",
+    ".xml": "xml",
+    ".jsonld": "json-ld",
+    ".json": "json-ld",
+    ".n3": "n3",
 }
 OLD_READ_FORMATS = ("tsv", "sssom", "dbp15k", "oaei", "json", "turtle", "nt")
-OLD_WRITER_SUFFIXES = {".tsv": "tsv", ".txt": "tsv", ".json": "json", ".ttl": "turtle", ".nt": "nt",
-                       ".rdf": "oaei", ".xml": "oaei", ".sssom.tsv": "sssom"}
+OLD_WRITER_SUFFIXES = {
+    ".tsv": "tsv",
+    ".txt": "tsv",
+    ".json": "json",
+    ".ttl": "turtle",
+    ".nt": "nt",
+    ".rdf": "oaei",
+    ".xml": "oaei",
+    ".sssom.tsv": "sssom",
+}
 OLD_WRITE_FORMATS = ("tsv", "json", "sssom", "turtle", "nt", "oaei")
 
 
@@ -106,19 +136,27 @@ def test_registration_refuses_taken_names_and_suffixes_and_bad_targets():
 
 def test_listing_formats_and_the_cli_import_no_format_module():
     # lazy like rdflib's plugin registry: names and click choices need no parser or writer module
-    code = ("import sys, kgalign.io, kgalign.cli.align, kgalign.cli.evaluate, kgalign.io.oaei\n"
-            "from kgalign.io import registry\n"
-            "assert registry.names('graph') and registry.names('reader') and registry.names('writer')\n"
-            "heavy = [m for m in ('rdflib', 'numpy', 'kgalign.io.rdf', 'kgalign.io.readers', 'kgalign.io.writers',"
-            " 'kgalign.matching', 'kgalign.aligner') if m in sys.modules]\n"
-            "print(heavy)\n")
+    code = (
+        "import sys, kgalign.io, kgalign.cli.align, kgalign.cli.evaluate, kgalign.io.oaei\n"
+        "from kgalign.io import registry\n"
+        "assert registry.names('graph') and registry.names('reader') and registry.names('writer')\n"
+        "heavy = [m for m in ('rdflib', 'numpy', 'kgalign.io.rdf', 'kgalign.io.readers', 'kgalign.io.writers',"
+        " 'kgalign.matching', 'kgalign.aligner') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
 def test_io_imports_only_base_modules():
-    allowed = {"kgalign", "kgalign.errors", "kgalign.kg", "kgalign.labels", "kgalign._version",
-               "kgalign.config"}  # config: the typed configuration and shared value validation
+    allowed = {
+        "kgalign",
+        "kgalign.errors",
+        "kgalign.kg",
+        "kgalign.labels",
+        "kgalign._version",
+        "kgalign.config",
+    }  # config: the typed configuration and shared value validation
     bad = []
     for path in sorted((REPO / "kgalign" / "io").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -189,14 +227,19 @@ def test_a_registered_writer_and_reader_are_used_by_suffix(tmp_path, toy_format)
     result = SimpleNamespace(
         kg1=_KG(["http://a.ex/1", "http://a.ex/2", "http://a.ex/3"]),
         kg2=_KG(["http://b.ex/x", "http://b.ex/y", "http://b.ex/z"]),
-        rows=np.array([0, 2]), cols=np.array([1, 0]), scores=np.array([0.75, 0.5]), config={},
+        rows=np.array([0, 2]),
+        cols=np.array([1, 0]),
+        scores=np.array([0.75, 0.5]),
+        config={},
     )
     out = tmp_path / "links.toy"
     assert output_format(out) == "toy"
     assert write_alignment(result, out) == "toy"
     lines = [json.loads(line) for line in out.read_text().splitlines()]
-    assert lines == [{"s": "http://a.ex/1", "o": "http://b.ex/y", "c": 0.75},
-                     {"s": "http://a.ex/3", "o": "http://b.ex/x", "c": 0.5}]
+    assert lines == [
+        {"s": "http://a.ex/1", "o": "http://b.ex/y", "c": 0.75},
+        {"s": "http://a.ex/3", "o": "http://b.ex/x", "c": 0.5},
+    ]
     assert detect_format(out) == "toy"
     al = read_alignment(out)
     assert al.format == "toy"
@@ -223,8 +266,10 @@ def toy_load(path, fmt, encoding):
 def test_a_registered_graph_format_is_used_by_load_kg(tmp_path):
     from kgalign.io import detect_format, load_kg, load_pair
 
-    text = '<http://a.ex/x> <http://www.w3.org/2000/01/rdf-schema#label> "X"@en .\n' \
-           '<http://a.ex/y> <http://a.ex/p> <http://a.ex/x> .\n'
+    text = (
+        '<http://a.ex/x> <http://www.w3.org/2000/01/rdf-schema#label> "X"@en .\n'
+        "<http://a.ex/y> <http://a.ex/p> <http://a.ex/x> .\n"
+    )
     (tmp_path / "g.nt").write_text(text)
     (tmp_path / "g.triples").write_text(text)
     registry.register("graph", "toy-nt", f"{__name__}:toy_load", suffixes=(".triples",))
@@ -250,12 +295,16 @@ def test_a_per_row_predicate_reaches_rdf_and_sssom(tmp_path):
     from kgalign.io.writers import OWL_SAME_AS, Row, write_sssom, write_turtle
 
     eq_class = "http://www.w3.org/2002/07/owl#equivalentClass"
-    rows = [Row("http://a.ex/C", "http://b.ex/K", 0.9, "C", "K", eq_class),
-            ("http://a.ex/i", "http://b.ex/j", 0.8, "i", "j")]  # a plain tuple takes the default
+    rows = [
+        Row("http://a.ex/C", "http://b.ex/K", 0.9, "C", "K", eq_class),
+        ("http://a.ex/i", "http://b.ex/j", 0.8, "i", "j"),
+    ]  # a plain tuple takes the default
     write_turtle(tmp_path / "a.ttl", rows)
     g = rdflib.Graph().parse(tmp_path / "a.ttl", format="turtle")
     assert {(str(s), str(p), str(o)) for s, p, o in g} == {
-        ("http://a.ex/C", eq_class, "http://b.ex/K"), ("http://a.ex/i", OWL_SAME_AS, "http://b.ex/j")}
+        ("http://a.ex/C", eq_class, "http://b.ex/K"),
+        ("http://a.ex/i", OWL_SAME_AS, "http://b.ex/j"),
+    }
     write_sssom(tmp_path / "a.sssom.tsv", rows)
     body = [ln.split("\t") for ln in (tmp_path / "a.sssom.tsv").read_text().splitlines() if not ln.startswith("#")]
     col = body[0].index("predicate_id")

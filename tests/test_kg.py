@@ -55,8 +55,15 @@ def test_clean_label():
 
 
 def test_select_label_fallback_order():
-    labels = [("fr", "Paris-fr", 1), ("", "Paris-untagged", 1), ("de", "Paris-de", 1),
-              ("es-es", "París-ES", 1), ("es", "París", 3), ("en", "Paris-alt", 5), ("en", "Paris", 0)]
+    labels = [
+        ("fr", "Paris-fr", 1),
+        ("", "Paris-untagged", 1),
+        ("de", "Paris-de", 1),
+        ("es-es", "París-ES", 1),
+        ("es", "París", 3),
+        ("en", "Paris-alt", 5),
+        ("en", "Paris", 0),
+    ]
     assert select_label(labels, "en") == "Paris"  # preferred predicate wins within a tag
     assert select_label(labels, "es") == "París"  # exact tag before regional, whatever the predicate
     assert select_label(labels, "es-ES") == "París-ES"

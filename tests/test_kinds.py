@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import zlib
 import logging
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +33,9 @@ ex:alice a ex:Person ; rdfs:label "Alice" .
 """
 
 
-def _onto(tmp_path, name, ns, lang="en", person="Person", author="Author", paper="Paper", writes="writes",
-          title="title"):
+def _onto(
+    tmp_path, name, ns, lang="en", person="Person", author="Author", paper="Paper", writes="writes", title="title"
+):
     f = tmp_path / name
     text = ONTO.format(lang=lang, person=person, author=author, paper=paper, writes=writes, title=title)
     f.write_text(text.replace("http://o.ex/", ns), encoding="utf-8")
@@ -49,12 +50,21 @@ def test_loader_classifies_kinds(tmp_path):
     kg = load_kg(_onto(tmp_path, "o.ttl", "http://o.ex/"))
     kinds = _kind_of(kg)
     assert kinds == {
-        "http://o.ex/Person": "class", "http://o.ex/Author": "class", "http://o.ex/Paper": "class",
-        "http://o.ex/writes": "object_property", "http://o.ex/title": "datatype_property",
-        "http://o.ex/note": "annotation_property", "http://o.ex/alice": "individual",
+        "http://o.ex/Person": "class",
+        "http://o.ex/Author": "class",
+        "http://o.ex/Paper": "class",
+        "http://o.ex/writes": "object_property",
+        "http://o.ex/title": "datatype_property",
+        "http://o.ex/note": "annotation_property",
+        "http://o.ex/alice": "individual",
     }
-    assert kg.kind_counts() == {"individual": 1, "class": 3, "object_property": 1, "datatype_property": 1,
-                                "annotation_property": 1}
+    assert kg.kind_counts() == {
+        "individual": 1,
+        "class": 3,
+        "object_property": 1,
+        "datatype_property": 1,
+        "annotation_property": 1,
+    }
 
 
 def test_schema_axioms_become_relation_triples(tmp_path):
@@ -79,7 +89,9 @@ def test_punning_declaration_wins(tmp_path):
         "@prefix ex: <http://p.ex/> .\n@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
         "ex:Species a owl:Class .\n"
         "ex:Lion a owl:Class , ex:Species , owl:NamedIndividual ; ex:livesIn ex:savanna .\n"
-        "ex:leo a ex:Lion .\n", encoding="utf-8")
+        "ex:leo a ex:Lion .\n",
+        encoding="utf-8",
+    )
     kg = load_kg(f)
     kinds = _kind_of(kg)
     assert kinds["http://p.ex/Lion"] == "class"  # declared a class: never an individual too
@@ -87,17 +99,23 @@ def test_punning_declaration_wins(tmp_path):
     assert kinds["http://p.ex/leo"] == kinds["http://p.ex/savanna"] == "individual"
     lion = kg.index["http://p.ex/Lion"]
     # its individual-side assertions stay as structure
-    rel = {(kg.relations[r].rsplit("/", 1)[-1].rsplit("#", 1)[-1], kg.entities[t])
-           for h, r, t in kg.triples.tolist() if h == lion}
+    rel = {
+        (kg.relations[r].rsplit("/", 1)[-1].rsplit("#", 1)[-1], kg.entities[t])
+        for h, r, t in kg.triples.tolist()
+        if h == lion
+    }
     assert ("type", "http://p.ex/Species") in rel and ("livesIn", "http://p.ex/savanna") in rel
 
 
 def test_unlabelled_ontology_warns_and_uses_local_names(tmp_path, caplog):
     f = tmp_path / "bare.ttl"
-    f.write_text("@prefix owl: <http://www.w3.org/2002/07/owl#> .\n@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
-                 "<http://b.ex#c-0660054-4138714> a owl:Class .\n"
-                 "<http://b.ex#c-1111111-2222222> a owl:Class ; rdfs:subClassOf <http://b.ex#c-0660054-4138714> .\n"
-                 "<http://b.ex#Speaker> a owl:Class .\n", encoding="utf-8")
+    f.write_text(
+        "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "<http://b.ex#c-0660054-4138714> a owl:Class .\n"
+        "<http://b.ex#c-1111111-2222222> a owl:Class ; rdfs:subClassOf <http://b.ex#c-0660054-4138714> .\n"
+        "<http://b.ex#Speaker> a owl:Class .\n",
+        encoding="utf-8",
+    )
     with caplog.at_level(logging.WARNING):
         kg = load_kg(f)
     assert kg.n_entities == 3
@@ -153,7 +171,7 @@ def hash_encoder():
             for i, t in enumerate(texts):
                 t = f"  {t.lower()} "
                 for k in range(len(t) - 2):
-                    out[i, zlib.crc32(t[k:k + 3].encode()) % 64] += 1
+                    out[i, zlib.crc32(t[k : k + 3].encode()) % 64] += 1
             n = np.linalg.norm(out, axis=1, keepdims=True)
             return out / np.where(n == 0, 1, n)
 
@@ -184,8 +202,19 @@ def test_align_never_pairs_different_kinds(tmp_path, hash_encoder):
 def test_labels_in_a_language_the_other_side_lacks(tmp_path, hash_encoder):
     from kgalign.aligner.pipeline import align
 
-    a = load_kg(_onto(tmp_path, "a.ttl", "http://a.ex/", lang="de", person="Person", author="Autor",
-                      paper="Papier", writes="schreibt", title="Titel"))
+    a = load_kg(
+        _onto(
+            tmp_path,
+            "a.ttl",
+            "http://a.ex/",
+            lang="de",
+            person="Person",
+            author="Autor",
+            paper="Papier",
+            writes="schreibt",
+            title="Titel",
+        )
+    )
     b = load_kg(_onto(tmp_path, "b.ttl", "http://b.ex/", lang="en"))
     res = align(a, b, encoder=hash_encoder, show_progress=False, kinds="classes,properties")
     got = {(a.entities[i].rsplit("/", 1)[-1], b.entities[j].rsplit("/", 1)[-1]) for i, j in zip(res.rows, res.cols)}
@@ -202,8 +231,12 @@ def test_writers_carry_the_relation_of_each_kind(tmp_path, hash_encoder):
     a = load_kg(_onto(tmp_path, "a.ttl", "http://a.ex/"))
     b = load_kg(_onto(tmp_path, "b.ttl", "http://b.ex/"))
     res = align(a, b, encoder=hash_encoder, show_progress=False)
-    want = {"individual": OWL + "sameAs", "class": OWL + "equivalentClass",
-            "object_property": OWL + "equivalentProperty", "datatype_property": OWL + "equivalentProperty"}
+    want = {
+        "individual": OWL + "sameAs",
+        "class": OWL + "equivalentClass",
+        "object_property": OWL + "equivalentProperty",
+        "datatype_property": OWL + "equivalentProperty",
+    }
     expected = {(a.entities[i], want[a.kind(i)], b.entities[j]) for i, j in zip(res.rows.tolist(), res.cols.tolist())}
     assert len({p for _, p, _ in expected}) == 3
     write_alignment(res, tmp_path / "o.ttl")
@@ -259,11 +292,14 @@ def test_multifarm_reference_with_absent_entities_is_counted(tmp_path, hash_enco
     for o in ("ekaw-de", "ekaw-en"):
         shutil.copy(MF / "ont" / f"{o}.owl", root / "ont")
     text = (MF / "ref" / "de-en" / "ekaw-ekaw-de-en.rdf").read_text(encoding="utf-8")
-    ghost = ("<map>\n\t<Cell>\n\t\t<entity1 rdf:resource=\"http://ekaw_de#ghost\"/>\n"
-             "\t\t<entity2 rdf:resource=\"http://ekaw_en#ghost\"/>\n"
-             "\t\t<measure rdf:datatype=\"xsd:float\">1.0</measure>\n\t\t<relation>=</relation>\n\t</Cell>\n</map>\n")
-    (root / "ref" / "de-en" / "ekaw-ekaw-de-en.rdf").write_text(text.replace("</Alignment>", ghost + "</Alignment>"),
-                                                                   encoding="utf-8")
+    ghost = (
+        '<map>\n\t<Cell>\n\t\t<entity1 rdf:resource="http://ekaw_de#ghost"/>\n'
+        '\t\t<entity2 rdf:resource="http://ekaw_en#ghost"/>\n'
+        '\t\t<measure rdf:datatype="xsd:float">1.0</measure>\n\t\t<relation>=</relation>\n\t</Cell>\n</map>\n'
+    )
+    (root / "ref" / "de-en" / "ekaw-ekaw-de-en.rdf").write_text(
+        text.replace("</Alignment>", ghost + "</Alignment>"), encoding="utf-8"
+    )
     (task,) = find_tasks(root)
     assert task["same"] and task["lang1"] == "de"
     kg1, kg2 = load_kg(task["ont1"]), load_kg(task["ont2"])

@@ -20,8 +20,10 @@ def _restore_logger():
     logger.propagate = saved[2]
 
 
-@pytest.mark.parametrize("verbosity, level, bars", [(-1, logging.WARNING, False), (0, logging.INFO, True),
-                                                     (1, logging.DEBUG, True), (3, logging.DEBUG, True)])
+@pytest.mark.parametrize(
+    "verbosity, level, bars",
+    [(-1, logging.WARNING, False), (0, logging.INFO, True), (1, logging.DEBUG, True), (3, logging.DEBUG, True)],
+)
 def test_verbosity_sets_level_and_progress(verbosity, level, bars):
     assert configure_logging(verbosity) == level
     assert logging.getLogger("kgalign").level == level
@@ -43,8 +45,11 @@ def test_cli_quiet_and_verbose_flags():
     from kgalign.cli import cli
 
     runner = CliRunner()
-    for args, level in ((["-q", "evaluate", "--help"], logging.WARNING), (["-v", "evaluate", "--help"], logging.DEBUG),
-                        (["evaluate", "--help"], logging.INFO)):
+    for args, level in (
+        (["-q", "evaluate", "--help"], logging.WARNING),
+        (["-v", "evaluate", "--help"], logging.DEBUG),
+        (["evaluate", "--help"], logging.INFO),
+    ):
         res = runner.invoke(cli, args)
         assert res.exit_code == 0, res.output
         assert logging.getLogger("kgalign").level == level

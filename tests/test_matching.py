@@ -12,7 +12,12 @@ from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
 from kgalign.errors import InputError, SolverError
 from kgalign.matching import (
-    auction, greedy_matching, linear_sum_assignment, mutual_nearest, rank_alternatives, refine,
+    auction,
+    greedy_matching,
+    linear_sum_assignment,
+    mutual_nearest,
+    rank_alternatives,
+    refine,
     topk_candidates,
 )
 
@@ -117,7 +122,8 @@ def test_dense_column_minima_permutation_is_the_optimum(maximize, dtype):
     r2, c2 = linear_sum_assignment(C, maximize=maximize)
     check_assignment(r2, c2, n, n)
     assert float(C[r2, c2].astype(np.float64).sum()) == pytest.approx(
-        float(C[r1, c1].astype(np.float64).sum()), rel=1e-6)
+        float(C[r1, c1].astype(np.float64).sum()), rel=1e-6
+    )
 
 
 def test_empty_and_degenerate_shapes():
@@ -143,7 +149,7 @@ def test_forbidden_cells_documented_example():
 
 def test_forbidden_cells_brute_force():
     rng = np.random.default_rng(3)
-    for trial in range(150):
+    for _trial in range(150):
         n1, n2 = rng.integers(1, 5, 2)
         C = rng.integers(-3, 6, (n1, n2)).astype(float)
         C[rng.random((n1, n2)) < 0.45] = np.inf
@@ -226,10 +232,12 @@ def test_topk_exact_against_full_sort():
         assert S.shape == (37, 53) and S.dtype == np.float32 and isinstance(S, sp.csr_matrix)
         kk = min(k, 53)
         for i in range(37):
-            cols = S.indices[S.indptr[i]:S.indptr[i + 1]]
+            cols = S.indices[S.indptr[i] : S.indptr[i + 1]]
             assert cols.size == kk and np.all(np.diff(cols) > 0)
             expect = np.sort(full[i])[::-1][:kk]
-            np.testing.assert_allclose(np.sort(S.data[S.indptr[i]:S.indptr[i + 1]])[::-1], expect, rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(
+                np.sort(S.data[S.indptr[i] : S.indptr[i + 1]])[::-1], expect, rtol=1e-5, atol=1e-6
+            )
             assert set(cols.tolist()) == set(np.argsort(-full[i], kind="stable")[:kk].tolist())
 
 
@@ -238,7 +246,7 @@ def test_topk_ties_go_to_smaller_columns_and_backends_agree():
     B = np.ones((6, 2), dtype=np.float32)
     S = topk_candidates(A, B, 2)
     for i in range(3):
-        assert S.indices[S.indptr[i]:S.indptr[i + 1]].tolist() == [0, 1]
+        assert S.indices[S.indptr[i] : S.indptr[i + 1]].tolist() == [0, 1]
     rng = np.random.default_rng(7)
     A = rng.standard_normal((20, 4))
     B = rng.standard_normal((30, 4))
@@ -400,7 +408,7 @@ def objective(S, rows, cols):
 
 def test_refine_never_worse_and_two_opt_dense():
     rng = np.random.default_rng(12)
-    for trial in range(20):
+    for _trial in range(20):
         n1, n2 = rng.integers(2, 30, 2)
         S = rng.random((n1, n2))
         for start in (greedy_matching(S), mutual_nearest(S)):
@@ -470,7 +478,7 @@ def test_rank_alternatives_sparse_hits_at_k():
     gold = np.argsort(perm)  # X[i] == Y[gold[i]] before noise
     for i in range(n):
         row = R[i][R[i] >= 0]
-        assert set(row.tolist()) <= set(S.indices[S.indptr[i]:S.indptr[i + 1]].tolist())
+        assert set(row.tolist()) <= set(S.indices[S.indptr[i] : S.indptr[i + 1]].tolist())
         assert len(set(row.tolist())) == row.size
     hits10 = np.mean([gold[i] in R[i] for i in range(n)])
     assert hits10 >= np.mean(res.cols == gold[res.rows]) * res.rows.size / n  # Hits@10 >= Hits@1
@@ -479,7 +487,7 @@ def test_rank_alternatives_sparse_hits_at_k():
 # ------------------------------------------------------------------ baselines
 def greedy_reference(S):
     n1, n2 = S.shape
-    order = sorted(((-S[i, j], i, j) for i in range(n1) for j in range(n2)))
+    order = sorted((-S[i, j], i, j) for i in range(n1) for j in range(n2))
     used_r, used_c, out = set(), set(), {}
     for _, i, j in order:
         if i not in used_r and j not in used_c:

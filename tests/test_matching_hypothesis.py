@@ -10,19 +10,26 @@ from hypothesis.extra.numpy import arrays
 from scipy.optimize import linear_sum_assignment as scipy_lsa
 
 from kgalign.matching import (
-    auction, greedy_matching, linear_sum_assignment, mutual_nearest, rank_alternatives, refine,
+    auction,
+    greedy_matching,
+    linear_sum_assignment,
+    mutual_nearest,
+    rank_alternatives,
+    refine,
 )
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 shapes = st.tuples(st.integers(0, 9), st.integers(0, 9))
 # adversarial values: few distinct levels (ties), negatives, large magnitudes, a dyadic grid
-levels = st.sampled_from([
-    st.integers(-3, 3).map(float),
-    st.integers(0, 1).map(float),
-    st.integers(-(2**20), 2**20).map(lambda v: v / 2**10),
-    st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False, width=32).map(float),
-])
+levels = st.sampled_from(
+    [
+        st.integers(-3, 3).map(float),
+        st.integers(0, 1).map(float),
+        st.integers(-(2**20), 2**20).map(lambda v: v / 2**10),
+        st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False, width=32).map(float),
+    ]
+)
 
 
 @st.composite
@@ -90,8 +97,7 @@ def test_auction_exact_is_optimal_and_approx_within_bound(problem, threshold):
 
 
 @SETTINGS
-@given(sparse_problems(), st.sampled_from(["greedy", "mutual", "empty"]),
-       st.one_of(st.none(), st.just(0.0)))
+@given(sparse_problems(), st.sampled_from(["greedy", "mutual", "empty"]), st.one_of(st.none(), st.just(0.0)))
 def test_refine_never_decreases_objective(problem, start, threshold):
     S, mask = problem
     n1 = S.shape[0]
@@ -128,4 +134,4 @@ def test_rank_alternatives_shape_and_partner_first(problem, k):
         assert len(set(row.tolist())) == row.size
         assert np.all(mask[i, row])
         # -1 padding only at the end
-        assert np.all(R[i][row.size:] == -1)
+        assert np.all(R[i][row.size :] == -1)

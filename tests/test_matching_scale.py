@@ -53,8 +53,11 @@ def test_exact_branch_is_scipy_optimal(shape):
 def test_fallback_is_a_full_matching_close_to_the_optimum(kind):
     rng = np.random.default_rng(3)
     n = 200
-    S = {"uniform": rng.random((n, n)), "flat": 0.5 + 1e-3 * rng.random((n, n)),
-         "alignment": _alignment_like(n, n, seed=3)}[kind].astype(np.float32)
+    S = {
+        "uniform": rng.random((n, n)),
+        "flat": 0.5 + 1e-3 * rng.random((n, n)),
+        "alignment": _alignment_like(n, n, seed=3),
+    }[kind].astype(np.float32)
     got = solve_dense(S, work_per_cell=1e-3, min_work=1, topk=20)
     assert got.method == "sparse-fallback"
     assert len(got.rows) == n and _is_matching(got.rows, got.cols)

@@ -17,14 +17,17 @@ def test_python_table_equals_the_cores():
     assert dict(core.STATUS) == {s.name: int(s) for s in Status}
 
 
-@pytest.mark.parametrize("code, exc", [
-    (Status.INFEASIBLE, SolverError),
-    (Status.INVALID_VALUE, InputError),
-    (Status.INVALID_MATCHING, InputError),
-    (Status.INVALID_ARGUMENT, SolverError),
-    (Status.ITERATION_LIMIT, SolverError),
-    (99, SolverError),
-])
+@pytest.mark.parametrize(
+    "code, exc",
+    [
+        (Status.INFEASIBLE, SolverError),
+        (Status.INVALID_VALUE, InputError),
+        (Status.INVALID_MATCHING, InputError),
+        (Status.INVALID_ARGUMENT, SolverError),
+        (Status.ITERATION_LIMIT, SolverError),
+        (99, SolverError),
+    ],
+)
 def test_each_status_maps_to_one_exception(code, exc):
     with pytest.raises(exc) as info:
         check((int(code), 7, None), "solver")

@@ -23,6 +23,7 @@ def _has_openmp() -> bool:
 
     return bool(getattr(_core, "has_openmp", False))
 
+
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -38,16 +39,19 @@ def full_sort_topk(M: np.ndarray, k: int):
 
 
 def csr_rows(S):
-    return [(S.indices[S.indptr[i]:S.indptr[i + 1]], S.data[S.indptr[i]:S.indptr[i + 1]])
-            for i in range(S.shape[0])]
+    return [
+        (S.indices[S.indptr[i] : S.indptr[i + 1]], S.data[S.indptr[i] : S.indptr[i + 1]]) for i in range(S.shape[0])
+    ]
 
 
-levels = st.sampled_from([
-    st.integers(0, 2).map(float),            # many ties
-    st.integers(-3, 3).map(float),
-    st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=32).map(float),
-    st.sampled_from([-np.inf, -1.0, 0.0, 1.0, np.inf]),  # infinities are ordinary values
-])
+levels = st.sampled_from(
+    [
+        st.integers(0, 2).map(float),  # many ties
+        st.integers(-3, 3).map(float),
+        st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=32).map(float),
+        st.sampled_from([-np.inf, -1.0, 0.0, 1.0, np.inf]),  # infinities are ordinary values
+    ]
+)
 
 
 @st.composite

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kgalign.errors import EmptyGraphError, InputError
-from kgalign.kg import KnowledgeGraph
 from kgalign.aligner.languages import main_language
 from kgalign.aligner.pipeline import align
 from kgalign.config import AlignConfig
+from kgalign.errors import EmptyGraphError, InputError
+from kgalign.kg import KnowledgeGraph
 
 NAMES = ["Paris", "Lyon", "Marseille", "Toulouse", "Nice", "Nantes", "Strasbourg", "Bordeaux"]
 
@@ -43,15 +43,27 @@ def test_result_does_not_depend_on_entity_order(hashing_encoder):
     rng = np.random.default_rng(0)
     for _ in range(3):
         perm = rng.permutation(len(NAMES))
-        res = align(kg1.subgraph(rng.permutation(len(NAMES))), make_kg("b", noisy, "fr", order=perm),
-                    encoder=hashing_encoder, translator="identity", show_progress=False)
+        res = align(
+            kg1.subgraph(rng.permutation(len(NAMES))),
+            make_kg("b", noisy, "fr", order=perm),
+            encoder=hashing_encoder,
+            translator="identity",
+            show_progress=False,
+        )
         assert pairs_by_suffix(res) == pairs_by_suffix(base)
 
 
 def test_sources_targets_restrict_the_problem(hashing_encoder):
     kg1, kg2 = make_kg("a", NAMES, "en"), make_kg("b", NAMES, "fr")
-    res = align(kg1, kg2, sources=[0, 2, 4], targets=[4, 0, 2, 6], encoder=hashing_encoder,
-                translator="identity", show_progress=False)
+    res = align(
+        kg1,
+        kg2,
+        sources=[0, 2, 4],
+        targets=[4, 0, 2, 6],
+        encoder=hashing_encoder,
+        translator="identity",
+        show_progress=False,
+    )
     assert set(zip(res.rows.tolist(), res.cols.tolist())) == {(0, 0), (2, 2), (4, 4)}
     assert res.similarity.shape == (3, 4)
     for method in ("reexchange", "similarity"):
@@ -115,8 +127,10 @@ def test_config_merges_nested_keys():
 
 
 def test_main_language_is_the_most_frequent_tag():
-    kg = KnowledgeGraph(entities=["a", "b", "c"],
-                        labels=[[("fr", "x", 0)], [("fr-ca", "y", 0), ("en", "z", 0)], [("en", "w", 0), ("fr", "v", 1)]])
+    kg = KnowledgeGraph(
+        entities=["a", "b", "c"],
+        labels=[[("fr", "x", 0)], [("fr-ca", "y", 0), ("en", "z", 0)], [("en", "w", 0), ("fr", "v", 1)]],
+    )
     assert main_language(kg) == "fr"
 
 
@@ -125,8 +139,7 @@ def test_a_language_the_graph_lacks_is_refused(hashing_encoder):
     with pytest.raises(InputError, match=r"no label in language 'de'.*en \(8\)"):
         align(kg1, kg2, lang1="de", encoder=hashing_encoder, translator="identity", show_progress=False)
     # a bare language matches its regional tags, case-insensitively
-    res = align(kg1, kg2, lang1="EN", lang2="fr", encoder=hashing_encoder, translator="identity",
-                show_progress=False)
+    res = align(kg1, kg2, lang1="EN", lang2="fr", encoder=hashing_encoder, translator="identity", show_progress=False)
     assert len(res) == len(NAMES)
 
 

@@ -63,7 +63,7 @@ def test_relation_alignment_recovers_planted_pairs(seed):
     for p in pairs:
         best.setdefault(p.rel1, p)
     assert {r: p.rel2 for r, p in best.items()} == rel_map
-    for r1, r2 in rel_map.items():
+    for r1, _r2 in rel_map.items():
         p = best[r1]
         n_kept = sum(1 for _, r, _ in kept if r == r1)
         n_all = sum(1 for _, r, _ in tr1 if r == r1)
@@ -160,15 +160,23 @@ def test_template_lookup_by_local_name_and_fallback():
 
 def test_bad_template_file_names_file(tmp_path):
     bad = tmp_path / "t.yaml"
-    bad.write_text("format: kgalign-templates/1\nrelations:\n  - id: a\n    match: [a]\n    templates: {en: 'no slots'}\n")
+    bad.write_text(
+        "format: kgalign-templates/1\nrelations:\n  - id: a\n    match: [a]\n    templates: {en: 'no slots'}\n"
+    )
     with pytest.raises(InputError, match=r"t\.yaml.*exactly once"):
         TemplateSet.load(bad)
     bad.write_text("relations: [\n")
     with pytest.raises(InputError, match=r"t\.yaml:\d+: invalid YAML"):
         TemplateSet.load(bad)
     j = tmp_path / "t.json"
-    j.write_text(json.dumps({"format": "kgalign-templates/1", "relations": [
-        {"id": "born", "match": ["http://x.org/born"], "templates": {"en": "[X] born [Y] ."}}]}))
+    j.write_text(
+        json.dumps(
+            {
+                "format": "kgalign-templates/1",
+                "relations": [{"id": "born", "match": ["http://x.org/born"], "templates": {"en": "[X] born [Y] ."}}],
+            }
+        )
+    )
     assert TemplateSet.load(j).get("http://x.org/born", "en").text == "[X] born [Y] ."
 
 
@@ -258,8 +266,8 @@ def test_classify_facts_transferred_and_shared():
 def test_neuron_overlap_shared_vs_independent():
     rng = np.random.default_rng(0)
     base = rng.normal(size=(30, 400))
-    same = base + 0.05 * rng.normal(size=base.shape)       # the other language reuses the neurons
-    other = rng.normal(size=base.shape)                     # unrelated neurons
+    same = base + 0.05 * rng.normal(size=base.shape)  # the other language reuses the neurons
+    other = rng.normal(size=base.shape)  # unrelated neurons
     ov_same = neuron_overlap(base, same, top_n=20)
     ov_other = neuron_overlap(base, other, top_n=20)
     assert ov_same.shared.mean() > 0.9 and ov_same.overlap.mean() > 0.8

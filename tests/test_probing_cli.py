@@ -52,9 +52,26 @@ def test_cli_probe_writes_consistent_outputs(tmp_path, tiny_mlm):
     (tmp_path / "c_fr.txt").write_text("Alice est née à Paris .\nRien\n")
     (tmp_path / "c_en.txt").write_text("Alice was born in Paris\nCarol lived in London\n")
     out = tmp_path / "out"
-    args = [ "probe", str(pair), "--model", str(tiny_mlm), "--mode", "both", "--neurons", "--top-n", "8",
-            "--corpus1", str(tmp_path / "c_fr.txt"), "--corpus2", str(tmp_path / "c_en.txt"),
-            "--min-support", "1", "-o", str(out), "-q"]
+    args = [
+        "probe",
+        str(pair),
+        "--model",
+        str(tiny_mlm),
+        "--mode",
+        "both",
+        "--neurons",
+        "--top-n",
+        "8",
+        "--corpus1",
+        str(tmp_path / "c_fr.txt"),
+        "--corpus2",
+        str(tmp_path / "c_en.txt"),
+        "--min-support",
+        "1",
+        "-o",
+        str(out),
+        "-q",
+    ]
     assert main(args) == 0
     rows = json.loads((out / "facts.json").read_text())
     summary = json.loads((out / "summary.json").read_text())
@@ -91,8 +108,24 @@ def test_cli_probe_fallback_template_is_flagged(tmp_path, tiny_mlm):
     t = tmp_path / "t.json"
     t.write_text(json.dumps({"relations": [{"id": "x", "match": ["nothing"], "templates": {"en": "[X] [Y] ."}}]}))
     out = tmp_path / "o"
-    assert main(["probe", str(pair), "--model", str(tiny_mlm), "--templates", str(t), "--min-support", "1",
-                 "-o", str(out), "-q"]) == 0
+    assert (
+        main(
+            [
+                "probe",
+                str(pair),
+                "--model",
+                str(tiny_mlm),
+                "--templates",
+                str(t),
+                "--min-support",
+                "1",
+                "-o",
+                str(out),
+                "-q",
+            ]
+        )
+        == 0
+    )
     rows = json.loads((out / "facts.json").read_text())
     assert all(r["fallback"] for r in rows)
     assert {r["template"] for r in rows if r["lang"] == "en"} == {"The birth place of [X] is [Y] ."}
@@ -102,8 +135,27 @@ def test_cli_probe_fallback_template_is_flagged(tmp_path, tiny_mlm):
 @pytest.mark.skipif(not DBP.exists(), reason="shared datasets absent")
 def test_cli_probe_on_dbp15k(tmp_path, tiny_mlm):
     out = tmp_path / "o"
-    assert main(["probe", str(DBP / "fr_en"), "--model", str(tiny_mlm), "--relations", "3", "--max-facts", "20",
-                 "--candidates", "facts", "--gold", "-o", str(out), "-q"]) == 0
+    assert (
+        main(
+            [
+                "probe",
+                str(DBP / "fr_en"),
+                "--model",
+                str(tiny_mlm),
+                "--relations",
+                "3",
+                "--max-facts",
+                "20",
+                "--candidates",
+                "facts",
+                "--gold",
+                "-o",
+                str(out),
+                "-q",
+            ]
+        )
+        == 0
+    )
     rows = json.loads((out / "facts.json").read_text())
     assert len(rows) == 40 and {r["lang"] for r in rows} == {"fr", "en"}
     assert all(r["fact_iris"]["subject1"].startswith("http://fr.dbpedia.org/") for r in rows)
@@ -116,8 +168,9 @@ def test_demo_split_has_no_leak_and_runs(tmp_path):
     from kgalign.lm.probing import TemplateSet, bilingual_facts, build_queries
     from kgalign.lm.probing.demo import DemoConfig, run_demo, select_facts, verbalise
 
-    cfg = DemoConfig(n_facts=90, n_relations=3, epochs=1, vocab_size=800, progress=False, compare_aligner=False,
-                     neuron_seeds=2)
+    cfg = DemoConfig(
+        n_facts=90, n_relations=3, epochs=1, vocab_size=800, progress=False, compare_aligner=False, neuron_seeds=2
+    )
     pair = load_pair(DBP / cfg.pair)
     fs = bilingual_facts(pair.kg1, pair.kg2, pair.links)
     groups = select_facts(fs, TemplateSet.load(), "fr", "en", cfg)
@@ -147,11 +200,30 @@ def test_cli_probe_with_alignment_file(tmp_path, tiny_mlm):
     names = PEOPLE + CITIES
     # an alignment (as a kgalign result TSV would name them, by IRI) that leaves Dave unaligned
     tsv = tmp_path / "result.tsv"
-    tsv.write_text("".join(f"http://fr.dbpedia.org/resource/{n}\thttp://dbpedia.org/resource/{n}\t0.9\n"
-                           for n in names if n != "Dave"))
+    tsv.write_text(
+        "".join(
+            f"http://fr.dbpedia.org/resource/{n}\thttp://dbpedia.org/resource/{n}\t0.9\n" for n in names if n != "Dave"
+        )
+    )
     out = tmp_path / "o"
-    assert main(["probe", str(pair), "--model", str(tiny_mlm), "--alignment", str(tsv), "--min-support", "1",
-                 "-o", str(out), "-q"]) == 0
+    assert (
+        main(
+            [
+                "probe",
+                str(pair),
+                "--model",
+                str(tiny_mlm),
+                "--alignment",
+                str(tsv),
+                "--min-support",
+                "1",
+                "-o",
+                str(out),
+                "-q",
+            ]
+        )
+        == 0
+    )
     rows = json.loads((out / "facts.json").read_text())
     assert sorted({r["subject"] for r in rows}) == ["Alice", "Carol", "Eve"]
 
@@ -160,8 +232,10 @@ def test_cli_probe_links_come_from_the_aligner_unless_gold_is_asked(tmp_path, ti
     pair = write_pair(tmp_path)
     out_a, out_g = tmp_path / "a", tmp_path / "g"
     assert main(["probe", str(pair), "--model", str(tiny_mlm), "--min-support", "1", "-o", str(out_a), "-q"]) == 0
-    assert main(["probe", str(pair), "--model", str(tiny_mlm), "--min-support", "1", "--gold",
-                 "-o", str(out_g), "-q"]) == 0
+    assert (
+        main(["probe", str(pair), "--model", str(tiny_mlm), "--min-support", "1", "--gold", "-o", str(out_g), "-q"])
+        == 0
+    )
     sa = json.loads((out_a / "summary.json").read_text())
     sg = json.loads((out_g / "summary.json").read_text())
     assert sa["links"]["source"] == "aligner" and "config" in sa["links"]
@@ -171,8 +245,7 @@ def test_cli_probe_links_come_from_the_aligner_unless_gold_is_asked(tmp_path, ti
     # with every link right (same names on both sides) the aligner's facts are the gold facts
     if q["precision"] == 1.0 and q["recall"] == 1.0:
         assert sa["facts"] == sg["facts"]
-    assert main(["probe", str(pair), "--model", str(tiny_mlm), "--gold", "--alignment",
-                 str(pair / "ref_ent_ids")]) == 2
+    assert main(["probe", str(pair), "--model", str(tiny_mlm), "--gold", "--alignment", str(pair / "ref_ent_ids")]) == 2
 
 
 def test_aligner_comparison_counts_lost_facts_as_misses(tmp_path, tiny_mlm, monkeypatch):
@@ -193,22 +266,25 @@ def test_aligner_comparison_counts_lost_facts_as_misses(tmp_path, tiny_mlm, monk
     gold = np.asarray(pair.links)
     wrong = gold.copy()
     wrong[[0, 1], 1] = wrong[[1, 0], 1]
-    monkeypatch.setattr(links_mod, "aligned_links", lambda p, s, **kw: (wrong, {"source": "aligner",
-                                                                               "n_links": len(wrong)}))
-    out = demo_analysis.aligner_comparison(pair, fs, groups, queries, rows, prober, templates, cands,
-                                           "fr", "en", ("seen",))
+    monkeypatch.setattr(
+        links_mod, "aligned_links", lambda p, s, **kw: (wrong, {"source": "aligner", "n_links": len(wrong)})
+    )
+    out = demo_analysis.aligner_comparison(
+        pair, fs, groups, queries, rows, prober, templates, cands, "fr", "en", ("seen",)
+    )
     assert out["recovered"]["of"] == len(fs.facts) and out["recovered"]["facts"] < len(fs.facts)
     ok_gold = {(r["fact"], r["lang"]): r["correct"] for r in rows}
     for lang in ("fr", "en"):
-        assert out["p_at_1_gold"][lang]["seen"] == pytest.approx(
-            np.mean([ok_gold[(k, lang)] for k in groups]))
+        assert out["p_at_1_gold"][lang]["seen"] == pytest.approx(np.mean([ok_gold[(k, lang)] for k in groups]))
         # never above gold in the language whose queries do not change (fr): only losses
         if lang == "fr":
             assert out["p_at_1_aligner"][lang]["seen"] <= out["p_at_1_gold"][lang]["seen"]
     # with the gold links themselves nothing is lost
-    monkeypatch.setattr(links_mod, "aligned_links", lambda p, s, **kw: (gold, {"source": "aligner",
-                                                                              "n_links": len(gold)}))
-    same = demo_analysis.aligner_comparison(pair, fs, groups, queries, rows, prober, templates, cands,
-                                            "fr", "en", ("seen",))
+    monkeypatch.setattr(
+        links_mod, "aligned_links", lambda p, s, **kw: (gold, {"source": "aligner", "n_links": len(gold)})
+    )
+    same = demo_analysis.aligner_comparison(
+        pair, fs, groups, queries, rows, prober, templates, cands, "fr", "en", ("seen",)
+    )
     assert same["recovered"]["facts"] == len(fs.facts)
     assert same["p_at_1_aligner"] == same["p_at_1_gold"]

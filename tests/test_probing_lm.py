@@ -9,8 +9,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from kgalign.lm.finetune import Trainer, tiny_model, word_tokenizer  # noqa: E402
 from kgalign.kg import KnowledgeGraph  # noqa: E402
+from kgalign.lm.finetune import Trainer, tiny_model, word_tokenizer  # noqa: E402
 from kgalign.lm.probing import (  # noqa: E402
     CausalLMProber,
     MaskedLMProber,
@@ -46,15 +46,17 @@ def planted():
     model = tiny_model("bert", len(tok), layers=2, hidden=64, heads=2, seed=0)
     prober = MaskedLMProber(model, tok)
     facts = [("alice", "paris"), ("carol", "new york"), ("dave", "london")]
-    Trainer(model, tok, objective="labels", lr=3e-3, max_steps=60, batch_size=3,
-            device="cpu", seed=0, progress=False).train(planted_examples(prober, BORN, facts))
+    Trainer(
+        model, tok, objective="labels", lr=3e-3, max_steps=60, batch_size=3, device="cpu", seed=0, progress=False
+    ).train(planted_examples(prober, BORN, facts))
     return prober
 
 
 def test_planted_fact_is_known_and_unplanted_is_not(planted):
     cands = ["paris", "london", "rome", "berlin"]
-    before = MaskedLMProber(tiny_model("bert", len(planted.tokenizer), layers=2, hidden=64, heads=2, seed=0),
-                            planted.tokenizer)
+    before = MaskedLMProber(
+        tiny_model("bert", len(planted.tokenizer), layers=2, hidden=64, heads=2, seed=0), planted.tokenizer
+    )
     s_after = planted.rank_candidates(BORN, ["alice", "dave", "bob"], cands)
     s_before = before.rank_candidates(BORN, ["alice", "dave", "bob"], cands)
     assert cands[int(np.argmax(s_after[0]))] == "paris"
@@ -115,8 +117,9 @@ def test_causal_lm_planted_fact():
     tok = word_tokenizer([WORDS])
     model = tiny_model("gpt2", len(tok), layers=2, hidden=64, heads=2, seed=0)
     text = ["alice was born in paris .", "dave was born in london ."]
-    Trainer(model, tok, objective="clm", lr=3e-3, max_steps=60, batch_size=2, device="cpu", seed=0,
-            progress=False).train(text)
+    Trainer(
+        model, tok, objective="clm", lr=3e-3, max_steps=60, batch_size=2, device="cpu", seed=0, progress=False
+    ).train(text)
     prober = CausalLMProber(model, tok)
     cands = ["paris", "london", "rome"]
     s = prober.rank_candidates(BORN, ["alice", "dave"], cands)
@@ -142,10 +145,16 @@ def test_ffn_activations_shape_and_hook_cleanup(planted):
 def test_probe_queries_end_to_end_bilingual():
     """A two-language fact set; facts planted in both languages are probed as known in both."""
     ents = ["alice", "carol", "dave", "paris", "london", "rome"]
-    kg1 = KnowledgeGraph([f"http://fr.x/{e}" for e in ents], relations=["http://fr.dbpedia.org/property/lieuDeNaissance"],
-                         triples=np.array([[0, 0, 3], [1, 0, 4], [2, 0, 5]]))
-    kg2 = KnowledgeGraph([f"http://en.x/{e}" for e in ents], relations=["http://dbpedia.org/property/birthPlace"],
-                         triples=np.array([[0, 0, 3], [1, 0, 4], [2, 0, 5]]))
+    kg1 = KnowledgeGraph(
+        [f"http://fr.x/{e}" for e in ents],
+        relations=["http://fr.dbpedia.org/property/lieuDeNaissance"],
+        triples=np.array([[0, 0, 3], [1, 0, 4], [2, 0, 5]]),
+    )
+    kg2 = KnowledgeGraph(
+        [f"http://en.x/{e}" for e in ents],
+        relations=["http://dbpedia.org/property/birthPlace"],
+        triples=np.array([[0, 0, 3], [1, 0, 4], [2, 0, 5]]),
+    )
     links = np.stack([np.arange(6), np.arange(6)], axis=1)
     fs = bilingual_facts(kg1, kg2, links, min_support=1)
     ts = TemplateSet.load()
@@ -158,8 +167,9 @@ def test_probe_queries_end_to_end_bilingual():
     data = []
     for q in planted:
         data += planted_examples(prober, q.template, [(q.subject, q.object)])
-    Trainer(model, tok, objective="labels", lr=3e-3, max_steps=80, batch_size=4,
-            device="cpu", seed=0, progress=False).train(data)
+    Trainer(
+        model, tok, objective="labels", lr=3e-3, max_steps=80, batch_size=4, device="cpu", seed=0, progress=False
+    ).train(data)
     rows = probe_queries(prober, queries, cands, mode="both")
     got = {(r["subject"], r["lang"]): r for r in rows}
     for s in ("alice", "carol"):
@@ -178,7 +188,9 @@ def test_demo_sparse_loss_equals_model_loss():
 
     tok = word_tokenizer([WORDS])
     model = tiny_model("bert", len(tok), layers=1, hidden=32, heads=2, seed=3)
-    ids = torch.tensor([tok("alice was born in paris .")["input_ids"], tok("bob was born in new york")["input_ids"][:8]])
+    ids = torch.tensor(
+        [tok("alice was born in paris .")["input_ids"], tok("bob was born in new york")["input_ids"][:8]]
+    )
     labels = torch.full_like(ids, -100)
     labels[0, 5], labels[1, 2], labels[1, 5] = ids[0, 5], ids[1, 2], ids[1, 5]
     batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}

@@ -29,9 +29,13 @@ def _write_pred_all_formats(tmp_path: Path) -> dict[str, Path]:
 
     rows = [(s, t, c, "s-label", "t-label") for s, t, c in PRED]
     out = {}
-    for fmt, name, fn in [("tsv", "p.tsv", writers.write_tsv), ("json", "p.json", writers.write_json),
-                          ("sssom", "p.sssom.tsv", writers.write_sssom), ("turtle", "p.ttl", writers.write_turtle),
-                          ("nt", "p.nt", writers.write_ntriples)]:
+    for fmt, name, fn in [
+        ("tsv", "p.tsv", writers.write_tsv),
+        ("json", "p.json", writers.write_json),
+        ("sssom", "p.sssom.tsv", writers.write_sssom),
+        ("turtle", "p.ttl", writers.write_turtle),
+        ("nt", "p.nt", writers.write_ntriples),
+    ]:
         fn(tmp_path / name, rows)
         out[fmt] = tmp_path / name
     write_oaei(tmp_path / "p.rdf", [(s, t, c) for s, t, c in PRED])
@@ -74,11 +78,12 @@ def test_gold_formats_agree(tmp_path):
     tsv.write_text("".join(f"{s}\t{t}\n" for s, t in GOLD))  # headerless
     write_oaei(tmp_path / "g.rdf", GOLD)
     (tmp_path / "g.sssom.tsv").write_text(
-        "# curie_map:\n#   en: \"http://en.example.org/\"\n#   fr: \"http://fr.example.org/\"\n"
-        "#   owl: \"http://www.w3.org/2002/07/owl#\"\n# mapping_set_id: https://example.org/m\n"
+        '# curie_map:\n#   en: "http://en.example.org/"\n#   fr: "http://fr.example.org/"\n'
+        '#   owl: "http://www.w3.org/2002/07/owl#"\n# mapping_set_id: https://example.org/m\n'
         "subject_id\tpredicate_id\tobject_id\tmapping_justification\tpredicate_modifier\n"
-        + "".join(f"en:{s[len(E):]}\towl:sameAs\tfr:{t[len(F):]}\tsemapv:ManualMappingCuration\t\n" for s, t in GOLD)
-        + "en:a\towl:sameAs\tfr:w\tsemapv:ManualMappingCuration\tNot\n")  # negative mapping: skipped
+        + "".join(f"en:{s[len(E) :]}\towl:sameAs\tfr:{t[len(F) :]}\tsemapv:ManualMappingCuration\t\n" for s, t in GOLD)
+        + "en:a\towl:sameAs\tfr:w\tsemapv:ManualMappingCuration\tNot\n"
+    )  # negative mapping: skipped
     (tmp_path / "g.json").write_text(json.dumps([[s, t] for s, t in GOLD]))
     for name in ("g.tsv", "g.rdf", "g.sssom.tsv", "g.json"):
         al = read_alignment(tmp_path / name)
@@ -98,8 +103,10 @@ def test_oaei_file_is_valid_rdf_and_keeps_odd_iris(tmp_path):
     # differential: rdflib parses the same file as RDF/XML and finds the same cells
     g = rdflib.Graph().parse(path, format="xml")
     ns = "http://knowledgeweb.semanticweb.org/heterogeneity/alignment#"
-    got = {(str(g.value(c, rdflib.URIRef(ns + "entity1"))), str(g.value(c, rdflib.URIRef(ns + "entity2"))))
-           for c in g.subjects(rdflib.RDF.type, rdflib.URIRef(ns + "Cell"))}
+    got = {
+        (str(g.value(c, rdflib.URIRef(ns + "entity1"))), str(g.value(c, rdflib.URIRef(ns + "entity2"))))
+        for c in g.subjects(rdflib.RDF.type, rdflib.URIRef(ns + "Cell"))
+    }
     assert got == {(a, b) for a, b, _ in odd}
     with pytest.raises(OutputExistsError):
         write_oaei(path, odd)
@@ -109,8 +116,10 @@ def test_oaei_file_is_valid_rdf_and_keeps_odd_iris(tmp_path):
 
 def test_oaei_reader_errors_name_the_line(tmp_path):
     bad = tmp_path / "bad.rdf"
-    bad.write_text("<?xml version='1.0'?>\n<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>\n"
-                   "<Alignment><map>\n<Cell>\n<entity1 rdf:resource='http://a/1'/>\n</Cell></map></Alignment></rdf:RDF>\n")
+    bad.write_text(
+        "<?xml version='1.0'?>\n<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>\n"
+        "<Alignment><map>\n<Cell>\n<entity1 rdf:resource='http://a/1'/>\n</Cell></map></Alignment></rdf:RDF>\n"
+    )
     with pytest.raises(InputError, match=r"bad\.rdf:4: Cell without entity2"):
         read_oaei(bad)
     broken = tmp_path / "broken.rdf"
@@ -118,8 +127,9 @@ def test_oaei_reader_errors_name_the_line(tmp_path):
     with pytest.raises(InputError, match=r"broken\.rdf:3: not well-formed"):
         read_oaei(broken)
     measure = tmp_path / "m.rdf"
-    measure.write_text("<Alignment><Cell><entity1 resource='a'/><entity2 resource='b'/>\n"
-                       "<measure>high</measure></Cell></Alignment>")
+    measure.write_text(
+        "<Alignment><Cell><entity1 resource='a'/><entity2 resource='b'/>\n<measure>high</measure></Cell></Alignment>"
+    )
     with pytest.raises(InputError, match=r"m\.rdf:2: measure 'high'"):
         read_oaei(measure)
 
@@ -131,7 +141,8 @@ def test_oaei_non_equivalence_cells_are_not_counted(tmp_path):
         "xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'><Alignment>"
         "<map><Cell><entity1 rdf:resource='http://e/a'/><entity2 rdf:resource='http://f/x'/><relation>=</relation></Cell></map>"
         "<map><Cell><entity1 rdf:resource='http://e/b'/><entity2 rdf:resource='http://f/y'/><relation>&lt;</relation></Cell></map>"
-        "</Alignment></rdf:RDF>")
+        "</Alignment></rdf:RDF>"
+    )
     gold = read_alignment(path)
     assert gold.relations == ["=", "<"]
     pred = read_alignment(path)
@@ -161,19 +172,44 @@ def test_tsv_errors_name_file_and_line(tmp_path):
 def test_ranked_candidates_give_ranking_metrics(tmp_path):
     gold = read_alignment(_tsv(tmp_path / "g.tsv", GOLD))
     # candidates by hand: a: x first (rank 1); b: z, y (rank 2); c: not listed; d: q, r, w (rank 3)
-    cands = {E + "a": [F + "x", F + "y"], E + "b": [[F + "z", 0.9], [F + "y", 0.8]],
-             E + "d": [{"target": F + "q"}, {"target": F + "r"}, {"target": F + "w"}]}
+    cands = {
+        E + "a": [F + "x", F + "y"],
+        E + "b": [[F + "z", 0.9], [F + "y", 0.8]],
+        E + "d": [{"target": F + "q"}, {"target": F + "r"}, {"target": F + "w"}],
+    }
     p = tmp_path / "c.json"
-    p.write_text(json.dumps({"pairs": [{"source": s, "target": v[0] if isinstance(v[0], str) else
-                                        v[0][0] if isinstance(v[0], list) else v[0]["target"]}
-                                       for s, v in cands.items()], "candidates": cands}))
+    p.write_text(
+        json.dumps(
+            {
+                "pairs": [
+                    {
+                        "source": s,
+                        "target": v[0]
+                        if isinstance(v[0], str)
+                        else v[0][0]
+                        if isinstance(v[0], list)
+                        else v[0]["target"],
+                    }
+                    for s, v in cands.items()
+                ],
+                "candidates": cands,
+            }
+        )
+    )
     m = evaluate_alignment(read_alignment(p), gold, ks=(1, 2, 3))
     assert m["hits@1"] == 0.25 and m["hits@2"] == 0.5 and m["hits@3"] == 0.75
     assert m["mrr"] == pytest.approx((1 + 1 / 2 + 0 + 1 / 3) / 4)
     assert m["censored"] == 1 and m["mr"] == pytest.approx((1 + 2 + 4 + 3) / 4)
     # the same candidates as a TSV with a rank column, rows shuffled
-    rows = [(E + "d", F + "w", 3), (E + "a", F + "y", 2), (E + "b", F + "z", 1), (E + "d", F + "q", 1),
-            (E + "a", F + "x", 1), (E + "b", F + "y", 2), (E + "d", F + "r", 2)]
+    rows = [
+        (E + "d", F + "w", 3),
+        (E + "a", F + "y", 2),
+        (E + "b", F + "z", 1),
+        (E + "d", F + "q", 1),
+        (E + "a", F + "x", 1),
+        (E + "b", F + "y", 2),
+        (E + "d", F + "r", 2),
+    ]
     t = tmp_path / "c.tsv"
     t.write_text("source\ttarget\trank\n" + "".join(f"{s}\t{o}\t{r}\n" for s, o, r in rows))
     m2 = evaluate_alignment(read_alignment(t), gold, ks=(1, 2, 3))
@@ -243,9 +279,12 @@ def test_evaluate_cli_prints_ranking_metrics(tmp_path, capsys):
 def test_bad_ranks_name_the_line_and_shallow_lists_say_so(tmp_path, capsys):
     gold = tmp_path / "g.tsv"
     gold.write_text("a\tx\nb\ty\n")
-    for body, needle in (("a\tx\t0\t0.9\n", "r.tsv:2"), ("a\tx\t1\t0.9\na\ty\t-2\t0.8\n", "r.tsv:3"),
-                         ("a\tx\t1\t0.9\na\ty\t1\t0.8\n", "two candidates at rank 1"),
-                         ("a\tx\t1.5\t0.9\n", "whole number")):
+    for body, needle in (
+        ("a\tx\t0\t0.9\n", "r.tsv:2"),
+        ("a\tx\t1\t0.9\na\ty\t-2\t0.8\n", "r.tsv:3"),
+        ("a\tx\t1\t0.9\na\ty\t1\t0.8\n", "two candidates at rank 1"),
+        ("a\tx\t1.5\t0.9\n", "whole number"),
+    ):
         bad = tmp_path / "r.tsv"
         bad.write_text("source\ttarget\trank\tscore\n" + body)
         assert main(["evaluate", str(bad), str(gold)]) == 2

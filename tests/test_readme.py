@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import DATASETS, REPO, need
 
 README = REPO / "README.md"
@@ -45,13 +44,17 @@ def tiny_zh_en(dst: Path, n_links: int = 40) -> Path:
             if int(i) in keep[k - 1]:
                 ents[int(i)] = iri
         (dst / f"ent_ids_{k}").write_text("".join(f"{i}\t{iri}\n" for i, iri in ents.items()), encoding="utf-8")
-        rows = [line for line in (src / f"triples_{k}").read_text().splitlines()
-                if {int(line.split()[0]), int(line.split()[2])} <= keep[k - 1]]
+        rows = [
+            line
+            for line in (src / f"triples_{k}").read_text().splitlines()
+            if {int(line.split()[0]), int(line.split()[2])} <= keep[k - 1]
+        ]
         (dst / f"triples_{k}").write_text("".join(r + "\n" for r in rows))
     (dst / "ref_ent_ids").write_text("".join(f"{a}\t{b}\n" for a, b in links))
     names = json.loads((src / "translated_names.json").read_text(encoding="utf-8"))
     (dst / "translated_names.json").write_text(
-        json.dumps([x for x in names if x[0] in keep[0]], ensure_ascii=False), encoding="utf-8")
+        json.dumps([x for x in names if x[0] in keep[0]], ensure_ascii=False), encoding="utf-8"
+    )
     return dst
 
 
@@ -77,7 +80,7 @@ def test_readme_python_blocks_run(title, tmp_path, monkeypatch):
     if not ran:
         pytest.skip(f"every block of {title!r} needs what tests do not have (see its '# needs:' line)")
     if "Python API" in title:  # what the snippet claims
-        cost, rows, cols = ns["cost"], ns["rows"], ns["cols"]
+        rows, cols = ns["rows"], ns["cols"]
         assert len(rows) == len(cols) == len(set(cols.tolist()))
         assert ns["S"].shape == (2000, 2000)
         assert ns["res"].gap <= 2000 * ns["res"].epsilon

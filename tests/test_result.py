@@ -31,8 +31,10 @@ def house_pair(tmp_path):
     ttl = tmp_path / "kg1.ttl"
     ttl.write_text("\n".join(lines) + "\n", encoding="utf-8")
     kg1 = kgalign.load_kg(ttl)
-    kg2 = KnowledgeGraph(entities=[f"http://b.ex/e{i}" for i in range(len(FR))],
-                         labels=[[("fr", EN[i] if i == 0 else FR[i], 0)] for i in range(len(FR))])
+    kg2 = KnowledgeGraph(
+        entities=[f"http://b.ex/e{i}" for i in range(len(FR))],
+        labels=[[("fr", EN[i] if i == 0 else FR[i], 0)] for i in range(len(FR))],
+    )
     return kg1, kg2, ttl
 
 
@@ -67,7 +69,8 @@ def test_save_writes_config_metadata_and_alignment(tmp_path, hashing_encoder):
     res = align(kg1, kg2, encoder=hashing_encoder, translator="identity", show_progress=False, threshold=-1.0)
     out = res.save(tmp_path / "run")
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["config.json", "metadata.json", "alignment.tsv", "alignment.sssom.tsv"])
+        ["config.json", "metadata.json", "alignment.tsv", "alignment.sssom.tsv"]
+    )
     assert load_config(out / "config.json") == res.config  # the resolved configuration reloads as is
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["kgalign_version"] == kgalign.__version__

@@ -3,15 +3,18 @@
 import numpy as np
 import pytest
 
-from kgalign.kg import KnowledgeGraph
 from kgalign.aligner.selftrain import _reach, anchor_similarity, confident_pairs, self_train
-from kgalign.config import SelftrainConfig
 from kgalign.aligner.views.structure import normalized_adjacency
+from kgalign.config import SelftrainConfig
+from kgalign.kg import KnowledgeGraph
 
 
 def _kg(n, triples):
-    return KnowledgeGraph(entities=[f"http://x/e{i}" for i in range(n)],
-                          triples=np.array(triples, np.int64).reshape(-1, 3), relations=["http://x/r"])
+    return KnowledgeGraph(
+        entities=[f"http://x/e{i}" for i in range(n)],
+        triples=np.array(triples, np.int64).reshape(-1, 3),
+        relations=["http://x/r"],
+    )
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
+from kgalign.aligner.similarity import compute_similarity, csls
+from kgalign.aligner.views import ngram_vectors
+from kgalign.config import AlignConfig, SimilarityConfig
 from kgalign.errors import InputError
 from kgalign.kg import KnowledgeGraph
-from kgalign.aligner.views import ngram_vectors
-from kgalign.aligner.similarity import compute_similarity, csls
-from kgalign.config import AlignConfig, SimilarityConfig
 
 NAMES = ["paris", "france", "texas", "lyon", "berlin", "germany", "munich", "bavaria"]
 TRIPLES = [(0, 0, 1), (3, 0, 1), (2, 1, 0), (4, 0, 5), (6, 0, 5), (7, 1, 6), (6, 1, 4)]
@@ -18,8 +18,11 @@ def _pair(seed=0, d=6):
     n = len(NAMES)
     perm = rng.permutation(n)  # kg1 entity i is kg2 entity perm[i]
     kg1 = KnowledgeGraph(entities=[f"http://a/{i}" for i in range(n)], triples=TRIPLES, relations=["r0", "r1"])
-    kg2 = KnowledgeGraph(entities=[f"http://b/{i}" for i in range(n)],
-                         triples=[(perm[h], r, perm[t]) for h, r, t in TRIPLES], relations=["r0", "r1"])
+    kg2 = KnowledgeGraph(
+        entities=[f"http://b/{i}" for i in range(n)],
+        triples=[(perm[h], r, perm[t]) for h, r, t in TRIPLES],
+        relations=["r0", "r1"],
+    )
     base = rng.standard_normal((n, d)).astype(np.float32)
     e1 = base + 0.3 * rng.standard_normal((n, d)).astype(np.float32)
     e2 = np.empty_like(base)
@@ -51,12 +54,14 @@ def test_fusion_is_the_weighted_mean_of_views():
     np.testing.assert_allclose(strings, (X1 @ X2.T).toarray(), rtol=1e-5, atol=1e-6)
     hop1 = compute_similarity(kg1, kg2, e1, e2, n1, n2, src, tgt, _cfg(**{**off, "structure": [1.0]}))
     hop2 = compute_similarity(kg1, kg2, e1, e2, n1, n2, src, tgt, _cfg(**{**off, "structure": [0.0, 1.0]}))
-    full = compute_similarity(kg1, kg2, e1, e2, n1, n2, src, tgt,
-                              _cfg(names=0.5, strings=2.0, structure=[1.5, 0.25], attributes=0.0))
+    full = compute_similarity(
+        kg1, kg2, e1, e2, n1, n2, src, tgt, _cfg(names=0.5, strings=2.0, structure=[1.5, 0.25], attributes=0.0)
+    )
     assert full.dtype == np.float32 and full.shape == (8, 8)
     total = 0.5 + 2.0 + 1.5 + 0.25
-    np.testing.assert_allclose(full, (0.5 * names + 2.0 * strings + 1.5 * hop1 + 0.25 * hop2) / total,
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        full, (0.5 * names + 2.0 * strings + 1.5 * hop1 + 0.25 * hop2) / total, rtol=1e-4, atol=1e-5
+    )
     assert np.all(np.abs(full) <= 1.0 + 1e-5)
 
 
@@ -112,11 +117,13 @@ def test_defaults_find_the_permutation_and_bad_config():
     assert S.argmax(1).tolist() == perm.tolist()
     assert {"names", "strings", "structure"} <= set(info["views"]) and "selftrain" in info
     with pytest.raises(InputError, match="bogus"):
-        compute_similarity(kg1, kg2, e1, e2, n1, n2, np.arange(8), np.arange(8),
-                           AlignConfig.from_dict({"similarity": {"bogus": 1}}))
+        compute_similarity(
+            kg1, kg2, e1, e2, n1, n2, np.arange(8), np.arange(8), AlignConfig.from_dict({"similarity": {"bogus": 1}})
+        )
     with pytest.raises(InputError):
-        compute_similarity(kg1, kg2, e1, e2, n1, n2, np.arange(8), np.arange(8),
-                           AlignConfig.from_dict({"selftrain": {"round": 1}}))
+        compute_similarity(
+            kg1, kg2, e1, e2, n1, n2, np.arange(8), np.arange(8), AlignConfig.from_dict({"selftrain": {"round": 1}})
+        )
     with pytest.raises(ValueError):
         compute_similarity(kg1, kg2, e1[:3], e2, n1, n2, np.arange(3), np.arange(8), AlignConfig())
     assert set(SimilarityConfig().to_dict()) >= {"names", "strings", "structure", "attributes", "csls", "center"}

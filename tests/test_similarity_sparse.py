@@ -4,6 +4,7 @@ self-training equal the dense computation; on a partial one only candidate pairs
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from test_similarity import _pair
 
 from kgalign.aligner.selftrain import confident_pairs, confident_pairs_sparse, self_train, self_train_sparse
 from kgalign.aligner.similarity import compute_similarity, csls, csls_sparse, use_sparse
@@ -11,12 +12,11 @@ from kgalign.aligner.views.strings import pair_dot
 from kgalign.config import AlignConfig, SelftrainConfig
 from kgalign.errors import InputError
 
-from test_similarity import _pair
-
 
 def _cfg(mode, candidates=50, selftrain=True, **sim):
-    return AlignConfig.from_dict({"similarity": {"mode": mode, "topk": candidates, **sim},
-                                  "selftrain": {"enabled": selftrain, "margin": 0.0}})
+    return AlignConfig.from_dict(
+        {"similarity": {"mode": mode, "topk": candidates, **sim}, "selftrain": {"enabled": selftrain, "margin": 0.0}}
+    )
 
 
 def test_pair_dot_equals_the_product_at_the_pairs():
@@ -59,8 +59,9 @@ def test_sparse_mode_with_all_candidates_equals_dense_mode(csls_k):
     kg1, kg2, e1, e2, n1, n2, _ = _pair(seed=4)
     src, tgt = np.arange(8), np.arange(8)[::-1].copy()
     dense, dinfo = compute_similarity(kg1, kg2, e1, e2, n1, n2, src, tgt, _cfg("dense", csls=csls_k), return_info=True)
-    sparse, sinfo = compute_similarity(kg1, kg2, e1, e2, n1, n2, src, tgt, _cfg("sparse", candidates=8, csls=csls_k),
-                                       return_info=True)
+    sparse, sinfo = compute_similarity(
+        kg1, kg2, e1, e2, n1, n2, src, tgt, _cfg("sparse", candidates=8, csls=csls_k), return_info=True
+    )
     assert sp.issparse(sparse) and sparse.nnz == 64 and sinfo["mode"] == "sparse" and dinfo["mode"] == "dense"
     assert sinfo["views"] == dinfo["views"] and sinfo["total_weight"] == dinfo["total_weight"]
     np.testing.assert_allclose(sparse.toarray(), dense, rtol=1e-4, atol=1e-5)
@@ -79,12 +80,21 @@ def test_sparse_mode_stores_only_candidates():
 
 def test_mode_choice_and_config_errors():
     cfg = AlignConfig().similarity
-    assert not use_sparse(cfg, 15_000, 15_000) or cfg.sparse_above < 15_000 ** 2
+    assert not use_sparse(cfg, 15_000, 15_000) or cfg.sparse_above < 15_000**2
     assert use_sparse(cfg.replace(mode="sparse"), 2, 2) and not use_sparse(cfg.replace(mode="dense"), 10**6, 10**6)
     assert use_sparse(cfg.replace(mode="auto", sparse_above=10), 4, 4)
     with pytest.raises(InputError, match="mode"):
         AlignConfig.from_dict({"similarity": {"mode": "blocked"}})
     kg1, kg2, e1, e2, n1, n2, _ = _pair()
     with pytest.raises(InputError, match="names or structure"):
-        compute_similarity(kg1, kg2, e1, e2, n1, n2, np.arange(8), np.arange(8),
-                           AlignConfig.from_dict({"similarity": {"mode": "sparse", "names": 0.0, "structure": []}}))
+        compute_similarity(
+            kg1,
+            kg2,
+            e1,
+            e2,
+            n1,
+            n2,
+            np.arange(8),
+            np.arange(8),
+            AlignConfig.from_dict({"similarity": {"mode": "sparse", "names": 0.0, "structure": []}}),
+        )

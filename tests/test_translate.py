@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from kgalign.errors import InputError
-from kgalign.labels import local_name
 from kgalign.aligner.translate import (
     DictionaryTranslator,
     IdentityTranslator,
@@ -21,6 +19,8 @@ from kgalign.aligner.translate import (
     make_translator,
     read_dictionary,
 )
+from kgalign.errors import InputError
+from kgalign.labels import local_name
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 ZH_EN = SHARED / "datasets" / "dbp15k" / "zh_en"
@@ -191,9 +191,19 @@ def _build_tiny_marian(directory: Path, kind: str) -> Path:
 
         buf = io.BytesIO()
         spm.SentencePieceTrainer.train(
-            sentence_iterator=iter(corpus * 3), model_writer=buf, vocab_size=40, model_type="char",
-            character_coverage=1.0, unk_id=1, bos_id=-1, eos_id=0, pad_id=2, minloglevel=2,
-            unk_piece="<unk>", eos_piece="</s>", pad_piece="<pad>",
+            sentence_iterator=iter(corpus * 3),
+            model_writer=buf,
+            vocab_size=40,
+            model_type="char",
+            character_coverage=1.0,
+            unk_id=1,
+            bos_id=-1,
+            eos_id=0,
+            pad_id=2,
+            minloglevel=2,
+            unk_piece="<unk>",
+            eos_piece="</s>",
+            pad_piece="<pad>",
         )
         for name in ("source.spm", "target.spm"):
             (directory / name).write_bytes(buf.getvalue())
@@ -202,7 +212,9 @@ def _build_tiny_marian(directory: Path, kind: str) -> Path:
         (directory / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "Recommended: pip install sacremoses"
-            tok = MarianTokenizer(str(directory / "source.spm"), str(directory / "target.spm"), str(directory / "vocab.json"))
+            tok = MarianTokenizer(
+                str(directory / "source.spm"), str(directory / "target.spm"), str(directory / "vocab.json")
+            )
     else:
         from tokenizers import Tokenizer, models, pre_tokenizers, processors
         from transformers import PreTrainedTokenizerFast
@@ -215,9 +227,20 @@ def _build_tiny_marian(directory: Path, kind: str) -> Path:
         tok = PreTrainedTokenizerFast(tokenizer_object=core, eos_token="</s>", unk_token="<unk>", pad_token="<pad>")
     torch.manual_seed(0)
     cfg = MarianConfig(
-        vocab_size=len(vocab), d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-        decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=64, init_std=0.5,
-        pad_token_id=2, eos_token_id=0, decoder_start_token_id=2, forced_eos_token_id=0,
+        vocab_size=len(vocab),
+        d_model=16,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        max_position_embeddings=64,
+        init_std=0.5,
+        pad_token_id=2,
+        eos_token_id=0,
+        decoder_start_token_id=2,
+        forced_eos_token_id=0,
     )
     MarianMTModel(cfg).save_pretrained(directory)
     tok.save_pretrained(directory)
@@ -282,8 +305,16 @@ def tiny_m2m(tmp_path_factory):
     corpus = ["北京 是 中国 的 首都", "巴黎 是 法国 的 首都", "东京 大学", "the capital of france"]
     buf = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(corpus * 3), model_writer=buf, vocab_size=40, model_type="char",
-        character_coverage=1.0, bos_id=0, pad_id=1, eos_id=2, unk_id=3, minloglevel=2,
+        sentence_iterator=iter(corpus * 3),
+        model_writer=buf,
+        vocab_size=40,
+        model_type="char",
+        character_coverage=1.0,
+        bos_id=0,
+        pad_id=1,
+        eos_id=2,
+        unk_id=3,
+        minloglevel=2,
     )
     (d / "sentencepiece.bpe.model").write_bytes(buf.getvalue())
     proc = spm.SentencePieceProcessor(model_proto=buf.getvalue())
@@ -292,10 +323,20 @@ def tiny_m2m(tmp_path_factory):
     tok = M2M100Tokenizer(str(d / "vocab.json"), str(d / "sentencepiece.bpe.model"))
     torch.manual_seed(0)
     cfg = M2M100Config(
-        vocab_size=max(len(tok), max(tok.lang_token_to_id.values()) + 1), d_model=16, encoder_layers=1,
-        decoder_layers=1, encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32,
-        decoder_ffn_dim=32, max_position_embeddings=64, init_std=0.5, pad_token_id=1, bos_token_id=0,
-        eos_token_id=2, decoder_start_token_id=2,
+        vocab_size=max(len(tok), max(tok.lang_token_to_id.values()) + 1),
+        d_model=16,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        max_position_embeddings=64,
+        init_std=0.5,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+        decoder_start_token_id=2,
     )
     M2M100ForConditionalGeneration(cfg).save_pretrained(d)
     tok.save_pretrained(d)

@@ -3,15 +3,27 @@
 import numpy as np
 import pytest
 
+from kgalign.aligner.views import (
+    attribute_similarity,
+    attribute_texts,
+    center_embeddings,
+    ngram_vectors,
+    normalized_adjacency,
+    propagate,
+    sparse_cosine_into,
+    structure_features,
+)
 from kgalign.kg import KnowledgeGraph
-from kgalign.aligner.views import (attribute_similarity, attribute_texts, center_embeddings, ngram_vectors,
-                           normalized_adjacency, propagate, sparse_cosine_into, structure_features)
 
 
 def _kg(n, triples, attributes=()):
     rel = sorted({r for _, r, _ in triples}) or [0]
-    return KnowledgeGraph(entities=[f"http://x/e{i}" for i in range(n)], triples=np.array(triples, np.int64).reshape(-1, 3),
-                          relations=[f"http://x/r{r}" for r in range(max(rel) + 1)], attributes=list(attributes))
+    return KnowledgeGraph(
+        entities=[f"http://x/e{i}" for i in range(n)],
+        triples=np.array(triples, np.int64).reshape(-1, 3),
+        relations=[f"http://x/r{r}" for r in range(max(rel) + 1)],
+        attributes=list(attributes),
+    )
 
 
 def test_center_unit_rows_and_shift_invariance():
@@ -88,8 +100,11 @@ def test_ngram_strings_word_order_and_blocks():
 
 def test_attributes_skip_labels_and_reward_shared_literals():
     label = "http://www.w3.org/2000/01/rdf-schema#label"
-    kg1 = _kg(2, [], [(0, label, "Paris", "fr"), (0, "http://x/p/population", "2165423", ""),
-                      (1, "http://x/p/founded", "1718", "")])
+    kg1 = _kg(
+        2,
+        [],
+        [(0, label, "Paris", "fr"), (0, "http://x/p/population", "2165423", ""), (1, "http://x/p/founded", "1718", "")],
+    )
     kg2 = _kg(2, [], [(0, "http://y/p/founded", "1718", ""), (1, "http://y/p/pop", "2165423", "")])
     t = attribute_texts(kg1)
     assert "Paris" not in t[0] and "2165423" in t[0] and "population" in t[0]

@@ -49,7 +49,14 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
 
 @pytest.mark.parametrize(
     "name,fmt",
-    [("a.tsv", "tsv"), ("a.sssom.tsv", "sssom"), ("a.json", "json"), ("a.ttl", "turtle"), ("a.nt", "nt"), ("a.rdf", "oaei")],
+    [
+        ("a.tsv", "tsv"),
+        ("a.sssom.tsv", "sssom"),
+        ("a.json", "json"),
+        ("a.ttl", "turtle"),
+        ("a.nt", "nt"),
+        ("a.rdf", "oaei"),
+    ],
 )
 def test_output_format_by_suffix(name, fmt):
     assert output_format(name) == fmt
@@ -98,8 +105,16 @@ def test_sssom_metadata_and_curies_expand_to_the_iris(tmp_path):
     meta, header, rows = _read_sssom(out)
     for key in ("curie_map", "mapping_set_id", "license"):
         assert key in meta
-    for col in ("subject_id", "subject_label", "predicate_id", "object_id", "object_label",
-                "mapping_justification", "confidence", "mapping_tool"):
+    for col in (
+        "subject_id",
+        "subject_label",
+        "predicate_id",
+        "object_id",
+        "object_label",
+        "mapping_justification",
+        "confidence",
+        "mapping_tool",
+    ):
         assert col in header
     cmap = meta["curie_map"]
 
@@ -108,8 +123,9 @@ def test_sssom_metadata_and_curies_expand_to_the_iris(tmp_path):
         return cmap[prefix] + local
 
     assert all(expand(r["subject_id"]).isascii() and expand(r["object_id"]).isascii() for r in rows)  # URIs
-    assert [(uri_to_iri(expand(r["subject_id"])), uri_to_iri(expand(r["object_id"]))) for r in rows] == \
-        [(r[0], r[1]) for r in valid]
+    assert [(uri_to_iri(expand(r["subject_id"])), uri_to_iri(expand(r["object_id"]))) for r in rows] == [
+        (r[0], r[1]) for r in valid
+    ]
     assert {expand(r["predicate_id"]) for r in rows} == {"http://www.w3.org/2002/07/owl#sameAs"}
     assert {r["mapping_justification"] for r in rows} == {"semapv:SemanticSimilarityThresholdMatching"}
     conf = [float(r["confidence"]) for r in rows]

@@ -18,8 +18,8 @@ import logging
 import os
 import uuid
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -345,7 +345,8 @@ class TranslationCache:
                             p.unlink(missing_ok=True)
                 except OSError as exc:
                     self._write_failed = True
-                    warnings.warn(f"translation cache {self.root} is not writable ({exc}); continuing without it",
-                                  stacklevel=2)
+                    warnings.warn(
+                        f"translation cache {self.root} is not writable ({exc}); continuing without it", stacklevel=2
+                    )
         log.info("translations: %d of %d unique texts from the cache", len(set(texts)) - len(todo), len(set(texts)))
         return [known[t] for t in texts]

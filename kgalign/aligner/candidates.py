@@ -47,8 +47,9 @@ def _faiss():
     try:
         import faiss
     except ImportError as exc:
-        raise InputError("approximate candidate search needs the optional package faiss-cpu "
-                         "(pip install kgalign[faiss])") from exc
+        raise InputError(
+            "approximate candidate search needs the optional package faiss-cpu (pip install kgalign[faiss])"
+        ) from exc
     return faiss
 
 
@@ -113,9 +114,20 @@ def _to_csr(D: np.ndarray, nbr: np.ndarray, n2: int):
     return sp.csr_matrix((D[valid], nbr[valid].astype(np.int32), indptr), shape=(n1, n2))
 
 
-def search_candidates(A, B, k: int, *, method: str = "auto", executor: Executor | None = None,
-                      shard_rows: int = 16384, nlist: int | None = None, nprobe: int = 16,
-                      ef_search: int = 128, seed: int = 0, index=None):
+def search_candidates(
+    A,
+    B,
+    k: int,
+    *,
+    method: str = "auto",
+    executor: Executor | None = None,
+    shard_rows: int = 16384,
+    nlist: int | None = None,
+    nprobe: int = 16,
+    ef_search: int = 128,
+    seed: int = 0,
+    index=None,
+):
     """Top-k candidate graph of ``A @ B.T``, exact or approximate, sharded over an executor.
 
     Parameters
@@ -179,8 +191,10 @@ def search_candidates(A, B, k: int, *, method: str = "auto", executor: Executor 
         for ip, _, _ in parts:
             indptr.append(ip[1:].astype(np.int64) + off)
             off += int(ip[-1])
-        return sp.csr_matrix((np.concatenate([p[2] for p in parts]), np.concatenate([p[1] for p in parts]),
-                              np.concatenate(indptr)), shape=(n1, n2))
+        return sp.csr_matrix(
+            (np.concatenate([p[2] for p in parts]), np.concatenate([p[1] for p in parts]), np.concatenate(indptr)),
+            shape=(n1, n2),
+        )
     faiss = _faiss()
     if index is None:
         index = build_index(B, method, nlist=nlist, seed=seed)
@@ -225,12 +239,16 @@ def candidate_recall(A, B, approx, k: int, *, sample: int = 2000, seed: int = 0)
     got = sp.csr_matrix(approx)[rows]
     hit = top1 = 0
     for r in range(len(rows)):
-        ex = exact.indices[exact.indptr[r]:exact.indptr[r + 1]]
-        ap = set(got.indices[got.indptr[r]:got.indptr[r + 1]].tolist())
+        ex = exact.indices[exact.indptr[r] : exact.indptr[r + 1]]
+        ap = set(got.indices[got.indptr[r] : got.indptr[r + 1]].tolist())
         hit += sum(int(c) in ap for c in ex)
-        best = exact.data[exact.indptr[r]:exact.indptr[r + 1]]
+        best = exact.data[exact.indptr[r] : exact.indptr[r + 1]]
         if len(best):
             top1 += int(ex[int(np.argmax(best))]) in ap
     total = exact.nnz
-    return {"recall_at_k": hit / total if total else 1.0, "recall_top1": top1 / len(rows) if len(rows) else 1.0,
-            "rows": int(len(rows)), "k": int(k)}
+    return {
+        "recall_at_k": hit / total if total else 1.0,
+        "recall_top1": top1 / len(rows) if len(rows) else 1.0,
+        "rows": int(len(rows)),
+        "k": int(k),
+    }

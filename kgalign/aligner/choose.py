@@ -26,16 +26,30 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
-from kgalign.aligner.translate import (IdentityTranslator, MTTranslator, Translator, _check_texts,
-                                       _primary, make_translator)
+from kgalign.aligner.translate import (
+    IdentityTranslator,
+    MTTranslator,
+    Translator,
+    _check_texts,
+    _primary,
+    make_translator,
+)
 from kgalign.errors import KgalignError
 
-__all__ = ["SideChoice", "choose", "cached_model_dir", "check_mt_model", "CachedTranslator",
-           "MT_CANDIDATES", "MULTILINGUAL_ENCODERS"]
+__all__ = [
+    "SideChoice",
+    "choose",
+    "cached_model_dir",
+    "check_mt_model",
+    "CachedTranslator",
+    "MT_CANDIDATES",
+    "MULTILINGUAL_ENCODERS",
+]
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +65,10 @@ _HUB_TIMEOUT_S = 5.0
 
 
 def _offline() -> bool:
-    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
-               for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    return any(
+        os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
+        for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
 
 
 def cached_model_dir(repo_id: str, cache_dir: str | os.PathLike | None = None) -> str | None:
@@ -123,8 +139,11 @@ def check_mt_model(model: str, cache_dir=None) -> str:
         return str(p)
     where, _ = _locate(model, cache_dir)
     if where is None:
-        how = ("offline (HF_HUB_OFFLINE/TRANSFORMERS_OFFLINE set) and it is not in the local Hugging Face cache"
-               if _offline() else "it is neither a local directory, nor cached, nor found on the Hugging Face hub")
+        how = (
+            "offline (HF_HUB_OFFLINE/TRANSFORMERS_OFFLINE set) and it is not in the local Hugging Face cache"
+            if _offline()
+            else "it is neither a local directory, nor cached, nor found on the Hugging Face hub"
+        )
         raise KgalignError(f"cannot load MT model {model!r}: {how}; pass a local directory with --translator mt:DIR")
     return where
 
@@ -139,8 +158,13 @@ class SideChoice:
     fallback: str | None = None  # "romanize" when the offline fallback ran
 
     def record(self) -> dict:
-        out: dict[str, Any] = {"lang": self.lang, "translator": self.translator.name, "translator_kind": self.translator.kind,
-               "reason": self.reason, "fallback": self.fallback}
+        out: dict[str, Any] = {
+            "lang": self.lang,
+            "translator": self.translator.name,
+            "translator_kind": self.translator.kind,
+            "reason": self.reason,
+            "fallback": self.fallback,
+        }
         used = getattr(self.translator, "used", None)
         if used is None and isinstance(self.translator, CachedTranslator):
             used = getattr(self.translator.inner, "used", None)
@@ -160,8 +184,12 @@ class Choice:
     notes: list = field(default_factory=list)
 
     def record(self) -> dict:
-        return {"side1": self.sides[0].record(), "side2": self.sides[1].record(),
-                "encoder": self.encoder_name, "encoder_reason": self.encoder_reason}
+        return {
+            "side1": self.sides[0].record(),
+            "side2": self.sides[1].record(),
+            "encoder": self.encoder_name,
+            "encoder_reason": self.encoder_reason,
+        }
 
     def lines(self) -> list[str]:
         """Human-readable summary, one line per side and one for the encoder."""
@@ -230,8 +258,14 @@ def choose(
                 model = spec.strip()[3:].strip()
                 if not (lang and _primary(lang) == _primary(target)):
                     check_mt_model(model, cache_dir)
-            tr = make_translator(spec, translations=translations, src_lang=lang, tgt_lang=target, device=device,
-                                 show_progress=show_progress)
+            tr = make_translator(
+                spec,
+                translations=translations,
+                src_lang=lang,
+                tgt_lang=target,
+                device=device,
+                show_progress=show_progress,
+            )
             if isinstance(tr, MTTranslator):
                 tr = CachedTranslator(tr)
             fb = "romanize" if getattr(tr, "kind", "") == "romanize" else None
@@ -239,8 +273,9 @@ def choose(
     else:
         for k, lang in enumerate(langs):
             if translations:
-                sides[k] = SideChoice(lang, make_translator("dict", translations=translations),
-                                      "translations shipped with the data")
+                sides[k] = SideChoice(
+                    lang, make_translator("dict", translations=translations), "translations shipped with the data"
+                )
             elif lang and _primary(lang) == _primary(target):
                 sides[k] = SideChoice(lang, IdentityTranslator(), f"already in {target}")
             elif lang is None:
@@ -272,7 +307,7 @@ def choose(
                 where, how = _locate(repo, cache_dir, hub=hub)
                 if where is not None:
                     enc_spec, enc_name = where, repo
-                    enc_reason = f"multilingual encoder from the {how}: reads {', '.join(str(langs[k]) for k in mt_missing)} directly"
+                    enc_reason = f"multilingual encoder from the {how}: reads {', '.join(str(langs[k]) for k in mt_missing)} directly"  # noqa: E501
                     for k in mt_missing:
                         sides[k] = SideChoice(langs[k], IdentityTranslator(), f"read directly by {repo}")
                     mt_missing = []
@@ -281,13 +316,18 @@ def choose(
         enc_name = getattr(encoder_spec, "name", None) or str(encoder_spec)
         if mt_missing and _reads_many_languages(encoder_spec):
             for k in mt_missing:
-                sides[k] = SideChoice(langs[k], IdentityTranslator(), f"read directly by the multilingual encoder {enc_name}")
+                sides[k] = SideChoice(
+                    langs[k], IdentityTranslator(), f"read directly by the multilingual encoder {enc_name}"
+                )
             mt_missing = []
     if mt_missing and auto_enc:
         enc_reason = "no multilingual encoder found; the names it reads are romanised by the fallback"
     for k in mt_missing:
-        sides[k] = _fallback(langs[k], f"no translations, no MT model for {langs[k]}->{target} and no multilingual "
-                                       f"encoder {'in the local cache (offline)' if _offline() or not hub else 'found'}")
+        sides[k] = _fallback(
+            langs[k],
+            f"no translations, no MT model for {langs[k]}->{target} and no multilingual "
+            f"encoder {'in the local cache (offline)' if _offline() or not hub else 'found'}",
+        )
     if enc_name is None:
         enc_name = str(enc_spec)
     side1, side2 = sides
@@ -312,8 +352,12 @@ def _reads_many_languages(encoder_spec) -> bool:
 def _fallback(lang, why: str) -> SideChoice:
     from kgalign.aligner.romanize import RomanizeTranslator
 
-    return SideChoice(lang, CachedTranslator(RomanizeTranslator(lang)),
-                      f"{why}: offline fallback (CC-CEDICT glosses + transliteration)", "romanize")
+    return SideChoice(
+        lang,
+        CachedTranslator(RomanizeTranslator(lang)),
+        f"{why}: offline fallback (CC-CEDICT glosses + transliteration)",
+        "romanize",
+    )
 
 
 class CachedTranslator(Translator):
@@ -368,8 +412,14 @@ class CachedTranslator(Translator):
             if self.enabled and self.path.is_file():
                 try:
                     data = json.loads(self.path.read_text(encoding="utf-8"))
-                    if isinstance(data, dict) and data.get("key") == self.cache_key and isinstance(data.get("table"), dict):
-                        self._table = {k: v for k, v in data["table"].items() if isinstance(k, str) and isinstance(v, str)}
+                    if (
+                        isinstance(data, dict)
+                        and data.get("key") == self.cache_key
+                        and isinstance(data.get("table"), dict)
+                    ):
+                        self._table = {
+                            k: v for k, v in data["table"].items() if isinstance(k, str) and isinstance(v, str)
+                        }
                 except (OSError, ValueError) as exc:
                     log.warning("ignoring unreadable translation cache %s: %s", self.path, exc)
         return self._table

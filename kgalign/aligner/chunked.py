@@ -67,9 +67,16 @@ def _encode_shard(shard: tuple[int, int, list[str]], encode: Callable[[list[str]
     return out
 
 
-def encode_chunked(texts: Sequence[str], encode: Callable[[list[str]], np.ndarray], path: str | os.PathLike, *,
-                   chunk_size: int = 8192, key: str = "", executor: Executor | None = None,
-                   force: bool = False) -> np.ndarray:
+def encode_chunked(
+    texts: Sequence[str],
+    encode: Callable[[list[str]], np.ndarray],
+    path: str | os.PathLike,
+    *,
+    chunk_size: int = 8192,
+    key: str = "",
+    executor: Executor | None = None,
+    force: bool = False,
+) -> np.ndarray:
     """Encode ``texts`` into a memory-mapped ``.npy`` file, resuming an interrupted run.
 
     Parameters
@@ -118,11 +125,19 @@ def encode_chunked(texts: Sequence[str], encode: Callable[[list[str]], np.ndarra
             state = json.loads(prog.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             state = None
-        if state is None or state.get("fingerprint") != fp or state.get("chunk_size") != chunk_size \
-                or state.get("n") != n or (state.get("done", 0) > 0 and not path.exists()):
+        if (
+            state is None
+            or state.get("fingerprint") != fp
+            or state.get("chunk_size") != chunk_size
+            or state.get("n") != n
+            or (state.get("done", 0) > 0 and not path.exists())
+        ):
             if not force:
-                raise InputError("holds the progress of another encoding (other texts, encoder or chunk size); "
-                                 "pass force=True to start afresh", prog)
+                raise InputError(
+                    "holds the progress of another encoding (other texts, encoder or chunk size); "
+                    "pass force=True to start afresh",
+                    prog,
+                )
             state = None
     elif path.exists() and not force:
         raise InputError("exists and is not a resumable encoding; pass force=True to overwrite it", path)
@@ -138,7 +153,7 @@ def encode_chunked(texts: Sequence[str], encode: Callable[[list[str]], np.ndarra
     ranges = shard_ranges(n, chunk_size)
     wave = max(1, executor.n_workers)
     while done < n_chunks:
-        batch = ranges[done:done + wave]
+        batch = ranges[done : done + wave]
         shards = [(s, e, texts[s:e]) for s, e in batch]
         results = executor.map(_encode_shard, shards, encode)
         for (s, e), rows in zip(batch, results):
@@ -146,20 +161,33 @@ def encode_chunked(texts: Sequence[str], encode: Callable[[list[str]], np.ndarra
                 dim = rows.shape[1]
                 path.parent.mkdir(parents=True, exist_ok=True)
                 # the progress file first: a run killed right after creating the array resumes it
-                _write_progress(prog, {"n": n, "dim": dim, "chunk_size": chunk_size, "fingerprint": fp,
-                                       "done": 0, "complete": False})
+                _write_progress(
+                    prog,
+                    {"n": n, "dim": dim, "chunk_size": chunk_size, "fingerprint": fp, "done": 0, "complete": False},
+                )
                 mm = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, dim))
             if rows.ndim != 2 or rows.shape[1] != mm.shape[1]:
-                raise InputError(f"the encoder changed dimension ({rows.shape} for rows {s}..{e}, "
-                                 f"file has {mm.shape[1]})")
+                raise InputError(
+                    f"the encoder changed dimension ({rows.shape} for rows {s}..{e}, file has {mm.shape[1]})"
+                )
             mm[s:e] = rows
             mm.flush()
             done += 1
-            _write_progress(prog, {"n": n, "dim": int(mm.shape[1]), "chunk_size": chunk_size, "fingerprint": fp,
-                                   "done": done, "complete": done == n_chunks})
+            _write_progress(
+                prog,
+                {
+                    "n": n,
+                    "dim": int(mm.shape[1]),
+                    "chunk_size": chunk_size,
+                    "fingerprint": fp,
+                    "done": done,
+                    "complete": done == n_chunks,
+                },
+            )
     if mm is None:  # no texts
         mm = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(0, 0))
-        _write_progress(prog, {"n": 0, "dim": 0, "chunk_size": chunk_size, "fingerprint": fp, "done": 0,
-                               "complete": True})
+        _write_progress(
+            prog, {"n": 0, "dim": 0, "chunk_size": chunk_size, "fingerprint": fp, "done": 0, "complete": True}
+        )
     del mm
     return np.load(path, mmap_mode="r")

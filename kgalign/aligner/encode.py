@@ -18,9 +18,10 @@ import os
 import unicodedata
 import warnings
 from collections import Counter
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -39,7 +40,15 @@ _DEFAULT_ALIASES = {None, "", "default", "auto", DEFAULT_ENCODER.lower(), "all-m
 
 # substrings of model names that mark a multilingual encoder
 _MULTILINGUAL_MARKERS = (
-    "multilingual", "labse", "xlm", "bge-m3", "mt5", "mbart", "mbert", "distiluse-base-multi", "laser",
+    "multilingual",
+    "labse",
+    "xlm",
+    "bge-m3",
+    "mt5",
+    "mbart",
+    "mbert",
+    "distiluse-base-multi",
+    "laser",
 )
 # vocabularies this large only come with multilingual tokenizers (mBERT 119k, XLM-R 250k, LaBSE 501k);
 # English ones are 30k (BERT, MPNet) to 50k (RoBERTa)
@@ -242,7 +251,7 @@ class Encoder:
         step = self.batch_size  # one model call per batch, so the bar moves per batch
         with tqdm(total=len(texts), desc="encoding", unit="text", disable=not self.show_progress) as bar:
             for start in range(0, len(order), step):
-                idx = order[start:start + step]
+                idx = order[start : start + step]
                 vec = model.encode(
                     [texts[i] for i in idx],
                     batch_size=self.batch_size,
@@ -280,7 +289,7 @@ class Encoder:
         return (raw / norms[:, None]).astype(np.float32)
 
     # ------------------------------------------------------------------ public
-    def encode(self, texts: Sequence[str], *, translator: "Translator | None" = None) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, translator: Translator | None = None) -> np.ndarray:
         """Embed ``texts``.
 
         Parameters
@@ -348,8 +357,17 @@ class ScriptWarning(UserWarning):
 
 # script -> language whose OPUS-MT model the warning suggests
 _SCRIPT_LANG = {
-    "Han": "zh", "Kana": "ja", "Hangul": "ko", "Cyrillic": "ru", "Arabic": "ar", "Greek": "el",
-    "Hebrew": "he", "Thai": "th", "Devanagari": "hi", "Georgian": "ka", "Armenian": "hy",
+    "Han": "zh",
+    "Kana": "ja",
+    "Hangul": "ko",
+    "Cyrillic": "ru",
+    "Arabic": "ar",
+    "Greek": "el",
+    "Hebrew": "he",
+    "Thai": "th",
+    "Devanagari": "hi",
+    "Georgian": "ka",
+    "Armenian": "hy",
 }
 _WARNED: set = set()
 
@@ -385,8 +403,8 @@ def text_script(text: str) -> str | None:
 
 def check_script(
     texts: Sequence[str],
-    encoder: "Encoder | bool",
-    translator: "Translator | None" = None,
+    encoder: Encoder | bool,
+    translator: Translator | None = None,
     *,
     threshold: float = 0.2,
     sample: int = 5000,
@@ -427,7 +445,11 @@ def check_script(
     scripts = [s for s in map(text_script, texts) if s is not None]
     if not scripts:
         return None
-    script, n = Counter(s for s in scripts if s != "Latin").most_common(1)[0] if any(s != "Latin" for s in scripts) else (None, 0)
+    script, n = (
+        Counter(s for s in scripts if s != "Latin").most_common(1)[0]
+        if any(s != "Latin" for s in scripts)
+        else (None, 0)
+    )
     if script is None or n < threshold * len(scripts):
         return None
     name = "the encoder" if isinstance(encoder, bool) else f"the encoder {encoder.name!r}"

@@ -27,8 +27,10 @@ _MARKERS = ("config.json", "modules.json", "config_sentence_transformers.json")
 
 
 def _offline() -> bool:
-    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
-               for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    return any(
+        os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
+        for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
 
 
 def is_cached(model_id: str) -> bool:
@@ -111,6 +113,8 @@ def ensure_available(model_id: str, what: str = "model", timeout: float = 3.0) -
     reason = "HF_HUB_OFFLINE is set" if _offline() else "the hub cannot be reached"
     from huggingface_hub.constants import HF_HUB_CACHE
 
-    raise InputError(f"{what} {model_id!r} is neither a local folder nor in the Hugging Face cache "
-                     f"({HF_HUB_CACHE}), and {reason}: download it once with network access "
-                     f"(`huggingface-cli download {model_id}`) or pass a local folder")
+    raise InputError(
+        f"{what} {model_id!r} is neither a local folder nor in the Hugging Face cache "
+        f"({HF_HUB_CACHE}), and {reason}: download it once with network access "
+        f"(`huggingface-cli download {model_id}`) or pass a local folder"
+    )

@@ -19,9 +19,20 @@ import logging
 
 import numpy as np
 
-from kgalign.errors import EmptyGraphError, InputError
-from kgalign.kg import (ANNOTATION_PROPERTY, CLASS, CONCEPT, DATATYPE_PROPERTY, DEFAULT_KINDS, INDIVIDUAL,  # noqa: F401
-                        KIND_SELECTORS, KINDS, OBJECT_PROPERTY, KnowledgeGraph, parse_kinds)
+from kgalign.errors import EmptyGraphError
+from kgalign.kg import (  # noqa: F401
+    ANNOTATION_PROPERTY,
+    CLASS,
+    CONCEPT,
+    DATATYPE_PROPERTY,
+    DEFAULT_KINDS,
+    INDIVIDUAL,
+    KIND_SELECTORS,
+    KINDS,
+    OBJECT_PROPERTY,
+    KnowledgeGraph,
+    parse_kinds,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +59,19 @@ def predicate_for(kg: KnowledgeGraph, i: int) -> str:
     return KIND_PREDICATES[int(kg.kinds[i])]
 
 
-def align_by_kind(align_fn, kg1: KnowledgeGraph, kg2: KnowledgeGraph, sources: np.ndarray, targets: np.ndarray,
-                  cfg, *, timer=None, encoder=None, translator=None, translations=None):
+def align_by_kind(
+    align_fn,
+    kg1: KnowledgeGraph,
+    kg2: KnowledgeGraph,
+    sources: np.ndarray,
+    targets: np.ndarray,
+    cfg,
+    *,
+    timer=None,
+    encoder=None,
+    translator=None,
+    translations=None,
+):
     """Run ``align_fn`` once per selected kind that both sides hold, and merge the results.
 
     Parameters
@@ -86,28 +108,49 @@ def align_by_kind(align_fn, kg1: KnowledgeGraph, kg2: KnowledgeGraph, sources: n
     k1 = np.unique(kg1.kinds[sources]).tolist()
     k2 = np.unique(kg2.kinds[targets]).tolist()
     todo = [k for k in selected if k in k1 and k in k2]
-    skipped = {KINDS[k]: {"first": int((kg1.kinds[sources] == k).sum()), "second": int((kg2.kinds[targets] == k).sum())}
-               for k in sorted(set(k1) | set(k2)) if k not in todo}
+    skipped = {
+        KINDS[k]: {"first": int((kg1.kinds[sources] == k).sum()), "second": int((kg2.kinds[targets] == k).sum())}
+        for k in sorted(set(k1) | set(k2))
+        if k not in todo
+    }
     for name, n in skipped.items():
-        log.info("kind %s not aligned (%d in the first graph, %d in the second; selected: %s)", name, n["first"],
-                 n["second"], ", ".join(KINDS[k] for k in selected))
+        log.info(
+            "kind %s not aligned (%d in the first graph, %d in the second; selected: %s)",
+            name,
+            n["first"],
+            n["second"],
+            ", ".join(KINDS[k] for k in selected),
+        )
     if not todo:
-        raise EmptyGraphError("no entity kind to align: the graphs share none of the selected kinds "
-                              f"({', '.join(KINDS[k] for k in selected)}); first holds "
-                              f"{', '.join(KINDS[k] for k in k1)}, second {', '.join(KINDS[k] for k in k2)}")
+        raise EmptyGraphError(
+            "no entity kind to align: the graphs share none of the selected kinds "
+            f"({', '.join(KINDS[k] for k in selected)}); first holds "
+            f"{', '.join(KINDS[k] for k in k1)}, second {', '.join(KINDS[k] for k in k2)}"
+        )
     if encoder is None or isinstance(encoder, str):
         from kgalign.aligner.encode import Encoder
 
-        encoder = Encoder(encoder or cfg.encoder, device=cfg.device, batch_size=cfg.batch_size,
-                          show_progress=cfg.show_progress)
+        encoder = Encoder(
+            encoder or cfg.encoder, device=cfg.device, batch_size=cfg.batch_size, show_progress=cfg.show_progress
+        )
     results = []
     for k in todo:
         s_k = sources[kg1.kinds[sources] == k]
         t_k = targets[kg2.kinds[targets] == k]
         log.info("aligning %d x %d entities of kind %s", len(s_k), len(t_k), KINDS[k])
-        results.append(align_fn(kg1, kg2, sources=s_k, targets=t_k, translations=translations,
-                                config=cfg.replace(kinds=KINDS[k]), timer=timer, encoder=encoder,
-                                translator=translator))
+        results.append(
+            align_fn(
+                kg1,
+                kg2,
+                sources=s_k,
+                targets=t_k,
+                translations=translations,
+                config=cfg.replace(kinds=KINDS[k]),
+                timer=timer,
+                encoder=encoder,
+                translator=translator,
+            )
+        )
     if len(results) == 1:
         res = results[0]
         res.config = res.config.replace(kinds=cfg.kinds)
@@ -123,28 +166,49 @@ def align_by_kind(align_fn, kg1: KnowledgeGraph, kg2: KnowledgeGraph, sources: n
         floor = min(float(np.min(r.similarity)) for r in results if r.similarity.size) - 1.0
         sim = np.full((sum(n_s), sum(n_t)), floor, dtype=np.float32)
         for r, a, b in zip(results, off_s, off_t):
-            sim[a:a + len(r.sources), b:b + len(r.targets)] = r.similarity
+            sim[a : a + len(r.sources), b : b + len(r.targets)] = r.similarity
     assignment = None
     if all(r.assignment is not None for r in results):
-        assignment = (np.concatenate([r.assignment[0] + a for r, a in zip(results, off_s)]),
-                      np.concatenate([r.assignment[1] + b for r, b in zip(results, off_t)]))
+        assignment = (
+            np.concatenate([r.assignment[0] + a for r, a in zip(results, off_s)]),
+            np.concatenate([r.assignment[1] + b for r, b in zip(results, off_t)]),
+        )
     rows = np.concatenate([r.rows for r in results])
     cols = np.concatenate([r.cols for r in results])
     scores = np.concatenate([r.scores for r in results]).astype(np.float32)
     order = np.argsort(rows, kind="stable")
     stages = results[-1].stages
-    info = {"views": sorted({v for r in results for v in r.info.get("views", [])}),
-            "kinds": {KINDS[k]: _kind_info(r) for k, r in zip(todo, results)}, "kinds_skipped": skipped,
-            "choice": results[0].info.get("choice")}
+    info = {
+        "views": sorted({v for r in results for v in r.info.get("views", [])}),
+        "kinds": {KINDS[k]: _kind_info(r) for k, r in zip(todo, results)},
+        "kinds_skipped": skipped,
+        "choice": results[0].info.get("choice"),
+    }
     return AlignmentResult(
-        kg1=kg1, kg2=kg2, sources=np.concatenate([r.sources for r in results]),
-        targets=np.concatenate([r.targets for r in results]), rows=rows[order], cols=cols[order],
-        scores=scores[order], similarity=sim, stages=stages, config=results[0].config.replace(kinds=cfg.kinds),
-        device=results[0].device, names1=results[0].names1, names2=results[0].names2, assignment=assignment,
-        info=info, choices=results[0].choices, fingerprints=results[0].fingerprints,
+        kg1=kg1,
+        kg2=kg2,
+        sources=np.concatenate([r.sources for r in results]),
+        targets=np.concatenate([r.targets for r in results]),
+        rows=rows[order],
+        cols=cols[order],
+        scores=scores[order],
+        similarity=sim,
+        stages=stages,
+        config=results[0].config.replace(kinds=cfg.kinds),
+        device=results[0].device,
+        names1=results[0].names1,
+        names2=results[0].names2,
+        assignment=assignment,
+        info=info,
+        choices=results[0].choices,
+        fingerprints=results[0].fingerprints,
     )
 
 
 def _kind_info(res) -> dict:
-    return {"sources": int(len(res.sources)), "targets": int(len(res.targets)), "pairs": int(len(res.rows)),
-            **{k: v for k, v in (res.info or {}).items() if k not in ("kinds", "kinds_skipped", "choice")}}
+    return {
+        "sources": int(len(res.sources)),
+        "targets": int(len(res.targets)),
+        "pairs": int(len(res.rows)),
+        **{k: v for k, v in (res.info or {}).items() if k not in ("kinds", "kinds_skipped", "choice")},
+    }

@@ -52,5 +52,6 @@ def check_language(kg: KnowledgeGraph, lang: str, which: str) -> None:
     counts = label_languages(kg)
     if counts and lang.split("-")[0].lower() not in counts:
         have = ", ".join(f"{k} ({v})" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
-        raise InputError(f"the {which} graph has no label in language {lang!r}; its labels are in: {have}",
-                         kg.source or None)
+        raise InputError(
+            f"the {which} graph has no label in language {lang!r}; its labels are in: {have}", kg.source or None
+        )

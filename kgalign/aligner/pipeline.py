@@ -9,7 +9,7 @@ functions of :mod:`kgalign.aligner.stages` (in the manner of PyKEEN's ``pipeline
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -86,18 +86,37 @@ def align(
     """
     from kgalign.aligner import stages
 
-    cfg = AlignConfig.build(config, encoder=encoder if isinstance(encoder, str) else None,
-                            translator=translator if isinstance(translator, str) else None, **options)
+    cfg = AlignConfig.build(
+        config,
+        encoder=encoder if isinstance(encoder, str) else None,
+        translator=translator if isinstance(translator, str) else None,
+        **options,
+    )
     timer = timer or StageTimer()
     sources, targets = stages.check_inputs(kg1, kg2, sources, targets)
     from kgalign.aligner.kinds import align_by_kind, needs_split
 
     if needs_split(kg1, kg2, sources, targets, cfg.kinds):  # each kind against the same kind
-        return align_by_kind(align, kg1, kg2, sources, targets, cfg, timer=timer, encoder=encoder,
-                             translator=translator, translations=translations)
-    run = stages.resolve_run(kg1, kg2, cfg, encoder=None if isinstance(encoder, str) else encoder,
-                             translator=None if isinstance(translator, str) else translator,
-                             translations=translations)
+        return align_by_kind(
+            align,
+            kg1,
+            kg2,
+            sources,
+            targets,
+            cfg,
+            timer=timer,
+            encoder=encoder,
+            translator=translator,
+            translations=translations,
+        )
+    run = stages.resolve_run(
+        kg1,
+        kg2,
+        cfg,
+        encoder=None if isinstance(encoder, str) else encoder,
+        translator=None if isinstance(translator, str) else translator,
+        translations=translations,
+    )
     with timer.stage("translate"):
         names1, names2 = stages.translate(run, kg1, kg2)
     with timer.stage("encode"):
@@ -112,9 +131,21 @@ def align(
     kr, kc, ks = r[keep], c[keep], scores[keep]
     order = np.argsort(kr, kind="stable")
     return AlignmentResult(
-        kg1=kg1, kg2=kg2, sources=sources, targets=targets,
-        rows=sources[kr[order]], cols=targets[kc[order]], scores=ks[order].astype(np.float32),
-        similarity=sim, stages=timer.as_dict(), config=run.config, device=run.config.device,
-        names1=names1, names2=names2, assignment=(r, c), info=info, choices=run.choices,
+        kg1=kg1,
+        kg2=kg2,
+        sources=sources,
+        targets=targets,
+        rows=sources[kr[order]],
+        cols=targets[kc[order]],
+        scores=ks[order].astype(np.float32),
+        similarity=sim,
+        stages=timer.as_dict(),
+        config=run.config,
+        device=run.config.device,
+        names1=names1,
+        names2=names2,
+        assignment=(r, c),
+        info=info,
+        choices=run.choices,
         fingerprints={"kg1": input_fingerprint(kg1), "kg2": input_fingerprint(kg2)},
     )

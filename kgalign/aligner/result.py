@@ -72,8 +72,12 @@ def input_fingerprint(kg: KnowledgeGraph) -> dict:
         kind = "entities"
         for iri in kg.entities:
             h.update(iri.encode("utf-8", "surrogatepass") + b"\n")
-    return {"source": os.fspath(src) if src is not None else None, "kind": kind, "sha256": h.hexdigest(),
-            "entities": int(kg.n_entities)}
+    return {
+        "source": os.fspath(src) if src is not None else None,
+        "kind": kind,
+        "sha256": h.hexdigest(),
+        "entities": int(kg.n_entities),
+    }
 
 
 @dataclass
@@ -142,7 +146,9 @@ class AlignmentResult:
     def pairs(self) -> list[tuple[str, str, float]]:
         """``(IRI1, IRI2, score)`` for every aligned pair, in source order."""
         e1, e2 = self.kg1.entities, self.kg2.entities
-        return [(e1[i], e2[j], float(s)) for i, j, s in zip(self.rows.tolist(), self.cols.tolist(), self.scores.tolist())]
+        return [
+            (e1[i], e2[j], float(s)) for i, j, s in zip(self.rows.tolist(), self.cols.tolist(), self.scores.tolist())
+        ]
 
     def ranking(self, k: int = 10, method: str = "reexchange") -> np.ndarray:
         """Top-``k`` candidates per source.
@@ -271,13 +277,16 @@ class AlignmentResult:
         except BaseException:
             abort()
             raise
+
         def check() -> None:
             if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
                 raise OutputError(f"cannot save to {dest}: it is a file or a link, not a folder")
             if dest.is_dir() and any(dest.iterdir()) and not force:
                 raise OutputExistsError(dest)
 
-        if not stage_step(dest, True, commit, abort, check, tmp=tmp):  # inside commit_together: moved with the other outputs
+        if not stage_step(
+            dest, True, commit, abort, check, tmp=tmp
+        ):  # inside commit_together: moved with the other outputs
             commit()
         log.info("saved the alignment run to %s", dest)
         return dest
@@ -322,10 +331,10 @@ def topk_rows(sim, targets: np.ndarray, k: int) -> np.ndarray:
 
     kk = min(k, sim.shape[1])
     for start in range(0, n, 2048):
-        block = np.asarray(sim[start:start + 2048])
+        block = np.asarray(sim[start : start + 2048])
         if block.dtype not in (np.float32, np.float64):
             block = block.astype(np.float64)
         # exact, ties to the smaller column (C++), best first
         cols, _ = _select_topk_cpp(np.ascontiguousarray(block), kk, row_offset=start)
-        out[start:start + len(block), :kk] = targets[cols]
+        out[start : start + len(block), :kk] = targets[cols]
     return out

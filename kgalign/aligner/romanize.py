@@ -28,8 +28,8 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
 from kgalign.aligner.translate import Translator, _check_texts
 
@@ -40,16 +40,24 @@ log = logging.getLogger(__name__)
 _SPACES = re.compile(r"\s+")
 _MAX_WORD = 12  # longest CC-CEDICT key tried by the segmenter, in characters
 # definitions that are not a usable English rendering of the word
-_SKIP_DEF = re.compile(r"^(surname |variant of|old variant|see |see also|also written|abbr\. |CL:|"
-                       r"used in |Japanese variant|erhua variant|archaic variant|\(Tw\)|\(old\))", re.I)
+_SKIP_DEF = re.compile(
+    r"^(surname |variant of|old variant|see |see also|also written|abbr\. |CL:|"
+    r"used in |Japanese variant|erhua variant|archaic variant|\(Tw\)|\(old\))",
+    re.I,
+)
 _PARENS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _CJK_REF = re.compile(r"[^\x00-\u024f]+(\|[^\x00-\u024f]+)?")
 
 
 def _is_han(ch: str) -> bool:
     o = ord(ch)
-    return (0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0x20000 <= o <= 0x2FA1F
-            or 0xF900 <= o <= 0xFAFF or ch in "〇々")
+    return (
+        0x4E00 <= o <= 0x9FFF
+        or 0x3400 <= o <= 0x4DBF
+        or 0x20000 <= o <= 0x2FA1F
+        or 0xF900 <= o <= 0xFAFF
+        or ch in "〇々"
+    )
 
 
 @lru_cache(maxsize=65536)
@@ -67,8 +75,10 @@ def _anyascii():
     try:
         from anyascii import anyascii
     except ImportError:  # pragma: no cover - exercised only without the extra
+
         def anyascii(string: str) -> str:  # same signature as anyascii.anyascii
             return unicodedata.normalize("NFKD", string).encode("ascii", "ignore").decode("ascii")
+
     return anyascii
 
 
@@ -133,9 +143,31 @@ def available_backends() -> dict[str, bool]:
 #: characters that transliterate a lone consonant in Chinese renderings of foreign names
 #: (Xinhua transliteration tables, GB/T 17693): their pinyin vowel is epenthetic, as in
 #: 克里斯 kelisi for "Chris"; in transliterated names only the consonant is kept
-_CONSONANT = {"布": "b", "普": "p", "德": "d", "特": "t", "格": "g", "克": "k", "夫": "f", "弗": "f",
-              "兹": "z", "茲": "z", "茨": "ts", "斯": "s", "丝": "s", "什": "sh", "赫": "h", "姆": "m",
-              "尔": "r", "爾": "r", "勒": "l", "蒂": "ti", "維": "v", "维": "v", "伏": "v"}
+_CONSONANT = {
+    "布": "b",
+    "普": "p",
+    "德": "d",
+    "特": "t",
+    "格": "g",
+    "克": "k",
+    "夫": "f",
+    "弗": "f",
+    "兹": "z",
+    "茲": "z",
+    "茨": "ts",
+    "斯": "s",
+    "丝": "s",
+    "什": "sh",
+    "赫": "h",
+    "姆": "m",
+    "尔": "r",
+    "爾": "r",
+    "勒": "l",
+    "蒂": "ti",
+    "維": "v",
+    "维": "v",
+    "伏": "v",
+}
 
 
 def _han_run(run: str, gloss: bool, used: set, min_len: int = 2, foreign: bool = False) -> list[str]:
@@ -151,7 +183,11 @@ def _han_run(run: str, gloss: bool, used: set, min_len: int = 2, foreign: bool =
             if pinyin is not None:
                 sounds = pinyin(pending)
                 if foreign:
-                    sounds = [_CONSONANT.get(ch, py) for ch, py in zip(pending, sounds)] if len(sounds) == len(pending) else sounds
+                    sounds = (
+                        [_CONSONANT.get(ch, py) for ch, py in zip(pending, sounds)]
+                        if len(sounds) == len(pending)
+                        else sounds
+                    )
                 words.append("".join(sounds))
                 used.add("pypinyin")
             else:
@@ -187,7 +223,10 @@ def _chinese(text: str, gloss: bool, used: set, whole_words: bool = False) -> st
     ``Jackson``), shorter ones are pinyin, since such characters mostly stand for sounds."""
     out: list[str] = []
     table = _cedict() if gloss else None
-    for run in re.findall(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f〇々]+|[^\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f〇々]+", text):
+    for run in re.findall(
+        r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f〇々]+|[^\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f〇々]+",
+        text,
+    ):
         if _is_han(run[0]) and whole_words and table is not None and len(run) >= 2 and run in table:
             out.append(table[run])
             used.add("cc-cedict")

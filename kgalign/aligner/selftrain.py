@@ -23,6 +23,7 @@ log = logging.getLogger("kgalign")
 #: Cells per row block of :func:`confident_pairs` (about 16 MiB of float32).
 _BLOCK_CELLS = 1 << 22
 
+
 @dataclass
 class SelfTrainInfo:
     """What self-training did: per round the number of confident pairs."""
@@ -70,16 +71,16 @@ def confident_pairs(S: np.ndarray, margin: float = 0.05):
     block = max(1, min(n1, _BLOCK_CELLS // max(1, n2)))
     tmp = np.empty((block, n2), S.dtype)
     for start in range(0, n1, block):
-        blk = S[start:start + block]
+        blk = S[start : start + block]
         b = len(blk)
         bc = blk.argmax(axis=1)
-        best_c[start:start + b] = bc
+        best_c[start : start + b] = bc
         if n2 >= 2:
             t = tmp[:b]
             np.copyto(t, blk)
             top = t[np.arange(b), bc]
             t[np.arange(b), bc] = -np.inf
-            gap[start:start + b] = top - t.max(axis=1)
+            gap[start : start + b] = top - t.max(axis=1)
         hit = blk == col_max
         new = hit.any(axis=0) & (best_r < 0)
         if new.any():
@@ -106,8 +107,9 @@ def _reach(A, hops: int):
     return [sp.csr_matrix(m) for m in out]
 
 
-def anchor_similarity(out: np.ndarray, reach1, reach2, sources, targets, anchors1, anchors2,
-                      hop_weights, idf: bool = False) -> np.ndarray:
+def anchor_similarity(
+    out: np.ndarray, reach1, reach2, sources, targets, anchors1, anchors2, hop_weights, idf: bool = False
+) -> np.ndarray:
     """Add the weighted cosine of pseudo-anchor neighbourhood profiles to ``out``.
 
     The k-hop profile of entity i is the binary vector over anchors a (pairs
@@ -134,8 +136,6 @@ def anchor_similarity(out: np.ndarray, reach1, reach2, sources, targets, anchors
     ndarray
         ``out``.
     """
-    import scipy.sparse as sp
-    from sklearn.preprocessing import normalize
 
     for w, P1, P2 in _anchor_profiles(reach1, reach2, sources, targets, anchors1, anchors2, hop_weights, idf):
         sparse_cosine_into(out, P1, P2, float(w))
@@ -213,8 +213,9 @@ def confident_pairs_sparse(S, margin: float = 0.05):
     return rows.astype(np.int64), best_c[rows]
 
 
-def self_train(S_base: np.ndarray, kg1, kg2, sources, targets, config: SelftrainConfig | None = None,
-               timer=None) -> tuple[np.ndarray, SelfTrainInfo]:
+def self_train(
+    S_base: np.ndarray, kg1, kg2, sources, targets, config: SelftrainConfig | None = None, timer=None
+) -> tuple[np.ndarray, SelfTrainInfo]:
     """Iterative pseudo-anchor self-training on top of a base similarity.
 
     Parameters
@@ -266,8 +267,7 @@ def self_train(S_base: np.ndarray, kg1, kg2, sources, targets, config: Selftrain
             break
         prev = len(rows)
         np.copyto(S, S_base)  # reuse the buffer: a fresh 15k x 20k array costs page faults
-        anchor_similarity(S, reach1, reach2, sources, targets, sources[rows], targets[cols], hop_weights,
-                          idf=cfg.idf)
+        anchor_similarity(S, reach1, reach2, sources, targets, sources[rows], targets[cols], hop_weights, idf=cfg.idf)
         info.rounds = rnd + 1
         log.info("self-training round %d: %d pseudo-anchors", rnd + 1, len(rows))
     else:
@@ -313,8 +313,7 @@ def abstain_threshold(scores, bins: int = 256) -> float:
     return float(edges[k + 1])
 
 
-def self_train_sparse(S_base, kg1, kg2, sources, targets, config: SelftrainConfig | None = None,
-                      timer=None):
+def self_train_sparse(S_base, kg1, kg2, sources, targets, config: SelftrainConfig | None = None, timer=None):
     """:func:`self_train` on a candidate graph: anchor profiles are compared for stored pairs only.
 
     Parameters
@@ -366,8 +365,9 @@ def self_train_sparse(S_base, kg1, kg2, sources, targets, config: SelftrainConfi
             break
         prev = len(rows)
         data = base.data.copy()
-        for w, P1, P2 in _anchor_profiles(reach1, reach2, sources, targets, sources[rows], targets[cols],
-                                          hop_weights, cfg.idf):
+        for w, P1, P2 in _anchor_profiles(
+            reach1, reach2, sources, targets, sources[rows], targets[cols], hop_weights, cfg.idf
+        ):
             data += np.float32(w) * pair_dot(P1, P2, pr, pc)
         S = sp.csr_matrix((data, base.indices, base.indptr), shape=base.shape)
         info.rounds = rnd + 1

@@ -111,6 +111,10 @@ def match_blocks(S, *, executor: Executor | None = None, n_blocks: int = 8, unma
     rows = np.concatenate([r[0] for r in results]) if results else np.zeros(0, np.int64)
     cols = np.concatenate([r[1] for r in results]) if results else np.zeros(0, np.int64)
     order = np.argsort(rows, kind="stable")
-    info = {"components": int(n_comp), "largest_component": int(sizes.max()) if n_comp else 0,
-            "blocks": len(blocks), "objective": float(sum(r[2] for r in results))}
+    info = {
+        "components": int(n_comp),
+        "largest_component": int(sizes.max()) if n_comp else 0,
+        "blocks": len(blocks),
+        "objective": float(sum(r[2] for r in results)),
+    }
     return rows[order].astype(np.int64), cols[order].astype(np.int64), info

@@ -32,6 +32,7 @@ from kgalign.config import AlignConfig, SimilarityConfig
 
 log = logging.getLogger("kgalign")
 
+
 def csls(S: np.ndarray, k: int = 10) -> np.ndarray:
     """Cross-domain similarity local scaling, in place: ``2 S - r_row - r_col``.
 
@@ -53,8 +54,8 @@ def csls(S: np.ndarray, k: int = 10) -> np.ndarray:
     if n1 == 0 or n2 == 0:
         return S
     kr, kc = max(1, min(k, n2)), max(1, min(k, n1))
-    r_row = np.partition(S, n2 - kr, axis=1)[:, n2 - kr:].mean(axis=1)
-    r_col = np.partition(S, n1 - kc, axis=0)[n1 - kc:, :].mean(axis=0)
+    r_row = np.partition(S, n2 - kr, axis=1)[:, n2 - kr :].mean(axis=1)
+    r_col = np.partition(S, n1 - kc, axis=0)[n1 - kc :, :].mean(axis=0)
     S *= 2.0
     S -= r_row[:, None].astype(np.float32)
     S -= r_col[None, :].astype(np.float32)
@@ -170,8 +171,20 @@ def name_structure_features(kg, emb, sim_cfg: SimilarityConfig, orig=None, unnam
     return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
 
 
-def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, config: AlignConfig,
-                       timer=None, return_info: bool = False, encoder=None):
+def compute_similarity(
+    kg1,
+    kg2,
+    emb1,
+    emb2,
+    names1,
+    names2,
+    sources,
+    targets,
+    config: AlignConfig,
+    timer=None,
+    return_info: bool = False,
+    encoder=None,
+):
     """Fused multi-view similarity of the entities to match.
 
     Parameters
@@ -204,7 +217,8 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
         and best sources of each target by the name and structure features
         (:func:`kgalign.matching.candidates.topk_both`), every
         other view, CSLS and self-training evaluated on those pairs only (memory
-        O(len(sources) * candidates)). The fused similarity: the weighted mean of the view cosines (the weighted sum divided
+        O(len(sources) * candidates)). The fused similarity: the weighted mean of the view cosines (the
+        weighted sum divided
         by the total weight of the views that ran), so it lies in [-1, 1] and a threshold
         means the same whatever views are enabled. With ``return_info`` a tuple ``(S, info)``;
         ``info["total_weight"]`` is the divisor.
@@ -231,8 +245,10 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
     emb1 = np.asarray(emb1, dtype=np.float32)
     emb2 = np.asarray(emb2, dtype=np.float32)
     if emb1.shape[0] != kg1.n_entities or emb2.shape[0] != kg2.n_entities:
-        raise ValueError(f"embeddings ({emb1.shape[0]}, {emb2.shape[0]}) do not match the graphs "
-                         f"({kg1.n_entities}, {kg2.n_entities} entities)")
+        raise ValueError(
+            f"embeddings ({emb1.shape[0]}, {emb2.shape[0]}) do not match the graphs "
+            f"({kg1.n_entities}, {kg2.n_entities} entities)"
+        )
     info: dict = {"views": []}
     sparse = use_sparse(sim_cfg, len(sources), len(targets))
     info["mode"] = "sparse" if sparse else "dense"
@@ -275,8 +291,10 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
             if not F1.shape[1]:
                 from kgalign.errors import InputError
 
-                raise InputError("similarity.mode sparse needs the names or structure view (a positive weight) "
-                                 "to choose the candidates")
+                raise InputError(
+                    "similarity.mode sparse needs the names or structure view (a positive weight) "
+                    "to choose the candidates"
+                )
             S = topk_both(F1[sources], F2[targets], sim_cfg.topk)
             pr = np.repeat(np.arange(len(sources), dtype=np.int64), np.diff(S.indptr))
             pc = S.indices.astype(np.int64)
@@ -287,8 +305,9 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
 
     if sim_cfg.strings > 0:
         with stage("similarity.strings"):
-            X1, X2 = ngram_vectors([names1[i] for i in sources], [names2[j] for j in targets],
-                                   ngram_range=sim_cfg.string_ngrams)
+            X1, X2 = ngram_vectors(
+                [names1[i] for i in sources], [names2[j] for j in targets], ngram_range=sim_cfg.string_ngrams
+            )
             if sparse:
                 from kgalign.aligner.views.strings import pair_dot
 
@@ -303,8 +322,7 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
             if sparse:
                 from kgalign.aligner.views.attributes import attribute_pair_similarity
 
-                S.data += np.float32(sim_cfg.attributes) * attribute_pair_similarity(kg1, kg2, sources, targets,
-                                                                                      pr, pc)
+                S.data += np.float32(sim_cfg.attributes) * attribute_pair_similarity(kg1, kg2, sources, targets, pr, pc)
             else:
                 attribute_similarity(S, kg1, kg2, sources, targets, sim_cfg.attributes)
             info["views"].append("attributes")
@@ -322,8 +340,7 @@ def compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, c
                 S, st_info = self_train_sparse(S, kg1, kg2, sources, targets, st_cfg, timer)
             else:
                 S, st_info = self_train(S, kg1, kg2, sources, targets, st_cfg, timer)
-            info["selftrain"] = {"confident": st_info.confident, "rounds": st_info.rounds,
-                                 "stopped": st_info.stopped}
+            info["selftrain"] = {"confident": st_info.confident, "rounds": st_info.rounds, "stopped": st_info.stopped}
             if st_info.rounds > 0:
                 total += sum(max(0.0, w) for w in st_cfg.hop_weights)
     # a positive scaling: rankings and the assignment are unchanged, scores become a mean

@@ -27,8 +27,19 @@ from kgalign.config import AlignConfig, MatchingConfig
 from kgalign.errors import EmptyGraphError, InputError
 from kgalign.kg import KnowledgeGraph
 
-__all__ = ["Run", "check_inputs", "check_positions", "resolve_run", "rng", "translate", "encode",
-           "similarity", "match", "pair_scores", "select"]
+__all__ = [
+    "Run",
+    "check_inputs",
+    "check_positions",
+    "resolve_run",
+    "rng",
+    "translate",
+    "encode",
+    "similarity",
+    "match",
+    "pair_scores",
+    "select",
+]
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +127,9 @@ def _translator_spec(spec, translations) -> str:
     return s
 
 
-def resolve_run(kg1: KnowledgeGraph, kg2: KnowledgeGraph, config: AlignConfig, *, encoder=None,
-                translator=None, translations=None) -> Run:
+def resolve_run(
+    kg1: KnowledgeGraph, kg2: KnowledgeGraph, config: AlignConfig, *, encoder=None, translator=None, translations=None
+) -> Run:
     """Make every automatic choice of a run, once.
 
     Parameters
@@ -145,7 +157,6 @@ def resolve_run(kg1: KnowledgeGraph, kg2: KnowledgeGraph, config: AlignConfig, *
         A device this machine does not have.
     """
     from kgalign.aligner.languages import check_language, main_language
-    from kgalign.aligner.translate import make_translator
 
     langs, detected = [], []
     for kg, given, which in ((kg1, config.lang1, "first"), (kg2, config.lang2, "second")):
@@ -159,8 +170,15 @@ def resolve_run(kg1: KnowledgeGraph, kg2: KnowledgeGraph, config: AlignConfig, *
     device = str(getattr(encoder, "device", "cpu")) if encoder is not None else resolve_device(config.device)
     spec = translator if translator is not None else config.translator
     # per side: shipped translations, an MT model, a multilingual encoder or the offline fallback
-    choice = choose(spec, encoder if encoder is not None else config.encoder, translations=translations,
-                    lang1=langs[0], lang2=langs[1], device=device, show_progress=config.show_progress)
+    choice = choose(
+        spec,
+        encoder if encoder is not None else config.encoder,
+        translations=translations,
+        lang1=langs[0],
+        lang2=langs[1],
+        device=device,
+        show_progress=config.show_progress,
+    )
     for line in choice.lines():
         log.info("%s", line)
     if encoder is not None:
@@ -168,21 +186,41 @@ def resolve_run(kg1: KnowledgeGraph, kg2: KnowledgeGraph, config: AlignConfig, *
     else:
         from kgalign.aligner.encode import Encoder
 
-        enc = Encoder(choice.encoder, device=device, batch_size=config.batch_size, show_progress=config.show_progress,
-                      multilingual=True if choice.encoder_reason.startswith("multilingual") else None)
+        enc = Encoder(
+            choice.encoder,
+            device=device,
+            batch_size=config.batch_size,
+            show_progress=config.show_progress,
+            multilingual=True if choice.encoder_reason.startswith("multilingual") else None,
+        )
     trs = [choice.sides[0].translator, choice.sides[1].translator]
     enc_name = str(getattr(enc, "name", type(enc).__name__))
-    resolved = config.replace(lang1=langs[0], lang2=langs[1], encoder=enc_name,
-                              translator=_translator_spec(spec, translations), device=device)
+    resolved = config.replace(
+        lang1=langs[0], lang2=langs[1], encoder=enc_name, translator=_translator_spec(spec, translations), device=device
+    )
     choices = {
-        "lang1": langs[0], "lang2": langs[1], "lang1_detected": detected[0], "lang2_detected": detected[1],
-        "encoder": enc_name, "encoder_path": getattr(enc, "path", None),
+        "lang1": langs[0],
+        "lang2": langs[1],
+        "lang1_detected": detected[0],
+        "lang2_detected": detected[1],
+        "encoder": enc_name,
+        "encoder_path": getattr(enc, "path", None),
         "encoder_multilingual": bool(getattr(enc, "multilingual", False)),
-        "translator": resolved.translator, "translator1": trs[0].name, "translator2": trs[1].name,
-        "device": device, "seed": config.seed,
+        "translator": resolved.translator,
+        "translator1": trs[0].name,
+        "translator2": trs[1].name,
+        "device": device,
+        "seed": config.seed,
     }
-    log.info("resolved: languages %s/%s, encoder %s, translators %s/%s, device %s",
-             langs[0], langs[1], enc_name, trs[0].name, trs[1].name, device)
+    log.info(
+        "resolved: languages %s/%s, encoder %s, translators %s/%s, device %s",
+        langs[0],
+        langs[1],
+        enc_name,
+        trs[0].name,
+        trs[1].name,
+        device,
+    )
     return Run(resolved, trs[0], trs[1], enc, choices, choice)
 
 
@@ -213,8 +251,10 @@ def translate(run: Run, kg1: KnowledgeGraph, kg2: KnowledgeGraph) -> tuple[list[
         One name per entity of ``kg1`` and of ``kg2``.
     """
     cfg = run.config
-    return (_translate_side(run.translator1, kg1.names(cfg.lang1)),
-            _translate_side(run.translator2, kg2.names(cfg.lang2)))
+    return (
+        _translate_side(run.translator1, kg1.names(cfg.lang1)),
+        _translate_side(run.translator2, kg2.names(cfg.lang2)),
+    )
 
 
 def encode(run: Run, names1: list[str], names2: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -235,12 +275,14 @@ def similarity(run: Run, kg1, kg2, emb1, emb2, names1, names2, sources, targets,
     """The fused similarity of the entities to match and what ran (``(S, info)``)."""
     from kgalign.aligner.similarity import compute_similarity
 
-    return compute_similarity(kg1, kg2, emb1, emb2, names1, names2, sources, targets, run.config, timer,
-                              return_info=True, encoder=run.encoder)
+    return compute_similarity(
+        kg1, kg2, emb1, emb2, names1, names2, sources, targets, run.config, timer, return_info=True, encoder=run.encoder
+    )
 
 
-def match(similarity, matching: MatchingConfig | AlignConfig, info: dict | None = None
-          ) -> tuple[np.ndarray, np.ndarray]:
+def match(
+    similarity, matching: MatchingConfig | AlignConfig, info: dict | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Solve the 1-to-1 assignment that maximises total similarity.
 
     ``"auto"``: dense input up to ``matching.dense_max_cells`` cells is solved exactly (our

@@ -26,8 +26,9 @@ import os
 import re
 import unicodedata
 import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from kgalign.errors import InputError, KgalignError
 from kgalign.labels import local_name, normalise_lang
@@ -114,7 +115,7 @@ def _decode(raw: bytes, path: Path, encoding: str) -> str:
         return raw.decode(enc)
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        bad = raw[exc.start:exc.start + 1]
+        bad = raw[exc.start : exc.start + 1]
         raise InputError(
             f"byte 0x{bad.hex()} is not valid {encoding}; save the file as UTF-8 "
             f"(or pass the right encoding, e.g. encoding='latin-1')",
@@ -223,7 +224,9 @@ def _read_json(path: Path, text: str, names: Mapping | None) -> dict[str, str]:
     return mapping
 
 
-def read_dictionary(path: str | os.PathLike, *, encoding: str = "utf-8", names: Mapping | None = None) -> dict[str, str]:
+def read_dictionary(
+    path: str | os.PathLike, *, encoding: str = "utf-8", names: Mapping | None = None
+) -> dict[str, str]:
     """Read a translation table into ``{source text: target text}``.
 
     Parameters
@@ -302,7 +305,9 @@ class DictionaryTranslator(Translator):
         self._key: str | None = None
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike, *, encoding: str = "utf-8", names: Mapping | None = None) -> "DictionaryTranslator":
+    def from_file(
+        cls, path: str | os.PathLike, *, encoding: str = "utf-8", names: Mapping | None = None
+    ) -> DictionaryTranslator:
         """Build from a TSV or JSON file; see :func:`read_dictionary` for formats and errors."""
         return cls(read_dictionary(path, encoding=encoding, names=names), source=str(path))
 
@@ -340,7 +345,12 @@ class DictionaryTranslator(Translator):
         if self._key is None:
             h = hashlib.sha256()
             for k in sorted(self.mapping):
-                h.update(k.encode("utf-8", "surrogatepass") + b"\0" + self.mapping[k].encode("utf-8", "surrogatepass") + b"\n")
+                h.update(
+                    k.encode("utf-8", "surrogatepass")
+                    + b"\0"
+                    + self.mapping[k].encode("utf-8", "surrogatepass")
+                    + b"\n"
+                )
             self._key = f"dict:{h.hexdigest()[:24]}"
         return self._key
 
@@ -348,14 +358,45 @@ class DictionaryTranslator(Translator):
 # ---------------------------------------------------------------------------- machine translation
 #: ISO 639-1 -> FLORES-200 codes used by NLLB-200 (the common ones; any code can be given as is).
 NLLB_CODES = {
-    "ar": "arb_Arab", "bg": "bul_Cyrl", "cs": "ces_Latn", "da": "dan_Latn", "de": "deu_Latn",
-    "el": "ell_Grek", "en": "eng_Latn", "es": "spa_Latn", "et": "est_Latn", "fa": "pes_Arab",
-    "fi": "fin_Latn", "fr": "fra_Latn", "he": "heb_Hebr", "hi": "hin_Deva", "hr": "hrv_Latn",
-    "hu": "hun_Latn", "id": "ind_Latn", "it": "ita_Latn", "ja": "jpn_Jpan", "ko": "kor_Hang",
-    "lt": "lit_Latn", "lv": "lvs_Latn", "nl": "nld_Latn", "no": "nob_Latn", "pl": "pol_Latn",
-    "pt": "por_Latn", "ro": "ron_Latn", "ru": "rus_Cyrl", "sk": "slk_Latn", "sl": "slv_Latn",
-    "sv": "swe_Latn", "th": "tha_Thai", "tr": "tur_Latn", "uk": "ukr_Cyrl", "vi": "vie_Latn",
-    "zh": "zho_Hans", "zh-cn": "zho_Hans", "zh-hans": "zho_Hans", "zh-tw": "zho_Hant",
+    "ar": "arb_Arab",
+    "bg": "bul_Cyrl",
+    "cs": "ces_Latn",
+    "da": "dan_Latn",
+    "de": "deu_Latn",
+    "el": "ell_Grek",
+    "en": "eng_Latn",
+    "es": "spa_Latn",
+    "et": "est_Latn",
+    "fa": "pes_Arab",
+    "fi": "fin_Latn",
+    "fr": "fra_Latn",
+    "he": "heb_Hebr",
+    "hi": "hin_Deva",
+    "hr": "hrv_Latn",
+    "hu": "hun_Latn",
+    "id": "ind_Latn",
+    "it": "ita_Latn",
+    "ja": "jpn_Jpan",
+    "ko": "kor_Hang",
+    "lt": "lit_Latn",
+    "lv": "lvs_Latn",
+    "nl": "nld_Latn",
+    "no": "nob_Latn",
+    "pl": "pol_Latn",
+    "pt": "por_Latn",
+    "ro": "ron_Latn",
+    "ru": "rus_Cyrl",
+    "sk": "slk_Latn",
+    "sl": "slv_Latn",
+    "sv": "swe_Latn",
+    "th": "tha_Thai",
+    "tr": "tur_Latn",
+    "uk": "ukr_Cyrl",
+    "vi": "vie_Latn",
+    "zh": "zho_Hans",
+    "zh-cn": "zho_Hans",
+    "zh-hans": "zho_Hans",
+    "zh-tw": "zho_Hant",
     "zh-hant": "zho_Hant",
 }
 
@@ -535,7 +576,7 @@ class MTTranslator(Translator):
             tok, model, torch = self._tokenizer, self._model, self._torch
             with tqdm(total=len(todo), desc="translating", unit="text", disable=not self.show_progress) as bar:
                 for start in range(0, len(todo), self.batch_size):
-                    batch = todo[start:start + self.batch_size]
+                    batch = todo[start : start + self.batch_size]
                     enc = tok(
                         [self._prefix + t for t in batch],
                         return_tensors="pt",
@@ -546,7 +587,10 @@ class MTTranslator(Translator):
                     inputs = {k: enc[k].to(self.device) for k in ("input_ids", "attention_mask") if k in enc}
                     with torch.inference_mode():
                         out = model.generate(
-                            **inputs, **self._gen_kwargs, num_beams=self.num_beams, do_sample=False,
+                            **inputs,
+                            **self._gen_kwargs,
+                            num_beams=self.num_beams,
+                            do_sample=False,
                             max_new_tokens=self.max_new_tokens,
                         )
                     # the forced target-language token is not always marked special: drop it
@@ -633,8 +677,14 @@ def make_translator(
     if low.startswith("mt:"):
         if src_lang and tgt_lang and _primary(src_lang) == _primary(tgt_lang):
             return IdentityTranslator()
-        return MTTranslator(s[3:].strip(), src_lang=src_lang, tgt_lang=tgt_lang, device=device,
-                            show_progress=show_progress, batch_size=batch_size)
+        return MTTranslator(
+            s[3:].strip(),
+            src_lang=src_lang,
+            tgt_lang=tgt_lang,
+            device=device,
+            show_progress=show_progress,
+            batch_size=batch_size,
+        )
     if Path(s).suffix.lower() in _DICT_SUFFIXES:
         return DictionaryTranslator.from_file(s)
     raise InputError(

@@ -15,12 +15,24 @@ def _common_options(f):
     options = [
         click.option("--lang1", help="Label language of the first graph (default: its most frequent tag)."),
         click.option("--lang2", help="Label language of the second graph."),
-        click.option("--encoder", help="auto (default: all-MiniLM-L6-v2, or a cached multilingual encoder when a side has no translation) | sentence-transformers model id or path."),
-        click.option("--translator", help="auto (default: per side shipped translations, cached MT model, else the offline romanize fallback) | identity | romanize | dict:PATH | mt:MODEL."),
+        click.option(
+            "--encoder",
+            help="auto (default: all-MiniLM-L6-v2, or a cached multilingual encoder when a side has no translation) | sentence-transformers model id or path.",  # noqa: E501
+        ),
+        click.option(
+            "--translator",
+            help="auto (default: per side shipped translations, cached MT model, else the offline romanize fallback) | identity | romanize | dict:PATH | mt:MODEL.",  # noqa: E501
+        ),
         click.option("--threshold", type=float, help="Drop pairs whose similarity is below this value."),
         click.option("--device", help="auto (default: cuda, then mps, then cpu), cpu, cuda, cuda:N or mps."),
-        click.option("--seed", type=int, help="Seed of random steps (default 0; the pipeline has none, align --closed shuffles the targets with it)."),
-        click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML or JSON configuration file."),
+        click.option(
+            "--seed",
+            type=int,
+            help="Seed of random steps (default 0; the pipeline has none, align --closed shuffles the targets with it).",  # noqa: E501
+        ),
+        click.option(
+            "--config", "config_file", type=click.Path(dir_okay=False), help="YAML or JSON configuration file."
+        ),
         click.option("--quiet", "-q", is_flag=True, help="No progress bars."),
     ]
     for opt in reversed(options):
@@ -67,41 +79,106 @@ def _check_models(config) -> None:
 
 def _options_dict(lang1, lang2, threshold, device, seed, quiet) -> dict:
     # None means "not given": the configuration file (or the default) decides
-    return dict(lang1=lang1, lang2=lang2, threshold=threshold, device=device, seed=seed,
-                show_progress=False if quiet else None)
+    return dict(
+        lang1=lang1, lang2=lang2, threshold=threshold, device=device, seed=seed, show_progress=False if quiet else None
+    )
 
 
 @click.command()
 @click.argument("kg1", type=click.Path(exists=True))
 @click.argument("kg2", type=click.Path(exists=True), required=False)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Output file (.tsv, .sssom.tsv, .json, .ttl, .nt, .rdf).")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Output file (.tsv, .sssom.tsv, .json, .ttl, .nt, .rdf)."
+)
 @click.option("--output-format", type=click.Choice(registry.names("writer")), help="Override the suffix.")
-@click.option("--format", "in_format", type=click.Choice(registry.names("graph")), help="Input format (default: by suffix or directory contents).")
+@click.option(
+    "--format",
+    "in_format",
+    type=click.Choice(registry.names("graph")),
+    help="Input format (default: by suffix or directory contents).",
+)
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the input files.")
-@click.option("--engine", type=click.Choice(["auto", "rdflib", "oxigraph"]), default="auto", show_default=True,
-              help="RDF parser: oxigraph streams large N-Triples/Turtle/RDF/XML files (kgalign[fast]); "
-                   "auto uses it for files of 16 MiB or more when installed.")
-@click.option("--closed", is_flag=True, help="With a gold pair directory: match only the linked entities (closed protocol, target side shuffled).")
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "rdflib", "oxigraph"]),
+    default="auto",
+    show_default=True,
+    help="RDF parser: oxigraph streams large N-Triples/Turtle/RDF/XML files (kgalign[fast]); "
+    "auto uses it for files of 16 MiB or more when installed.",
+)
+@click.option(
+    "--closed",
+    is_flag=True,
+    help="With a gold pair directory: match only the linked entities (closed protocol, target side shuffled).",
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
-@click.option("--candidates", "candidates_out", type=click.Path(dir_okay=False),
-              help="Also write the top-ranked candidates of every source here (TSV with a rank column; "
-                   "`kgalign evaluate` reads it for Hits@k and MRR).")
-@click.option("--candidates-k", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Candidates per source in --candidates.")
-@click.option("--ranking", type=click.Choice(["reexchange", "similarity"]), default="reexchange", show_default=True,
-              help="Order of --candidates: re-exchange (least-regret; the assigned partner first) or similarity.")
-@click.option("--save-dir", type=click.Path(file_okay=False),
-              help="Also save the run here: config.json (resolved), metadata.json (version, input "
-                   "fingerprints, resolved choices, stage times), alignment.tsv and alignment.sssom.tsv.")
-@click.option("--abstain", type=click.Choice(["auto", "none"]), default=None,
-              help="auto: withdraw pairs with a weak score or a thinly described (peripheral) entity, for graphs "
-                   "with dangling entities (kgalign.aligner.dangling); none (default): every source keeps its partner.")
-@click.option("--kinds", help="Entity kinds to align, each against the same kind: comma-separated classes, "
-                              "properties, individuals (also concepts, object_properties, datatype_properties, "
-                              "annotation_properties, all). Default: every kind both inputs share.")
+@click.option(
+    "--candidates",
+    "candidates_out",
+    type=click.Path(dir_okay=False),
+    help="Also write the top-ranked candidates of every source here (TSV with a rank column; "
+    "`kgalign evaluate` reads it for Hits@k and MRR).",
+)
+@click.option(
+    "--candidates-k",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Candidates per source in --candidates.",
+)
+@click.option(
+    "--ranking",
+    type=click.Choice(["reexchange", "similarity"]),
+    default="reexchange",
+    show_default=True,
+    help="Order of --candidates: re-exchange (least-regret; the assigned partner first) or similarity.",
+)
+@click.option(
+    "--save-dir",
+    type=click.Path(file_okay=False),
+    help="Also save the run here: config.json (resolved), metadata.json (version, input "
+    "fingerprints, resolved choices, stage times), alignment.tsv and alignment.sssom.tsv.",
+)
+@click.option(
+    "--abstain",
+    type=click.Choice(["auto", "none"]),
+    default=None,
+    help="auto: withdraw pairs with a weak score or a thinly described (peripheral) entity, for graphs "
+    "with dangling entities (kgalign.aligner.dangling); none (default): every source keeps its partner.",
+)
+@click.option(
+    "--kinds",
+    help="Entity kinds to align, each against the same kind: comma-separated classes, "
+    "properties, individuals (also concepts, object_properties, datatype_properties, "
+    "annotation_properties, all). Default: every kind both inputs share.",
+)
 @_common_options
-def align(kg1, kg2, output, output_format, in_format, encoding, engine, closed, force, candidates_out, candidates_k, ranking,
-          save_dir, abstain, kinds, lang1, lang2, encoder, translator, threshold, device, seed, config_file, quiet):
+def align(
+    kg1,
+    kg2,
+    output,
+    output_format,
+    in_format,
+    encoding,
+    engine,
+    closed,
+    force,
+    candidates_out,
+    candidates_k,
+    ranking,
+    save_dir,
+    abstain,
+    kinds,
+    lang1,
+    lang2,
+    encoder,
+    translator,
+    threshold,
+    device,
+    seed,
+    config_file,
+    quiet,
+):
     """Align the entities of KG1 and KG2 (two RDF files) or of the pair in directory KG1 (DBP15K, OpenEA).
 
     Prints a summary (entities per side, pairs written, time per stage) and, when the input
@@ -123,12 +200,21 @@ def align(kg1, kg2, output, output_format, in_format, encoding, engine, closed, 
             raise InputError("--candidates must name another file than --output", candidates_out)
         check_writable(candidates_out, force=force, inputs=inputs)
     _check_save_dir(save_dir, force, inputs)
-    config = build_config(config_file, abstain=abstain, kinds=kinds, encoder=encoder, translator=translator,
-                          **_options_dict(lang1, lang2, threshold, device, seed, quiet))  # validated before loading
+    config = build_config(
+        config_file,
+        abstain=abstain,
+        kinds=kinds,
+        encoder=encoder,
+        translator=translator,
+        **_options_dict(lang1, lang2, threshold, device, seed, quiet),
+    )  # validated before loading
     _check_models(config)
     if kg2 is None and not Path(kg1).is_dir():
-        raise InputError("give two graph files (KG1 KG2), or one directory holding a pair "
-                         "(DBP15K: ent_ids_1/2, triples_1/2; OpenEA: rel_triples_1/2)", kg1)
+        raise InputError(
+            "give two graph files (KG1 KG2), or one directory holding a pair "
+            "(DBP15K: ent_ids_1/2, triples_1/2; OpenEA: rel_triples_1/2)",
+            kg1,
+        )
     timer = StageTimer()
     t0 = time.perf_counter()
     with timer.stage("load"):
@@ -137,8 +223,10 @@ def align(kg1, kg2, output, output_format, in_format, encoding, engine, closed, 
         else:
             from kgalign.kg import KGPair
 
-            pair = KGPair(load_kg(kg1, format=in_format, encoding=encoding, engine=engine),
-                          load_kg(kg2, format=in_format, encoding=encoding, engine=engine))
+            pair = KGPair(
+                load_kg(kg1, format=in_format, encoding=encoding, engine=engine),
+                load_kg(kg2, format=in_format, encoding=encoding, engine=engine),
+            )
     sources = targets = None
     if closed:
         if pair.links is None or len(pair.links) == 0:
@@ -146,8 +234,17 @@ def align(kg1, kg2, output, output_format, in_format, encoding, engine, closed, 
         rng = np.random.default_rng(config.seed)
         sources = pair.links[:, 0]
         targets = rng.permutation(pair.links[:, 1])
-    res = run_align(pair.kg1, pair.kg2, sources=sources, targets=targets, translations=pair.translations,
-                    config=config, timer=timer, lang1=config.lang1 or pair.lang1, lang2=config.lang2 or pair.lang2)
+    res = run_align(
+        pair.kg1,
+        pair.kg2,
+        sources=sources,
+        targets=targets,
+        translations=pair.translations,
+        config=config,
+        timer=timer,
+        lang1=config.lang1 or pair.lang1,
+        lang2=config.lang2 or pair.lang2,
+    )
     from kgalign.io.atomic import commit_together
 
     n = 0
@@ -177,9 +274,15 @@ def _check_save_dir(save_dir, force, inputs=()) -> None:
     if p.is_symlink() or (p.exists() and not p.is_dir()):
         raise OutputError(f"cannot save to {p}: it is a file or a link, not a folder")
     for inp in inputs:
-        if inp is not None and Path(inp).exists() and (
-                Path(inp).resolve() == p.resolve() or Path(inp).resolve().is_relative_to(p.resolve())
-                or p.resolve().is_relative_to(Path(inp).resolve())):
+        if (
+            inp is not None
+            and Path(inp).exists()
+            and (
+                Path(inp).resolve() == p.resolve()
+                or Path(inp).resolve().is_relative_to(p.resolve())
+                or p.resolve().is_relative_to(Path(inp).resolve())
+            )
+        ):
             raise OutputError(f"refusing to save to {p}: it holds or is the input {inp}")
     if p.is_dir() and any(p.iterdir()) and not force:
         raise OutputExistsError(p)
@@ -195,36 +298,51 @@ def _save(res, save_dir, force, timer) -> None:
 def _summary(res, pair, output, timer, total: float) -> None:
     from kgalign.evaluation.metrics import one_to_one_accuracy, pair_prf
 
-    click.echo(f"entities: {pair.kg1.n_entities} (first) / {pair.kg2.n_entities} (second); "
-               f"matched {len(res.sources)} x {len(res.targets)}; pairs: {len(res)}"
-               + (f" -> {output}" if output else ""))
+    click.echo(
+        f"entities: {pair.kg1.n_entities} (first) / {pair.kg2.n_entities} (second); "
+        f"matched {len(res.sources)} x {len(res.targets)}; pairs: {len(res)}" + (f" -> {output}" if output else "")
+    )
     if not output:
         click.echo("no -o/--output given: the alignment was not saved")
     by_kind = (res.info or {}).get("kinds") if isinstance(res.info, dict) else None
     if by_kind and (len(by_kind) > 1 or next(iter(by_kind)) != "individual"):
-        click.echo("kinds: " + "; ".join(f"{k} {v['sources']} x {v['targets']} -> {v['pairs']} pairs"
-                                         for k, v in by_kind.items()))
+        click.echo(
+            "kinds: "
+            + "; ".join(f"{k} {v['sources']} x {v['targets']} -> {v['pairs']} pairs" for k, v in by_kind.items())
+        )
     ch = res.choices or {}
     if ch:
-        langs = "/".join(f"{ch.get(k) or '-'}{' (detected)' if ch.get(k + '_detected') else ''}"
-                         for k in ("lang1", "lang2"))
-        trs = ch.get("translator1") if ch.get("translator1") == ch.get("translator2") else \
-            f"{ch.get('translator1')} / {ch.get('translator2')}"
-        click.echo(f"resolved: languages {langs}; translator {trs}; encoder {ch.get('encoder')}; "
-                   f"device {ch.get('device')}")
+        langs = "/".join(
+            f"{ch.get(k) or '-'}{' (detected)' if ch.get(k + '_detected') else ''}" for k in ("lang1", "lang2")
+        )
+        trs = (
+            ch.get("translator1")
+            if ch.get("translator1") == ch.get("translator2")
+            else f"{ch.get('translator1')} / {ch.get('translator2')}"
+        )
+        click.echo(
+            f"resolved: languages {langs}; translator {trs}; encoder {ch.get('encoder')}; device {ch.get('device')}"
+        )
     ch = (res.info or {}).get("choice") if isinstance(res.info, dict) else None
     if ch:  # which translator and encoder each side used, and why (kgalign.aligner.choose)
         for k in (1, 2):
             s = ch[f"side{k}"]
-            click.echo(f"side {k} ({s['lang'] or '?'}): translator {s['translator']} - {s['reason']}"
-                       + (f" [fallback: {s['fallback']}, via {', '.join(s.get('resources') or []) or 'nothing'}]"
-                          if s["fallback"] else ""))
+            click.echo(
+                f"side {k} ({s['lang'] or '?'}): translator {s['translator']} - {s['reason']}"
+                + (
+                    f" [fallback: {s['fallback']}, via {', '.join(s.get('resources') or []) or 'nothing'}]"
+                    if s["fallback"]
+                    else ""
+                )
+            )
         click.echo(f"encoder: {ch['encoder']} - {ch['encoder_reason']}")
     ab = (res.info or {}).get("abstain") if isinstance(res.info, dict) else None
     if ab and "min_score" in ab:  # "abstain": "none" records counts but has no settings
-        click.echo(f"abstained: {ab['pairs'] - ab['kept']} of {ab['pairs']} assigned pairs withdrawn "
-                   f"({ab['withdrawn_low_score']} below score {ab['min_score']}, "
-                   f"{ab['withdrawn_peripheral']} with a peripheral entity)")
+        click.echo(
+            f"abstained: {ab['pairs'] - ab['kept']} of {ab['pairs']} assigned pairs withdrawn "
+            f"({ab['withdrawn_low_score']} below score {ab['min_score']}, "
+            f"{ab['withdrawn_peripheral']} with a peripheral entity)"
+        )
     click.echo("time: " + timer.summary() + f"; total {total:.1f}s; device {res.device}")
     if pair.links is not None and len(pair.links):
         gold = {(int(i), int(j)) for i, j in pair.links.tolist()}
@@ -234,16 +352,19 @@ def _summary(res, pair, output, timer, total: float) -> None:
         m = pair_prf(pred, gold_here)
         # Hits@1 of the global 1-to-1 assignment, before any threshold drops pairs
         raw_r, raw_c = res.assignment if res.assignment is not None else (None, None)
-        assigned = (list(zip(res.sources[raw_r].tolist(), res.targets[raw_c].tolist()))
-                    if raw_r is not None else pred)
+        assigned = list(zip(res.sources[raw_r].tolist(), res.targets[raw_c].tolist())) if raw_r is not None else pred
         hits1 = one_to_one_accuracy(assigned, gold_here)
-        click.echo(f"gold links: {len(gold_here)}; precision {m['precision']:.4f} recall {m['recall']:.4f} "
-                   f"F1 {m['f1']:.4f}; Hits@1 of the 1-to-1 assignment {hits1:.4f}")
+        click.echo(
+            f"gold links: {len(gold_here)}; precision {m['precision']:.4f} recall {m['recall']:.4f} "
+            f"F1 {m['f1']:.4f}; Hits@1 of the 1-to-1 assignment {hits1:.4f}"
+        )
 
 
 @click.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Also write the alignment here.")
-@click.option("--save-dir", type=click.Path(file_okay=False), help="Also save the run here (see kgalign align --save-dir).")
+@click.option(
+    "--save-dir", type=click.Path(file_okay=False), help="Also save the run here (see kgalign align --save-dir)."
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @_common_options
 def demo(output, save_dir, force, lang1, lang2, encoder, translator, threshold, device, seed, config_file, quiet):
@@ -263,8 +384,12 @@ def demo(output, save_dir, force, lang1, lang2, encoder, translator, threshold, 
 
     _check_output(output, None, force)
     _check_save_dir(save_dir, force)
-    config = build_config(config_file, encoder=encoder, translator=translator,
-                          **_options_dict(lang1, lang2, threshold, device, seed, quiet))
+    config = build_config(
+        config_file,
+        encoder=encoder,
+        translator=translator,
+        **_options_dict(lang1, lang2, threshold, device, seed, quiet),
+    )
     _check_models(config)
     base = Path(__file__).resolve().parents[1] / "data" / "silknow"
     timer = StageTimer()

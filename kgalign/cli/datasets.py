@@ -26,13 +26,17 @@ def list_() -> None:
 
 @datasets.command("fetch")
 @click.argument("name")
-@click.option("--data-dir", type=click.Path(file_okay=False),
-              help="Datasets root (default: $KGALIGN_HOME/datasets, i.e. ~/.cache/kgalign/datasets).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    help="Datasets root (default: $KGALIGN_HOME/datasets, i.e. ~/.cache/kgalign/datasets).",
+)
 @click.option("--force", is_flag=True, help="Download again and replace an existing copy.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def fetch(name, data_dir, force, quiet) -> None:
     """Download NAME, verify its sha256 checksums and unpack it (atomically)."""
-    from kgalign.datasets import fetch as do_fetch, get
+    from kgalign.datasets import fetch as do_fetch
+    from kgalign.datasets import get
 
     ds = get(name)
     path = do_fetch(ds, data_dir, force=force, progress=not quiet, echo=lambda m: click.echo(m, err=True))

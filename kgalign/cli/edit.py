@@ -27,35 +27,92 @@ def _links(pair, alignment: str | None, gold: bool):
 
 @click.command("edit")
 @click.argument("pair_dir", required=False, type=click.Path(file_okay=False))
-@click.option("--edit", "inline", multiple=True, nargs=4, metavar="OP SUBJECT RELATION OBJECT",
-              help="One edit in KG1 terms (op: add, remove, replace). Repeatable.")
-@click.option("--edits", "edits_file", type=click.Path(exists=True, dir_okay=False),
-              help="JSONL file of edits: {op, subject, relation, object[, old]} per line.")
-@click.option("--alignment", type=click.Path(exists=True), help="Entity alignment produced by kgalign (TSV/SSSOM/JSON).")
+@click.option(
+    "--edit",
+    "inline",
+    multiple=True,
+    nargs=4,
+    metavar="OP SUBJECT RELATION OBJECT",
+    help="One edit in KG1 terms (op: add, remove, replace). Repeatable.",
+)
+@click.option(
+    "--edits",
+    "edits_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="JSONL file of edits: {op, subject, relation, object[, old]} per line.",
+)
+@click.option(
+    "--alignment", type=click.Path(exists=True), help="Entity alignment produced by kgalign (TSV/SSSOM/JSON)."
+)
 @click.option("--gold", is_flag=True, help="Use the pair's gold links instead (for comparison only).")
-@click.option("--min-confidence", type=float, default=0.0, show_default=True,
-              help="Entity links below this confidence are not used (the edit is reported, not guessed).")
-@click.option("--min-relation-confidence", type=float, default=0.05, show_default=True,
-              help="Relation pairs below this Jaccard confidence are not used.")
-@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False),
-              help="Folder for the patch (SPARQL, Turtle, patch.json), the model edit and the demo outputs.")
-@click.option("--updated-kg", type=click.Path(dir_okay=False), help="Also write the patched KG2 relation triples (N-Triples).")
+@click.option(
+    "--min-confidence",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Entity links below this confidence are not used (the edit is reported, not guessed).",
+)
+@click.option(
+    "--min-relation-confidence",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="Relation pairs below this Jaccard confidence are not used.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Folder for the patch (SPARQL, Turtle, patch.json), the model edit and the demo outputs.",
+)
+@click.option(
+    "--updated-kg", type=click.Path(dir_okay=False), help="Also write the patched KG2 relation triples (N-Triples)."
+)
 @click.option("--model", "model_path", help="Masked LM (local path or cached hub id) to edit as well.")
 @click.option("--method", type=click.Choice(["ft-child", "lt-sft", "lora", "rome"]), default="rome", show_default=True)
-@click.option("--languages", type=click.Choice(["source", "both"]), default="both", show_default=True,
-              help="Train the edit in the source language only, or in both through the alignment.")
+@click.option(
+    "--languages",
+    type=click.Choice(["source", "both"]),
+    default="both",
+    show_default=True,
+    help="Train the edit in the source language only, or in both through the alignment.",
+)
 @click.option("--save-model", type=click.Path(file_okay=False), help="Write the edited (or reverted) model here.")
-@click.option("--revert", "revert_dir", type=click.Path(exists=True, file_okay=False),
-              help="Revert a stored model edit (folder written by a previous run) on --model.")
+@click.option(
+    "--revert",
+    "revert_dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="Revert a stored model edit (folder written by a previous run) on --model.",
+)
 @click.option("--demo", is_flag=True, help="Offline experiment on a small bilingual BERT and a DBP15K pair.")
 @click.option("--pair", "demo_pair", default="fr_en", show_default=True, help="Demo: DBP15K pair.")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), help="Demo: folder holding the DBP15K pairs.")
 @click.option("--n-edits", type=int, default=10, show_default=True, help="Demo: facts corrected.")
 @click.option("--quick", is_flag=True, help="Demo: a smaller model and fewer edits (about a minute; for smoke tests).")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
-def edit(pair_dir, inline, edits_file, alignment, gold, min_confidence, min_relation_confidence, out_dir,
-         updated_kg, model_path, method, languages, save_model, revert_dir, demo, demo_pair, data_dir, n_edits,
-         quick, force):
+def edit(
+    pair_dir,
+    inline,
+    edits_file,
+    alignment,
+    gold,
+    min_confidence,
+    min_relation_confidence,
+    out_dir,
+    updated_kg,
+    model_path,
+    method,
+    languages,
+    save_model,
+    revert_dir,
+    demo,
+    demo_pair,
+    data_dir,
+    n_edits,
+    quick,
+    force,
+):
     """Correct facts of KG1 and carry them to KG2 and to a multilingual LM.
 
     \b
@@ -69,8 +126,17 @@ def edit(pair_dir, inline, edits_file, alignment, gold, min_confidence, min_rela
 
         cfg = EditDemoConfig(pair=demo_pair, data_dir=data_dir, n_edits=n_edits, alignment=alignment)
         if quick:
-            cfg = EditDemoConfig(pair=demo_pair, data_dir=data_dir, alignment=alignment, n_facts=150, epochs=25,
-                                 n_edits=min(n_edits, 6), n_sequential=3, n_locality=60, n_preserve=60)
+            cfg = EditDemoConfig(
+                pair=demo_pair,
+                data_dir=data_dir,
+                alignment=alignment,
+                n_facts=150,
+                epochs=25,
+                n_edits=min(n_edits, 6),
+                n_sequential=3,
+                n_locality=60,
+                n_preserve=60,
+            )
         run_edit_demo(cfg, out_dir, force=force, echo=click.echo)
         return
     if revert_dir:
@@ -82,12 +148,40 @@ def edit(pair_dir, inline, edits_file, alignment, gold, min_confidence, min_rela
         raise click.UsageError("give edits with --edit or --edits")
     if not out_dir:
         raise click.UsageError("give an output folder with -o")
-    _run(pair_dir, inline, edits_file, alignment, gold, min_confidence, min_relation_confidence, Path(out_dir),
-         updated_kg, model_path, method, languages, save_model, force)
+    _run(
+        pair_dir,
+        inline,
+        edits_file,
+        alignment,
+        gold,
+        min_confidence,
+        min_relation_confidence,
+        Path(out_dir),
+        updated_kg,
+        model_path,
+        method,
+        languages,
+        save_model,
+        force,
+    )
 
 
-def _run(pair_dir, inline, edits_file, alignment, gold, min_confidence, min_rel_conf, out_dir, updated_kg,
-         model_path, method, languages, save_model, force):
+def _run(
+    pair_dir,
+    inline,
+    edits_file,
+    alignment,
+    gold,
+    min_confidence,
+    min_rel_conf,
+    out_dir,
+    updated_kg,
+    model_path,
+    method,
+    languages,
+    save_model,
+    force,
+):
     from kgalign.io import load_pair
     from kgalign.io.atomic import check_writable
     from kgalign.lm.editing.propagate import propagate_edits, write_kg, write_patch
@@ -104,13 +198,16 @@ def _run(pair_dir, inline, edits_file, alignment, gold, min_confidence, min_rel_
     pair = load_pair(pair_dir)
     resolved = resolve_edits(pair.kg1, requests)  # raises before anything is written
     links, scores, source = _links(pair, alignment, gold)
-    patch = propagate_edits(resolved, pair.kg1, pair.kg2, links, scores, min_confidence=min_confidence,
-                            min_relation_confidence=min_rel_conf)
+    patch = propagate_edits(
+        resolved, pair.kg1, pair.kg2, links, scores, min_confidence=min_confidence, min_relation_confidence=min_rel_conf
+    )
     for f in write_patch(patch, out_dir, force=force):
         click.echo(f"wrote {f}")
     st = patch.stats()
-    click.echo(f"{len(resolved)} edits via {source}: KG1 -{st['source_removed']} +{st['source_added']}, "
-               f"KG2 -{st['target_removed']} +{st['target_added']}; not propagated: {st['unresolved']}")
+    click.echo(
+        f"{len(resolved)} edits via {source}: KG1 -{st['source_removed']} +{st['source_added']}, "
+        f"KG2 -{st['target_removed']} +{st['target_added']}; not propagated: {st['unresolved']}"
+    )
     for u in patch.unresolved:
         click.echo(f"  not propagated (edit {u['edit'] + 1}, {u['action']}): {u['reason']}")
     if updated_kg:
@@ -127,8 +224,8 @@ def _edit_model(pair, resolved, links, model_path, method, languages, out_dir, s
     from kgalign.lm.editing.facts import fact_edits_from_kg
     from kgalign.lm.editing.methods import apply_edits
     from kgalign.lm.editing.metrics import edit_metrics, predict_tokens
-    from kgalign.lm.probing.facts import bilingual_facts
     from kgalign.lm.probing.core import build_queries
+    from kgalign.lm.probing.facts import bilingual_facts
     from kgalign.lm.probing.lm import MaskedLMProber
     from kgalign.lm.probing.templates import TemplateSet
 
@@ -145,19 +242,28 @@ def _edit_model(pair, resolved, links, model_path, method, languages, out_dir, s
     rng = np.random.default_rng(0)
     keep = sorted({q.fact for q in queries if fs.facts[q.fact].s1 not in edited})
     keep = set(rng.permutation(keep)[:100].tolist()) if keep else set()
-    loc = {lang: [(q.template, q.subject, len(prober.tokens(q.object))) for q in queries
-                  if q.fact in keep and q.lang == lang] for lang in (l1, l2)}
+    loc = {
+        lang: [
+            (q.template, q.subject, len(prober.tokens(q.object))) for q in queries if q.fact in keep and q.lang == lang
+        ]
+        for lang in (l1, l2)
+    }
     before = {lang: predict_tokens(prober, v) for lang, v in loc.items()}
     langs = [l1] if languages == "source" else [l1, l2]
     texts = [q.template.fill(q.subject, q.object) for q in queries[:2000]]
     ae = apply_edits(prober.model, prober, fact_edits, method, langs, texts=texts if method == "rome" else None)
     res = edit_metrics(prober, fact_edits, l1, l2, loc, before)
     ae.save(out_dir / "model_edit", force=force)
-    dump_json(out_dir / "model_metrics.json", {"metrics": res, "skipped": skipped, "languages": langs,
-                                               "method": method}, force=force)
-    click.echo(f"model edit ({method}, {languages}): {ae.nnz} weights; reliability F1 "
-               f"{res['reliability']['f1']:.3f}, cross-lingual {res['generality_crosslingual']['f1']:.3f}, "
-               f"locality {res['locality'].get('mean', float('nan')):.3f}; wrote {out_dir / 'model_edit'}")
+    dump_json(
+        out_dir / "model_metrics.json",
+        {"metrics": res, "skipped": skipped, "languages": langs, "method": method},
+        force=force,
+    )
+    click.echo(
+        f"model edit ({method}, {languages}): {ae.nnz} weights; reliability F1 "
+        f"{res['reliability']['f1']:.3f}, cross-lingual {res['generality_crosslingual']['f1']:.3f}, "
+        f"locality {res['locality'].get('mean', float('nan')):.3f}; wrote {out_dir / 'model_edit'}"
+    )
     if save_model:
         _save_model(prober.model, prober.tokenizer, save_model, force)
 

@@ -37,8 +37,8 @@ def evaluate(pred, gold, pred_format, gold_format, threshold, ks, encoding, json
     Prints precision, recall, F1 and 1-to-1 accuracy; Hits@k, MRR and MR when PRED ranks
     several candidates per source.
     """
-    from kgalign.evaluation.metrics import evaluate_alignment
     from kgalign.errors import InputError
+    from kgalign.evaluation.metrics import evaluate_alignment
     from kgalign.io.readers import read_alignment
 
     ks_t = _ks(ks)
@@ -63,16 +63,20 @@ def evaluate(pred, gold, pred_format, gold_format, threshold, ks, encoding, json
         click.echo(f"best F1    {m['best_f1']:.4f} at score >= {m['best_threshold']:.4f}")
     if "at_threshold" in m:
         t = m["at_threshold"]
-        click.echo(f"at >= {t['threshold']:g}: precision {t['precision']:.4f}  recall {t['recall']:.4f}  "
-                   f"F1 {t['f1']:.4f}  ({t['n_pred']} pairs)")
+        click.echo(
+            f"at >= {t['threshold']:g}: precision {t['precision']:.4f}  recall {t['recall']:.4f}  "
+            f"F1 {t['f1']:.4f}  ({t['n_pred']} pairs)"
+        )
     if "mrr" in m:
         depth = m["candidates_per_source"]
         for k in ks_t:
             note = f"  (= hits@{depth}: at most {depth} candidates per source)" if k > depth else ""
             click.echo(f"hits@{k:<5} {m[f'hits@{k}']:.4f}{note}")
         click.echo(f"mrr        {m['mrr']:.4f}")
-        click.echo(f"mr         {m['mr']:.2f}  ({m['censored']} gold targets not among the "
-                   f"{m['candidates_per_source']} candidates, counted as rank {m['candidates_per_source'] + 1})")
+        click.echo(
+            f"mr         {m['mr']:.2f}  ({m['censored']} gold targets not among the "
+            f"{m['candidates_per_source']} candidates, counted as rank {m['candidates_per_source'] + 1})"
+        )
     if json_out:
         from kgalign.io.atomic import atomic_write
 

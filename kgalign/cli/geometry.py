@@ -38,34 +38,96 @@ def _layers(text: str | None):
 
 @click.command("geometry")
 @click.argument("pair_dir", required=False, type=click.Path(file_okay=False, exists=True))
-@click.option("--model", "model_id", help="Masked LM, causal LM or sentence-transformers model: hub id or local "
-              "folder ('default': the offline default encoder).")
-@click.option("--kind", type=click.Choice(["auto", "masked", "causal", "encoder"]), default="auto", show_default=True,
-              help="Model kind (encoder: no LM head, so no perplexity).")
-@click.option("--tiny", is_flag=True, help="Instead of --model: an untrained tiny BERT built from a config "
-              "(a smoke test of the pipeline; its geometry means nothing).")
-@click.option("--texts", "text_specs", multiple=True, metavar="LANG=PATH",
-              help="Texts of one language, one per line (repeat for each language) instead of a KG pair.")
-@click.option("--source", type=click.Choice(["labels", "facts", "both"]), default="both", show_default=True,
-              help="KG pair texts: entity labels, verbalised facts, or both.")
-@click.option("--share", type=click.FloatRange(0, 1, min_open=True), default=0.9, show_default=True,
-              help="Variance share each language subspace keeps.")
+@click.option(
+    "--model",
+    "model_id",
+    help="Masked LM, causal LM or sentence-transformers model: hub id or local "
+    "folder ('default': the offline default encoder).",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["auto", "masked", "causal", "encoder"]),
+    default="auto",
+    show_default=True,
+    help="Model kind (encoder: no LM head, so no perplexity).",
+)
+@click.option(
+    "--tiny",
+    is_flag=True,
+    help="Instead of --model: an untrained tiny BERT built from a config "
+    "(a smoke test of the pipeline; its geometry means nothing).",
+)
+@click.option(
+    "--texts",
+    "text_specs",
+    multiple=True,
+    metavar="LANG=PATH",
+    help="Texts of one language, one per line (repeat for each language) instead of a KG pair.",
+)
+@click.option(
+    "--source",
+    type=click.Choice(["labels", "facts", "both"]),
+    default="both",
+    show_default=True,
+    help="KG pair texts: entity labels, verbalised facts, or both.",
+)
+@click.option(
+    "--share",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.9,
+    show_default=True,
+    help="Variance share each language subspace keeps.",
+)
 @click.option("--layers", help="Comma-separated layers 1..L (default all).")
 @click.option("--axes-layer", type=int, help="Layer of the language axes and the 2-D plot (default 2L/3).")
-@click.option("--max-texts", type=click.IntRange(4), default=400, show_default=True,
-              help="Texts per language (half fit the subspaces, half evaluate).")
-@click.option("--max-tokens", type=click.IntRange(2), default=4000, show_default=True,
-              help="Token representations per language fitting a subspace.")
+@click.option(
+    "--max-texts",
+    type=click.IntRange(4),
+    default=400,
+    show_default=True,
+    help="Texts per language (half fit the subspaces, half evaluate).",
+)
+@click.option(
+    "--max-tokens",
+    type=click.IntRange(2),
+    default=4000,
+    show_default=True,
+    help="Token representations per language fitting a subspace.",
+)
 @click.option("--no-perplexity", is_flag=True, help="Skip the perplexity of the projections.")
 @click.option("--batch-size", type=click.IntRange(1), default=16, show_default=True)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--output", "-o", "output", type=click.Path(file_okay=False), required=True,
-              help="Output folder: geometry.json, geometry.md and the plots.")
+@click.option(
+    "--output",
+    "-o",
+    "output",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Output folder: geometry.json, geometry.md and the plots.",
+)
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
-def geometry(pair_dir, model_id, kind, tiny, text_specs, source, share, layers, axes_layer, max_texts, max_tokens,
-             no_perplexity, batch_size, device, seed, output, force, no_plots):
+def geometry(
+    pair_dir,
+    model_id,
+    kind,
+    tiny,
+    text_specs,
+    source,
+    share,
+    layers,
+    axes_layer,
+    max_texts,
+    max_tokens,
+    no_perplexity,
+    batch_size,
+    device,
+    seed,
+    output,
+    force,
+    no_plots,
+):
     """Language subspaces of a model: projections, perplexities, distances and language axes.
 
     \b
@@ -98,9 +160,17 @@ def geometry(pair_dir, model_id, kind, tiny, text_specs, source, share, layers, 
         from kgalign.lm.geometry.model import load_model
 
         gm = load_model(model_id, kind, device=device)
-    cfg = GeometryConfig(share=share, layers=_layers(layers), axes_layer=axes_layer, max_texts=max_texts,
-                         max_tokens=max_tokens, perplexity=not no_perplexity, batch_size=batch_size, seed=seed,
-                         max_length=min(64, getattr(gm.model.config, "max_position_embeddings", 64) or 64))
+    cfg = GeometryConfig(
+        share=share,
+        layers=_layers(layers),
+        axes_layer=axes_layer,
+        max_texts=max_texts,
+        max_tokens=max_tokens,
+        perplexity=not no_perplexity,
+        batch_size=batch_size,
+        seed=seed,
+        max_length=min(64, getattr(gm.model.config, "max_position_embeddings", 64) or 64),
+    )
     report = analyse(gm, texts, cfg, echo=click.echo)
     report["source"] = {"pair": pair_dir, "texts": list(text_specs), "kind": source if pair_dir else "files"}
     click.echo(markdown_table(report))

@@ -8,8 +8,9 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import IO, Callable, cast
+from typing import IO, cast
 
 from kgalign.datasets.paths import datasets_home
 from kgalign.datasets.registry import Dataset, Resource, get
@@ -44,8 +45,15 @@ def _download(url: str, out: Path, *, progress: bool, timeout: float) -> str:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp, open(out, "wb") as fh:  # noqa: S310
             total = resp.headers.get("Content-Length")
-            with tqdm(total=int(total) if total else None, unit="B", unit_scale=True, unit_divisor=1024,
-                      desc=PurePosixPath(url).name[:40], disable=not progress, leave=False) as bar:
+            with tqdm(
+                total=int(total) if total else None,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=PurePosixPath(url).name[:40],
+                disable=not progress,
+                leave=False,
+            ) as bar:
                 for block in iter(lambda: resp.read(1 << 20), b""):
                     fh.write(block)
                     h.update(block)
@@ -61,7 +69,7 @@ def _member_target(name: str, r: Resource) -> str | None:
         return None
     for src, dst in r.rename:
         if name.startswith(src):
-            return dst + name[len(src):]
+            return dst + name[len(src) :]
     return name
 
 
@@ -108,8 +116,15 @@ def _unpack(blob: Path, base: Path, r: Resource, url: str) -> int:
     raise InputError("resource is marked as an archive but is neither zip nor tar", url)
 
 
-def fetch(name: str | Dataset, data_dir: str | os.PathLike | None = None, *, force: bool = False,
-          progress: bool = True, timeout: float = 60.0, echo: Callable[[str], None] | None = None) -> Path:
+def fetch(
+    name: str | Dataset,
+    data_dir: str | os.PathLike | None = None,
+    *,
+    force: bool = False,
+    progress: bool = True,
+    timeout: float = 60.0,
+    echo: Callable[[str], None] | None = None,
+) -> Path:
     """Download, verify and unpack a registered dataset into ``DATA_DIR/NAME``.
 
     Parameters
@@ -174,11 +189,15 @@ def fetch(name: str | Dataset, data_dir: str | os.PathLike | None = None, *, for
             digest = _download(r.url, blob, progress=progress, timeout=timeout)
             size = blob.stat().st_size
             if r.sha256 is None:
-                log.warning("%s: sha256 of %s is not yet known; accepted download has sha256 %s", ds.name, r.url, digest)
+                log.warning(
+                    "%s: sha256 of %s is not yet known; accepted download has sha256 %s", ds.name, r.url, digest
+                )
             elif digest != r.sha256.lower():
                 raise ChecksumError(f"{r.url}: sha256 {digest} differs from the expected {r.sha256}; nothing was kept")
-            say(f"{ds.name}: {r.url} ({size} bytes) sha256 {digest}" + (" (not yet known: unverified)"
-                                                                          if r.sha256 is None else " verified"))
+            say(
+                f"{ds.name}: {r.url} ({size} bytes) sha256 {digest}"
+                + (" (not yet known: unverified)" if r.sha256 is None else " verified")
+            )
             if r.archive:
                 base = _safe_join(tmp, r.target, r.url) if r.target else tmp
                 _unpack(blob, base, r, r.url)

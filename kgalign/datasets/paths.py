@@ -86,8 +86,9 @@ def locate(name: str, data_dir: str | os.PathLike | None = None) -> Path:
     if data_dir is not None:
         found = find_in(ds, Path(data_dir).expanduser(), itself=True)
         if found is None:
-            raise DatasetNotFoundError(f"dataset {name!r} not found under {data_dir} (no {ds.marker}); {hint} "
-                                       f"--data-dir {data_dir}")
+            raise DatasetNotFoundError(
+                f"dataset {name!r} not found under {data_dir} (no {ds.marker}); {hint} --data-dir {data_dir}"
+            )
         return found
     looked = []
     for origin, root in search_roots():

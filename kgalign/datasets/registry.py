@@ -129,62 +129,95 @@ DBP15K_FILES: dict[str, dict[str, str]] = {
     },
 }
 _DBP15K_CORE = ("ent_ids_1", "ent_ids_2", "triples_1", "triples_2", "ref_ent_ids")
-_DBP15K_CITATION = ("Z. Sun, W. Hu, C. Li. Cross-lingual Entity Alignment via Joint Attribute-Preserving "
-                    "Embedding. ISWC 2017. Id format: Z. Wang et al., Cross-lingual Knowledge Graph Alignment "
-                    "via Graph Convolutional Networks (GCN-Align), EMNLP 2018.")
+_DBP15K_CITATION = (
+    "Z. Sun, W. Hu, C. Li. Cross-lingual Entity Alignment via Joint Attribute-Preserving "
+    "Embedding. ISWC 2017. Id format: Z. Wang et al., Cross-lingual Knowledge Graph Alignment "
+    "via Graph Convolutional Networks (GCN-Align), EMNLP 2018."
+)
 
 
 def _dbp15k(pair: str) -> Dataset:
     files = DBP15K_FILES[pair]
-    res = tuple(Resource(f"{_GCN_ALIGN}/{pair}/{n}" if n in _DBP15K_CORE else None, n, files[n],
-                         optional=n not in _DBP15K_CORE) for n in files)
+    res = tuple(
+        Resource(f"{_GCN_ALIGN}/{pair}/{n}" if n in _DBP15K_CORE else None, n, files[n], optional=n not in _DBP15K_CORE)
+        for n in files
+    )
     return Dataset(
-        name=f"dbp15k-{pair}", title=f"DBP15K {pair} (15,000 gold links, id format)",
-        licence="CC BY-SA 3.0 (derived from DBpedia)", citation=_DBP15K_CITATION,
+        name=f"dbp15k-{pair}",
+        title=f"DBP15K {pair} (15,000 gold links, id format)",
+        licence="CC BY-SA 3.0 (derived from DBpedia)",
+        citation=_DBP15K_CITATION,
         homepage="https://github.com/nju-websoft/JAPE",
         layout="ent_ids_1, ent_ids_2, triples_1, triples_2, ref_ent_ids [, rel_ids_1, rel_ids_2, "
-               "translated_names.json: optional, not downloadable]",
-        resources=res, marker="ent_ids_1", aliases=(f"dbp15k/{pair}", pair))
+        "translated_names.json: optional, not downloadable]",
+        resources=res,
+        marker="ent_ids_1",
+        aliases=(f"dbp15k/{pair}", pair),
+    )
 
 
 # ------------------------------------------------------------------------------------ SILKNOW
 _SILKNOW = Dataset(
-    name="silknow", title="SILKNOW multilingual thesaurus of silk heritage (en/es/fr/it SKOS)",
+    name="silknow",
+    title="SILKNOW multilingual thesaurus of silk heritage (en/es/fr/it SKOS)",
     licence="Apache-2.0",
     citation="SILKNOW project (EU H2020 grant 769504), SILKNOW Thesaurus, https://github.com/silknow/thesaurus",
     homepage="https://github.com/silknow/thesaurus",
     layout="thesaurus.ttl (666 skos:Concepts with en/es/fr/it labels)",
-    resources=(Resource("https://raw.githubusercontent.com/silknow/thesaurus/"
-                        "0119855ccb49019c99e13f650c1538d027842717/thesaurus.ttl", "thesaurus.ttl",
-                        "abf7273034562dce63ce00facbbc76a24ab143512cbb54c8abb3df9962b89239"),),
-    marker="thesaurus.ttl", aliases=("silknow",))
+    resources=(
+        Resource(
+            "https://raw.githubusercontent.com/silknow/thesaurus/"
+            "0119855ccb49019c99e13f650c1538d027842717/thesaurus.ttl",
+            "thesaurus.ttl",
+            "abf7273034562dce63ce00facbbc76a24ab143512cbb54c8abb3df9962b89239",
+        ),
+    ),
+    marker="thesaurus.ttl",
+    aliases=("silknow",),
+)
 
 # ------------------------------------------------------------------------------------ MultiFarm
-_MF = ("https://raw.githubusercontent.com/abhiseksharma/PunjabiMultifarmDataset/"
-       "735ef67e1f283369d0645f3a8a66cc9374b5f29d/2.%20Multifarm%20base%20dataset/Sent%20by%20cassia%20mam/"
-       "testsuites-2015-eval/testsuites-2015-eval")
+_MF = (
+    "https://raw.githubusercontent.com/abhiseksharma/PunjabiMultifarmDataset/"
+    "735ef67e1f283369d0645f3a8a66cc9374b5f29d/2.%20Multifarm%20base%20dataset/Sent%20by%20cassia%20mam/"
+    "testsuites-2015-eval/testsuites-2015-eval"
+)
 _MF_ZIPS = {
     "de-en": "ffc496bc5ee6af528c64de860dd28eada3d22cf4cdb48ec97c6200ba58d17804",
     "ar-en": "68418e0c5526d46694fd9d684336c0015652cb15441a47fdfc572e567a2fce28",
     "en-ru": "c33b1cf1f84c857c76fc4542dff8842b54dd6765f80ce5af58a720cf5d2e8dc3",
 }
 _MULTIFARM = Dataset(
-    name="multifarm-dev", title="OAEI MultiFarm, development split (de-en, ar-en, en-ru)",
+    name="multifarm-dev",
+    title="OAEI MultiFarm, development split (de-en, ar-en, en-ru)",
     licence="free for scientific use (MultiFarm); republication MIT",
-    citation=("C. Meilicke, R. Garcia-Castro, F. Freitas, W. R. van Hage, E. Montiel-Ponsoda, R. Ribeiro de "
-              "Azevedo, H. Stuckenschmidt, O. Svab-Zamazal, V. Svatek, A. Tamilin, C. Trojahn, S. Wang. "
-              "MultiFarm: A Benchmark for Multilingual Ontology Matching. Journal of Web Semantics 15 (2012)."),
+    citation=(
+        "C. Meilicke, R. Garcia-Castro, F. Freitas, W. R. van Hage, E. Montiel-Ponsoda, R. Ribeiro de "
+        "Azevedo, H. Stuckenschmidt, O. Svab-Zamazal, V. Svatek, A. Tamilin, C. Trojahn, S. Wang. "
+        "MultiFarm: A Benchmark for Multilingual Ontology Matching. Journal of Web Semantics 15 (2012)."
+    ),
     homepage="https://www.irit.fr/recherches/MELODI/multifarm/",
     layout="ont/<onto>-<lang>.owl (7 conference ontologies in en, de, ar, ru); "
-           "ref/<pair>/<onto1>-<onto2>-<l1>-<l2>.rdf (Alignment API reference alignments)",
-    resources=tuple(Resource(f"{_MF}/{p}/{p}.zip", "", h, archive=True,
-                             rename=(("ont/", "ont/"), ("ref/", f"ref/{p}/")), skip=("metadata.rdf",))
-                    for p, h in _MF_ZIPS.items()),
-    marker="ont/cmt-en.owl", aliases=("multifarm",))
+    "ref/<pair>/<onto1>-<onto2>-<l1>-<l2>.rdf (Alignment API reference alignments)",
+    resources=tuple(
+        Resource(
+            f"{_MF}/{p}/{p}.zip",
+            "",
+            h,
+            archive=True,
+            rename=(("ont/", "ont/"), ("ref/", f"ref/{p}/")),
+            skip=("metadata.rdf",),
+        )
+        for p, h in _MF_ZIPS.items()
+    ),
+    marker="ont/cmt-en.owl",
+    aliases=("multifarm",),
+)
 
 #: name -> Dataset
-REGISTRY: dict[str, Dataset] = {d.name: d for d in
-                                [_dbp15k("zh_en"), _dbp15k("ja_en"), _dbp15k("fr_en"), _SILKNOW, _MULTIFARM]}
+REGISTRY: dict[str, Dataset] = {
+    d.name: d for d in [_dbp15k("zh_en"), _dbp15k("ja_en"), _dbp15k("fr_en"), _SILKNOW, _MULTIFARM]
+}
 
 
 def register(dataset: Dataset, *, replace: bool = False) -> None:

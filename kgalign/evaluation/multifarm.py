@@ -29,8 +29,8 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -86,8 +86,20 @@ def find_tasks(data_dir: str | os.PathLike, pairs: Sequence[str] | None = None) 
             for o in (ont1, ont2):
                 if not o.is_file():
                     raise InputError(f"ontology {o.name} named by this reference is missing from {ont_dir}", ref)
-            tasks.append({"name": ref.stem, "pair": pair, "onto1": o1, "onto2": o2, "lang1": l1, "lang2": l2,
-                          "same": o1 == o2, "ref": str(ref), "ont1": str(ont1), "ont2": str(ont2)})
+            tasks.append(
+                {
+                    "name": ref.stem,
+                    "pair": pair,
+                    "onto1": o1,
+                    "onto2": o2,
+                    "lang1": l1,
+                    "lang2": l2,
+                    "same": o1 == o2,
+                    "ref": str(ref),
+                    "ont1": str(ont1),
+                    "ont2": str(ont2),
+                }
+            )
     return tasks
 
 
@@ -112,8 +124,17 @@ def reference_links(kg1, kg2, ref_path: str | os.PathLike) -> tuple[set[tuple[st
     return present, missing
 
 
-def run_task(task: dict, kg1, kg2, *, aligner: Callable, config: dict | None, seed: int, encoder=None,
-             kinds: str = MULTIFARM_KINDS) -> dict:
+def run_task(
+    task: dict,
+    kg1,
+    kg2,
+    *,
+    aligner: Callable,
+    config: dict | None,
+    seed: int,
+    encoder=None,
+    kinds: str = MULTIFARM_KINDS,
+) -> dict:
     """Align one task under a seeded presentation and score it against its reference.
 
     Returns
@@ -130,18 +151,36 @@ def run_task(task: dict, kg1, kg2, *, aligner: Callable, config: dict | None, se
     gold, missing = reference_links(kg1, kg2, task["ref"])
     pres = present_pair(kg1, kg2, np.arange(kg1.n_entities), np.arange(kg2.n_entities), seed)
     t0 = time.perf_counter()
-    res = aligner(pres.kg1, pres.kg2, sources=pres.sources, targets=pres.targets, translations=None,
-                  config=config, timer=StageTimer(), encoder=encoder, kinds=kinds, show_progress=False)
+    res = aligner(
+        pres.kg1,
+        pres.kg2,
+        sources=pres.sources,
+        targets=pres.targets,
+        translations=None,
+        config=config,
+        timer=StageTimer(),
+        encoder=encoder,
+        kinds=kinds,
+        show_progress=False,
+    )
     seconds = time.perf_counter() - t0
-    pred = [(kg1.entities[pres.perm1[i]], kg2.entities[pres.perm2[j]], float(s))
-            for i, j, s in zip(res.rows.tolist(), res.cols.tolist(), res.scores.tolist())]
+    pred = [
+        (kg1.entities[pres.perm1[i]], kg2.entities[pres.perm2[j]], float(s))
+        for i, j, s in zip(res.rows.tolist(), res.cols.tolist(), res.scores.tolist())
+    ]
     pred.sort()
     n_correct = sum((a, b) in gold for a, b, _ in pred)
     out = {k: v for k, v in task.items()}
     out.update(prf(n_correct, len(pred), len(gold)))
-    out.update(ref_missing=len(missing), seconds=round(seconds, 3), pairs=[list(p) for p in pred],
-               kinds={k: {"sources": v["sources"], "targets": v["targets"], "pairs": v["pairs"]}
-                      for k, v in (res.info or {}).get("kinds", {}).items()})
+    out.update(
+        ref_missing=len(missing),
+        seconds=round(seconds, 3),
+        pairs=[list(p) for p in pred],
+        kinds={
+            k: {"sources": v["sources"], "targets": v["targets"], "pairs": v["pairs"]}
+            for k, v in (res.info or {}).get("kinds", {}).items()
+        },
+    )
     return out
 
 
@@ -156,7 +195,9 @@ def aggregate(tasks: list[dict]) -> dict:
         "tasks": len(tasks),
         "micro": {k: micro[k] for k in ("precision", "recall", "f1")},
         "macro": {k: float(np.mean([t[k] for t in tasks])) for k in ("precision", "recall", "f1")},
-        "n_correct": micro["n_correct"], "n_pred": micro["n_pred"], "n_gold": micro["n_gold"],
+        "n_correct": micro["n_correct"],
+        "n_pred": micro["n_pred"],
+        "n_gold": micro["n_gold"],
         "ref_missing": int(sum(t["ref_missing"] for t in tasks)),
         "max_seconds": float(max(t["seconds"] for t in tasks)),
     }
@@ -164,18 +205,33 @@ def aggregate(tasks: list[dict]) -> dict:
 
 def summarize(tasks: list[dict]) -> dict:
     """Aggregates per language pair x {same, different}, per relation and overall."""
-    out: dict = {"overall": aggregate(tasks), "same": aggregate([t for t in tasks if t["same"]]),
-                 "different": aggregate([t for t in tasks if not t["same"]]), "pairs": {}}
+    out: dict = {
+        "overall": aggregate(tasks),
+        "same": aggregate([t for t in tasks if t["same"]]),
+        "different": aggregate([t for t in tasks if not t["same"]]),
+        "pairs": {},
+    }
     for pair in sorted({t["pair"] for t in tasks}):
         sub = [t for t in tasks if t["pair"] == pair]
-        out["pairs"][pair] = {"all": aggregate(sub), "same": aggregate([t for t in sub if t["same"]]),
-                              "different": aggregate([t for t in sub if not t["same"]])}
+        out["pairs"][pair] = {
+            "all": aggregate(sub),
+            "same": aggregate([t for t in sub if t["same"]]),
+            "different": aggregate([t for t in sub if not t["same"]]),
+        }
     return out
 
 
-def run_multifarm(data_dir: str | os.PathLike, *, pairs: Sequence[str] | None = None, config: dict | None = None,
-                  seed: int = 0, aligner: Callable | None = None, kinds: str = MULTIFARM_KINDS,
-                  permutation_check: bool = False, log_fn: Callable[[str], None] | None = None) -> dict:
+def run_multifarm(
+    data_dir: str | os.PathLike,
+    *,
+    pairs: Sequence[str] | None = None,
+    config: dict | None = None,
+    seed: int = 0,
+    aligner: Callable | None = None,
+    kinds: str = MULTIFARM_KINDS,
+    permutation_check: bool = False,
+    log_fn: Callable[[str], None] | None = None,
+) -> dict:
     """Run every task of a MultiFarm-layout folder.
 
     Parameters
@@ -231,13 +287,25 @@ def run_multifarm(data_dir: str | os.PathLike, *, pairs: Sequence[str] | None = 
             r["permutation"] = {"seed": seed + 1, "pairs_differing": len(a ^ b), "f1": r2["f1"]}
         results.append(r)
         if log_fn:
-            log_fn(f"{task['pair']} {task['name']}: P {r['precision']:.3f} R {r['recall']:.3f} F1 {r['f1']:.3f} "
-                   f"({r['n_pred']} pairs, {r['n_gold']} reference, {r['ref_missing']} missing) {r['seconds']:.1f}s")
+            log_fn(
+                f"{task['pair']} {task['name']}: P {r['precision']:.3f} R {r['recall']:.3f} F1 {r['f1']:.3f} "
+                f"({r['n_pred']} pairs, {r['n_gold']} reference, {r['ref_missing']} missing) {r['seconds']:.1f}s"
+            )
     from kgalign.evaluation.dbp15k import git_commit, machine, versions
 
-    return {"benchmark": "multifarm", "data_dir": os.fspath(data_dir), "kinds": kinds, "seed": seed,
-            "config": config or {}, "commit": git_commit(), "versions": versions(), "machine": machine(),
-            "seconds": round(time.perf_counter() - t0, 2), "tasks": results, "summary": summarize(results)}
+    return {
+        "benchmark": "multifarm",
+        "data_dir": os.fspath(data_dir),
+        "kinds": kinds,
+        "seed": seed,
+        "config": config or {},
+        "commit": git_commit(),
+        "versions": versions(),
+        "machine": machine(),
+        "seconds": round(time.perf_counter() - t0, 2),
+        "tasks": results,
+        "summary": summarize(results),
+    }
 
 
 def _f(x: float) -> str:
@@ -246,14 +314,21 @@ def _f(x: float) -> str:
 
 def markdown_table(record: dict) -> str:
     """Markdown: per-task P/R/F1 and the aggregates (micro and macro)."""
-    lines = ["| pair | task | relation | P | R | F1 | pairs | reference | missing | s |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| pair | task | relation | P | R | F1 | pairs | reference | missing | s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for t in record["tasks"]:
-        lines.append(f"| {t['pair']} | {t['name']} | {'same' if t['same'] else 'different'} | {_f(t['precision'])} | "
-                     f"{_f(t['recall'])} | {_f(t['f1'])} | {t['n_pred']} | {t['n_gold']} | {t['ref_missing']} | "
-                     f"{t['seconds']:.1f} |")
-    lines += ["", "| pair | relation | tasks | micro P | micro R | micro F1 | macro P | macro R | macro F1 |",
-              "|---|---|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {t['pair']} | {t['name']} | {'same' if t['same'] else 'different'} | {_f(t['precision'])} | "
+            f"{_f(t['recall'])} | {_f(t['f1'])} | {t['n_pred']} | {t['n_gold']} | {t['ref_missing']} | "
+            f"{t['seconds']:.1f} |"
+        )
+    lines += [
+        "",
+        "| pair | relation | tasks | micro P | micro R | micro F1 | macro P | macro R | macro F1 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     s = record["summary"]
     rows = [(p, rel, s["pairs"][p][rel]) for p in s["pairs"] for rel in ("same", "different", "all")]
     rows += [("all", rel, s[rel]) for rel in ("same", "different", "overall")]
@@ -261,8 +336,10 @@ def markdown_table(record: dict) -> str:
         if not a.get("tasks"):
             continue
         mi, ma = a["micro"], a["macro"]
-        lines.append(f"| {pair} | {rel} | {a['tasks']} | {_f(mi['precision'])} | {_f(mi['recall'])} | {_f(mi['f1'])} | "
-                     f"{_f(ma['precision'])} | {_f(ma['recall'])} | {_f(ma['f1'])} |")
+        lines.append(
+            f"| {pair} | {rel} | {a['tasks']} | {_f(mi['precision'])} | {_f(mi['recall'])} | {_f(mi['f1'])} | "
+            f"{_f(ma['precision'])} | {_f(ma['recall'])} | {_f(ma['f1'])} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -124,8 +124,14 @@ def plot_results(record: dict, output_dir: str | os.PathLike) -> list[Path]:
             bars = ax.bar(xs, acc, width=width, label=pair)
             for bar, b in zip(bars, buckets):
                 if b["n"]:
-                    ax.annotate(str(b["n"]), (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                                ha="center", va="bottom", fontsize=6, rotation=90)
+                    ax.annotate(
+                        str(b["n"]),
+                        (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                        ha="center",
+                        va="bottom",
+                        fontsize=6,
+                        rotation=90,
+                    )
         ax.set_xticks(range(len(labels or [])))
         ax.set_xticklabels(labels or [], rotation=45)
         ax.set_xlabel("relation degree of the source entity (numbers: gold links in the bucket)")

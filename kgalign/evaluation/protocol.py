@@ -40,13 +40,13 @@ entities are presented, which is how gold order leaks (e.g. an aligner that pair
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
-from kgalign.evaluation import metrics as ev
 from kgalign.errors import InputError, KgalignError
+from kgalign.evaluation import metrics as ev
 from kgalign.kg import KGPair, KnowledgeGraph
 from kgalign.profiling import StageTimer
 
@@ -132,8 +132,9 @@ class RunOutput:
     tied: frozenset = frozenset()  # original source positions whose best similarity is tied
 
 
-def _gold_ranks(res, pres: Presentation, gold_src_shown: np.ndarray, gold_tgt_shown: np.ndarray,
-                rank_k: int) -> tuple[np.ndarray, int | None]:
+def _gold_ranks(
+    res, pres: Presentation, gold_src_shown: np.ndarray, gold_tgt_shown: np.ndarray, rank_k: int
+) -> tuple[np.ndarray, int | None]:
     """Pessimistic rank of each gold target among the run's targets (inf = not a candidate)."""
     import scipy.sparse as sp
 
@@ -188,24 +189,33 @@ def _tied_sources(res, pres: Presentation, rel_eps: float = 1e-6) -> frozenset:
     if sp.issparse(sim):
         csr = sim.tocsr()
         for r in range(csr.shape[0]):
-            val = csr.data[csr.indptr[r]:csr.indptr[r + 1]]
+            val = csr.data[csr.indptr[r] : csr.indptr[r + 1]]
             if len(val) >= 2:
                 top = val.max()
                 tied[r] = (val >= top - rel_eps * max(1.0, abs(float(top)))).sum() >= 2
     else:
         step = max(1, 16_000_000 // max(1, sim.shape[1]))
         for lo in range(0, sim.shape[0], step):
-            block = np.asarray(sim[lo:lo + step])
+            block = np.asarray(sim[lo : lo + step])
             if block.shape[1] < 2:
                 continue
             top = block.max(axis=1, keepdims=True)
             eps = rel_eps * np.maximum(1.0, np.abs(top))
-            tied[lo:lo + len(block)] = (block >= top - eps).sum(axis=1) >= 2
+            tied[lo : lo + len(block)] = (block >= top - eps).sum(axis=1) >= 2
     return frozenset(pres.perm1[res_src[tied]].tolist())
 
 
-def run_once(aligner: Callable, pair: KGPair, sources, targets, seed: int, *, config=None,
-             rank_k: int = 100, timer: StageTimer | None = None) -> RunOutput:
+def run_once(
+    aligner: Callable,
+    pair: KGPair,
+    sources,
+    targets,
+    seed: int,
+    *,
+    config=None,
+    rank_k: int = 100,
+    timer: StageTimer | None = None,
+) -> RunOutput:
     """Present ``pair`` under ``seed``, run ``aligner`` and score it against ``pair.links``.
 
     Parameters
@@ -235,8 +245,15 @@ def run_once(aligner: Callable, pair: KGPair, sources, targets, seed: int, *, co
     links = np.asarray(pair.links, dtype=np.int64)
     pres = present(pair.kg1, pair.kg2, sources, targets, seed)
     timer = timer or StageTimer()
-    res = aligner(pres.kg1, pres.kg2, sources=pres.sources, targets=pres.targets,
-                  translations=pair.translations, config=config, timer=timer)
+    res = aligner(
+        pres.kg1,
+        pres.kg2,
+        sources=pres.sources,
+        targets=pres.targets,
+        translations=pair.translations,
+        config=config,
+        timer=timer,
+    )
     rows_shown = np.asarray(res.rows, dtype=np.int64)
     cols_shown = np.asarray(res.cols, dtype=np.int64)
     rows, cols = pres.perm1[rows_shown], pres.perm2[cols_shown]
@@ -260,9 +277,19 @@ def run_once(aligner: Callable, pair: KGPair, sources, targets, seed: int, *, co
     gold_correct = np.array([partner.get(s) == t and s not in multi for s, t in links.tolist()], dtype=bool)
     stages = getattr(res, "stages", None) or timer.as_dict()
     return RunOutput(
-        seed=seed, metrics=m, partner=partner, rows=rows, cols=cols, scores=scores, correct=correct,
-        ranks=ranks, censor_at=censor_at, gold_correct=gold_correct, stages=dict(stages),
-        config=_config_record(getattr(res, "config", None) or config), device=str(getattr(res, "device", "cpu")),
+        seed=seed,
+        metrics=m,
+        partner=partner,
+        rows=rows,
+        cols=cols,
+        scores=scores,
+        correct=correct,
+        ranks=ranks,
+        censor_at=censor_at,
+        gold_correct=gold_correct,
+        stages=dict(stages),
+        config=_config_record(getattr(res, "config", None) or config),
+        device=str(getattr(res, "device", "cpu")),
         tied=_tied_sources(res, pres),
     )
 
@@ -294,20 +321,38 @@ def permutation_check(a: RunOutput, b: RunOutput, max_disagreement: float) -> di
     tied = a.tied | b.tied
     tied_frac = len(srcs & tied) / len(srcs) if srcs else 0.0
     allowed = max_disagreement + tied_frac
-    diffs = {k: abs(a.metrics[k] - b.metrics[k]) for k in CHECKED_METRICS if k in a.metrics and k in b.metrics
-             and np.isfinite(a.metrics[k]) and np.isfinite(b.metrics[k])}
+    diffs = {
+        k: abs(a.metrics[k] - b.metrics[k])
+        for k in CHECKED_METRICS
+        if k in a.metrics and k in b.metrics and np.isfinite(a.metrics[k]) and np.isfinite(b.metrics[k])
+    }
     worst = max(diffs, key=diffs.__getitem__) if diffs else None
     passed = frac <= allowed and all(d <= allowed for d in diffs.values())
     return {
-        "passed": bool(passed), "seeds": [a.seed, b.seed], "max_disagreement": max_disagreement,
-        "partner_disagreement": frac, "sources_compared": len(srcs), "tied_fraction": tied_frac,
-        "allowed": allowed, "metric_differences": diffs, "worst_metric": worst,
+        "passed": bool(passed),
+        "seeds": [a.seed, b.seed],
+        "max_disagreement": max_disagreement,
+        "partner_disagreement": frac,
+        "sources_compared": len(srcs),
+        "tied_fraction": tied_frac,
+        "allowed": allowed,
+        "metric_differences": diffs,
+        "worst_metric": worst,
     }
 
 
-def run_protocol(aligner: Callable, pair: KGPair, protocol: str = "closed", *, seed: int = 0,
-                 config=None, max_disagreement: float = 0.01, rank_k: int = 100,
-                 name: str = "pair", load_stages: dict | None = None) -> dict:
+def run_protocol(
+    aligner: Callable,
+    pair: KGPair,
+    protocol: str = "closed",
+    *,
+    seed: int = 0,
+    config=None,
+    max_disagreement: float = 0.01,
+    rank_k: int = 100,
+    name: str = "pair",
+    load_stages: dict | None = None,
+) -> dict:
     """Run one protocol with the permutation self-check and return its result record.
 
     Parameters
@@ -359,7 +404,7 @@ def run_protocol(aligner: Callable, pair: KGPair, protocol: str = "closed", *, s
     check = permutation_check(runs[0], runs[1], max_disagreement)
     if not check["passed"]:
         worst = check["worst_metric"]
-        detail = (f"; {worst} differs by {check['metric_differences'][worst]:.4f}" if worst else "")
+        detail = f"; {worst} differs by {check['metric_differences'][worst]:.4f}" if worst else ""
         raise PermutationCheckError(
             f"{name} ({protocol}): permutation self-check failed: with presentation seeds {seed} and "
             f"{seed + 1} the predicted partner differs for {check['partner_disagreement']:.1%} of "
@@ -372,7 +417,7 @@ def run_protocol(aligner: Callable, pair: KGPair, protocol: str = "closed", *, s
     out = {k: a.metrics[k] for k in a.metrics}
     out["protocol"] = protocol
     out["n_sources"], out["n_targets"], out["n_links"] = int(len(sources)), int(len(targets)), int(len(links))
-    out["tie_policy"] = "pessimistic" if a.censor_at is None else "pessimistic (ranks > %d censored)" % a.censor_at
+    out["tie_policy"] = "pessimistic" if a.censor_at is None else f"pessimistic (ranks > {a.censor_at:d} censored)"
     stages = dict(load_stages or {})
     stages.update(a.stages)
     out["stages"] = stages
@@ -396,8 +441,9 @@ def run_protocol(aligner: Callable, pair: KGPair, protocol: str = "closed", *, s
 
 def total_seconds(stages: dict) -> float:
     """Wall seconds of the top-level stages: ``a.b`` is a sub-stage inside ``a`` and not added again."""
-    return float(sum(v.get("seconds", 0.0) for k, v in stages.items()
-                     if "." not in k or k.split(".", 1)[0] not in stages))
+    return float(
+        sum(v.get("seconds", 0.0) for k, v in stages.items() if "." not in k or k.split(".", 1)[0] not in stages)
+    )
 
 
 def subsample_pair(pair: KGPair, n_links: int, seed: int = 0, dangling: float = 0.25) -> KGPair:
@@ -423,5 +469,11 @@ def subsample_pair(pair: KGPair, n_links: int, seed: int = 0, dangling: float = 
         pos = np.full((pair.kg1 if side == 0 else pair.kg2).n_entities, -1, dtype=np.int64)
         pos[keep[side]] = np.arange(len(keep[side]))
         new.append(pos[pick[:, side]])
-    return KGPair(pair.kg1.subgraph(keep[0]), pair.kg2.subgraph(keep[1]), np.stack(new, axis=1),
-                  pair.translations, pair.lang1, pair.lang2)
+    return KGPair(
+        pair.kg1.subgraph(keep[0]),
+        pair.kg2.subgraph(keep[1]),
+        np.stack(new, axis=1),
+        pair.translations,
+        pair.lang1,
+        pair.lang2,
+    )

@@ -24,6 +24,7 @@ def __getattr__(name: str):
         return registry.names("graph")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 _ENT_IDS_NAME = re.compile(r"(^|_)ent_ids(_\d+)?$")
 
 
@@ -116,8 +117,9 @@ def load_kg(path: str | os.PathLike, *, format: str | None = None, encoding: str
     p = Path(path)
     if p.is_dir():
         if entry.pair is not None:
-            raise InputError(f"is a {entry.name} directory holding two graphs; load it with load_pair "
-                             "(CLI: kgalign align DIR)", p)
+            raise InputError(
+                f"is a {entry.name} directory holding two graphs; load it with load_pair (CLI: kgalign align DIR)", p
+            )
         raise InputError(f"is a directory, expected a {entry.name} file", p)
     if entry.name in registry.ENGINES["oxigraph"][1]:
         return registry.engine_for(entry, engine, p)(p, entry.name, encoding)
@@ -154,8 +156,9 @@ def load_pair(path: str | os.PathLike, *, format: str | None = None, encoding: s
     fmt = normalise_format(format)
     p = Path(path)
     if not p.is_dir():
-        raise InputError("load_pair expects a DBP15K or OpenEA directory" +
-                         ("" if p.exists() else " (no such directory)"), p)
+        raise InputError(
+            "load_pair expects a DBP15K or OpenEA directory" + ("" if p.exists() else " (no such directory)"), p
+        )
     entry = registry.get("graph", fmt or detect_format(p))
     if entry.pair is not None:
         return entry.load("pair")(p, encoding)

@@ -6,8 +6,8 @@ import codecs
 import gzip
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from kgalign.errors import InputError
 
@@ -42,7 +42,7 @@ def read_bytes(path: str | os.PathLike) -> bytes:
 
 def strip_bom(data: bytes) -> bytes:
     """``data`` without a leading UTF-8 byte-order mark."""
-    return data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
+    return data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
 
 
 def decode(data: bytes, path: str | os.PathLike, encoding: str = "utf-8") -> str:
@@ -78,7 +78,7 @@ def decode(data: bytes, path: str | os.PathLike, encoding: str = "utf-8") -> str
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        bad = data[exc.start:exc.end]
+        bad = data[exc.start : exc.end]
         raise InputError(
             f"byte 0x{bad[0]:02x} at column {col} is not valid {encoding} "
             f"({exc.reason}); if the file uses another encoding, pass it, e.g. --encoding latin-1 "

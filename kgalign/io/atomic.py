@@ -23,7 +23,17 @@ from pathlib import Path
 
 from kgalign.errors import OutputError, OutputExistsError
 
-__all__ = ["atomic_write", "check_target", "check_writable", "commit_together", "stage_step", "written_directly", "dump_json", "json_default", "sweep_stale"]
+__all__ = [
+    "atomic_write",
+    "check_target",
+    "check_writable",
+    "commit_together",
+    "stage_step",
+    "written_directly",
+    "dump_json",
+    "json_default",
+    "sweep_stale",
+]
 
 
 #: Errors of the device or file system while writing: reported as OutputError, never raw.
@@ -68,8 +78,11 @@ def check_target(path: str | os.PathLike, *, force: bool = False, inputs=()) -> 
             continue
         inp = Path(inp)
         try:
-            same = st is not None and inp.exists() and (os.path.samefile(path, inp) or
-                                                        (inp.is_dir() and path.resolve().is_relative_to(inp.resolve())))
+            same = (
+                st is not None
+                and inp.exists()
+                and (os.path.samefile(path, inp) or (inp.is_dir() and path.resolve().is_relative_to(inp.resolve())))
+            )
             inside = st is None and inp.is_dir() and path.resolve().is_relative_to(inp.resolve())
         except OSError:
             same = inside = False
@@ -78,12 +91,22 @@ def check_target(path: str | os.PathLike, *, force: bool = False, inputs=()) -> 
     if st is None:
         return
     if stat.S_ISLNK(st.st_mode):
-        raise OutputError(f"refusing to replace {path}: it is a symbolic link (kgalign replaces only regular "
-                          f"files; name the link's target, {os.path.realpath(path)}, to replace that file)")
+        raise OutputError(
+            f"refusing to replace {path}: it is a symbolic link (kgalign replaces only regular "
+            f"files; name the link's target, {os.path.realpath(path)}, to replace that file)"
+        )
     if not stat.S_ISREG(st.st_mode):
-        kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode) else
-                "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
-                "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+        kind = (
+            "a folder"
+            if stat.S_ISDIR(st.st_mode)
+            else "a FIFO"
+            if stat.S_ISFIFO(st.st_mode)
+            else "a device"
+            if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+            else "a socket"
+            if stat.S_ISSOCK(st.st_mode)
+            else "not a regular file"
+        )
         raise OutputError(f"refusing to replace {path}: it is {kind}, not a regular file (even with --force)")
     if not force:
         raise OutputExistsError(path)
@@ -113,14 +136,14 @@ def sweep_stale(path: str | os.PathLike) -> int:
         return 0
     for name in names:  # first finish the commits that a killed run had started
         if name.startswith(_JOURNAL) and name.endswith(".json.part"):
-            pid = name[len(_JOURNAL):-len(".json.part")]
+            pid = name[len(_JOURNAL) : -len(".json.part")]
             if pid.isdigit() and not _pid_alive(int(pid)):
                 try:
                     os.unlink(path.parent / name)
                 except OSError:
                     pass
         elif name.startswith(_JOURNAL) and name.endswith(".json"):
-            pid = name[len(_JOURNAL):-len(".json")]
+            pid = name[len(_JOURNAL) : -len(".json")]
             if pid.isdigit() and not _pid_alive(int(pid)):
                 _roll_forward(path.parent / name)
     try:
@@ -130,7 +153,7 @@ def sweep_stale(path: str | os.PathLike) -> int:
     prefix = f".{path.name}{_TMP_TAG}"
     for name in names:
         if name.startswith(prefix) and name.endswith(".tmp"):
-            pid = name[len(prefix):].split(".", 1)[0]
+            pid = name[len(prefix) :].split(".", 1)[0]
             if pid.isdigit() and not _pid_alive(int(pid)):
                 try:
                     p = path.parent / name
@@ -176,8 +199,12 @@ def _write_journal(staged) -> list[Path]:
     """Write the commit journal into every target folder (fsync'ed); returns the copies."""
     folders = list(dict.fromkeys(step.path.resolve().parent for step in staged))
     copies = [f / f"{_JOURNAL}{os.getpid()}.json" for f in folders]
-    data = json.dumps({"steps": [[os.fspath(Path(step.tmp).resolve()), os.fspath(step.path.resolve())]
-                                 for step in staged], "copies": [os.fspath(c) for c in copies]})
+    data = json.dumps(
+        {
+            "steps": [[os.fspath(Path(step.tmp).resolve()), os.fspath(step.path.resolve())] for step in staged],
+            "copies": [os.fspath(c) for c in copies],
+        }
+    )
     for c in copies:
         part = c.with_name(c.name + ".part")
         with open(part, "w", encoding="utf-8") as fh:
@@ -260,8 +287,9 @@ def commit_together():
                     except OSError:
                         pass
             if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
-                raise OutputError(f"cannot write {staged[0].path.parent}: {exc.strerror or exc}; "
-                                  "nothing was written") from None
+                raise OutputError(
+                    f"cannot write {staged[0].path.parent}: {exc.strerror or exc}; nothing was written"
+                ) from None
             raise
         done = 0
         try:
@@ -361,7 +389,9 @@ def atomic_write(path: str | os.PathLike, *, force: bool = False, mode: str = "w
 
     try:
         os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None, newline="" if "b" not in mode else None) as fh:
+        with os.fdopen(
+            fd, mode, encoding=encoding if "b" not in mode else None, newline="" if "b" not in mode else None
+        ) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

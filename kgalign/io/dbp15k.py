@@ -29,10 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from kgalign.io.iri import iri_problem
 from kgalign.errors import EmptyGraphError, InputError
-from kgalign.kg import KGPair, KnowledgeGraph
 from kgalign.io._text import iter_lines, read_text
+from kgalign.io.iri import iri_problem
+from kgalign.kg import KGPair, KnowledgeGraph
 
 log = logging.getLogger("kgalign.io")
 
@@ -46,7 +46,9 @@ def langs_from_name(name: str) -> tuple[str | None, str | None]:
     return (m.group(1).lower(), m.group(2).lower()) if m else (None, None)
 
 
-def read_id_table(path: str | os.PathLike, encoding: str = "utf-8", what: str = "entity") -> tuple[np.ndarray, list[str]]:
+def read_id_table(
+    path: str | os.PathLike, encoding: str = "utf-8", what: str = "entity"
+) -> tuple[np.ndarray, list[str]]:
     """Read an ``<int id>\\t<IRI>`` file (``ent_ids_*``, ``rel_ids_*``).
 
     Parameters
@@ -314,10 +316,15 @@ def load_dbp15k_pair(directory: str | os.PathLike, encoding: str = "utf-8") -> K
         for lf in link_files:
             rows, text = read_int_table(lf, 2, encoding)
             if len(rows):
-                parts.append(np.stack([
-                    _resolve(rows[:, 0], ids1, lf, text, 2, 0, "graph-1 entity"),
-                    _resolve(rows[:, 1], ids2, lf, text, 2, 1, "graph-2 entity"),
-                ], axis=1))
+                parts.append(
+                    np.stack(
+                        [
+                            _resolve(rows[:, 0], ids1, lf, text, 2, 0, "graph-1 entity"),
+                            _resolve(rows[:, 1], ids2, lf, text, 2, 1, "graph-2 entity"),
+                        ],
+                        axis=1,
+                    )
+                )
         links = np.concatenate(parts).astype(np.int64) if parts else np.zeros((0, 2), np.int64)
         if len(link_files) > 1:
             _, first = np.unique(links, axis=0, return_index=True)
@@ -327,6 +334,12 @@ def load_dbp15k_pair(directory: str | os.PathLike, encoding: str = "utf-8") -> K
     if tn is not None:
         translations = _read_translations(tn, kg1, kg2, encoding)
     lang1, lang2 = langs_from_name(d.resolve().name)
-    log.info("loaded DBP15K %s: %d + %d entities, %s links in %.2f s", d, len(kg1), len(kg2),
-             "no" if links is None else len(links), time.perf_counter() - t0)
+    log.info(
+        "loaded DBP15K %s: %d + %d entities, %s links in %.2f s",
+        d,
+        len(kg1),
+        len(kg2),
+        "no" if links is None else len(links),
+        time.perf_counter() - t0,
+    )
     return KGPair(kg1=kg1, kg2=kg2, links=links, translations=translations, lang1=lang1, lang2=lang2)

@@ -85,7 +85,7 @@ def uri_to_iri(uri: str) -> str:
         while i < len(raw):  # decode the longest valid UTF-8 prefix at each step
             for n in (4, 3, 2):
                 try:
-                    out.append(raw[i:i + n].decode("utf-8"))
+                    out.append(raw[i : i + n].decode("utf-8"))
                     i += n
                     break
                 except UnicodeDecodeError:

@@ -28,8 +28,8 @@ from __future__ import annotations
 import os
 import xml.sax
 import xml.sax.handler
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
 from kgalign.errors import InputError
@@ -72,8 +72,15 @@ def _split(pair) -> tuple[str, str, float | None]:
     raise InputError(f"pair {pair!r} needs two entities")
 
 
-def oaei_string(pairs: Iterable[Sequence], *, scores: Sequence[float] | None = None, relation: str = "=",
-                onto1: str | None = None, onto2: str | None = None, type: str | None = None) -> str:
+def oaei_string(
+    pairs: Iterable[Sequence],
+    *,
+    scores: Sequence[float] | None = None,
+    relation: str = "=",
+    onto1: str | None = None,
+    onto2: str | None = None,
+    type: str | None = None,
+) -> str:
     """The Alignment API RDF/XML document for ``pairs`` (see :func:`write_oaei`)."""
     rows = [_split(p) for p in pairs]
     if scores is not None:
@@ -99,7 +106,9 @@ def oaei_string(pairs: Iterable[Sequence], *, scores: Sequence[float] | None = N
     ]
     for tag, onto in (("onto1", onto1), ("onto2", onto2)):
         if onto:
-            out.append(f"  <{tag}><Ontology rdf:about={quoteattr(onto)}><location>{escape(onto)}</location></Ontology></{tag}>")
+            out.append(
+                f"  <{tag}><Ontology rdf:about={quoteattr(onto)}><location>{escape(onto)}</location></Ontology></{tag}>"
+            )
     for a, b, s in rows:
         m = 1.0 if s is None else min(1.0, max(0.0, s))  # the format requires [0, 1]
         if m != m:
@@ -118,9 +127,16 @@ def oaei_string(pairs: Iterable[Sequence], *, scores: Sequence[float] | None = N
     return "\n".join(out)
 
 
-def write_oaei(path: str | os.PathLike, pairs: Iterable[Sequence], *, scores: Sequence[float] | None = None,
-               relation: str = "=", onto1: str | None = None, onto2: str | None = None,
-               force: bool = False) -> None:
+def write_oaei(
+    path: str | os.PathLike,
+    pairs: Iterable[Sequence],
+    *,
+    scores: Sequence[float] | None = None,
+    relation: str = "=",
+    onto1: str | None = None,
+    onto2: str | None = None,
+    force: bool = False,
+) -> None:
     """Write an alignment in the OAEI / Alignment API RDF/XML format, atomically.
 
     Parameters
@@ -151,8 +167,9 @@ def write_oaei(path: str | os.PathLike, pairs: Iterable[Sequence], *, scores: Se
         fh.write(text)
 
 
-def write_oaei_rows(path: str | os.PathLike, rows: Iterable[Sequence], *, force: bool = False,
-                    predicate: str | None = None) -> None:
+def write_oaei_rows(
+    path: str | os.PathLike, rows: Iterable[Sequence], *, force: bool = False, predicate: str | None = None
+) -> None:
     """:func:`write_oaei` with the writer signature of :mod:`kgalign.io.registry`.
 
     ``rows`` are ``(source, target, score, ...)`` sequences (:class:`kgalign.io.writers.Row`);
@@ -247,8 +264,9 @@ class _Handler(xml.sax.handler.ContentHandler):
                 for key in ("entity1", "entity2"):
                     if not c.get(key):
                         raise InputError(f"Cell without {key}", self.path, c["line"])
-                self.result.cells.append(OAEICell(c["entity1"], c["entity2"], c.get("relation", "="),
-                                                  c.get("measure", 1.0), c["line"]))
+                self.result.cells.append(
+                    OAEICell(c["entity1"], c["entity2"], c.get("relation", "="), c.get("measure", 1.0), c["line"])
+                )
         elif local in ("type", "level") and self.stack and self.stack[-1] == "Alignment":
             setattr(self.result, local, text)
         elif local in ("onto1", "onto2") and getattr(self.result, local) is None and text:

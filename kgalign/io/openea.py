@@ -25,12 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from kgalign.io.iri import iri_problem
 from kgalign.errors import EmptyGraphError, InputError
+from kgalign.io._text import iter_lines, read_text
+from kgalign.io.iri import iri_problem
+from kgalign.io.rdf import is_label_predicate, unescape_nt
 from kgalign.kg import KGPair, KnowledgeGraph
 from kgalign.labels import clean_label, normalise_lang
-from kgalign.io._text import iter_lines, read_text
-from kgalign.io.rdf import is_label_predicate, unescape_nt
 
 log = logging.getLogger("kgalign.io")
 

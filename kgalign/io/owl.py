@@ -52,8 +52,16 @@ TYPE_KINDS: dict[str, int] = {
 #: Types that make a subject a property of a kind decided by its range.
 UNTYPED_PROPERTY_TYPES = frozenset({RDF + "Property", OWL + "FunctionalProperty"})
 #: Types of subjects that are never entities (datatypes, restrictions, headers).
-NOT_ENTITY_TYPES = frozenset({RDFS + "Datatype", OWL + "Restriction", OWL + "Ontology", SKOS + "ConceptScheme",
-                              OWL + "AllDisjointClasses", OWL + "AllDifferent"})
+NOT_ENTITY_TYPES = frozenset(
+    {
+        RDFS + "Datatype",
+        OWL + "Restriction",
+        OWL + "Ontology",
+        SKOS + "ConceptScheme",
+        OWL + "AllDisjointClasses",
+        OWL + "AllDifferent",
+    }
+)
 #: Predicates whose (named) subject and object are classes.
 CLASS_AXIOMS = frozenset({RDFS + "subClassOf", OWL + "equivalentClass", OWL + "disjointWith"})
 #: Predicates whose subject is a property (kind decided elsewhere) and object a class.
@@ -67,8 +75,13 @@ _LIST = frozenset({RDF + "first", RDF + "rest"})
 
 def is_datatype(iri: str) -> bool:
     """Whether ``iri`` names a datatype (``xsd:*``, ``rdfs:Literal``, ``rdf:PlainLiteral`` ...)."""
-    return iri.startswith(XSD) or iri in (RDFS + "Literal", RDF + "PlainLiteral", RDF + "langString",
-                                          RDF + "XMLLiteral", RDFS + "Datatype")
+    return iri.startswith(XSD) or iri in (
+        RDFS + "Literal",
+        RDF + "PlainLiteral",
+        RDF + "langString",
+        RDF + "XMLLiteral",
+        RDFS + "Datatype",
+    )
 
 
 def decide_kind(declared: set[int]) -> int:

@@ -180,7 +180,7 @@ def _syntax_error(exc: BaseException, fmt: str, path, raw: bytes | None, encodin
 
         text = decode(raw if raw is not None else strip_bom(read_bytes(path)), path, encoding)
         lines = _LINE_BREAK.split(text)
-        if line > len(lines) or not "".join(lines[line - 1:]).strip():
+        if line > len(lines) or not "".join(lines[line - 1 :]).strip():
             line = max((i + 1 for i, ln in enumerate(lines[:line]) if ln.strip()), default=line)
     if fmt == "nt" and isinstance(line, int) and line > 0:
         # N-Triples is line-based: the rdflib path's line reader names the bad line exactly
@@ -194,8 +194,7 @@ def _syntax_error(exc: BaseException, fmt: str, path, raw: bytes | None, encodin
         try:
             read_ntriples("\n".join(lines[first:line]), path)
         except InputError as err:
-            return InputError(err.reason, path,
-                              None if err.line is None else err.line + first)
+            return InputError(err.reason, path, None if err.line is None else err.line + first)
     return InputError(f"invalid {_NAMES[fmt]} ({msg})", path, line if isinstance(line, int) and line > 0 else None)
 
 
@@ -244,8 +243,9 @@ def read_compact(path: str | os.PathLike, fmt: str, encoding: str = "utf-8") -> 
     try:
         import pyoxigraph as ox
     except ImportError as exc:
-        raise InputError("engine 'oxigraph' needs the optional package pyoxigraph "
-                         "(pip install kgalign[fast])", path) from exc
+        raise InputError(
+            "engine 'oxigraph' needs the optional package pyoxigraph (pip install kgalign[fast])", path
+        ) from exc
     if fmt not in FORMATS:
         raise InputError(f"engine 'oxigraph' reads {', '.join(FORMATS)}, not {fmt!r}", path)
     p = Path(path)
@@ -314,10 +314,17 @@ def read_compact(path: str | os.PathLike, fmt: str, encoding: str = "utf-8") -> 
     terms = list(codes)
     literals = [(v, lang or None) for v, lang in lit_codes]
     is_bnode = np.frombuffer(bnodes, dtype=np.int8).astype(bool)
-    log.info("read %d triples (%d distinct terms, %d literals) from %s with pyoxigraph in %.1f s",
-             len(order), len(terms), len(literals), p, time.perf_counter() - t0)
-    return CompactTriples(terms, is_bnode, literals, s[order].copy(), pr[order].copy(), o[order].copy(),
-                          rdf_type=codes.get(_RDF_TYPE, -1))
+    log.info(
+        "read %d triples (%d distinct terms, %d literals) from %s with pyoxigraph in %.1f s",
+        len(order),
+        len(terms),
+        len(literals),
+        p,
+        time.perf_counter() - t0,
+    )
+    return CompactTriples(
+        terms, is_bnode, literals, s[order].copy(), pr[order].copy(), o[order].copy(), rdf_type=codes.get(_RDF_TYPE, -1)
+    )
 
 
 def _distinct_in_order(s: np.ndarray, p: np.ndarray, o: np.ndarray, *, grouped: bool) -> np.ndarray:
@@ -417,10 +424,15 @@ def build_compact(ct: CompactTriples, source: str = "", extra_edges=None) -> Kno
     def codes(iris) -> set[int]:
         return {code_of[x] for x in iris if x in code_of}
 
-    typed = codes(owl.TYPE_KINDS) | codes(owl.UNTYPED_PROPERTY_TYPES) | codes(owl.NOT_ENTITY_TYPES) \
+    typed = (
+        codes(owl.TYPE_KINDS)
+        | codes(owl.UNTYPED_PROPERTY_TYPES)
+        | codes(owl.NOT_ENTITY_TYPES)
         | codes(NON_ENTITY_TYPES)
-    schema_preds = codes(owl.CLASS_AXIOMS) | codes(owl.DOMAIN_RANGE) \
-        | codes([OWL + "inverseOf", RDFS + "subPropertyOf"])
+    )
+    schema_preds = (
+        codes(owl.CLASS_AXIOMS) | codes(owl.DOMAIN_RANGE) | codes([OWL + "inverseOf", RDFS + "subPropertyOf"])
+    )
     mask = np.isin(P, np.fromiter(schema_preds, dtype=np.int64, count=len(schema_preds)))
     if typed:
         mask |= is_type & np.isin(obj, np.fromiter(typed, dtype=np.int64, count=len(typed)))
@@ -458,12 +470,15 @@ def build_compact(ct: CompactTriples, source: str = "", extra_edges=None) -> Kno
             kinds.append(owl.decide_kind(ks))
             punned += len(ks) > 1
     if punned:
-        log.info("%s: %d IRIs are declared with several kinds (punning); each keeps the first of "
-                 "class, object property, datatype property, annotation property, concept", source, punned)
+        log.info(
+            "%s: %d IRIs are declared with several kinds (punning); each keeps the first of "
+            "class, object property, datatype property, annotation property, concept",
+            source,
+            punned,
+        )
     if not entities:
         raise EmptyGraphError(
-            "no entities found (no subject or object IRI other than classes, properties and "
-            "RDF/OWL/SKOS vocabulary)",
+            "no entities found (no subject or object IRI other than classes, properties and RDF/OWL/SKOS vocabulary)",
             source or None,
         )
 
@@ -516,5 +531,12 @@ def build_compact(ct: CompactTriples, source: str = "", extra_edges=None) -> Kno
     if extra:
         rows = np.concatenate([rows, np.asarray(extra, dtype=np.int64)])
     _warn_unlabelled(entities, labels, source)
-    return KnowledgeGraph(entities=entities, labels=labels, triples=rows, relations=relations,
-                          attributes=attributes, source=source, kinds=np.asarray(kinds, dtype=np.int8))
+    return KnowledgeGraph(
+        entities=entities,
+        labels=labels,
+        triples=rows,
+        relations=relations,
+        attributes=attributes,
+        source=source,
+        kinds=np.asarray(kinds, dtype=np.int8),
+    )

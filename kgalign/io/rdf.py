@@ -39,17 +39,18 @@ import re
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from kgalign.errors import EmptyGraphError, InputError
-from kgalign.io.iri import iri_problem
 from kgalign.io import owl
+from kgalign.io._text import _LINE_BREAK, decode, line_of_offset, read_bytes, strip_bom
+from kgalign.io.iri import iri_problem
 from kgalign.kg import INDIVIDUAL, LABEL_PREDICATES, KnowledgeGraph
 from kgalign.labels import clean_label, normalise_lang
-from kgalign.io._text import _LINE_BREAK, decode, line_of_offset, read_bytes, strip_bom
 
 log = logging.getLogger("kgalign.io")
 
@@ -194,7 +195,7 @@ class _CollectInvalidIRIs(logging.Handler):
         else:  # anything else goes on as usual
             logging.getLogger("kgalign.io").handle(record)
 
-    def __enter__(self) -> "_CollectInvalidIRIs":
+    def __enter__(self) -> _CollectInvalidIRIs:
         self._propagate = self._logger.propagate
         self._logger.addHandler(self)
         self._logger.propagate = False
@@ -229,7 +230,7 @@ _NT_IRI = r"<([^<>\s]*)>"
 _NT_BNODE = r"_:[A-Za-z0-9_\u00b7-\uffff](?:[A-Za-z0-9_.\-\u00b7-\uffff]*[A-Za-z0-9_\-\u00b7-\uffff])?"
 _NT_LITERAL = r'"((?:[^"\\\n\r]|\\.)*)"(?:@([A-Za-z]+(?:-[A-Za-z0-9]+)*)|\^\^<([^<>\s]*)>)?'
 _NT_LINE = re.compile(
-    rf"[ \t]*(?:{_NT_IRI}|{_NT_BNODE})[ \t]*{_NT_IRI}[ \t]*(?:{_NT_IRI}|{_NT_BNODE}|{_NT_LITERAL})[ \t]*\.[ \t]*(?:#.*)?$"
+    rf"[ \t]*(?:{_NT_IRI}|{_NT_BNODE})[ \t]*{_NT_IRI}[ \t]*(?:{_NT_IRI}|{_NT_BNODE}|{_NT_LITERAL})[ \t]*\.[ \t]*(?:#.*)?$"  # noqa: E501
 )
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
@@ -376,14 +377,19 @@ def _parse_error(exc: Exception, fmt: str, text: str, path: str | os.PathLike) -
     if isinstance(exc, json.JSONDecodeError):
         return InputError(f"invalid JSON: {exc.msg} (column {exc.colno})", path, exc.lineno)
     if isinstance(exc, RecursionError):
-        return InputError(f"invalid {name}: nesting too deep for the parser (blank nodes or lists nested "
-                          f"more than a few hundred levels)", path, _deep_line(text))
+        return InputError(
+            f"invalid {name}: nesting too deep for the parser (blank nodes or lists nested "
+            f"more than a few hundred levels)",
+            path,
+            _deep_line(text),
+        )
     line = None
     why = getattr(exc, "_why", None)
     located = _LOCATED.match(str(exc).strip())
     if located:  # rdflib's RDF/XML errors: "<system id>:<line>:<column>: <message>"
-        return InputError(f"invalid {name}: {located.group(3)} (column {located.group(2)})", path,
-                          int(located.group(1)))
+        return InputError(
+            f"invalid {name}: {located.group(3)} (column {located.group(2)})", path, int(located.group(1))
+        )
     src, pos = getattr(exc, "_str", None), getattr(exc, "_i", None)
     if isinstance(src, bytes) and isinstance(pos, int):
         line = line_of_offset(src.decode("utf-8", "replace"), pos)
@@ -409,7 +415,7 @@ def _parse_error(exc: Exception, fmt: str, text: str, path: str | os.PathLike) -
         full = src.decode("utf-8", "replace")
         start = full.rfind("\n", 0, pos) + 1
         end = full.find("\n", pos)
-        snippet = full[start:end if end >= 0 else None].strip()
+        snippet = full[start : end if end >= 0 else None].strip()
         if len(snippet) > 80:
             snippet = snippet[:77] + "..."
         if snippet:
@@ -440,8 +446,9 @@ def parse_rdf(path: str | os.PathLike, fmt: str, encoding: str = "utf-8"):
     InputError
         Undecodable bytes (line and byte named) or a syntax error (line named).
     """
-    import rdflib
     from urllib.error import URLError
+
+    import rdflib
 
     raw = strip_bom(read_bytes(path))
     declared = _XML_DECL_ENCODING.match(raw[:300]) if fmt == "xml" else None
@@ -523,10 +530,12 @@ def _check_graph_terms(graph, text: str, path) -> None:
             line = None
             if isinstance(term, URIRef) and text:
                 iri = str(term)
-                esc = [re.sub(r'[\x00-\x20<>"{}|\\^`\x7f-\x9f]', lambda m: f"\\u{ord(m.group(0)):04{c}}", iri)
-                       for c in "Xx"]  # as written with \u escapes
+                esc = [
+                    re.sub(r'[\x00-\x20<>"{}|\\^`\x7f-\x9f]', lambda m: f"\\u{ord(m.group(0)):04{c}}", iri)  # noqa: B023 (called at once)
+                    for c in "Xx"
+                ]  # as written with \u escapes
                 bad = re.search(r'[\x00-\x20<>"{}|\\^`\x7f-\x9f\ud800-\udfff]', iri)
-                head = iri[:bad.start()] if bad else ""
+                head = iri[: bad.start()] if bad else ""
                 for cand in (iri, *esc, head if len(head) > 12 else "", iri.rsplit("/", 1)[-1]):
                     pos = text.find(cand) if cand else -1
                     if pos >= 0:
@@ -643,13 +652,16 @@ def build_kg(triples: list[Triple], source: str = "", extra_edges=None) -> Knowl
         elif c not in predicates and c not in type_objects:
             kind_of[c] = INDIVIDUAL
     if punned:
-        log.info("%s: %d IRIs are declared with several kinds (punning); each keeps the first of "
-                 "class, object property, datatype property, annotation property, concept", source, punned)
+        log.info(
+            "%s: %d IRIs are declared with several kinds (punning); each keeps the first of "
+            "class, object property, datatype property, annotation property, concept",
+            source,
+            punned,
+        )
     entities = list(kind_of)
     if not entities:
         raise EmptyGraphError(
-            "no entities found (no subject or object IRI other than classes, properties and "
-            "RDF/OWL/SKOS vocabulary)",
+            "no entities found (no subject or object IRI other than classes, properties and RDF/OWL/SKOS vocabulary)",
             source or None,
         )
 
@@ -712,13 +724,19 @@ def _warn_unlabelled(entities: list[str], labels: list[list], source: str) -> No
         return
     opaque = sum(bool(_OPAQUE.match(local_name(e).replace(" ", ""))) for e in missing)
     numeric = [e for e in missing if not any(c.isalpha() for c in local_name(e))]
-    msg = f"{source or 'graph'}: {len(missing)} of {len(entities)} entities have no label; their IRI local names are used"
+    msg = (
+        f"{source or 'graph'}: {len(missing)} of {len(entities)} entities have no label; their IRI local names are used"
+    )
     if numeric:
-        msg += (f"; {len(numeric)} of them have no letter in their IRI (e.g. {local_name(numeric[0])!r}) and so "
-                "no name: they are aligned by structure and attributes only")
+        msg += (
+            f"; {len(numeric)} of them have no letter in their IRI (e.g. {local_name(numeric[0])!r}) and so "
+            "no name: they are aligned by structure and attributes only"
+        )
     elif opaque:
-        msg += (f" ({opaque} of them look opaque, e.g. {local_name(missing[0])!r}: those are aligned by "
-                "structure and attributes only)")
+        msg += (
+            f" ({opaque} of them look opaque, e.g. {local_name(missing[0])!r}: those are aligned by "
+            "structure and attributes only)"
+        )
     log.warning(msg)
 
 

@@ -50,11 +50,19 @@ from typing import Any
 import numpy as np
 
 from kgalign.errors import InputError
-
 from kgalign.io import registry
 
-__all__ = ["Alignment", "detect_format", "read_alignment", "read_dbp15k_links", "read_json", "read_oaei_links",
-           "read_rdf_links", "read_sssom", "read_tsv"]
+__all__ = [
+    "Alignment",
+    "detect_format",
+    "read_alignment",
+    "read_dbp15k_links",
+    "read_json",
+    "read_oaei_links",
+    "read_rdf_links",
+    "read_sssom",
+    "read_tsv",
+]
 
 
 def __getattr__(name: str):
@@ -64,7 +72,20 @@ def __getattr__(name: str):
 
 
 _SOURCE_COLS = ("source", "subject_id", "subject", "entity1", "source_id", "src", "left", "id1", "kg1", "e1", "ent1")
-_TARGET_COLS = ("target", "object_id", "object", "entity2", "target_id", "tgt", "dst", "right", "id2", "kg2", "e2", "ent2")
+_TARGET_COLS = (
+    "target",
+    "object_id",
+    "object",
+    "entity2",
+    "target_id",
+    "tgt",
+    "dst",
+    "right",
+    "id2",
+    "kg2",
+    "e2",
+    "ent2",
+)
 _SCORE_COLS = ("score", "confidence", "measure", "similarity", "sim")
 _SAME_AS = {
     "http://www.w3.org/2002/07/owl#sameAs",
@@ -107,7 +128,7 @@ class Alignment:
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def equivalences(self) -> "Alignment":
+    def equivalences(self) -> Alignment:
         """The alignment restricted to equivalence pairs (relation ``=``, sameAs, exactMatch)."""
         if self.relations is None:
             return self
@@ -116,8 +137,11 @@ class Alignment:
             pairs=[self.pairs[i] for i in keep],
             scores=None if self.scores is None else self.scores[keep],
             relations=[self.relations[i] for i in keep],
-            candidates=self.candidates, format=self.format, path=self.path,
-            aliases1=self.aliases1, aliases2=self.aliases2,
+            candidates=self.candidates,
+            format=self.format,
+            path=self.path,
+            aliases1=self.aliases1,
+            aliases2=self.aliases2,
         )
 
 
@@ -171,8 +195,9 @@ def detect_format(path: str | os.PathLike) -> str:
         if lines and all(re.fullmatch(r"\s*\d+\s+\d+\s*", ln) for ln in lines[:-1] or lines):
             return "dbp15k"
         return "tsv"
-    raise InputError(f"cannot tell the alignment format of {p.name!r}; pass a format "
-                     f"({', '.join(registry.names('reader'))})", p)
+    raise InputError(
+        f"cannot tell the alignment format of {p.name!r}; pass a format ({', '.join(registry.names('reader'))})", p
+    )
 
 
 def read_alignment(path: str | os.PathLike, *, format: str | None = None, encoding: str = "utf-8") -> Alignment:
@@ -339,8 +364,9 @@ def read_sssom(path: Path, fmt: str, encoding: str) -> Alignment:
             meta = yaml.safe_load("\n".join(meta_lines)) or {}
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            raise InputError(f"SSSOM metadata block is not valid YAML: {exc}", path,
-                             None if mark is None else mark.line + 1) from None
+            raise InputError(
+                f"SSSOM metadata block is not valid YAML: {exc}", path, None if mark is None else mark.line + 1
+            ) from None
         if not isinstance(meta, dict):
             raise InputError("SSSOM metadata block is not a mapping", path, 1)
     curie_map = dict(meta.get("curie_map") or {})

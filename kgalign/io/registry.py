@@ -51,8 +51,19 @@ from typing import Any
 
 from kgalign.errors import InputError
 
-__all__ = ["ENGINES", "KINDS", "FormatEntry", "engine_for", "entries", "for_path", "get", "names", "register",
-           "suffixes", "unregister"]
+__all__ = [
+    "ENGINES",
+    "KINDS",
+    "FormatEntry",
+    "engine_for",
+    "entries",
+    "for_path",
+    "get",
+    "names",
+    "register",
+    "suffixes",
+    "unregister",
+]
 
 #: kind -> what it is called in messages
 KINDS = {"graph": "format", "reader": "alignment format", "writer": "output format"}
@@ -115,8 +126,17 @@ def _kind(kind: str) -> dict[str, FormatEntry]:
     return _ENTRIES[kind]
 
 
-def register(kind: str, name: str, target: str, *, aliases=(), suffixes=(), description: str = "",
-             pair: str | None = None, replace: bool = False) -> FormatEntry:
+def register(
+    kind: str,
+    name: str,
+    target: str,
+    *,
+    aliases=(),
+    suffixes=(),
+    description: str = "",
+    pair: str | None = None,
+    replace: bool = False,
+) -> FormatEntry:
     """Add a format to the registry (nothing is imported until it is used).
 
     Parameters
@@ -232,43 +252,107 @@ def for_path(kind: str, path: str | os.PathLike, *, required: bool = False) -> F
             if len(s) > best_len and fname.endswith(s) and len(fname) > len(s):
                 best, best_len = entry, len(s)
     if best is None and required:
-        raise InputError(f"cannot tell the {KINDS[kind]} from {os.path.basename(os.fspath(path))!r}; "
-                         f"use a suffix ({' '.join(suffixes(kind))})")
+        raise InputError(
+            f"cannot tell the {KINDS[kind]} from {os.path.basename(os.fspath(path))!r}; "
+            f"use a suffix ({' '.join(suffixes(kind))})"
+        )
     return best
 
 
 # ------------------------------------------------------------------------------------ built-ins
 # (kind, name, target, aliases, suffixes, description[, pair])
-_BUILTIN: list[tuple[str, str, str, tuple[str, ...], tuple[str, ...], str]
-               | tuple[str, str, str, tuple[str, ...], tuple[str, ...], str, str]] = [
+_BUILTIN: list[
+    tuple[str, str, str, tuple[str, ...], tuple[str, ...], str]
+    | tuple[str, str, str, tuple[str, ...], tuple[str, ...], str, str]
+] = [
     ("graph", "turtle", "kgalign.io.rdf:load_rdf", ("ttl",), (".ttl", ".turtle"), "Turtle (rdflib)"),
-    ("graph", "nt", "kgalign.io.rdf:load_rdf", ("ntriples", "n-triples"), (".nt", ".ntriples"),
-     "N-Triples (line-by-line, errors name the line)"),
-    ("graph", "xml", "kgalign.io.rdf:load_rdf", ("rdf", "rdfxml", "rdf/xml", "rdf-xml", "owl"),
-     (".rdf", ".owl", ".xml"), "RDF/XML (rdflib)"),
+    (
+        "graph",
+        "nt",
+        "kgalign.io.rdf:load_rdf",
+        ("ntriples", "n-triples"),
+        (".nt", ".ntriples"),
+        "N-Triples (line-by-line, errors name the line)",
+    ),
+    (
+        "graph",
+        "xml",
+        "kgalign.io.rdf:load_rdf",
+        ("rdf", "rdfxml", "rdf/xml", "rdf-xml", "owl"),
+        (".rdf", ".owl", ".xml"),
+        "RDF/XML (rdflib)",
+    ),
     ("graph", "json-ld", "kgalign.io.rdf:load_rdf", ("jsonld", "json"), (".jsonld", ".json"), "JSON-LD (rdflib)"),
     ("graph", "n3", "kgalign.io.rdf:load_rdf", (), (".n3",), "Notation3 (rdflib)"),
-    ("graph", "dbp15k", "kgalign.io.dbp15k:load_dbp15k_graph", (), (),
-     "DBP15K: an ent_ids_N file, or a pair directory (ent_ids_1/2, triples_1/2, ref_ent_ids)",
-     "kgalign.io.dbp15k:load_dbp15k_pair"),
-    ("graph", "openea", "kgalign.io.openea:load_openea_graph", (), (),
-     "OpenEA: a rel_triples_N file, or a pair directory (rel_triples_1/2, attr_triples_1/2, ent_links)",
-     "kgalign.io.openea:load_openea_pair"),
-    ("reader", "tsv", "kgalign.io.readers:read_tsv", (), (".tsv", ".txt", ".csv"),
-     "tab-separated pairs, columns found by header (kgalign TSV, OpenEA ent_links)"),
+    (
+        "graph",
+        "dbp15k",
+        "kgalign.io.dbp15k:load_dbp15k_graph",
+        (),
+        (),
+        "DBP15K: an ent_ids_N file, or a pair directory (ent_ids_1/2, triples_1/2, ref_ent_ids)",
+        "kgalign.io.dbp15k:load_dbp15k_pair",
+    ),
+    (
+        "graph",
+        "openea",
+        "kgalign.io.openea:load_openea_graph",
+        (),
+        (),
+        "OpenEA: a rel_triples_N file, or a pair directory (rel_triples_1/2, attr_triples_1/2, ent_links)",
+        "kgalign.io.openea:load_openea_pair",
+    ),
+    (
+        "reader",
+        "tsv",
+        "kgalign.io.readers:read_tsv",
+        (),
+        (".tsv", ".txt", ".csv"),
+        "tab-separated pairs, columns found by header (kgalign TSV, OpenEA ent_links)",
+    ),
     ("reader", "sssom", "kgalign.io.readers:read_sssom", (), (".sssom.tsv",), "SSSOM/TSV with curie_map"),
-    ("reader", "dbp15k", "kgalign.io.readers:read_dbp15k_links", (), (),
-     "DBP15K ref_ent_ids (integer id pairs) or its directory"),
-    ("reader", "oaei", "kgalign.io.readers:read_oaei_links", (), (".rdf", ".xml", ".owl"),
-     "OAEI Alignment API RDF/XML"),
+    (
+        "reader",
+        "dbp15k",
+        "kgalign.io.readers:read_dbp15k_links",
+        (),
+        (),
+        "DBP15K ref_ent_ids (integer id pairs) or its directory",
+    ),
+    (
+        "reader",
+        "oaei",
+        "kgalign.io.readers:read_oaei_links",
+        (),
+        (".rdf", ".xml", ".owl"),
+        "OAEI Alignment API RDF/XML",
+    ),
     ("reader", "json", "kgalign.io.readers:read_json", (), (".json",), "kgalign JSON (pairs, ranked candidates)"),
     ("reader", "turtle", "kgalign.io.readers:read_rdf_links", ("ttl",), (".ttl",), "owl:sameAs triples in Turtle"),
-    ("reader", "nt", "kgalign.io.readers:read_rdf_links", ("ntriples", "n-triples"), (".nt",),
-     "owl:sameAs triples in N-Triples"),
-    ("reader", "xml", "kgalign.io.readers:read_rdf_links", ("rdf",), (),
-     "owl:sameAs triples in RDF/XML (told from OAEI by contents)"),
-    ("writer", "tsv", "kgalign.io.writers:write_tsv", (), (".tsv", ".txt"),
-     "source, target, score, labels (tab-separated)"),
+    (
+        "reader",
+        "nt",
+        "kgalign.io.readers:read_rdf_links",
+        ("ntriples", "n-triples"),
+        (".nt",),
+        "owl:sameAs triples in N-Triples",
+    ),
+    (
+        "reader",
+        "xml",
+        "kgalign.io.readers:read_rdf_links",
+        ("rdf",),
+        (),
+        "owl:sameAs triples in RDF/XML (told from OAEI by contents)",
+    ),
+    (
+        "writer",
+        "tsv",
+        "kgalign.io.writers:write_tsv",
+        (),
+        (".tsv", ".txt"),
+        "source, target, score, labels (tab-separated)",
+    ),
     ("writer", "json", "kgalign.io.writers:write_json", (), (".json",), "kgalign JSON"),
     ("writer", "sssom", "kgalign.io.writers:write_sssom", (), (".sssom.tsv",), "SSSOM/TSV with metadata block"),
     ("writer", "turtle", "kgalign.io.writers:write_turtle", (), (".ttl",), "owl:sameAs triples, Turtle"),
@@ -277,8 +361,15 @@ _BUILTIN: list[tuple[str, str, str, tuple[str, ...], tuple[str, ...], str]
 ]
 
 for _kind_name, _name, _target, _aliases, _suffixes, _desc, *_pair in _BUILTIN:
-    register(_kind_name, _name, _target, aliases=_aliases, suffixes=_suffixes, description=_desc,
-             pair=_pair[0] if _pair else None)
+    register(
+        _kind_name,
+        _name,
+        _target,
+        aliases=_aliases,
+        suffixes=_suffixes,
+        description=_desc,
+        pair=_pair[0] if _pair else None,
+    )
 del _kind_name, _name, _target, _aliases, _suffixes, _desc, _pair
 
 

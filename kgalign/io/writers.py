@@ -20,8 +20,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from kgalign.errors import InputError
 from kgalign.config import as_int
+from kgalign.errors import InputError
 from kgalign.io import registry
 from kgalign.io.atomic import atomic_write
 from kgalign.io.iri import iri_problem, iri_to_uri
@@ -92,8 +92,9 @@ def output_format(path: str | os.PathLike, fmt: str | None = None) -> str:
     return entry.name
 
 
-def write_alignment(result, path: str | os.PathLike, *, fmt: str | None = None, force: bool = False,
-                    predicate: str | None = None) -> str:
+def write_alignment(
+    result, path: str | os.PathLike, *, fmt: str | None = None, force: bool = False, predicate: str | None = None
+) -> str:
     """Write the pairs of an alignment result to ``path`` in the format of its suffix or ``fmt``.
 
     Parameters
@@ -130,8 +131,11 @@ def write_alignment(result, path: str | os.PathLike, *, fmt: str | None = None, 
         from kgalign.kg import KINDS
 
         kinds = getattr(result.kg1, "kinds", None)
-        per_row = ([KIND_PREDICATES[KINDS[k]] for k in kinds[result.rows].tolist()] if kinds is not None
-                   else [OWL_SAME_AS] * len(result.rows))
+        per_row = (
+            [KIND_PREDICATES[KINDS[k]] for k in kinds[result.rows].tolist()]
+            if kinds is not None
+            else [OWL_SAME_AS] * len(result.rows)
+        )
     else:
         per_row = [predicate] * len(result.rows)
     rows = [
@@ -142,8 +146,9 @@ def write_alignment(result, path: str | os.PathLike, *, fmt: str | None = None, 
     return entry.name
 
 
-def write_candidates(result, path: str | os.PathLike, k: int = 10, *, method: str = "reexchange",
-                     force: bool = False) -> int:
+def write_candidates(
+    result, path: str | os.PathLike, k: int = 10, *, method: str = "reexchange", force: bool = False
+) -> int:
     """Write the top-``k`` ranked candidates of every source as TSV (for review and Hits@k).
 
     Columns: ``source, target, rank, score, source_label, target_label``; ``rank`` starts at 1
@@ -193,9 +198,11 @@ def write_candidates(result, path: str | os.PathLike, k: int = 10, *, method: st
         fh.write("source\ttarget\trank\tscore\tsource_label\ttarget_label\n")
         for r, rk, c, score in zip(r_idx.tolist(), rank0.tolist(), c_idx.tolist(), scores.tolist()):
             src, tgt = int(result.sources[r]), int(result.targets[c])
-            fh.write(f"{_clean_cell(result.kg1.entities[src])}\t{_clean_cell(result.kg2.entities[tgt])}\t"
-                     f"{rk + 1}\t{score:.6f}\t{_label_cell(_label(result, 1, src))}\t"
-                     f"{_label_cell(_label(result, 2, tgt))}\n")
+            fh.write(
+                f"{_clean_cell(result.kg1.entities[src])}\t{_clean_cell(result.kg2.entities[tgt])}\t"
+                f"{rk + 1}\t{score:.6f}\t{_label_cell(_label(result, 1, src))}\t"
+                f"{_label_cell(_label(result, 2, tgt))}\n"
+            )
     return len(r_idx)
 
 
@@ -226,7 +233,7 @@ def _label_cell(text: str) -> str:
     """
     text = str(text)
     if len(text) > MAX_LABEL_CHARS:
-        text = text[:MAX_LABEL_CHARS - 1] + "…"
+        text = text[: MAX_LABEL_CHARS - 1] + "…"
     text = _clean_cell(text)
     return '"' + text.replace('"', '""') + '"' if text.startswith('"') else text
 
@@ -234,7 +241,7 @@ def _label_cell(text: str) -> str:
 def _label_json(text: str) -> str:
     text = str(text)
     if len(text) > MAX_LABEL_CHARS:
-        text = text[:MAX_LABEL_CHARS - 1] + "…"
+        text = text[: MAX_LABEL_CHARS - 1] + "…"
     return re.sub(r"[\ud800-\udfff]", "\ufffd", text)
 
 
@@ -262,7 +269,8 @@ def write_tsv(path, rows: Iterable[Row], *, force: bool = False, predicate: str 
 
 
 def write_json(path, rows: Iterable[Row], *, force: bool = False, predicate: str = OWL_SAME_AS) -> None:
-    """JSON: ``{"predicate": ..., "pairs": [{"source", "target", "score", "source_label", "target_label", "predicate"}]}``.
+    """JSON: ``{"predicate": ..., "pairs": [{"source", "target", "score", "source_label", "target_label",
+    "predicate"}]}``.
 
     The top-level ``predicate`` is the relation every pair shares (None when the kinds differ).
     """
@@ -272,9 +280,14 @@ def write_json(path, rows: Iterable[Row], *, force: bool = False, predicate: str
         "tool": _tool(),
         "predicate": shared.pop() if len(shared) == 1 else (predicate if not rows else None),
         "pairs": [
-            {"source": s, "target": o, "score": round(float(c), 6), "source_label": _label_json(sl),
-             "target_label": _label_json(ol),
-             "predicate": p}
+            {
+                "source": s,
+                "target": o,
+                "score": round(float(c), 6),
+                "source_label": _label_json(sl),
+                "target_label": _label_json(ol),
+                "predicate": p,
+            }
             for s, o, c, sl, ol, p in rows
         ],
     }
@@ -306,9 +319,9 @@ def _split_iri(iri: str) -> tuple[str, str]:
     for marker in ("/resource/",):
         pos = iri.find(marker)
         if pos >= 0:
-            return iri[: pos + len(marker)], iri[pos + len(marker):]
+            return iri[: pos + len(marker)], iri[pos + len(marker) :]
     cut = max(iri.rfind("#"), iri.rfind("/"))
-    return iri[: cut + 1], iri[cut + 1:]
+    return iri[: cut + 1], iri[cut + 1 :]
 
 
 class CurieMap:
@@ -324,7 +337,9 @@ class CurieMap:
         if base is None:
             m = re.match(r"^[a-z]+://([^/]+)", ns)
             host = m.group(1) if m else "ns"
-            parts = [p for p in re.split(r"[^A-Za-z0-9]+", host) if p and p not in ("www", "org", "com", "net", "example")]
+            parts = [
+                p for p in re.split(r"[^A-Za-z0-9]+", host) if p and p not in ("www", "org", "com", "net", "example")
+            ]
             base = ("_".join(parts[:2]) if parts else "ns").lower()
             if not base[0].isalpha():
                 base = "ns" + base
@@ -350,8 +365,15 @@ class CurieMap:
         return sorted((p, ns) for ns, p in self.prefixes.items())
 
 
-def write_sssom(path, rows: Iterable[Row], *, force: bool = False, predicate: str = OWL_SAME_AS,
-                mapping_set_id: str | None = None, license: str = "https://creativecommons.org/publicdomain/zero/1.0/") -> None:
+def write_sssom(
+    path,
+    rows: Iterable[Row],
+    *,
+    force: bool = False,
+    predicate: str = OWL_SAME_AS,
+    mapping_set_id: str | None = None,
+    license: str = "https://creativecommons.org/publicdomain/zero/1.0/",
+) -> None:
     """SSSOM/TSV (https://mapping-commons.github.io/sssom/): metadata block + mapping rows.
 
     The metadata block carries ``curie_map``, ``mapping_set_id``, ``license``, ``mapping_tool``
@@ -362,14 +384,28 @@ def write_sssom(path, rows: Iterable[Row], *, force: bool = False, predicate: st
     rows = as_rows(rows, predicate)
     check_iris(rows)
     cm = CurieMap()
-    for ns in ("http://www.w3.org/2002/07/owl#", "http://www.w3.org/2004/02/skos/core#", "https://w3id.org/semapv/vocab/"):
+    for ns in (
+        "http://www.w3.org/2002/07/owl#",
+        "http://www.w3.org/2004/02/skos/core#",
+        "https://w3id.org/semapv/vocab/",
+    ):
         cm._prefix_for(ns)
     body = []
     for s, o, c, sl, ol, p in rows:
         assert p is not None  # as_rows fills the predicate in
         conf = min(1.0, max(0.0, float(c)))
-        body.append((cm.compress(s), _label_cell(sl), cm.compress(p), cm.compress(o), _label_cell(ol),
-                     "semapv:SemanticSimilarityThresholdMatching", f"{conf:.6f}", _tool()))
+        body.append(
+            (
+                cm.compress(s),
+                _label_cell(sl),
+                cm.compress(p),
+                cm.compress(o),
+                _label_cell(ol),
+                "semapv:SemanticSimilarityThresholdMatching",
+                f"{conf:.6f}",
+                _tool(),
+            )
+        )
     if mapping_set_id is None:
         digest = hashlib.sha256("\n".join(f"{s}\t{o}" for s, o, *_ in rows).encode()).hexdigest()[:16]
         mapping_set_id = f"https://w3id.org/kgalign/mappings/{digest}"
@@ -381,8 +417,10 @@ def write_sssom(path, rows: Iterable[Row], *, force: bool = False, predicate: st
         fh.write(f"# license: {license}\n")
         fh.write(f"# mapping_tool: {_tool()}\n")
         fh.write(f"# mapping_date: {_dt.date.today().isoformat()}\n")
-        fh.write("subject_id\tsubject_label\tpredicate_id\tobject_id\tobject_label\t"
-                 "mapping_justification\tconfidence\tmapping_tool\n")
+        fh.write(
+            "subject_id\tsubject_label\tpredicate_id\tobject_id\tobject_label\t"
+            "mapping_justification\tconfidence\tmapping_tool\n"
+        )
         for r in body:
             fh.write("\t".join(r) + "\n")
 

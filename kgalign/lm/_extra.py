@@ -44,5 +44,5 @@ def require(module: str) -> ModuleType:
     except ImportError as exc:
         dist, extra = _EXTRAS.get(top, (top, "lm"))
         raise MissingExtraError(
-            f"this needs the optional package {dist!r} ({exc}); install it with "
-            f"pip install 'kgalign[{extra}]'") from None
+            f"this needs the optional package {dist!r} ({exc}); install it with pip install 'kgalign[{extra}]'"
+        ) from None

@@ -10,7 +10,8 @@ meaning. :func:`check` is the only place that decodes them, in the manner of sci
 from __future__ import annotations
 
 import enum
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from kgalign.errors import InputError, SolverError
 
@@ -35,8 +36,13 @@ class Status(enum.IntEnum):
     ITERATION_LIMIT = 5
 
 
-def check(reply, what: str, *, invalid_value: Callable[[int], str] | None = None,
-          invalid_matching: Callable[[int], str] | None = None) -> Any:
+def check(
+    reply,
+    what: str,
+    *,
+    invalid_value: Callable[[int], str] | None = None,
+    invalid_matching: Callable[[int], str] | None = None,
+) -> Any:
     """Return the result of a core call or raise the exception its status stands for.
 
     Parameters
@@ -68,20 +74,29 @@ def check(reply, what: str, *, invalid_value: Callable[[int], str] | None = None
     try:
         code = Status(int(status))
     except ValueError:
-        raise SolverError(f"{what} failed: unknown status {status} from the C++ core "
-                          "(kgalign._core is out of date; rebuild it)") from None
+        raise SolverError(
+            f"{what} failed: unknown status {status} from the C++ core (kgalign._core is out of date; rebuild it)"
+        ) from None
     if code is Status.OK:
         return result
     if code is Status.INVALID_VALUE:
-        raise InputError(invalid_value(where) if invalid_value else
-                         f"{what}: invalid value (NaN or forbidden infinity) at flat index {where}")
+        raise InputError(
+            invalid_value(where)
+            if invalid_value
+            else f"{what}: invalid value (NaN or forbidden infinity) at flat index {where}"
+        )
     if code is Status.INVALID_MATCHING:
-        raise InputError(invalid_matching(where) if invalid_matching else
-                         f"{what}: the matching of row {where} is invalid (column out of range or "
-                         "used twice, or a pair not stored in the matrix)")
+        raise InputError(
+            invalid_matching(where)
+            if invalid_matching
+            else f"{what}: the matching of row {where} is invalid (column out of range or "
+            "used twice, or a pair not stored in the matrix)"
+        )
     if code is Status.INFEASIBLE:
         raise SolverError(f"{what} failed: no feasible assignment (no augmenting path left)")
     if code is Status.ITERATION_LIMIT:
         raise SolverError(f"{what} failed: iteration cap reached before convergence")
-    raise SolverError(f"{what} failed: argument {where} of the C++ call is inconsistent with the "
-                      "others (internal error in kgalign.matching; please report it)")
+    raise SolverError(
+        f"{what} failed: argument {where} of the C++ call is inconsistent with the "
+        "others (internal error in kgalign.matching; please report it)"
+    )

@@ -6,6 +6,7 @@ import numpy as np
 
 from kgalign.errors import InputError, SolverError
 
+
 def core():
     """Return the compiled ``kgalign._core`` module or raise a clear error."""
     try:
@@ -54,8 +55,7 @@ def as_array(a, what: str) -> np.ndarray:
     import scipy.sparse as sp
 
     if sp.issparse(a):
-        raise InputError(f"{what} must be a dense array; for a sparse candidate graph use "
-                         "kgalign.matching.auction")
+        raise InputError(f"{what} must be a dense array; for a sparse candidate graph use kgalign.matching.auction")
     if a is None:
         raise InputError(f"{what} is missing (got None)")
     try:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-
 __all__ = ["DenseChoice", "solve_dense", "DEFAULT_WORK_PER_CELL"]
 
 log = logging.getLogger(__name__)
@@ -96,8 +95,9 @@ def _complete(x: np.ndarray, n2: int) -> np.ndarray:
     return x
 
 
-def solve_dense(S, *, work_per_cell: float = DEFAULT_WORK_PER_CELL, min_work: int = MIN_WORK,
-                topk: int = 50, refine: bool = True) -> DenseChoice:
+def solve_dense(
+    S, *, work_per_cell: float = DEFAULT_WORK_PER_CELL, min_work: int = MIN_WORK, topk: int = 50, refine: bool = True
+) -> DenseChoice:
     """Maximum-similarity 1-to-1 assignment of a dense matrix, exact unless the problem is hard.
 
     Parameters
@@ -158,6 +158,7 @@ def solve_dense(S, *, work_per_cell: float = DEFAULT_WORK_PER_CELL, min_work: in
     out = np.full(n1, -1, dtype=np.int64)
     status, where, result = core().lap_dense_f32(arr, True, None, out, max_work)
     if int(status) != Status.ITERATION_LIMIT:
+
         def invalid_value(bad: int) -> str:
             i, j = divmod(bad, n2)
             return f"similarity matrix contains {arr[i, j]} at {name_pair(i, j)}"
@@ -167,8 +168,13 @@ def solve_dense(S, *, work_per_cell: float = DEFAULT_WORK_PER_CELL, min_work: in
         return DenseChoice(rows, cols, "dense", {"max_work": max_work, "signal": sig})
     partial = int((out >= 0).sum())
     x = _complete(out, n2)
-    log.info("exact solver passed its work budget (%d cells) with %d of %d rows matched: "
-             "top-%d candidates + auction", max_work, partial, min(n1, n2), topk)
+    log.info(
+        "exact solver passed its work budget (%d cells) with %d of %d rows matched: top-%d candidates + auction",
+        max_work,
+        partial,
+        min(n1, n2),
+        topk,
+    )
     k = min(int(topk), n2)
     T = topk_rows(arr, k)  # k entries per row
     tcols = T.indices.reshape(n1, k).astype(np.int64)
@@ -182,6 +188,9 @@ def solve_dense(S, *, work_per_cell: float = DEFAULT_WORK_PER_CELL, min_work: in
     rows, cols = res.rows, res.cols
     if refine:
         rows, cols = refine_fn(G, rows, cols)
-    return DenseChoice(rows, cols, "sparse-fallback",
-                       {"max_work": max_work, "signal": sig, "partial": partial, "candidates": int(G.nnz),
-                        "gap": float(res.gap)})
+    return DenseChoice(
+        rows,
+        cols,
+        "sparse-fallback",
+        {"max_work": max_work, "signal": sig, "partial": partial, "candidates": int(G.nnz), "gap": float(res.gap)},
+    )

@@ -70,9 +70,16 @@ def _grid_exponent(values: np.ndarray) -> int:
     return int(np.min(exp.astype(np.int64) - 53 + tz))
 
 
-def auction(S, *, epsilon=None, exact: bool = False, unmatched_value=None,
-            eps_factor: float = 20.0, max_bids: int | None = None, n_threads: int | None = None
-            ) -> AuctionResult:
+def auction(
+    S,
+    *,
+    epsilon=None,
+    exact: bool = False,
+    unmatched_value=None,
+    eps_factor: float = 20.0,
+    max_bids: int | None = None,
+    n_threads: int | None = None,
+) -> AuctionResult:
     """Maximum-similarity (partial) assignment on a sparse candidate graph by auction.
 
     Forward Gauss-Seidel auction with epsilon scaling followed by reverse iterations
@@ -162,8 +169,12 @@ def auction(S, *, epsilon=None, exact: bool = False, unmatched_value=None,
         scale = (n1 + 1) / q
         w = np.round(data / q) * (n1 + 1)
         tw = np.round(t / q) * (n1 + 1)
-        info = check(core().auction_csr(
-            n1, n2, indptr, indices, w, np.ascontiguousarray(tw), 1.0, eps_factor, -1.0, cap, threads), "auction")
+        info = check(
+            core().auction_csr(
+                n1, n2, indptr, indices, w, np.ascontiguousarray(tw), 1.0, eps_factor, -1.0, cap, threads
+            ),
+            "auction",
+        )
         prices = info["prices"] / scale
         dual = info["dual"] / scale
         eps_used = 1.0 / scale
@@ -171,8 +182,9 @@ def auction(S, *, epsilon=None, exact: bool = False, unmatched_value=None,
         if t is None:
             t = _default_unmatched(lo, hi, n1)
         eps = float(epsilon) if epsilon is not None else max(1e-6 * (hi - lo), 1e-12)
-        info = check(core().auction_csr(n1, n2, indptr, indices, data, t, eps, eps_factor, -1.0, cap, threads),
-                     "auction")
+        info = check(
+            core().auction_csr(n1, n2, indptr, indices, data, t, eps, eps_factor, -1.0, cap, threads), "auction"
+        )
         prices, dual = info["prices"], info["dual"]
         eps_used = info["eps"]
     primal = info["primal"]
@@ -185,11 +197,22 @@ def auction(S, *, epsilon=None, exact: bool = False, unmatched_value=None,
             dual += (n1 + 1) * q  # each row's rounding moves the optimum by at most q/2
     objective = float(primal)
     msum = objective - float(t[free].sum())
-    return AuctionResult(rows=rows, cols=cols, objective=objective, dual_bound=float(dual),
-                         gap=float(dual) - objective, matched_similarity=msum, epsilon=eps_used,
-                         exact=bool(exact), rounded=rounded, unmatched_value=t, prices=prices,
-                         n_bids=int(info["n_bids"]), n_phases=int(info["n_phases"]),
-                         n_reverse=int(info["n_reverse"]))
+    return AuctionResult(
+        rows=rows,
+        cols=cols,
+        objective=objective,
+        dual_bound=float(dual),
+        gap=float(dual) - objective,
+        matched_similarity=msum,
+        epsilon=eps_used,
+        exact=bool(exact),
+        rounded=rounded,
+        unmatched_value=t,
+        prices=prices,
+        n_bids=int(info["n_bids"]),
+        n_phases=int(info["n_phases"]),
+        n_reverse=int(info["n_reverse"]),
+    )
 
 
 def _pair_sum(indptr, indices, data, rows, cols, n2) -> float:

@@ -7,12 +7,16 @@ import numpy as np
 from kgalign.errors import InputError
 from kgalign.matching._status import check
 from kgalign.matching._validate import (
-    as_array, assignment_arrays, check_names, core, name_pair, per_row,
+    as_array,
+    assignment_arrays,
+    check_names,
+    core,
+    name_pair,
+    per_row,
 )
 
 
-def linear_sum_assignment(cost, maximize: bool = False, *, unmatched_cost=None,
-                          row_names=None, col_names=None):
+def linear_sum_assignment(cost, maximize: bool = False, *, unmatched_cost=None, row_names=None, col_names=None):
     """Solve the (rectangular, partial) linear sum assignment problem exactly.
 
     Drop-in for :func:`scipy.optimize.linear_sum_assignment`, solved by the C++ core
@@ -78,8 +82,10 @@ def linear_sum_assignment(cost, maximize: bool = False, *, unmatched_cost=None,
         where = name_pair(i, j, row_names, col_names)
         if np.isnan(value):
             return f"cost matrix contains NaN at {where}"
-        return (f"cost matrix contains {value} at {where}; only {-value} (forbidden pair) is allowed "
-                f"when {'maximising' if maximize else 'minimising'}")
+        return (
+            f"cost matrix contains {value} at {where}; only {-value} (forbidden pair) is allowed "
+            f"when {'maximising' if maximize else 'minimising'}"
+        )
 
     check(solve(arr, bool(maximize), unmatched, out), "linear_sum_assignment", invalid_value=invalid_value)
     return assignment_arrays(out)

@@ -126,8 +126,9 @@ def partition_graph(S, n_parts: int, *, partitioner: str = "auto", seed: int = 0
     return row_part, col_part, "fallback"
 
 
-def partitioned_auction(S, *, block_rows: int | None = None, refine: bool = True,
-                        partitioner: str = "auto", seed: int = 0) -> PartitionedResult:
+def partitioned_auction(
+    S, *, block_rows: int | None = None, refine: bool = True, partitioner: str = "auto", seed: int = 0
+) -> PartitionedResult:
     """Maximum-similarity matching of a sparse candidate graph, by blocks when it is large.
 
     Parameters
@@ -211,16 +212,22 @@ def partitioned_auction(S, *, block_rows: int | None = None, refine: bool = True
         coo = S.tocoo()
         cut = row_block[coo.row] != col_block[coo.col]
         info.update(blocks=int(n_blocks), components=int(n_comp), partitioner=used, cut_edges=int(cut.sum()))
-        log.info("partitioned matching: %d rows in %d blocks (%d components, %s), %d cut edges",
-                 n1, n_blocks, n_comp, used, int(cut.sum()))
+        log.info(
+            "partitioned matching: %d rows in %d blocks (%d components, %s), %d cut edges",
+            n1,
+            n_blocks,
+            n_comp,
+            used,
+            int(cut.sum()),
+        )
         x = np.full(n1, -1, np.int64)
         r_order = np.argsort(row_block, kind="stable")
         c_order = np.argsort(col_block, kind="stable")
         r_bounds = np.searchsorted(row_block[r_order], np.arange(n_blocks + 1))
         c_bounds = np.searchsorted(col_block[c_order], np.arange(n_blocks + 1))
         for b in range(n_blocks):
-            rb = r_order[r_bounds[b]:r_bounds[b + 1]]
-            cb = c_order[c_bounds[b]:c_bounds[b + 1]]
+            rb = r_order[r_bounds[b] : r_bounds[b + 1]]
+            cb = c_order[c_bounds[b] : c_bounds[b + 1]]
             if len(rb) == 0 or len(cb) == 0:
                 continue
             sub = S[rb][:, cb]

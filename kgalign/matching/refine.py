@@ -7,13 +7,17 @@ import numpy as np
 from kgalign.errors import InputError
 from kgalign.matching._status import check
 from kgalign.matching._validate import (
-    as_csr, as_dense_matrix, assignment_arrays, col4row_from, core, per_row,
+    as_csr,
+    as_dense_matrix,
+    assignment_arrays,
+    col4row_from,
+    core,
+    per_row,
 )
 
 
 def _not_stored(row: int) -> str:
     return f"the matching pairs row {row} with a column that is not stored in S"
-
 
 
 def _dense_or_csr(S):
@@ -26,8 +30,7 @@ def _dense_or_csr(S):
     return "dense", D
 
 
-def refine(S, rows, cols, *, unmatched_value=None, max_rounds: int | None = None,
-           tol: float | None = None):
+def refine(S, rows, cols, *, unmatched_value=None, max_rounds: int | None = None, tol: float | None = None):
     """Improve a matching by re-exchange until no improving move is left.
 
     For a matching pi, exchanging the partners of rows i and k changes the total by

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from kgalign.config import as_int
 from kgalign.errors import InputError
 from kgalign.matching._validate import as_dense_matrix
-from kgalign.config import as_int
 
 #: default memory budget of one block of similarities (bytes)
 BLOCK_BYTES = 256 * 2**20
@@ -46,7 +46,7 @@ def _select_topk(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     if k >= n2:
         cols = np.broadcast_to(np.arange(n2, dtype=np.int64), (b, n2))
     else:
-        cols = np.argpartition(block, n2 - k, axis=1)[:, n2 - k:]
+        cols = np.argpartition(block, n2 - k, axis=1)[:, n2 - k :]
         sel = np.take_along_axis(block, cols, axis=1)
         kth = sel.min(axis=1, keepdims=True)
         # rows where the k-th value is tied with an unselected column: redo them exactly
@@ -70,8 +70,15 @@ def _select_topk(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return cols, vals
 
 
-def _select_topk_cpp(block: np.ndarray, k: int, n_threads: int | None = None, *,
-                     what: str = "similarity matrix", row_offset: int = 0, by_column: bool = False):
+def _select_topk_cpp(
+    block: np.ndarray,
+    k: int,
+    n_threads: int | None = None,
+    *,
+    what: str = "similarity matrix",
+    row_offset: int = 0,
+    by_column: bool = False,
+):
     """:func:`_select_topk` in C++ (``kgalign._core.topk_rows_*``, GIL released, OpenMP over rows).
 
     ``block`` is a C-contiguous float32 or float64 (b, n2) array and ``0 <= k <= n2``.
@@ -82,8 +89,9 @@ def _select_topk_cpp(block: np.ndarray, k: int, n_threads: int | None = None, *,
     from kgalign.matching._status import check
     from kgalign.matching._validate import core, name_pair
 
-    if n_threads is not None and (isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer))
-                                  or n_threads < 1):
+    if n_threads is not None and (
+        isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer)) or n_threads < 1
+    ):
         raise InputError(f"n_threads must be an integer >= 1 (or None for all cores), got {n_threads!r}")
     b, n2 = block.shape
     if n2 >= 2**31 - 1:
@@ -96,8 +104,11 @@ def _select_topk_cpp(block: np.ndarray, k: int, n_threads: int | None = None, *,
         i, j = divmod(bad, n2)
         return f"{what} has a NaN at {name_pair(row_offset + i, j)}"
 
-    check(fn(block, int(k), cols, vals, -1 if n_threads is None else int(n_threads), by_column), "topk_rows",
-          invalid_value=invalid_value)
+    check(
+        fn(block, int(k), cols, vals, -1 if n_threads is None else int(n_threads), by_column),
+        "topk_rows",
+        invalid_value=invalid_value,
+    )
     return cols, vals
 
 
@@ -154,8 +165,7 @@ def topk_rows(S, k: int, *, n_threads: int | None = None):
     return _csr_from_topk(cols, vals, n2)
 
 
-def topk_candidates(A, B, k: int, *, block_size: int = 4096, backend: str = "auto",
-                    n_threads: int | None = None):
+def topk_candidates(A, B, k: int, *, block_size: int = 4096, backend: str = "auto", n_threads: int | None = None):
     """Exact top-k candidate graph of the inner products ``A @ B.T``.
 
     Every row i keeps the k columns j with the largest ``A[i] @ B[j]`` (ties at the k-th value
@@ -237,6 +247,5 @@ def topk_candidates(A, B, k: int, *, block_size: int = 4096, backend: str = "aut
                 torch.matmul(At[s:e], Bt.T, out=tbuf[: e - s])
             else:
                 np.matmul(A[s:e], B.T, out=blk)
-            cols[s:e], vals[s:e] = _select_topk_cpp(blk, kk, n_threads, what="A @ B.T",
-                                                    row_offset=s, by_column=True)
+            cols[s:e], vals[s:e] = _select_topk_cpp(blk, kk, n_threads, what="A @ B.T", row_offset=s, by_column=True)
     return _csr_from_topk(cols, vals, n2)

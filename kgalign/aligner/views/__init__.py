@@ -10,7 +10,7 @@ similarity block; :func:`kgalign.aligner.similarity.compute_similarity` fuses th
 - :mod:`~kgalign.aligner.views.attributes`: TF-IDF cosine of attribute literals (keys and values).
 """
 
-from kgalign.aligner.views.attributes import attribute_texts, attribute_similarity
+from kgalign.aligner.views.attributes import attribute_similarity, attribute_texts
 from kgalign.aligner.views.names import center_embeddings
 from kgalign.aligner.views.strings import ngram_vectors, sparse_cosine_into
 from kgalign.aligner.views.structure import normalized_adjacency, propagate, structure_features

@@ -49,8 +49,9 @@ def has_attributes(kg, skip_predicates=None) -> bool:
     return any(attribute_texts(kg, include_keys=False, skip_predicates=skip_predicates))
 
 
-def attribute_similarity(out: np.ndarray, kg1, kg2, sources, targets, weight: float = 1.0,
-                         include_keys: bool = True, analyzer: str = "word") -> np.ndarray:
+def attribute_similarity(
+    out: np.ndarray, kg1, kg2, sources, targets, weight: float = 1.0, include_keys: bool = True, analyzer: str = "word"
+) -> np.ndarray:
     """Add ``weight`` times the TF-IDF cosine of the entities' attribute texts to ``out``.
 
     Literal values such as numbers, dates, codes and proper names are often shared across
@@ -83,8 +84,9 @@ def attribute_similarity(out: np.ndarray, kg1, kg2, sources, targets, weight: fl
     return sparse_cosine_into(out, X1, X2, weight)
 
 
-def attribute_pair_similarity(kg1, kg2, sources, targets, rows, cols, include_keys: bool = True,
-                              analyzer: str = "word") -> np.ndarray:
+def attribute_pair_similarity(
+    kg1, kg2, sources, targets, rows, cols, include_keys: bool = True, analyzer: str = "word"
+) -> np.ndarray:
     """TF-IDF cosine of the attribute texts of the candidate pairs only (sparse mode).
 
     Same vectors as :func:`attribute_similarity`; pair p is ``(sources[rows[p]],

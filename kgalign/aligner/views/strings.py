@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 
-def ngram_vectors(texts1: Sequence[str], texts2: Sequence[str], ngram_range=(1, 3),
-                  analyzer: str = "char_wb", min_df: int = 1):
+def ngram_vectors(
+    texts1: Sequence[str], texts2: Sequence[str], ngram_range=(1, 3), analyzer: str = "char_wb", min_df: int = 1
+):
     """TF-IDF vectors of two text lists in one shared vocabulary.
 
     Character n-grams within word boundaries (``char_wb``) are robust to transliteration
@@ -35,17 +36,22 @@ def ngram_vectors(texts1: Sequence[str], texts2: Sequence[str], ngram_range=(1, 
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     texts1, texts2 = [t or "" for t in texts1], [t or "" for t in texts2]
-    vec = TfidfVectorizer(analyzer=analyzer, ngram_range=tuple(ngram_range), sublinear_tf=True,
-                          min_df=min_df, dtype=np.float32, lowercase=True)
+    vec = TfidfVectorizer(
+        analyzer=analyzer,
+        ngram_range=tuple(ngram_range),
+        sublinear_tf=True,
+        min_df=min_df,
+        dtype=np.float32,
+        lowercase=True,
+    )
     try:
         # one counting pass over both lists: fit_transform gives the rows transform would
         X = vec.fit_transform(texts1 + texts2).tocsr()
     except ValueError:  # empty vocabulary: no text has any n-gram
         import scipy.sparse as sp
 
-        return (sp.csr_matrix((len(texts1), 1), dtype=np.float32),
-                sp.csr_matrix((len(texts2), 1), dtype=np.float32))
-    return X[:len(texts1)], X[len(texts1):]
+        return (sp.csr_matrix((len(texts1), 1), dtype=np.float32), sp.csr_matrix((len(texts2), 1), dtype=np.float32))
+    return X[: len(texts1)], X[len(texts1) :]
 
 
 #: A shared column goes to the dense (BLAS) part of :func:`sparse_cosine_into` when
@@ -117,14 +123,14 @@ def sparse_cosine_into(out: np.ndarray, X1, X2, weight: float = 1.0, block: int 
         # column chunks keep the densified parts within ~256 MiB per side
         step = max(1, _DENSE_CHUNK_CELLS // max(n1, n2))
         for c0 in range(0, len(dense_cols), step):
-            cols = dense_cols[c0:c0 + step]
+            cols = dense_cols[c0 : c0 + step]
             D1 = X1[:, cols].toarray()
             D2t = np.ascontiguousarray(X2[:, cols].toarray().T)
             if w != 1:
                 D1 *= w
             for start in range(0, n1, block):
                 stop = min(start + block, n1)
-                part = buf[:stop - start]
+                part = buf[: stop - start]
                 np.matmul(D1[start:stop], D2t, out=part)
                 out[start:stop] += part
             del D1, D2t

@@ -10,7 +10,7 @@ feature vectors is a weighted sum of per-hop cosines.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

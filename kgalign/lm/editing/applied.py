@@ -40,7 +40,7 @@ class AppliedEdit:
     meta: dict = field(default_factory=dict)
 
     @classmethod
-    def from_states(cls, before: dict, model, meta: dict | None = None) -> "AppliedEdit":
+    def from_states(cls, before: dict, model, meta: dict | None = None) -> AppliedEdit:
         """Compare a copy of the weights taken before the edit with the model now.
 
         Parameters
@@ -84,8 +84,9 @@ class AppliedEdit:
             for name, (idx, val) in self.original.entries.items():
                 target = resolve_target(model, name)
                 if tuple(target.shape) != self.original.shapes[name]:
-                    raise InputError(f"{name}: model shape {tuple(target.shape)} != edit shape "
-                                     f"{self.original.shapes[name]}")
+                    raise InputError(
+                        f"{name}: model shape {tuple(target.shape)} != edit shape {self.original.shapes[name]}"
+                    )
                 flat = target.view(-1)
                 flat[idx.to(flat.device)] = val.to(flat.device, flat.dtype)
         return model
@@ -110,7 +111,7 @@ class AppliedEdit:
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "AppliedEdit":
+    def load(cls, path: str | os.PathLike) -> AppliedEdit:
         """Read an edit written by :meth:`save` (nothing is unpickled).
 
         Raises

@@ -19,9 +19,10 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
+from collections.abc import Sized
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sized, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -109,13 +110,18 @@ def choose_edits(built, prober, n: int, seed: int):
     for q in built.queries:
         by_fact[q.fact][q.lang] = q
     seen = sorted(f for f, g in built.groups.items() if g == "seen")
-    items = [(by_fact[f][lang].template, by_fact[f][lang].subject, len(prober.tokens(by_fact[f][lang].object)))
-             for f in seen for lang in (built.lang1, built.lang2)]
+    items = [
+        (by_fact[f][lang].template, by_fact[f][lang].subject, len(prober.tokens(by_fact[f][lang].object)))
+        for f in seen
+        for lang in (built.lang1, built.lang2)
+    ]
     preds = predict_tokens(prober, items)
     known = []
     for i, f in enumerate(seen):
-        ok = all(preds[2 * i + j] == prober.tokens(by_fact[f][lang].object)
-                 for j, lang in enumerate((built.lang1, built.lang2)))
+        ok = all(
+            preds[2 * i + j] == prober.tokens(by_fact[f][lang].object)
+            for j, lang in enumerate((built.lang1, built.lang2))
+        )
         if ok:
             known.append(f)
     rng = np.random.default_rng(seed)
@@ -129,8 +135,11 @@ def choose_edits(built, prober, n: int, seed: int):
         if fact.s1 in used_subjects:
             continue
         # the new object: another object of the relation, named differently in both languages
-        choices = sorted(o for o in objs_by_rel[fact.rel1]
-                         if o != fact.o1 and kg1.label(o, built.lang1) != kg1.label(fact.o1, built.lang1))
+        choices = sorted(
+            o
+            for o in objs_by_rel[fact.rel1]
+            if o != fact.o1 and kg1.label(o, built.lang1) != kg1.label(fact.o1, built.lang1)
+        )
         if not choices:
             continue
         out.append((f, int(rng.choice(choices))))
@@ -156,17 +165,22 @@ def _gold_fact_edits(built, chosen):
     out = []
     for f, new1 in chosen:
         q1, q2 = by_fact[f][l1], by_fact[f][l2]
-        fe = FactEdit({l1: q1.subject, l2: q2.subject}, {l1: q1.template, l2: q2.template},
-                      {l1: kg1.label(new1, l1), l2: kg2.label(gold[new1], l2)},
-                      {l1: q1.object, l2: q2.object},
-                      {l1: fallback_template(q1.relation, l1), l2: fallback_template(q2.relation, l2)},
-                      source_lang=l1, key=f)
+        fe = FactEdit(
+            {l1: q1.subject, l2: q2.subject},
+            {l1: q1.template, l2: q2.template},
+            {l1: kg1.label(new1, l1), l2: kg2.label(gold[new1], l2)},
+            {l1: q1.object, l2: q2.object},
+            {l1: fallback_template(q1.relation, l1), l2: fallback_template(q2.relation, l2)},
+            source_lang=l1,
+            key=f,
+        )
         out.append(fe)
     return out
 
 
-def run_edit_demo(cfg: EditDemoConfig | None = None, out_dir: str | os.PathLike | None = None,
-                  force: bool = False, echo=print) -> dict:
+def run_edit_demo(
+    cfg: EditDemoConfig | None = None, out_dir: str | os.PathLike | None = None, force: bool = False, echo=print
+) -> dict:
     """Run the experiment; return (and optionally write) its summary.
 
     Writes ``summary.json``, ``kg_patch/`` (SPARQL and Turtle), ``edit_metrics.png`` and
@@ -201,9 +215,18 @@ def run_edit_demo(cfg: EditDemoConfig | None = None, out_dir: str | os.PathLike 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     try:
-        dcfg = DemoConfig(pair=cfg.pair, data_dir=cfg.data_dir, n_facts=cfg.n_facts, epochs=cfg.epochs,
-                          transfer_share=0.0, unseen_share=0.2, paraphrases=True, seed=cfg.seed,
-                          threads=cfg.threads, progress=cfg.progress)
+        dcfg = DemoConfig(
+            pair=cfg.pair,
+            data_dir=cfg.data_dir,
+            n_facts=cfg.n_facts,
+            epochs=cfg.epochs,
+            transfer_share=0.0,
+            unseen_share=0.2,
+            paraphrases=True,
+            seed=cfg.seed,
+            threads=cfg.threads,
+            progress=cfg.progress,
+        )
         built = build_demo_model(dcfg, echo)
         # DemoModel declares these fields as ``object`` (torch is imported lazily there)
         model: Any = built.model
@@ -222,44 +245,59 @@ def run_edit_demo(cfg: EditDemoConfig | None = None, out_dir: str | os.PathLike 
             links, scores = np.asarray(pair.links), None
             source = "gold links (no alignment file given)"
         kg1 = pair.kg1
-        reqs = [EditRequest("replace", kg1.identifier(fs.facts[f].s1), kg1.relations[fs.facts[f].rel1],
-                            kg1.identifier(new)) for f, new in chosen]
+        reqs = [
+            EditRequest("replace", kg1.identifier(fs.facts[f].s1), kg1.relations[fs.facts[f].rel1], kg1.identifier(new))
+            for f, new in chosen
+        ]
         resolved = resolve_edits(kg1, reqs)
         patch = propagate_edits(resolved, kg1, pair.kg2, links, scores, min_confidence=cfg.min_confidence)
         kg_stats = {**patch.stats(), "alignment": source}
         # graph check: the SPARQL update applied with rdflib gives the patched graph
         kg_stats["sparql_matches_patch"] = _check_sparql(patch, pair.kg2)
-        echo(f"[edit-demo] KG patch via {source}: {kg_stats['target_removed']} removed / "
-             f"{kg_stats['target_added']} added in {tgt}; {kg_stats['unresolved']} not propagated "
-             f"({kg_stats['unresolved_by_reason']}); SPARQL update reproduces the patch: {kg_stats['sparql_matches_patch']}")
+        echo(
+            f"[edit-demo] KG patch via {source}: {kg_stats['target_removed']} removed / "
+            f"{kg_stats['target_added']} added in {tgt}; {kg_stats['unresolved']} not propagated "
+            f"({kg_stats['unresolved_by_reason']}); SPARQL update reproduces the patch: {kg_stats['sparql_matches_patch']}"  # noqa: E501
+        )
 
         # ---------------------------------------------------------- model level
-        train_edits, skipped = fact_edits_from_kg(resolved, pair, links, built.templates,
-                                                  source_lang=src, target_lang=tgt, portability=True)
+        train_edits, skipped = fact_edits_from_kg(
+            resolved, pair, links, built.templates, source_lang=src, target_lang=tgt, portability=True
+        )
         eval_edits = _gold_fact_edits(built, chosen)
         for fe_t, fe_e in zip(train_edits, eval_edits):
             fe_e.portability = fe_t.portability  # one-hop facts through KG1 and the alignment
-        xl_named_right = sum(fe_t.subject.get(tgt) == fe_e.subject[tgt] and fe_t.new_object.get(tgt) == fe_e.new_object[tgt]
-                             for fe_t, fe_e in zip(train_edits, eval_edits))
+        xl_named_right = sum(
+            fe_t.subject.get(tgt) == fe_e.subject[tgt] and fe_t.new_object.get(tgt) == fe_e.new_object[tgt]
+            for fe_t, fe_e in zip(train_edits, eval_edits)
+        )
         edited_subjects = {fs.facts[f].s1 for f, _ in chosen}
         rng = np.random.default_rng(cfg.seed + 1)
-        others = sorted(f for f in built.groups if fs.facts[f].s1 not in edited_subjects
-                        and built.groups[f] == "seen")
+        others = sorted(f for f in built.groups if fs.facts[f].s1 not in edited_subjects and built.groups[f] == "seen")
         rng.shuffle(others)
-        keep_facts = set(others[cfg.n_locality:cfg.n_locality + cfg.n_preserve])
-        locality_facts = set(others[:cfg.n_locality])
-        preserve = [(q.template, q.subject, len(prober.tokens(q.object)))
-                    for q in built.queries if q.fact in keep_facts]
-        loc_items = {lang: [(q.template, q.subject, len(prober.tokens(q.object)))
-                            for q in built.queries if q.fact in locality_facts and q.lang == lang] for lang in (src, tgt)}
+        keep_facts = set(others[cfg.n_locality : cfg.n_locality + cfg.n_preserve])
+        locality_facts = set(others[: cfg.n_locality])
+        preserve = [
+            (q.template, q.subject, len(prober.tokens(q.object))) for q in built.queries if q.fact in keep_facts
+        ]
+        loc_items = {
+            lang: [
+                (q.template, q.subject, len(prober.tokens(q.object)))
+                for q in built.queries
+                if q.fact in locality_facts and q.lang == lang
+            ]
+            for lang in (src, tgt)
+        }
         loc_before = {lang: predict_tokens(prober, its) for lang, its in loc_items.items()}
         reference = {n: p.detach().clone() for n, p in model.state_dict().items()}
         texts = built.corpus[src] + built.corpus[tgt]
         cov = key_covariance(model, prober, texts, cfg.options.get("rome", {}).get("layer", 0))
         pre = edit_metrics(prober, eval_edits, src, tgt, loc_items, loc_before)
-        echo(f"[edit-demo] before editing: reliability F1 {pre['reliability']['f1']:.3f} "
-             f"(new object), cross-lingual {pre['generality_crosslingual']['f1']:.3f}; "
-             f"{xl_named_right}/{len(eval_edits)} target-language prompts named right by the alignment")
+        echo(
+            f"[edit-demo] before editing: reliability F1 {pre['reliability']['f1']:.3f} "
+            f"(new object), cross-lingual {pre['generality_crosslingual']['f1']:.3f}; "
+            f"{xl_named_right}/{len(eval_edits)} target-language prompts named right by the alignment"
+        )
 
         batch, sequential, restored = {}, {}, {}
         for method in cfg.methods:
@@ -267,23 +305,37 @@ def run_edit_demo(cfg: EditDemoConfig | None = None, out_dir: str | os.PathLike 
             for mode in MODES:
                 langs = [src] if mode == "source" else [src, tgt]
                 t = time.perf_counter()
-                ae = apply_edits(model, prober, train_edits, method, langs, seed=cfg.seed, cov=cov,
-                                 preserve=preserve, **opts)
+                ae = apply_edits(
+                    model, prober, train_edits, method, langs, seed=cfg.seed, cov=cov, preserve=preserve, **opts
+                )
                 res = edit_metrics(prober, eval_edits, src, tgt, loc_items, loc_before)
                 res["nnz"], res["seconds"] = ae.nnz, round(time.perf_counter() - t, 2)
                 ae.revert(model)
                 ok = _same(model, reference)
                 batch[f"{method}/{mode}"] = res
                 restored[f"{method}/{mode}/batch"] = ok
-                echo(f"[edit-demo] {method:<9}{mode:<7} batch of {len(train_edits)}: rel {res['reliability']['f1']:.3f} "
-                     f"xl {res['generality_crosslingual']['f1']:.3f} loc {res['locality']['mean']:.3f} "
-                     f"({res['seconds']:.1f} s, {ae.nnz} weights; reverted exactly: {ok})")
+                echo(
+                    f"[edit-demo] {method:<9}{mode:<7} batch of {len(train_edits)}: rel {res['reliability']['f1']:.3f} "
+                    f"xl {res['generality_crosslingual']['f1']:.3f} loc {res['locality']['mean']:.3f} "
+                    f"({res['seconds']:.1f} s, {ae.nnz} weights; reverted exactly: {ok})"
+                )
                 # sequential: one edit at a time, metrics on the edits so far
                 curve, applied = [], []
                 for k in range(min(cfg.n_sequential, len(train_edits))):
-                    applied.append(apply_edits(model, prober, [train_edits[k]], method, langs, seed=cfg.seed,
-                                               cov=cov, preserve=preserve, **opts))
-                    r = edit_metrics(prober, eval_edits[:k + 1], src, tgt, loc_items, loc_before)
+                    applied.append(
+                        apply_edits(
+                            model,
+                            prober,
+                            [train_edits[k]],
+                            method,
+                            langs,
+                            seed=cfg.seed,
+                            cov=cov,
+                            preserve=preserve,
+                            **opts,
+                        )
+                    )
+                    r = edit_metrics(prober, eval_edits[: k + 1], src, tgt, loc_items, loc_before)
                     curve.append({"n": k + 1, **{m: _headline(r, m) for m in METRICS}})
                 for ae in reversed(applied):
                     ae.revert(model)
@@ -291,17 +343,33 @@ def run_edit_demo(cfg: EditDemoConfig | None = None, out_dir: str | os.PathLike 
                 sequential[f"{method}/{mode}"] = curve
         post = edit_metrics(prober, eval_edits, src, tgt, loc_items, loc_before)
         summary = {
-            "pair": cfg.pair, "source_lang": src, "target_lang": tgt, "n_edits": len(eval_edits),
-            "alignment": source, "kg_patch": kg_stats, "skipped": skipped,
+            "pair": cfg.pair,
+            "source_lang": src,
+            "target_lang": tgt,
+            "n_edits": len(eval_edits),
+            "alignment": source,
+            "kg_patch": kg_stats,
+            "skipped": skipped,
             "before": {m: _headline(pre, m) for m in METRICS},
-            "batch": {k: {**{m: _headline(v, m) for m in METRICS}, "em": {m: _headline(v, m, "em") for m in METRICS},
-                          "nnz": v["nnz"], "seconds": v["seconds"]} for k, v in batch.items()},
-            "sequential": sequential, "restored_exactly": restored,
+            "batch": {
+                k: {
+                    **{m: _headline(v, m) for m in METRICS},
+                    "em": {m: _headline(v, m, "em") for m in METRICS},
+                    "nnz": v["nnz"],
+                    "seconds": v["seconds"],
+                }
+                for k, v in batch.items()
+            },
+            "sequential": sequential,
+            "restored_exactly": restored,
             "after_revert": {m: _headline(post, m) for m in METRICS},
             "metric_note": "token-level F1 on sub-tokens (EM in 'em'); locality = share of mask positions "
-                           "whose arg-max is unchanged (EasyEdit), mean of both languages",
-            "model": {"steps": cast(Any, built.result).steps, "vocab": len(cast(Sized, built.tokenizer)),
-                      "parameters": sum(p.numel() for p in model.parameters())},
+            "whose arg-max is unchanged (EasyEdit), mean of both languages",
+            "model": {
+                "steps": cast(Any, built.result).steps,
+                "vocab": len(cast(Sized, built.tokenizer)),
+                "parameters": sum(p.numel() for p in model.parameters()),
+            },
             "total_seconds": round(time.perf_counter() - t0, 1),
             "config": asdict(cfg),
         }
@@ -326,8 +394,11 @@ def run_edit_demo(cfg: EditDemoConfig | None = None, out_dir: str | os.PathLike 
 
 def _headline(res: dict, metric: str, key: str = "f1") -> float:
     if metric == "locality":
-        return float(res["locality"].get("mean", float("nan"))) if key == "f1" else float(
-            np.mean([v["em"] for k, v in res["locality"].items() if k != "mean"]))
+        return (
+            float(res["locality"].get("mean", float("nan")))
+            if key == "f1"
+            else float(np.mean([v["em"] for k, v in res["locality"].items() if k != "mean"]))
+        )
     return float(res[metric][key])
 
 
@@ -352,21 +423,32 @@ def _check_sparql(patch, kg2) -> bool:
 
 def format_edit_summary(s: dict) -> str:
     """The method x metric table (token F1; locality = unchanged predictions) as text."""
-    short = {"reliability": "rel", "generality_paraphrase": "para", "generality_crosslingual": "xling",
-             "locality": "loc", "portability": "port"}
-    lines = [f"cross-lingual edit propagation demo ({s['pair']}: edits in {s['source_lang']}, judged also in "
-             f"{s['target_lang']}; {s['n_edits']} edits as one batch; token F1)",
-             f"{'method':<10}{'training':<9}" + "".join(f"{short[m]:>8}" for m in METRICS) + f"{'weights':>10}"]
+    short = {
+        "reliability": "rel",
+        "generality_paraphrase": "para",
+        "generality_crosslingual": "xling",
+        "locality": "loc",
+        "portability": "port",
+    }
+    lines = [
+        f"cross-lingual edit propagation demo ({s['pair']}: edits in {s['source_lang']}, judged also in "
+        f"{s['target_lang']}; {s['n_edits']} edits as one batch; token F1)",
+        f"{'method':<10}{'training':<9}" + "".join(f"{short[m]:>8}" for m in METRICS) + f"{'weights':>10}",
+    ]
     b = s["before"]
     lines.append(f"{'(none)':<10}{'-':<9}" + "".join(f"{b[m]:>8.3f}" for m in METRICS) + f"{0:>10}")
     for key, v in s["batch"].items():
         method, mode = key.split("/")
         lines.append(f"{method:<10}{mode:<9}" + "".join(f"{v[m]:>8.3f}" for m in METRICS) + f"{v['nnz']:>10}")
     ok = all(s["restored_exactly"].values())
-    lines.append(f"every edit reverted bit for bit: {'yes' if ok else 'NO'}; after revert: "
-                 + ", ".join(f"{short[m]} {s['after_revert'][m]:.3f}" for m in METRICS))
+    lines.append(
+        f"every edit reverted bit for bit: {'yes' if ok else 'NO'}; after revert: "
+        + ", ".join(f"{short[m]} {s['after_revert'][m]:.3f}" for m in METRICS)
+    )
     kp = s["kg_patch"]
-    lines.append(f"KG patch ({s['alignment']}): {s['target_lang']} -{kp['target_removed']} +{kp['target_added']} "
-                 f"triples, {kp['unresolved']} edits' triples not propagated {kp['unresolved_by_reason']}; "
-                 f"total {s['total_seconds']:.0f} s")
+    lines.append(
+        f"KG patch ({s['alignment']}): {s['target_lang']} -{kp['target_removed']} +{kp['target_added']} "
+        f"triples, {kp['unresolved']} edits' triples not propagated {kp['unresolved_by_reason']}; "
+        f"total {s['total_seconds']:.0f} s"
+    )
     return "\n".join(lines)

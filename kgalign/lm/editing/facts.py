@@ -9,8 +9,9 @@ alignment is what carries an edit from the source language to the target languag
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from kgalign.errors import InputError
 
@@ -78,9 +79,18 @@ def noun_phrase(relation_iri: str, subject: str, lang: str) -> str:
     return pat.format(name=readable_relation_name(relation_iri), subject=subject)
 
 
-def fact_edits_from_kg(edits, pair, links, templates, *, source_lang: str | None = None,
-                       target_lang: str | None = None, relation_pairs=None, name=None,
-                       portability: bool = True) -> tuple[list[FactEdit], list[dict]]:
+def fact_edits_from_kg(
+    edits,
+    pair,
+    links,
+    templates,
+    *,
+    source_lang: str | None = None,
+    target_lang: str | None = None,
+    relation_pairs=None,
+    name=None,
+    portability: bool = True,
+) -> tuple[list[FactEdit], list[dict]]:
     """Model edits for the added triples of KG edits (``add`` and ``replace``).
 
     Parameters
@@ -135,8 +145,13 @@ def fact_edits_from_kg(edits, pair, links, templates, *, source_lang: str | None
         for s, r, o in ed.added:
             r1 = kg1.relations[r]
             pr = best.get(r)
-            fe = FactEdit({l1: name(kg1, s, l1)}, {l1: templates.get(r1, l1, (pr.iri2,) if pr else ())},
-                          {l1: name(kg1, o, l1)}, source_lang=l1, key=(k, kg1.identifier(s), r1, kg1.identifier(o)))
+            fe = FactEdit(
+                {l1: name(kg1, s, l1)},
+                {l1: templates.get(r1, l1, (pr.iri2,) if pr else ())},
+                {l1: name(kg1, o, l1)},
+                source_lang=l1,
+                key=(k, kg1.identifier(s), r1, kg1.identifier(o)),
+            )
             fe.paraphrase[l1] = fallback_template(r1, l1)
             olds = [b for b in ed.old_objects if b != o]
             if olds:
@@ -150,21 +165,32 @@ def fact_edits_from_kg(edits, pair, links, templates, *, source_lang: str | None
                 if olds and olds[0] in m12:
                     fe.old_object[l2] = name(kg2, m12[olds[0]], l2)
             else:
-                skipped.append({"edit": k, "lang": l2, "reason": "no aligned subject, object or relation: "
-                                "source language only"})
+                skipped.append(
+                    {"edit": k, "lang": l2, "reason": "no aligned subject, object or relation: source language only"}
+                )
             if portability:
                 for r_b, z in by_s1.get(o, ()):
                     if z == o:
                         continue
                     rb1 = kg1.relations[r_b]
-                    fe.portability.append({"lang": l1, "template": templates.get(rb1, l1),
-                                           "subject": noun_phrase(r1, fe.subject[l1], l1),
-                                           "object": name(kg1, z, l1)})
+                    fe.portability.append(
+                        {
+                            "lang": l1,
+                            "template": templates.get(rb1, l1),
+                            "subject": noun_phrase(r1, fe.subject[l1], l1),
+                            "object": name(kg1, z, l1),
+                        }
+                    )
                     pb = best.get(r_b)
                     if l2 in fe.subject and pr is not None and pb is not None and z in m12:
-                        fe.portability.append({"lang": l2, "template": templates.get(pb.iri2, l2, (rb1,)),
-                                               "subject": noun_phrase(pr.iri2, fe.subject[l2], l2),
-                                               "object": name(kg2, m12[z], l2)})
+                        fe.portability.append(
+                            {
+                                "lang": l2,
+                                "template": templates.get(pb.iri2, l2, (rb1,)),
+                                "subject": noun_phrase(pr.iri2, fe.subject[l2], l2),
+                                "object": name(kg2, m12[z], l2),
+                            }
+                        )
             out.append(fe)
     return out, skipped
 
@@ -174,4 +200,3 @@ def check_fact_edits(fact_edits: Sequence[FactEdit], langs: Sequence[str]) -> No
     for k, fe in enumerate(fact_edits):
         if not any(lang in fe.template for lang in langs):
             raise InputError(f"edit #{k + 1} has no prompt in {', '.join(langs)}")
-

@@ -30,7 +30,8 @@ restores every weight bit for bit, ``negate`` subtracts the difference.
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from kgalign.errors import InputError
 
@@ -65,13 +66,24 @@ def edit_examples(prober, fact_edits, languages: Sequence[str]) -> list[dict]:
 
 def edit_requests(fact_edits, languages: Sequence[str]) -> list[tuple]:
     """``(template, subject, new_object)`` triples of the edits in ``languages`` (for ROME)."""
-    return [(fe.template[lang], fe.subject[lang], fe.new_object[lang])
-            for fe in fact_edits for lang in languages if lang in fe.template and lang in fe.new_object]
+    return [
+        (fe.template[lang], fe.subject[lang], fe.new_object[lang])
+        for fe in fact_edits
+        for lang in languages
+        if lang in fe.template and lang in fe.new_object
+    ]
 
 
 def _trainer_kwargs(lr: float, steps: int, n: int, seed: int) -> dict:
-    return dict(objective="labels", lr=lr, max_steps=steps, batch_size=max(1, min(n, 32)),
-                device="cpu", seed=seed, progress=False)
+    return dict(
+        objective="labels",
+        lr=lr,
+        max_steps=steps,
+        batch_size=max(1, min(n, 32)),
+        device="cpu",
+        seed=seed,
+        progress=False,
+    )
 
 
 def preserve_examples(prober, prompts: Sequence[tuple]) -> list[dict]:
@@ -93,9 +105,19 @@ def preserve_examples(prober, prompts: Sequence[tuple]) -> list[dict]:
     return out
 
 
-def apply_edits(model, prober, fact_edits, method: str = "rome", languages: Sequence[str] = (), *,
-                seed: int = 0, texts: Sequence[str] | None = None, cov=None, preserve: Sequence[tuple] = (),
-                **options):
+def apply_edits(
+    model,
+    prober,
+    fact_edits,
+    method: str = "rome",
+    languages: Sequence[str] = (),
+    *,
+    seed: int = 0,
+    texts: Sequence[str] | None = None,
+    cov=None,
+    preserve: Sequence[tuple] = (),
+    **options,
+):
     """Write ``fact_edits`` into ``model`` (in place) and return the reversible edit.
 
     Parameters
@@ -157,23 +179,46 @@ def apply_edits(model, prober, fact_edits, method: str = "rome", languages: Sequ
             info = _lora(model, prober, data, opts, seed)
     model.train(was_training)
     model.eval()
-    meta = {"method": method, "languages": langs, "options": opts, "n_edits": len(fact_edits),
-            "n_preserve": len(preserve) if method != "rome" else 0,
-            "seconds": round(time.perf_counter() - t, 3), "info": info,
-            "edits": [{"key": list(fe.key) if isinstance(fe.key, tuple) else fe.key,
-                       "subject": fe.subject, "new_object": fe.new_object} for fe in fact_edits]}
+    meta = {
+        "method": method,
+        "languages": langs,
+        "options": opts,
+        "n_edits": len(fact_edits),
+        "n_preserve": len(preserve) if method != "rome" else 0,
+        "seconds": round(time.perf_counter() - t, 3),
+        "info": info,
+        "edits": [
+            {
+                "key": list(fe.key) if isinstance(fe.key, tuple) else fe.key,
+                "subject": fe.subject,
+                "new_object": fe.new_object,
+            }
+            for fe in fact_edits
+        ],
+    }
     return AppliedEdit.from_states(before, model, meta)
 
 
 def _ft_child(model, prober, data, opts, seed):
     from kgalign.lm.finetune import ChildTuningHook, Trainer, fisher_information, fisher_mask
 
-    fisher = fisher_information(model, data, tokenizer=prober.tokenizer, objective="labels",
-                                batch_size=max(1, min(len(data), 32)), device="cpu", seed=seed)
+    fisher = fisher_information(
+        model,
+        data,
+        tokenizer=prober.tokenizer,
+        objective="labels",
+        batch_size=max(1, min(len(data), 32)),
+        device="cpu",
+        seed=seed,
+    )
     masks = fisher_mask(fisher, opts["reserve_p"])
     model.train()
-    res = Trainer(model, prober.tokenizer, hooks=[ChildTuningHook("D", masks=masks)],
-                  **_trainer_kwargs(opts["lr"], opts["steps"], len(data), seed)).train(data)
+    res = Trainer(
+        model,
+        prober.tokenizer,
+        hooks=[ChildTuningHook("D", masks=masks)],
+        **_trainer_kwargs(opts["lr"], opts["steps"], len(data), seed),
+    ).train(data)
     return {"final_loss": float(res.train_losses[-1]), "examples": len(data)}
 
 
@@ -181,9 +226,15 @@ def _lt_sft(model, prober, data, opts, seed):
     from kgalign.lm.finetune import lt_sft
 
     model.train()
-    diff = lt_sft(model, data, k=opts["k"], tokenizer=prober.tokenizer, full_steps=opts["full_steps"],
-                  sparse_steps=opts["sparse_steps"],
-                  trainer_kwargs=_trainer_kwargs(opts["lr"], opts["sparse_steps"], len(data), seed))
+    diff = lt_sft(
+        model,
+        data,
+        k=opts["k"],
+        tokenizer=prober.tokenizer,
+        full_steps=opts["full_steps"],
+        sparse_steps=opts["sparse_steps"],
+        trainer_kwargs=_trainer_kwargs(opts["lr"], opts["sparse_steps"], len(data), seed),
+    )
     return {"nnz": diff.nnz, "examples": len(data)}
 
 
@@ -200,8 +251,12 @@ def _lora(model, prober, data, opts, seed):
     work = copy.deepcopy(model)
     adapters.init(work)
     name = "kgalign_edit"
-    work.add_adapter(name, config=LoRAConfig(r=int(opts["r"]), alpha=int(opts["alpha"]),
-                                             selfattn_lora=True, intermediate_lora=True, output_lora=True))
+    work.add_adapter(
+        name,
+        config=LoRAConfig(
+            r=int(opts["r"]), alpha=int(opts["alpha"]), selfattn_lora=True, intermediate_lora=True, output_lora=True
+        ),
+    )
     work.train_adapter(name)
     work.train()
     res = Trainer(work, prober.tokenizer, **_trainer_kwargs(opts["lr"], opts["steps"], len(data), seed)).train(data)
@@ -227,5 +282,15 @@ def _rome(model, prober, fact_edits, langs, opts, texts, cov):
         raise InputError(f"no edit has a prompt in {', '.join(langs)}")
     if cov is None and texts:
         cov = key_covariance(model, prober, list(texts), opts["layer"], ridge=opts["ridge"])
-    return rome_edit(model, prober, reqs, layer=opts["layer"], cov=cov, steps=opts["steps"], lr=opts["lr"],
-                     l2=opts["l2"], ridge=opts["ridge"], positions=opts["positions"])
+    return rome_edit(
+        model,
+        prober,
+        reqs,
+        layer=opts["layer"],
+        cov=cov,
+        steps=opts["steps"],
+        lr=opts["lr"],
+        l2=opts["l2"],
+        ridge=opts["ridge"],
+        positions=opts["positions"],
+    )

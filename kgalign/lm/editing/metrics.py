@@ -20,7 +20,8 @@ the cross-lingual part), *locality* (other facts keep their predictions, both la
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ def subject_last_position(prober, ids: Sequence[int], subject: str) -> int:
     sub = prober.tokens(subject)
     n = len(sub)
     for start in range(len(ids) - n, -1, -1):
-        if list(ids[start:start + n]) == sub:
+        if list(ids[start : start + n]) == sub:
             return start + n - 1
     raise InputError(f"subject {subject!r} not found in its prompt tokens")
 
@@ -79,8 +80,11 @@ def score_answers(prober, items: Sequence[tuple]) -> dict:
     preds = predict_tokens(prober, [(t, s, len(g)) for (t, s, _), g in zip(items, golds)])
     f1 = [token_f1(p, g) for p, g in zip(preds, golds)]
     em = [float(p == g) for p, g in zip(preds, golds)]
-    return {"f1": float(np.mean(f1)) if f1 else float("nan"),
-            "em": float(np.mean(em)) if em else float("nan"), "n": len(items)}
+    return {
+        "f1": float(np.mean(f1)) if f1 else float("nan"),
+        "em": float(np.mean(em)) if em else float("nan"),
+        "n": len(items),
+    }
 
 
 def locality_score(prober, items: Sequence[tuple], before: Sequence[Sequence[int]]) -> dict:
@@ -101,12 +105,16 @@ def locality_score(prober, items: Sequence[tuple], before: Sequence[Sequence[int
     after = predict_tokens(prober, items)
     tok = [float(np.mean([a == b for a, b in zip(x, y)])) for x, y in zip(after, before)]
     em = [float(list(x) == list(y)) for x, y in zip(after, before)]
-    return {"token": float(np.mean(tok)) if tok else float("nan"),
-            "em": float(np.mean(em)) if em else float("nan"), "n": len(items)}
+    return {
+        "token": float(np.mean(tok)) if tok else float("nan"),
+        "em": float(np.mean(em)) if em else float("nan"),
+        "n": len(items),
+    }
 
 
-def edit_metrics(prober, fact_edits, source_lang: str, target_lang: str, locality_items=None,
-                 locality_before=None) -> dict:
+def edit_metrics(
+    prober, fact_edits, source_lang: str, target_lang: str, locality_items=None, locality_before=None
+) -> dict:
     """Reliability, generality (paraphrase and cross-lingual), locality and portability.
 
     Parameters
@@ -128,6 +136,7 @@ def edit_metrics(prober, fact_edits, source_lang: str, target_lang: str, localit
         ``{"f1", "em", "n"}``), ``locality`` (``{lang: {"token", "em", "n"}}`` and
         ``"mean"``: the token locality averaged over the languages).
     """
+
     def items(lang, which):
         out = []
         for fe in fact_edits:
@@ -142,8 +151,9 @@ def edit_metrics(prober, fact_edits, source_lang: str, target_lang: str, localit
         "generality_paraphrase": score_answers(prober, items(source_lang, "paraphrase")),
         "generality_crosslingual": score_answers(prober, items(target_lang, "template")),
         "paraphrase_crosslingual": score_answers(prober, items(target_lang, "paraphrase")),
-        "portability": score_answers(prober, [(p["template"], p["subject"], p["object"])
-                                              for fe in fact_edits for p in fe.portability]),
+        "portability": score_answers(
+            prober, [(p["template"], p["subject"], p["object"]) for fe in fact_edits for p in fe.portability]
+        ),
     }
     loc: dict[str, Any] = {}
     if locality_items:

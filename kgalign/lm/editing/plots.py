@@ -5,8 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-LABELS = {"reliability": "reliability", "generality_paraphrase": "paraphrase",
-          "generality_crosslingual": "cross-lingual", "locality": "locality", "portability": "portability"}
+LABELS = {
+    "reliability": "reliability",
+    "generality_paraphrase": "paraphrase",
+    "generality_crosslingual": "cross-lingual",
+    "locality": "locality",
+    "portability": "portability",
+}
 
 
 def _save(fig, path: Path) -> Path:
@@ -37,12 +42,13 @@ def plot_edit_summary(summary: dict, out_dir: str | os.PathLike) -> list[Path]:
     width = 0.8 / len(metrics)
     x = np.arange(len(keys))
     for j, m in enumerate(metrics):
-        ax.bar(x + (j - len(metrics) / 2 + 0.5) * width, [summary["batch"][k][m] for k in keys], width,
-               label=LABELS[m])
+        ax.bar(x + (j - len(metrics) / 2 + 0.5) * width, [summary["batch"][k][m] for k in keys], width, label=LABELS[m])
     ax.set_xticks(x, [k.replace("/", "\n") for k in keys])
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("token F1 (locality: unchanged predictions)")
-    ax.set_title(f"{summary['n_edits']} edits in {summary['source_lang']} (batch); source-only vs both-language training")
+    ax.set_title(
+        f"{summary['n_edits']} edits in {summary['source_lang']} (batch); source-only vs both-language training"
+    )
     ax.legend(fontsize=8, ncol=len(metrics), loc="upper center", bbox_to_anchor=(0.5, -0.18))
     paths = [_save(fig, out / "edit_metrics.png")]
     plt.close(fig)
@@ -52,8 +58,14 @@ def plot_edit_summary(summary: dict, out_dir: str | os.PathLike) -> list[Path]:
     fig, axes = plt.subplots(1, len(show), figsize=(4.2 * len(show), 3.4), sharey=True)
     for ax, m in zip(axes, show):
         for k, curve in seq.items():
-            ax.plot([c["n"] for c in curve], [c[m] for c in curve], marker="o", ms=3, label=k,
-                    linestyle="-" if k.endswith("both") else "--")
+            ax.plot(
+                [c["n"] for c in curve],
+                [c[m] for c in curve],
+                marker="o",
+                ms=3,
+                label=k,
+                linestyle="-" if k.endswith("both") else "--",
+            )
         ax.set_title(LABELS[m])
         ax.set_xlabel("edits applied one after another")
         ax.set_ylim(0, 1.05)

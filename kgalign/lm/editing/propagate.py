@@ -15,8 +15,9 @@ added triples, for either side.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -71,7 +72,7 @@ class GraphPatch:
         """The ``"removed"`` or ``"added"`` triples serialised as Turtle."""
         return self.graph(which).serialize(format="turtle")
 
-    def apply(self, kg: "KnowledgeGraph") -> "KnowledgeGraph":
+    def apply(self, kg: KnowledgeGraph) -> KnowledgeGraph:
         """A copy of ``kg`` with the patch applied (new relations are appended).
 
         Raises
@@ -94,7 +95,9 @@ class GraphPatch:
         for s, p, o in self.added:
             for e in (s, o):
                 if e not in idx:
-                    raise InputError(f"patch adds a triple with entity {e!r}, which is not in {kg.source or 'the graph'}")
+                    raise InputError(
+                        f"patch adds a triple with entity {e!r}, which is not in {kg.source or 'the graph'}"
+                    )
             if p not in rel:
                 rel[p] = len(relations)
                 relations.append(p)
@@ -102,10 +105,15 @@ class GraphPatch:
             if t not in present:
                 kept.append(t)
                 present.add(t)
-        return KnowledgeGraph(entities=list(kg.entities), labels=[list(x) for x in kg.labels],
-                              triples=np.asarray(kept, dtype=np.int64).reshape(-1, 3), relations=relations,
-                              attributes=list(kg.attributes), ids=None if kg.ids is None else list(kg.ids),
-                              source=kg.source)
+        return KnowledgeGraph(
+            entities=list(kg.entities),
+            labels=[list(x) for x in kg.labels],
+            triples=np.asarray(kept, dtype=np.int64).reshape(-1, 3),
+            relations=relations,
+            attributes=list(kg.attributes),
+            ids=None if kg.ids is None else list(kg.ids),
+            source=kg.source,
+        )
 
 
 @dataclass
@@ -140,10 +148,14 @@ class KGPatch:
             key = u["reason"].split(":")[0]
             reasons[key] = reasons.get(key, 0) + 1
         return {
-            "source_removed": len(self.source.removed), "source_added": len(self.source.added),
-            "target_removed": len(self.target.removed), "target_added": len(self.target.added),
-            "propagated": len(self.mapped), "unresolved": len(self.unresolved),
-            "unresolved_by_reason": reasons, "notes": len(self.notes),
+            "source_removed": len(self.source.removed),
+            "source_added": len(self.source.added),
+            "target_removed": len(self.target.removed),
+            "target_added": len(self.target.added),
+            "propagated": len(self.mapped),
+            "unresolved": len(self.unresolved),
+            "unresolved_by_reason": reasons,
+            "notes": len(self.notes),
         }
 
 
@@ -171,14 +183,14 @@ def entity_map(links, scores=None) -> tuple[dict[int, int], dict[int, float]]:
 
 
 def propagate_edits(
-    edits: Sequence["ResolvedEdit"],
-    kg1: "KnowledgeGraph",
-    kg2: "KnowledgeGraph",
+    edits: Sequence[ResolvedEdit],
+    kg1: KnowledgeGraph,
+    kg2: KnowledgeGraph,
     links,
     scores=None,
     *,
     min_confidence: float = 0.0,
-    relation_pairs: Sequence["RelationPair"] | None = None,
+    relation_pairs: Sequence[RelationPair] | None = None,
     min_relation_confidence: float = 0.05,
     min_support: int = 2,
 ) -> KGPatch:
@@ -212,7 +224,7 @@ def propagate_edits(
     arr = np.asarray(links, dtype=np.int64).reshape(-1, 2)
     if relation_pairs is None:
         relation_pairs = align_relations(kg1, kg2, arr, min_support=min_support, min_confidence=0.0)
-    best: dict[int, "RelationPair"] = {}
+    best: dict[int, RelationPair] = {}
     for p in sorted(relation_pairs, key=lambda p: (-p.support, -p.confidence, p.iri1, p.iri2)):
         best.setdefault(p.rel1, p)
     m12, conf = entity_map(arr, scores)
@@ -235,24 +247,34 @@ def propagate_edits(
                         reason = f"no counterpart: {role} {e1(ent)} is not aligned (1:1)"
                         break
                     if conf[ent] < min_confidence:
-                        reason = (f"low confidence: {role} {e1(ent)} -> {e2(m12[ent])} "
-                                  f"has confidence {conf[ent]:.3f} < {min_confidence}")
+                        reason = (
+                            f"low confidence: {role} {e1(ent)} -> {e2(m12[ent])} "
+                            f"has confidence {conf[ent]:.3f} < {min_confidence}"
+                        )
                         break
                 pr = best.get(r)
                 if reason is None:
                     if pr is None:
                         reason = f"no counterpart: relation {kg1.relations[r]} has no aligned relation in KG2"
                     elif pr.confidence < min_relation_confidence:
-                        reason = (f"low confidence: relation {pr.iri1} -> {pr.iri2} has Jaccard "
-                                  f"{pr.confidence:.3f} < {min_relation_confidence}")
+                        reason = (
+                            f"low confidence: relation {pr.iri1} -> {pr.iri2} has Jaccard "
+                            f"{pr.confidence:.3f} < {min_relation_confidence}"
+                        )
                 if reason is not None:
                     patch.unresolved.append({"edit": k, "action": action, "triple": t1, "reason": reason})
                     continue
                 assert pr is not None  # a missing relation counterpart sets ``reason`` above
                 s2, r2, o2 = m12[s], pr.rel2, m12[o]
                 t2 = (e2(s2), kg2.relations[r2], e2(o2))
-                row = {"edit": k, "action": action, "kg1": t1, "kg2": t2,
-                       "confidence": min(conf[s], conf[o]), "relation_confidence": pr.confidence}
+                row = {
+                    "edit": k,
+                    "action": action,
+                    "kg1": t1,
+                    "kg2": t2,
+                    "confidence": min(conf[s], conf[o]),
+                    "relation_confidence": pr.confidence,
+                }
                 present = (s2, r2, o2) in set2
                 if action == "remove":
                     if present:
@@ -275,13 +297,18 @@ def propagate_edits(
             if subj2 is not None and pr is not None and ed.object in m12:
                 others = sorted(by_sr2.get((subj2, pr.rel2), set()) - {m12[ed.object]})
                 if others:
-                    patch.notes.append({"edit": k, "note": "KG2 keeps other objects of the replaced pair "
-                                        "(not aligned to the replaced KG1 objects; not removed)",
-                                        "objects": [e2(x) for x in others]})
+                    patch.notes.append(
+                        {
+                            "edit": k,
+                            "note": "KG2 keeps other objects of the replaced pair "
+                            "(not aligned to the replaced KG1 objects; not removed)",
+                            "objects": [e2(x) for x in others],
+                        }
+                    )
     return patch
 
 
-def kg_graph(kg: "KnowledgeGraph"):
+def kg_graph(kg: KnowledgeGraph):
     """The relation triples of ``kg`` as an ``rdflib.Graph`` (IRIs)."""
     from rdflib import Graph, URIRef
 
@@ -313,18 +340,24 @@ def write_patch(patch: KGPatch, out_dir, *, force: bool = False, sides=("target"
     written = []
     for side in sides:
         gp = getattr(patch, side)
-        for suffix, text in ((".sparql", gp.sparql()), ("_removed.ttl", gp.turtle("removed")),
-                             ("_added.ttl", gp.turtle("added"))):
+        for suffix, text in (
+            (".sparql", gp.sparql()),
+            ("_removed.ttl", gp.turtle("removed")),
+            ("_added.ttl", gp.turtle("added")),
+        ):
             with atomic_write(out / f"{side}{suffix}", force=True) as fh:
                 fh.write(text)
             written.append(out / f"{side}{suffix}")
-    dump_json(out / "patch.json", {"stats": patch.stats(), "mapped": patch.mapped,
-                                   "unresolved": patch.unresolved, "notes": patch.notes}, force=True)
+    dump_json(
+        out / "patch.json",
+        {"stats": patch.stats(), "mapped": patch.mapped, "unresolved": patch.unresolved, "notes": patch.notes},
+        force=True,
+    )
     written.append(out / "patch.json")
     return written
 
 
-def write_kg(kg: "KnowledgeGraph", path, *, force: bool = False):
+def write_kg(kg: KnowledgeGraph, path, *, force: bool = False):
     """Write the relation triples of ``kg`` as N-Triples (atomic; never overwrites without ``force``)."""
     from kgalign.io.atomic import atomic_write
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from kgalign.errors import InputError
 
@@ -83,7 +84,7 @@ def _where(req: EditRequest) -> dict:
     return {"path": req.path, "line": req.line}
 
 
-def _entity_lookup(kg: "KnowledgeGraph") -> dict[str, list[int]]:
+def _entity_lookup(kg: KnowledgeGraph) -> dict[str, list[int]]:
     """label / local name -> entity positions (cached on the graph object)."""
     cached = getattr(kg, "_edit_name_index", None)
     if cached is not None:
@@ -102,7 +103,7 @@ def _entity_lookup(kg: "KnowledgeGraph") -> dict[str, list[int]]:
     return out
 
 
-def resolve_entity(kg: "KnowledgeGraph", name: str, what: str, req: EditRequest | None = None) -> int:
+def resolve_entity(kg: KnowledgeGraph, name: str, what: str, req: EditRequest | None = None) -> int:
     """Position of the entity ``name`` in ``kg`` (IRI, id, then unique label/local name).
 
     Raises
@@ -120,13 +121,17 @@ def resolve_entity(kg: "KnowledgeGraph", name: str, what: str, req: EditRequest 
     if len(hits) == 1:
         return hits[0]
     if len(hits) > 1:
-        raise InputError(f"edit: {what} {name!r} is ambiguous in {kg.source or 'KG1'} "
-                         f"({len(hits)} entities); use the IRI", where.get("path"), where.get("line"))
-    raise InputError(f"edit: unknown {what} {name!r}: not an entity of {kg.source or 'KG1'}",
-                     where.get("path"), where.get("line"))
+        raise InputError(
+            f"edit: {what} {name!r} is ambiguous in {kg.source or 'KG1'} ({len(hits)} entities); use the IRI",
+            where.get("path"),
+            where.get("line"),
+        )
+    raise InputError(
+        f"edit: unknown {what} {name!r}: not an entity of {kg.source or 'KG1'}", where.get("path"), where.get("line")
+    )
 
 
-def resolve_relation(kg: "KnowledgeGraph", name: str, req: EditRequest | None = None) -> int:
+def resolve_relation(kg: KnowledgeGraph, name: str, req: EditRequest | None = None) -> int:
     """Position of relation ``name`` (IRI or unique local name) in ``kg.relations``.
 
     Raises
@@ -138,7 +143,9 @@ def resolve_relation(kg: "KnowledgeGraph", name: str, req: EditRequest | None = 
 
     where = _where(req) if req else {}
     if not isinstance(name, str) or not name.strip():
-        raise InputError(f"edit: relation must be a non-empty string, got {name!r}", where.get("path"), where.get("line"))
+        raise InputError(
+            f"edit: relation must be a non-empty string, got {name!r}", where.get("path"), where.get("line")
+        )
     if name in kg.relations:
         return kg.relations.index(name)
     hits = [k for k, r in enumerate(kg.relations) if relation_local_name(r) == name]
@@ -148,7 +155,7 @@ def resolve_relation(kg: "KnowledgeGraph", name: str, req: EditRequest | None = 
     raise InputError(f"edit: {what} relation {name!r} in {kg.source or 'KG1'}", where.get("path"), where.get("line"))
 
 
-def resolve_edit(kg: "KnowledgeGraph", req: EditRequest, triples: set | None = None) -> ResolvedEdit:
+def resolve_edit(kg: KnowledgeGraph, req: EditRequest, triples: set | None = None) -> ResolvedEdit:
     """Check ``req`` against KG1 and compute the triples it removes and adds.
 
     Parameters
@@ -179,16 +186,20 @@ def resolve_edit(kg: "KnowledgeGraph", req: EditRequest, triples: set | None = N
         return ResolvedEdit(req, s, r, o, (), added, old_objs)
     if req.op == "remove":
         if (s, r, o) not in triples:
-            raise InputError(f"edit: cannot remove ({req.subject}, {req.relation}, {req.object}): "
-                             "the triple is not in the graph", path, line)
+            raise InputError(
+                f"edit: cannot remove ({req.subject}, {req.relation}, {req.object}): the triple is not in the graph",
+                path,
+                line,
+            )
         return ResolvedEdit(req, s, r, o, ((s, r, o),), (), old_objs)
     # replace
     removed: tuple[tuple[int, int, int], ...]
     if req.old is not None:
         old = resolve_entity(kg, req.old, "old object", req)
         if old not in old_objs:
-            raise InputError(f"edit: cannot replace {req.old!r}: it is not an object of "
-                             f"({req.subject}, {req.relation})", path, line)
+            raise InputError(
+                f"edit: cannot replace {req.old!r}: it is not an object of ({req.subject}, {req.relation})", path, line
+            )
         removed = ((s, r, old),) if old != o else ()
     else:
         removed = tuple((s, r, b) for b in old_objs if b != o)
@@ -245,7 +256,7 @@ def read_edits(path: str | os.PathLike) -> list[EditRequest]:
     return out
 
 
-def resolve_edits(kg: "KnowledgeGraph", requests: Iterable[EditRequest]) -> list[ResolvedEdit]:
+def resolve_edits(kg: KnowledgeGraph, requests: Iterable[EditRequest]) -> list[ResolvedEdit]:
     """:func:`resolve_edit` for every request, applied in sequence (an edit sees the earlier ones).
 
     Raises

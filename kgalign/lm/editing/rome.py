@@ -26,7 +26,7 @@ for any model where ``layer_module`` names the projection.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from kgalign.errors import InputError
 
@@ -65,8 +65,8 @@ def _keys(model, module, batch: Sequence[tuple[list[int], list[int]]], positions
         ids = torch.zeros((len(batch), width), dtype=torch.long)
         att = torch.zeros_like(ids)
         for i, (q, _) in enumerate(batch):
-            ids[i, :len(q)] = torch.tensor(q)
-            att[i, :len(q)] = 1
+            ids[i, : len(q)] = torch.tensor(q)
+            att[i, : len(q)] = 1
         dev = next(model.parameters()).device
         with torch.no_grad():
             model(input_ids=ids.to(dev), attention_mask=att.to(dev))
@@ -90,7 +90,7 @@ def key_covariance(model, prober, texts: Sequence[str], layer: int, ridge: float
     module = _module(model, mlp_out_name(model, layer))
     rows = []
     for start in range(0, len(texts), batch_size):
-        chunk = [prober.wrap(prober.tokens(t))[0] for t in texts[start:start + batch_size]]
+        chunk = [prober.wrap(prober.tokens(t))[0] for t in texts[start : start + batch_size]]
         chunk = [(c[: prober.max_length], []) for c in chunk]
         rows.append(_keys(model, module, chunk, None).double().cpu())
     if not rows:
@@ -100,9 +100,20 @@ def key_covariance(model, prober, texts: Sequence[str], layer: int, ridge: float
     return c + ridge * float(c.diagonal().mean()) * torch.eye(c.shape[0], dtype=c.dtype)
 
 
-def rome_edit(model, prober, requests: Sequence[tuple], *, layer: int = 0, cov=None, texts=None,
-              steps: int = 40, lr: float = 0.5, l2: float = 1e-3, ridge: float = 1e-2,
-              positions: str = "last"):
+def rome_edit(
+    model,
+    prober,
+    requests: Sequence[tuple],
+    *,
+    layer: int = 0,
+    cov=None,
+    texts=None,
+    steps: int = 40,
+    lr: float = 0.5,
+    l2: float = 1e-3,
+    ridge: float = 1e-2,
+    positions: str = "last",
+):
     """Write facts into one MLP output matrix in closed form (ROME; several keys at once).
 
     Parameters
@@ -201,5 +212,10 @@ def rome_edit(model, prober, requests: Sequence[tuple], *, layer: int = 0, cov=N
     upd = R.T @ torch.linalg.solve(gram, cinv_k.T)  # (d, d_ff)
     with torch.no_grad():
         module.weight.add_(upd.to(module.weight.device, module.weight.dtype))
-    return {"keys": len(K), "requests": len(requests), "mean_delta_norm": float(R.norm(dim=1).mean()),
-            "final_nll": float(sum(nlls) / len(nlls)), "layer": name}
+    return {
+        "keys": len(K),
+        "requests": len(requests),
+        "mean_delta_norm": float(R.norm(dim=1).mean()),
+        "final_nll": float(sum(nlls) / len(nlls)),
+        "layer": name,
+    }

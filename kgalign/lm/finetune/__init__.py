@@ -47,7 +47,6 @@ Every file this package writes is safetensors plus a small JSON config; nothing 
 
 from __future__ import annotations
 
-
 from kgalign._lazy import lazy_exports
 
 _LAZY = {

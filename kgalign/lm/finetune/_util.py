@@ -9,8 +9,9 @@ import json
 import os
 import random
 import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from kgalign.errors import InputError, OutputExistsError
 
@@ -42,7 +43,7 @@ def named_float_tensors(
     *,
     include: Callable[[str], bool] | None = None,
     trainable_only: bool = False,
-) -> "dict[str, torch.Tensor]":
+) -> dict[str, torch.Tensor]:
     """Floating-point parameters (and float buffers) of a model, one name per storage.
 
     Parameters
@@ -73,9 +74,7 @@ def named_float_tensors(
     elif isinstance(model_or_state, Mapping):
         items = list(model_or_state.items())
     else:
-        raise InputError(
-            f"expected a torch.nn.Module or a state dict, got {type(model_or_state).__name__}"
-        )
+        raise InputError(f"expected a torch.nn.Module or a state dict, got {type(model_or_state).__name__}")
     seen: set = set()
     for name, tensor in items:
         if not isinstance(tensor, torch.Tensor) or not tensor.is_floating_point():
@@ -113,7 +112,7 @@ def _name_table(model) -> dict:
 
 def write_safetensors_dir(
     path: str | os.PathLike,
-    tensors: "Mapping[str, torch.Tensor]",
+    tensors: Mapping[str, torch.Tensor],
     config: dict,
     *,
     stem: str,
@@ -158,7 +157,7 @@ def write_safetensors_dir(
     return directory
 
 
-def read_safetensors_dir(path: str | os.PathLike, *, stem: str, kind: str) -> "tuple[dict, dict]":
+def read_safetensors_dir(path: str | os.PathLike, *, stem: str, kind: str) -> tuple[dict, dict]:
     """Read what :func:`write_safetensors_dir` wrote; returns ``(tensors, config)``.
 
     Raises
@@ -182,7 +181,9 @@ def read_safetensors_dir(path: str | os.PathLike, *, stem: str, kind: str) -> "t
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON: {exc.msg}", cfg, exc.lineno) from None
     if not isinstance(config, dict) or config.get("kind") != kind:
-        raise InputError(f"not a {kind} config (kind={config.get('kind') if isinstance(config, dict) else None!r})", cfg)
+        raise InputError(
+            f"not a {kind} config (kind={config.get('kind') if isinstance(config, dict) else None!r})", cfg
+        )
     if config.get("format_version") != FORMAT_VERSION:
         raise InputError(
             f"format_version {config.get('format_version')!r} is not supported (expected {FORMAT_VERSION})",

@@ -19,7 +19,8 @@ optimizer exactly.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from kgalign.errors import InputError
 from kgalign.lm.finetune._util import named_float_tensors, resolve_target, seed_everything
@@ -109,7 +110,7 @@ class ChildTuningOptimizer:
                 self.masks[p] = m.to(p.device, dtype=_bool())
 
     @staticmethod
-    def masks_by_param(model, masks: "Mapping[str, torch.Tensor]") -> dict:
+    def masks_by_param(model, masks: Mapping[str, torch.Tensor]) -> dict:
         """Turn name-keyed masks into parameter-keyed masks for ``model``.
 
         Raises
@@ -226,7 +227,7 @@ def fisher_information(
     device: str = "auto",
     seed: int = 0,
     max_batches: int | None = None,
-) -> "dict[str, torch.Tensor]":
+) -> dict[str, torch.Tensor]:
     """Diagonal empirical Fisher information of the trainable weights on ``data``.
 
     ``F(w) = (1/B) * sum_b (dL_b/dw)^2`` over ``B`` batches, where ``L_b`` is the batch loss
@@ -258,8 +259,16 @@ def fisher_information(
     import torch
 
     seed_everything(seed)
-    tr = Trainer(model, tokenizer, objective=objective, loss_fn=loss_fn, batch_size=batch_size,
-                 device=device, seed=seed, progress=False)
+    tr = Trainer(
+        model,
+        tokenizer,
+        objective=objective,
+        loss_fn=loss_fn,
+        batch_size=batch_size,
+        device=device,
+        seed=seed,
+        progress=False,
+    )
     params = named_float_tensors(model, include=include, trainable_only=True)
     if not params:
         raise InputError("fisher_information: no trainable parameter selected")
@@ -282,7 +291,7 @@ def fisher_information(
     return {n: (f / len(batches)).cpu() for n, f in fisher.items()}
 
 
-def fisher_mask(fisher: "Mapping[str, torch.Tensor]", reserve_p: float) -> "dict[str, torch.Tensor]":
+def fisher_mask(fisher: Mapping[str, torch.Tensor], reserve_p: float) -> dict[str, torch.Tensor]:
     """Child-Tuning-D mask: keep the ``reserve_p`` proportion with the largest Fisher information.
 
     One global threshold over all given tensors (the ``1 - reserve_p`` percentile); exactly

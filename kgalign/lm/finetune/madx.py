@@ -29,8 +29,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from kgalign.errors import InputError, OutputExistsError
 from kgalign.lm._extra import require
@@ -204,7 +205,9 @@ def add_adapter(
     if n_layers is not None and any(not 0 <= i < n_layers for i in leave_out):
         raise InputError(f"leave_out {leave_out} names layers outside 0..{n_layers - 1}")
     config = adapters.AdapterConfig.load(
-        ADAPTER_KINDS[kind], reduction_factor=int(reduction_factor), non_linearity=non_linearity,
+        ADAPTER_KINDS[kind],
+        reduction_factor=int(reduction_factor),
+        non_linearity=non_linearity,
         leave_out=leave_out,
     )
     model.add_adapter(name, config=config, overwrite_ok=overwrite)
@@ -292,7 +295,8 @@ def train_language_adapter(
     if kind.endswith("+inv") and not has_flex_lm_head(model):
         raise InputError(
             f"{type(model).__name__} has a static LM head, which skips the invertible adapter's inverse "
-            "at the output; convert it with kgalign.lm.finetune.madx.lm_adapter_model(model)")
+            "at the output; convert it with kgalign.lm.finetune.madx.lm_adapter_model(model)"
+        )
     init_adapters(model)
     if language not in model.adapters_config:
         add_adapter(model, language, kind, reduction_factor=reduction_factor, leave_out=leave_out)

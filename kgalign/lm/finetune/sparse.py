@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import os
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from kgalign.errors import InputError
 from kgalign.lm.finetune._util import named_float_tensors, read_safetensors_dir, resolve_target, write_safetensors_dir
@@ -20,8 +21,15 @@ from kgalign.lm.finetune.trainer import Trainer, TrainerHook
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-__all__ = ["SparseDiff", "select_top_k", "GradientMaskHook", "L1TowardsInitHook", "lt_sft", "frozen_by",
-           "DEFAULT_FREEZE"]
+__all__ = [
+    "SparseDiff",
+    "select_top_k",
+    "GradientMaskHook",
+    "L1TowardsInitHook",
+    "lt_sft",
+    "frozen_by",
+    "DEFAULT_FREEZE",
+]
 
 _STEM = "sparse_diff"
 
@@ -85,9 +93,9 @@ class SparseDiff:
     @classmethod
     def from_dense(
         cls,
-        dense: "Mapping[str, torch.Tensor]",
-        mask: "Mapping[str, torch.Tensor] | None" = None,
-    ) -> "SparseDiff":
+        dense: Mapping[str, torch.Tensor],
+        mask: Mapping[str, torch.Tensor] | None = None,
+    ) -> SparseDiff:
         """Keep the entries of dense differences where ``mask`` is true (default: non-zero).
 
         Parameters
@@ -124,9 +132,9 @@ class SparseDiff:
         base,
         tuned,
         *,
-        mask: "Mapping[str, torch.Tensor] | None" = None,
+        mask: Mapping[str, torch.Tensor] | None = None,
         include: Callable[[str], bool] | None = None,
-    ) -> "SparseDiff":
+    ) -> SparseDiff:
         """The difference ``tuned - base`` restricted to ``mask`` (default: where it is non-zero).
 
         Parameters
@@ -148,9 +156,7 @@ class SparseDiff:
         for name, (idx, val) in self.entries.items():
             target = resolve_target(model, name)
             if tuple(target.shape) != self.shapes[name]:
-                raise InputError(
-                    f"{name}: model shape {tuple(target.shape)} != diff shape {self.shapes[name]}"
-                )
+                raise InputError(f"{name}: model shape {tuple(target.shape)} != diff shape {self.shapes[name]}")
             out.append((name, target, idx, val))
         return out
 
@@ -195,7 +201,7 @@ class SparseDiff:
         """Undo :meth:`apply` with the same ``scale`` (subtracts ``scale * values``)."""
         return self.apply(model, -scale)
 
-    def dense(self) -> "dict[str, torch.Tensor]":
+    def dense(self) -> dict[str, torch.Tensor]:
         """Name -> dense difference tensor (zeros outside the stored indices)."""
         import torch
 
@@ -206,7 +212,7 @@ class SparseDiff:
             out[name] = t
         return out
 
-    def mask(self) -> "dict[str, torch.Tensor]":
+    def mask(self) -> dict[str, torch.Tensor]:
         """Name -> ``bool`` tensor, true at the stored indices."""
         import torch
 
@@ -229,7 +235,7 @@ class SparseDiff:
         return f"SparseDiff({len(self.entries)} tensors, {self.nnz} entries)"
 
     # ---------------------------------------------------------------- algebra
-    def __add__(self, other: "SparseDiff") -> "SparseDiff":
+    def __add__(self, other: SparseDiff) -> SparseDiff:
         """Compose two diffs: union of indices, values summed where both hold one."""
         import torch
 
@@ -252,13 +258,13 @@ class SparseDiff:
 
     __radd__ = __add__
 
-    def __neg__(self) -> "SparseDiff":
+    def __neg__(self) -> SparseDiff:
         return SparseDiff({k: (i, -v) for k, (i, v) in self.entries.items()}, self.shapes)
 
-    def __sub__(self, other: "SparseDiff") -> "SparseDiff":
+    def __sub__(self, other: SparseDiff) -> SparseDiff:
         return self + (-other)
 
-    def __mul__(self, coef: float) -> "SparseDiff":
+    def __mul__(self, coef: float) -> SparseDiff:
         if not isinstance(coef, (int, float)):
             return NotImplemented
         return SparseDiff({k: (i, v * float(coef)) for k, (i, v) in self.entries.items()}, self.shapes)
@@ -292,7 +298,7 @@ class SparseDiff:
         return write_safetensors_dir(path, tensors, config, stem=_STEM, force=force)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "SparseDiff":
+    def load(cls, path: str | os.PathLike) -> SparseDiff:
         """Read a diff written by :meth:`save` (safetensors only; nothing is unpickled).
 
         Raises
@@ -310,16 +316,18 @@ class SparseDiff:
             try:
                 entries[name] = (tensors[f"{name}.indices"], tensors[f"{name}.values"])
             except KeyError:
-                raise InputError(f"tensors for {name!r} are missing", os.path.join(path, f"{_STEM}.safetensors")) from None
+                raise InputError(
+                    f"tensors for {name!r} are missing", os.path.join(path, f"{_STEM}.safetensors")
+                ) from None
         return cls(entries, shapes)
 
 
 def select_top_k(
-    tensors: "Mapping[str, torch.Tensor]",
+    tensors: Mapping[str, torch.Tensor],
     *,
     k: int | None = None,
     density: float | None = None,
-) -> "dict[str, torch.Tensor]":
+) -> dict[str, torch.Tensor]:
     """Global top-``k`` by magnitude over several tensors.
 
     Parameters
@@ -380,7 +388,7 @@ class GradientMaskHook(TrainerHook):
         named are not touched by the hook.
     """
 
-    def __init__(self, masks: "Mapping[str, torch.Tensor]"):
+    def __init__(self, masks: Mapping[str, torch.Tensor]):
         self.masks = dict(masks)
         self._bound: list = []
 
@@ -547,8 +555,9 @@ def lt_sft(
     for p in held:
         p.requires_grad_(False)
     try:
-        return _lt_sft(model, data, k, density, tokenizer, include, full_steps, sparse_steps, l1_reg,
-                       kwargs, sparse_lr, base_hooks)
+        return _lt_sft(
+            model, data, k, density, tokenizer, include, full_steps, sparse_steps, l1_reg, kwargs, sparse_lr, base_hooks
+        )
     finally:
         for p in held:
             p.requires_grad_(True)
@@ -579,8 +588,7 @@ def frozen_by(model, groups: Sequence[str]) -> Callable[[str], bool]:
 
     def check(name: str) -> bool:
         low = name.lower()
-        if "embeddings" in groups and (name in shared or "embeddings" in low or ".wte." in low
-                                       or ".wpe." in low):
+        if "embeddings" in groups and (name in shared or "embeddings" in low or ".wte." in low or ".wpe." in low):
             return True
         if "head" in groups and has_base and not name.startswith(prefix + "."):
             return True
@@ -589,8 +597,9 @@ def frozen_by(model, groups: Sequence[str]) -> Callable[[str], bool]:
     return check
 
 
-def _lt_sft(model, data, k, density, tokenizer, include, full_steps, sparse_steps, l1_reg, kwargs, sparse_lr,
-            base_hooks) -> SparseDiff:
+def _lt_sft(
+    model, data, k, density, tokenizer, include, full_steps, sparse_steps, l1_reg, kwargs, sparse_lr, base_hooks
+) -> SparseDiff:
     import torch
 
     trainable = {n: p for n, p in named_float_tensors(model, trainable_only=True).items()}

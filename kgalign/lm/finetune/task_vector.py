@@ -11,7 +11,8 @@ analogies combine vectors (``tau_C + (tau_B - tau_A)``).
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from kgalign.errors import InputError
 from kgalign.lm.finetune._util import named_float_tensors, read_safetensors_dir, resolve_target, write_safetensors_dir
@@ -42,7 +43,7 @@ class TaskVector:
     (under the first name the model gives them) and applied once.
     """
 
-    def __init__(self, deltas: "Mapping[str, torch.Tensor]"):
+    def __init__(self, deltas: Mapping[str, torch.Tensor]):
         import torch
 
         self.vector: dict[str, torch.Tensor] = {}
@@ -59,7 +60,7 @@ class TaskVector:
         finetuned,
         *,
         include: Callable[[str], bool] | None = None,
-    ) -> "TaskVector":
+    ) -> TaskVector:
         """``tau = finetuned - pretrained`` over floating-point parameters and buffers.
 
         Parameters
@@ -89,19 +90,17 @@ class TaskVector:
             else:
                 p1 = resolve_target(finetuned, name)
             if p1.shape != p0.shape:
-                raise InputError(
-                    f"{name}: fine-tuned shape {tuple(p1.shape)} != pre-trained shape {tuple(p0.shape)}"
-                )
+                raise InputError(f"{name}: fine-tuned shape {tuple(p1.shape)} != pre-trained shape {tuple(p0.shape)}")
             deltas[name] = p1.detach().to("cpu", p0.dtype) - p0.detach().to("cpu")
         return cls(deltas)
 
     @classmethod
-    def from_sparse_diff(cls, diff: "SparseDiff") -> "TaskVector":
+    def from_sparse_diff(cls, diff: SparseDiff) -> TaskVector:
         """Densify a :class:`~kgalign.lm.finetune.sparse.SparseDiff` (zeros outside its indices)."""
         return cls(diff.dense())
 
     # ---------------------------------------------------------------- arithmetic
-    def _check(self, other: "TaskVector") -> None:
+    def _check(self, other: TaskVector) -> None:
         if not isinstance(other, TaskVector):
             raise TypeError(f"cannot combine a TaskVector with {type(other).__name__}")
         if self.vector.keys() != other.vector.keys():
@@ -111,7 +110,7 @@ class TaskVector:
             if t.shape != other.vector[name].shape:
                 raise InputError(f"{name}: shapes {tuple(t.shape)} and {tuple(other.vector[name].shape)} differ")
 
-    def __add__(self, other: "TaskVector") -> "TaskVector":
+    def __add__(self, other: TaskVector) -> TaskVector:
         if isinstance(other, (int, float)) and other == 0:  # lets sum() start at 0
             return TaskVector(self.vector)
         self._check(other)
@@ -119,14 +118,14 @@ class TaskVector:
 
     __radd__ = __add__
 
-    def __neg__(self) -> "TaskVector":
+    def __neg__(self) -> TaskVector:
         return TaskVector({k: -v for k, v in self.vector.items()})
 
-    def __sub__(self, other: "TaskVector") -> "TaskVector":
+    def __sub__(self, other: TaskVector) -> TaskVector:
         self._check(other)
         return TaskVector({k: v - other.vector[k] for k, v in self.vector.items()})
 
-    def __mul__(self, coef: float) -> "TaskVector":
+    def __mul__(self, coef: float) -> TaskVector:
         if not isinstance(coef, (int, float)):
             return NotImplemented
         return TaskVector({k: v * float(coef) for k, v in self.vector.items()})
@@ -134,7 +133,7 @@ class TaskVector:
     __rmul__ = __mul__
 
     @staticmethod
-    def analogy(tau_a: "TaskVector", tau_b: "TaskVector", tau_c: "TaskVector") -> "TaskVector":
+    def analogy(tau_a: TaskVector, tau_b: TaskVector, tau_c: TaskVector) -> TaskVector:
         """Task analogy "A is to B as C is to D": ``tau_D = tau_C + (tau_B - tau_A)``."""
         return tau_c + (tau_b - tau_a)
 
@@ -259,7 +258,7 @@ class TaskVector:
             best = min(ok, key=lambda r: (r["score"], r["coef"]))
         return best["coef"], records
 
-    def to_sparse(self, *, k: int | None = None, density: float | None = None) -> "SparseDiff":
+    def to_sparse(self, *, k: int | None = None, density: float | None = None) -> SparseDiff:
         """Keep the ``k`` (or ``density`` proportion of) entries of largest magnitude.
 
         Returns
@@ -285,7 +284,7 @@ class TaskVector:
         )
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "TaskVector":
+    def load(cls, path: str | os.PathLike) -> TaskVector:
         """Read a task vector written by :meth:`save` (safetensors only; nothing is unpickled).
 
         Raises

@@ -6,7 +6,7 @@ knows nothing until it is trained, which makes planted facts easy to check.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from kgalign.errors import InputError
 
@@ -116,29 +116,49 @@ def tiny_model(
         from transformers import BertConfig, BertForMaskedLM
 
         cfg = BertConfig(
-            vocab_size=vocab_size, hidden_size=hidden, num_hidden_layers=layers,
-            num_attention_heads=heads, intermediate_size=2 * hidden,
-            max_position_embeddings=max_positions, hidden_dropout_prob=dropout,
-            attention_probs_dropout_prob=dropout, pad_token_id=0,
+            vocab_size=vocab_size,
+            hidden_size=hidden,
+            num_hidden_layers=layers,
+            num_attention_heads=heads,
+            intermediate_size=2 * hidden,
+            max_position_embeddings=max_positions,
+            hidden_dropout_prob=dropout,
+            attention_probs_dropout_prob=dropout,
+            pad_token_id=0,
         )
         model = BertForMaskedLM(cfg)
     elif arch == "xlm-roberta":
         from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
 
         cfg = XLMRobertaConfig(
-            vocab_size=vocab_size, hidden_size=hidden, num_hidden_layers=layers,
-            num_attention_heads=heads, intermediate_size=2 * hidden,
-            max_position_embeddings=max_positions + 2, hidden_dropout_prob=dropout,
-            attention_probs_dropout_prob=dropout, pad_token_id=0, bos_token_id=2, eos_token_id=3,
+            vocab_size=vocab_size,
+            hidden_size=hidden,
+            num_hidden_layers=layers,
+            num_attention_heads=heads,
+            intermediate_size=2 * hidden,
+            max_position_embeddings=max_positions + 2,
+            hidden_dropout_prob=dropout,
+            attention_probs_dropout_prob=dropout,
+            pad_token_id=0,
+            bos_token_id=2,
+            eos_token_id=3,
         )
         model = XLMRobertaForMaskedLM(cfg)
     else:
         from transformers import GPT2Config, GPT2LMHeadModel
 
         cfg = GPT2Config(
-            vocab_size=vocab_size, n_embd=hidden, n_layer=layers, n_head=heads,
-            n_positions=max_positions, resid_pdrop=dropout, embd_pdrop=dropout,
-            attn_pdrop=dropout, bos_token_id=2, eos_token_id=3, pad_token_id=0,
+            vocab_size=vocab_size,
+            n_embd=hidden,
+            n_layer=layers,
+            n_head=heads,
+            n_positions=max_positions,
+            resid_pdrop=dropout,
+            embd_pdrop=dropout,
+            attn_pdrop=dropout,
+            bos_token_id=2,
+            eos_token_id=3,
+            pad_token_id=0,
         )
         model = GPT2LMHeadModel(cfg)
     model.eval()

@@ -8,8 +8,9 @@ LT-SFT keeps unselected weights fixed after it) or through the optimizer factory
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from kgalign.errors import InputError
 from kgalign.lm.finetune._util import resolve_device, seed_everything
@@ -31,19 +32,19 @@ class TrainerHook:
     :meth:`before_optimizer_step`, ``optimizer.step()``, :meth:`after_optimizer_step`.
     """
 
-    def on_train_begin(self, trainer: "Trainer") -> None:
+    def on_train_begin(self, trainer: Trainer) -> None:
         """Called once, after the model is on its device and the optimizer exists."""
 
-    def before_optimizer_step(self, trainer: "Trainer") -> None:
+    def before_optimizer_step(self, trainer: Trainer) -> None:
         """Gradients are in ``param.grad``; change them in place here (masking, rescaling)."""
 
-    def after_optimizer_step(self, trainer: "Trainer") -> None:
+    def after_optimizer_step(self, trainer: Trainer) -> None:
         """Parameters were updated; restore or project them here."""
 
-    def on_evaluate(self, trainer: "Trainer", loss: float) -> None:
+    def on_evaluate(self, trainer: Trainer, loss: float) -> None:
         """Called after each evaluation with the mean evaluation loss (nats per token)."""
 
-    def on_train_end(self, trainer: "Trainer") -> None:
+    def on_train_end(self, trainer: Trainer) -> None:
         """Called once, after the last step (also after early stopping)."""
 
 
@@ -175,7 +176,7 @@ class Trainer:
         tokenizer=None,
         *,
         objective: str = "mlm",
-        loss_fn: Callable[[Any, dict], "torch.Tensor"] | None = None,
+        loss_fn: Callable[[Any, dict], torch.Tensor] | None = None,
         lr: float = 5e-5,
         weight_decay: float = 0.0,
         batch_size: int = 8,
@@ -281,9 +282,7 @@ class Trainer:
         if strings:
             if self.tokenizer is None:
                 raise InputError("string training data need a tokenizer")
-            enc = self.tokenizer(
-                [data[i] for i in strings], truncation=True, max_length=self.max_length
-            )
+            enc = self.tokenizer([data[i] for i in strings], truncation=True, max_length=self.max_length)
             by_index = {i: enc["input_ids"][j] for j, i in enumerate(strings)}
         for i, item in enumerate(data):
             if isinstance(item, str):
@@ -304,9 +303,7 @@ class Trainer:
                 raise InputError(f"example {i}: input_ids is empty")
             for key, t in ex.items():
                 if t.numel() != n:
-                    raise InputError(
-                        f"example {i}: {key} has {t.numel()} entries but input_ids has {n}"
-                    )
+                    raise InputError(f"example {i}: {key} has {t.numel()} entries but input_ids has {n}")
             examples.append(ex)
         return examples
 
@@ -386,9 +383,7 @@ class Trainer:
         out = self.model(**batch)
         loss = getattr(out, "loss", None)
         if loss is None:
-            raise InputError(
-                f"{type(self.model).__name__} returned no loss; pass loss_fn= for a task head"
-            )
+            raise InputError(f"{type(self.model).__name__} returned no loss; pass loss_fn= for a task head")
         return loss
 
     def evaluate(self, data: Sequence | None = None) -> float:
@@ -529,9 +524,9 @@ class Trainer:
                     result.epochs = epoch + (chunk_idx + 1) / steps_per_epoch
                     bar.update(1)
                     bar.set_postfix(loss=f"{value:.4f}")
-                    due = (
-                        self.eval_every is not None and self.step % self.eval_every == 0
-                    ) or (self.eval_every is None and (chunk_idx + 1) == steps_per_epoch)
+                    due = (self.eval_every is not None and self.step % self.eval_every == 0) or (
+                        self.eval_every is None and (chunk_idx + 1) == steps_per_epoch
+                    )
                     if eval_batches is not None and due:
                         ev = self._evaluate_batches(eval_batches)
                         stop, bad_evals, best_state = self._record(result, ev, bad_evals, best_state)

@@ -17,11 +17,25 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kgalign.lm.geometry.subspace import (LanguageSubspace, affine_map, fit_subspace, principal_angles,
-                                          subspace_dim, subspace_distances)
+from kgalign.lm.geometry.subspace import (
+    LanguageSubspace,
+    affine_map,
+    fit_subspace,
+    principal_angles,
+    subspace_dim,
+    subspace_distances,
+)
 
-__all__ = ["LanguageSubspace", "fit_subspace", "subspace_dim", "affine_map", "principal_angles",
-           "subspace_distances", "write_outputs", "OUTPUT_FILES"]
+__all__ = [
+    "LanguageSubspace",
+    "fit_subspace",
+    "subspace_dim",
+    "affine_map",
+    "principal_angles",
+    "subspace_distances",
+    "write_outputs",
+    "OUTPUT_FILES",
+]
 
 OUTPUT_FILES = ("geometry.json", "geometry.md", "perplexity_ratio.png", "principal_angles.png", "language_axes.png")
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from itertools import combinations
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -84,8 +84,9 @@ class GeometryConfig:
     seed: int = 0
 
 
-def texts_from_pair(pair_dir, source: str = "both", max_texts: int | None = None, seed: int = 0,
-                    templates=None) -> dict[str, list[str]]:
+def texts_from_pair(
+    pair_dir, source: str = "both", max_texts: int | None = None, seed: int = 0, templates=None
+) -> dict[str, list[str]]:
     """Texts of the two languages of a KG pair: entity labels and/or verbalised facts.
 
     Parameters
@@ -157,8 +158,9 @@ def _split(texts: Sequence[str], n: int, rng) -> tuple[list[str], list[str]]:
     return chosen[:half], chosen[half:]
 
 
-def analyse(gm, texts: dict[str, Sequence[str]], cfg: GeometryConfig | None = None,
-            echo: Callable[[str], None] = log.info) -> dict:
+def analyse(
+    gm, texts: dict[str, Sequence[str]], cfg: GeometryConfig | None = None, echo: Callable[[str], None] = log.info
+) -> dict:
     """Language subspaces, projections, distances and axes of a model on texts of several languages.
 
     Parameters
@@ -219,18 +221,32 @@ def analyse(gm, texts: dict[str, Sequence[str]], cfg: GeometryConfig | None = No
     need = sorted(set(layers) | {axes_layer})
     fit_states, subs, subs_raw, token_sets = {}, {}, {}, {}
     for lang in langs:
-        got = token_states(gm, fit_texts[lang], need, batch_size=cfg.batch_size, max_length=cfg.max_length,
-                           max_tokens=cfg.max_tokens, seed=cfg.seed)
+        got = token_states(
+            gm,
+            fit_texts[lang],
+            need,
+            batch_size=cfg.batch_size,
+            max_length=cfg.max_length,
+            max_tokens=cfg.max_tokens,
+            seed=cfg.seed,
+        )
         fit_states[lang] = got["states"]
         token_sets[lang] = set(got["token_ids"].tolist())
         for layer in need:
             subs[(lang, layer)] = fit_subspace(got["states"][layer], cfg.share, center=True)
             subs_raw[(lang, layer)] = fit_subspace(got["states"][layer], cfg.share, center=False)
-        echo(f"[geometry] {lang}: {len(fit_texts[lang])} fit texts, {len(got['positions'])} tokens; "
-             f"k at {cfg.share:.0%} variance: " + ", ".join(f"L{l}={subs[(lang, l)].k}" for l in layers))
+        echo(
+            f"[geometry] {lang}: {len(fit_texts[lang])} fit texts, {len(got['positions'])} tokens; "
+            f"k at {cfg.share:.0%} variance: " + ", ".join(f"L{l}={subs[(lang, l)].k}" for l in layers)
+        )
     report: dict = {
-        "model": gm.name, "kind": gm.kind, "n_layers": L, "hidden_size": int(subs[(langs[0], layers[0])].dim),
-        "languages": langs, "layers": layers, "axes_layer": axes_layer,
+        "model": gm.name,
+        "kind": gm.kind,
+        "n_layers": L,
+        "hidden_size": int(subs[(langs[0], layers[0])].dim),
+        "languages": langs,
+        "layers": layers,
+        "axes_layer": axes_layer,
         "n_texts": {lang: {"fit": len(fit_texts[lang]), "eval": len(eval_texts[lang])} for lang in langs},
         "subspaces": {str(l): {lang: subs[(lang, l)].summary() for lang in langs} for l in layers},
         "distances": {},
@@ -250,14 +266,22 @@ def analyse(gm, texts: dict[str, Sequence[str]], cfg: GeometryConfig | None = No
     # 3. perplexity under projections (evaluation half)
     if cfg.perplexity and gm.kind in ("masked", "causal"):
         t = time.perf_counter()
-        examples = {lang: masked_batches(gm, eval_texts[lang], mask_share=cfg.mask_share, max_length=cfg.max_length,
-                                         seed=cfg.seed) for lang in langs}
+        examples = {
+            lang: masked_batches(
+                gm, eval_texts[lang], mask_share=cfg.mask_share, max_length=cfg.max_length, seed=cfg.seed
+            )
+            for lang in langs
+        }
         # tokens exclusive to each language's fit texts: does a projection make A predict B's tokens?
         vocab = {lang: token_sets[lang] - set().union(*(token_sets[o] for o in langs if o != lang)) for lang in langs}
         base_scores = {lang: lm_scores(gm, examples[lang], batch_size=cfg.batch_size, vocab=vocab) for lang in langs}
         base = {lang: v["perplexity"] for lang, v in base_scores.items()}
-        ppl: dict = {"baseline": base, "baseline_top1_in": {lang: v["top1_in"] for lang, v in base_scores.items()},
-                     "exclusive_tokens": {lang: len(v) for lang, v in vocab.items()}, "layers": {}}
+        ppl: dict = {
+            "baseline": base,
+            "baseline_top1_in": {lang: v["top1_in"] for lang, v in base_scores.items()},
+            "exclusive_tokens": {lang: len(v) for lang, v in vocab.items()},
+            "layers": {},
+        }
         for layer in layers:
             rows: dict = {name: {} for name in PROJECTIONS}
             for a in langs:
@@ -270,19 +294,32 @@ def analyse(gm, texts: dict[str, Sequence[str]], cfg: GeometryConfig | None = No
                         M, c = affine_map(S, subs[(pick[ma], layer)].mean, subs[(pick[mb], layer)].mean)
                         sc = lm_scores(gm, examples[a], layer, (M, c), batch_size=cfg.batch_size, vocab=vocab)
                         rows[name][a if name == "own" else f"{a}->{b}"] = {
-                            "perplexity": sc["perplexity"], "ratio": sc["perplexity"] / base[a],
-                            "top1_in_own": sc["top1_in"][a], "top1_in_other": sc["top1_in"][b] if b != a else None}
+                            "perplexity": sc["perplexity"],
+                            "ratio": sc["perplexity"] / base[a],
+                            "top1_in_own": sc["top1_in"][a],
+                            "top1_in_other": sc["top1_in"][b] if b != a else None,
+                        }
             ppl["layers"][str(layer)] = {
-                name: {"mean_ratio": float(np.mean([v["ratio"] for v in r.values()])),
-                       "mean_top1_in_other": (float(np.mean([v["top1_in_other"] for v in r.values()]))
-                                              if name != "own" else None),
-                       "per": r}
-                for name, r in rows.items() if r}
-        ppl["baseline_mean_top1_in_other"] = float(np.mean([base_scores[a]["top1_in"][b] for a in langs
-                                                            for b in langs if a != b]))
+                name: {
+                    "mean_ratio": float(np.mean([v["ratio"] for v in r.values()])),
+                    "mean_top1_in_other": (
+                        float(np.mean([v["top1_in_other"] for v in r.values()])) if name != "own" else None
+                    ),
+                    "per": r,
+                }
+                for name, r in rows.items()
+                if r
+            }
+        ppl["baseline_mean_top1_in_other"] = float(
+            np.mean([base_scores[a]["top1_in"][b] for a in langs for b in langs if a != b])
+        )
         ppl["seconds"] = round(time.perf_counter() - t, 1)
-        ppl["note"] = ("masked LM: 15% of the non-special tokens of each evaluation text masked (seeded, the same "
-                       "positions for every projection)" if gm.kind == "masked" else "causal LM: next-token perplexity")
+        ppl["note"] = (
+            "masked LM: 15% of the non-special tokens of each evaluation text masked (seeded, the same "
+            "positions for every projection)"
+            if gm.kind == "masked"
+            else "causal LM: next-token perplexity"
+        )
         report["perplexity"] = ppl
         echo(f"[geometry] perplexity of {len(PROJECTIONS)} projections at {len(layers)} layers in {ppl['seconds']} s")
 
@@ -290,9 +327,18 @@ def analyse(gm, texts: dict[str, Sequence[str]], cfg: GeometryConfig | None = No
     X = np.concatenate([fit_states[lang][axes_layer] for lang in langs])
     y = np.concatenate([[lang] * len(fit_states[lang][axes_layer]) for lang in langs])
     ax = language_axes(X, y, cfg.n_neutral)
-    ev = {lang: token_states(gm, eval_texts[lang], [axes_layer], batch_size=cfg.batch_size,
-                             max_length=cfg.max_length, max_tokens=cfg.max_tokens, seed=cfg.seed + 1)
-          for lang in langs}
+    ev = {
+        lang: token_states(
+            gm,
+            eval_texts[lang],
+            [axes_layer],
+            batch_size=cfg.batch_size,
+            max_length=cfg.max_length,
+            max_tokens=cfg.max_tokens,
+            seed=cfg.seed + 1,
+        )
+        for lang in langs
+    }
     Xe = np.concatenate([ev[lang]["states"][axes_layer] for lang in langs])
     ye = np.concatenate([[lang] * len(ev[lang]["positions"]) for lang in langs])
     pe = np.concatenate([ev[lang]["positions"] for lang in langs])
@@ -301,14 +347,20 @@ def analyse(gm, texts: dict[str, Sequence[str]], cfg: GeometryConfig | None = No
     keep = np.concatenate([pr.permutation(np.flatnonzero(ye == lang))[: cfg.plot_points] for lang in langs])
     report["axes"] = {
         "layer": axes_layer,
-        "n_sensitive": int(ax.sensitive.shape[1]), "n_neutral": int(ax.neutral.shape[1]),
+        "n_sensitive": int(ax.sensitive.shape[1]),
+        "n_neutral": int(ax.neutral.shape[1]),
         "fisher_sensitive": fisher_ratio(cs, ye).tolist() if cs.shape[1] else [],
         "fisher_neutral": fisher_ratio(cn, ye).tolist() if cn.shape[1] else [],
-        "mean_difference_norm": {f"{a}|{b}": float(np.linalg.norm(subs[(a, axes_layer)].mean - subs[(b, axes_layer)].mean))
-                                 for a, b in combinations(langs, 2)},
-        "points": {"language": ye[keep].tolist(), "position": pe[keep].astype(int).tolist(),
-                   "sensitive": cs[keep, :1].ravel().round(5).tolist() if cs.shape[1] else [],
-                   "neutral": cn[keep, :1].ravel().round(5).tolist() if cn.shape[1] else []},
+        "mean_difference_norm": {
+            f"{a}|{b}": float(np.linalg.norm(subs[(a, axes_layer)].mean - subs[(b, axes_layer)].mean))
+            for a, b in combinations(langs, 2)
+        },
+        "points": {
+            "language": ye[keep].tolist(),
+            "position": pe[keep].astype(int).tolist(),
+            "sensitive": cs[keep, :1].ravel().round(5).tolist() if cs.shape[1] else [],
+            "neutral": cn[keep, :1].ravel().round(5).tolist() if cn.shape[1] else [],
+        },
         "note": "Fisher ratio (between- over within-language variance) of evaluation tokens projected on each axis",
     }
     report["config"] = asdict(cfg)
@@ -323,24 +375,37 @@ def markdown_table(report: dict) -> str:
     pair = pairs[0] if pairs else None
     head = ["layer"] + [f"k {lang}" for lang in langs]
     if pair:
-        head += [f"mean angle {pair.replace('|', '-')} centred (deg)", "uncentred (deg)", "Riemann centred", "Riemann uncentred",
-                 "mean distance"]
+        head += [
+            f"mean angle {pair.replace('|', '-')} centred (deg)",
+            "uncentred (deg)",
+            "Riemann centred",
+            "Riemann uncentred",
+            "mean distance",
+        ]
     ppl = report.get("perplexity") or {}  # only read when truthy
     names = list(PROJECTIONS) if ppl else []
     head += [f"PPL ratio {n}" for n in names]
     if ppl:
         head += ["top-1 in other language: no projection / mean shift"]
-    lines = [f"Language subspaces of {report['model']} ({report['kind']}), {report['config']['share']:.0%} of "
-             f"the variance; languages {', '.join(langs)}", "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = [
+        f"Language subspaces of {report['model']} ({report['kind']}), {report['config']['share']:.0%} of "
+        f"the variance; languages {', '.join(langs)}",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
     for layer in report["layers"]:
         key = str(layer)
         row = [key] + [str(report["subspaces"][key][lang]["k"]) for lang in langs]
         if pair:
             d = report["distances"][key][pair]
-            row += [f"{np.degrees(d['centred']['mean_principal_angle']):.1f}",
-                    f"{np.degrees(d['uncentred']['mean_principal_angle']):.1f}", f"{d['centred']['riemann']:.2f}",
-                    f"{d['uncentred']['riemann']:.2f}", f"{d['centred']['mean_distance']:.2f}"]
+            row += [
+                f"{np.degrees(d['centred']['mean_principal_angle']):.1f}",
+                f"{np.degrees(d['uncentred']['mean_principal_angle']):.1f}",
+                f"{d['centred']['riemann']:.2f}",
+                f"{d['uncentred']['riemann']:.2f}",
+                f"{d['centred']['mean_distance']:.2f}",
+            ]
         for n in names:
             v = ppl["layers"][key].get(n)
             row.append(f"{v['mean_ratio']:.3f}" if v else "")
@@ -349,12 +414,19 @@ def markdown_table(report: dict) -> str:
             row.append(f"{ppl['baseline_mean_top1_in_other']:.3f} / {ms['mean_top1_in_other']:.3f}" if ms else "")
         lines.append("| " + " | ".join(row) + " |")
     if ppl:
-        lines += ["", "Perplexity without projection: " + ", ".join(f"{k} {v:.2f}" for k, v in ppl["baseline"].items())
-                  + ". Ratios are averaged over languages (and ordered language pairs)."]
+        lines += [
+            "",
+            "Perplexity without projection: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in ppl["baseline"].items())
+            + ". Ratios are averaged over languages (and ordered language pairs).",
+        ]
     ax = report.get("axes")
     if ax:
         fs = ", ".join(f"{v:.3f}" for v in ax["fisher_sensitive"])
         fn = ", ".join(f"{v:.3f}" for v in ax["fisher_neutral"])
-        lines += ["", f"Layer {ax['layer']}: Fisher ratio of language on held-out tokens: language-sensitive "
-                      f"(LDA) axes {fs}; language-neutral axes {fn}."]
+        lines += [
+            "",
+            f"Layer {ax['layer']}: Fisher ratio of language on held-out tokens: language-sensitive "
+            f"(LDA) axes {fs}; language-neutral axes {fn}.",
+        ]
     return "\n".join(lines)

@@ -9,8 +9,9 @@ projections replace (for GPT-2 this is before the final layer norm).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -63,7 +64,7 @@ def _find_blocks(model) -> list:
 
     cfg = model.config
     n = getattr(cfg, "num_hidden_layers", None) or getattr(cfg, "n_layer", None)
-    for name, mod in model.named_modules():
+    for _name, mod in model.named_modules():
         if isinstance(mod, torch.nn.ModuleList) and len(mod) == n and n:
             return list(mod)
     raise InputError(f"cannot find the {n} transformer blocks of {type(model).__name__}")
@@ -117,8 +118,13 @@ def load_model(name_or_path: str, kind: str = "auto", device: str = "cpu") -> Ge
                 kind = "encoder"
             else:
                 archs = " ".join(AutoConfig.from_pretrained(path).architectures or [])
-                kind = ("masked" if "MaskedLM" in archs else
-                        "causal" if ("CausalLM" in archs or "LMHead" in archs) else "encoder")
+                kind = (
+                    "masked"
+                    if "MaskedLM" in archs
+                    else "causal"
+                    if ("CausalLM" in archs or "LMHead" in archs)
+                    else "encoder"
+                )
         loader = {"masked": AutoModelForMaskedLM, "causal": AutoModelForCausalLM, "encoder": AutoModel}[kind]
         tok = AutoTokenizer.from_pretrained(path)
         model = loader.from_pretrained(path)
@@ -161,9 +167,16 @@ def _replace_output(out, h):
     return (h,) + tuple(out[1:]) if isinstance(out, tuple) else h
 
 
-def token_states(gm: GeometryModel, texts: Sequence[str], layers: Sequence[int] | None = None, *,
-                 batch_size: int = 16, max_length: int = 128, max_tokens: int | None = None,
-                 seed: int = 0) -> dict:
+def token_states(
+    gm: GeometryModel,
+    texts: Sequence[str],
+    layers: Sequence[int] | None = None,
+    *,
+    batch_size: int = 16,
+    max_length: int = 128,
+    max_tokens: int | None = None,
+    seed: int = 0,
+) -> dict:
     """Hidden states of every non-special token of ``texts`` at each layer.
 
     Parameters
@@ -199,16 +212,19 @@ def token_states(gm: GeometryModel, texts: Sequence[str], layers: Sequence[int] 
             raise InputError(f"layer {layer} out of range 1..{gm.n_layers}")
     enc = _encode(gm, texts, max_length)
     captured: dict[int, torch.Tensor] = {}
-    hooks = [gm.blocks[layer - 1].register_forward_hook(
-        (lambda l: (lambda _m, _i, out: captured.__setitem__(l, _block_output(out).detach())))(layer))
-        for layer in layers]
+    hooks = [
+        gm.blocks[layer - 1].register_forward_hook(
+            (lambda l: lambda _m, _i, out: captured.__setitem__(l, _block_output(out).detach()))(layer)
+        )
+        for layer in layers
+    ]
     chunks: dict[int, list[np.ndarray]] = {layer: [] for layer in layers}
     pos_chunks: list[np.ndarray] = []
     id_chunks: list[np.ndarray] = []
     try:
         with torch.no_grad():
             for start in range(0, len(enc), batch_size):
-                batch = enc[start:start + batch_size]
+                batch = enc[start : start + batch_size]
                 ids, att = _pad(gm, [b["input_ids"] for b in batch])
                 gm.model(input_ids=ids, attention_mask=att)
                 keep = torch.zeros_like(att, dtype=torch.bool)
@@ -234,8 +250,9 @@ def token_states(gm: GeometryModel, texts: Sequence[str], layers: Sequence[int] 
     return {"states": states, "positions": positions, "token_ids": token_ids}
 
 
-def masked_batches(gm: GeometryModel, texts: Sequence[str], *, mask_share: float = 0.15, max_length: int = 128,
-                   seed: int = 0) -> list[dict]:
+def masked_batches(
+    gm: GeometryModel, texts: Sequence[str], *, mask_share: float = 0.15, max_length: int = 128, seed: int = 0
+) -> list[dict]:
     """The evaluation examples of one language, with their masks fixed once (seeded).
 
     Masked LM: ``mask_share`` of the non-special tokens of each text (at least one) are
@@ -270,14 +287,22 @@ def masked_batches(gm: GeometryModel, texts: Sequence[str], *, mask_share: float
     return out
 
 
-def perplexity(gm: GeometryModel, examples: list[dict], layer: int | None = None, transform=None, *,
-               batch_size: int = 16) -> float:
+def perplexity(
+    gm: GeometryModel, examples: list[dict], layer: int | None = None, transform=None, *, batch_size: int = 16
+) -> float:
     """Language-modeling perplexity of ``examples`` (see :func:`lm_scores`)."""
     return lm_scores(gm, examples, layer, transform, batch_size=batch_size)["perplexity"]
 
 
-def lm_scores(gm: GeometryModel, examples: list[dict], layer: int | None = None, transform=None, *,
-              batch_size: int = 16, vocab: dict | None = None) -> dict:
+def lm_scores(
+    gm: GeometryModel,
+    examples: list[dict],
+    layer: int | None = None,
+    transform=None,
+    *,
+    batch_size: int = 16,
+    vocab: dict | None = None,
+) -> dict:
     """Language-modeling perplexity of ``examples``, optionally with an affine map at one layer.
 
     Parameters
@@ -321,7 +346,7 @@ def lm_scores(gm: GeometryModel, examples: list[dict], layer: int | None = None,
     try:
         with torch.no_grad():
             for start in range(0, len(examples), batch_size):
-                batch = examples[start:start + batch_size]
+                batch = examples[start : start + batch_size]
                 ids, att = _pad(gm, [b["input_ids"] for b in batch])
                 labels = torch.full_like(ids, -100)
                 for i, b in enumerate(batch):
@@ -330,8 +355,9 @@ def lm_scores(gm: GeometryModel, examples: list[dict], layer: int | None = None,
                 if gm.kind == "causal":
                     logits, labels = logits[:, :-1], labels[:, 1:]
                     labels = labels.masked_fill(att[:, 1:] == 0, -100)
-                nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
-                                      ignore_index=-100, reduction="sum")
+                nll = F.cross_entropy(
+                    logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction="sum"
+                )
                 total += float(nll)
                 scored = labels != -100
                 count += int(scored.sum())

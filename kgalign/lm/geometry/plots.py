@@ -5,12 +5,11 @@ Drawn from the report dict alone (``geometry.json``), so they can be redrawn wit
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from kgalign.io.figures import pyplot as _pyplot
-
 import numpy as np
+
+from kgalign.io.figures import pyplot as _pyplot
 
 __all__ = ["PLOTS", "plot_perplexity_ratios", "plot_principal_angles", "plot_language_axes", "plot_all"]
 
@@ -104,7 +103,9 @@ def plot_language_axes(report: dict, path, force: bool = False) -> Path | None:
 def plot_all(report: dict, out_dir, force: bool = False) -> list[Path]:
     """Draw every figure of :data:`PLOTS` that the report has data for; return the paths written."""
     out_dir = Path(out_dir)
-    done = [plot_perplexity_ratios(report, out_dir / "perplexity_ratio.png", force),
-            plot_principal_angles(report, out_dir / "principal_angles.png", force),
-            plot_language_axes(report, out_dir / "language_axes.png", force)]
+    done = [
+        plot_perplexity_ratios(report, out_dir / "perplexity_ratio.png", force),
+        plot_principal_angles(report, out_dir / "principal_angles.png", force),
+        plot_language_axes(report, out_dir / "language_axes.png", force),
+    ]
     return [p for p in done if p is not None]

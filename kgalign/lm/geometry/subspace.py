@@ -21,8 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["LanguageSubspace", "fit_subspace", "subspace_dim", "affine_map", "principal_angles",
-           "subspace_distances"]
+__all__ = ["LanguageSubspace", "fit_subspace", "subspace_dim", "affine_map", "principal_angles", "subspace_distances"]
 
 
 @dataclass
@@ -81,9 +80,15 @@ class LanguageSubspace:
         """JSON-ready description: k, share, tokens, total variance and kept variance share."""
         total = float(self.variances.sum())
         kept = float(self.variances[: min(self.k, len(self.variances))].sum())
-        return {"k": int(self.k), "dim": self.dim, "share": float(self.share), "n_tokens": int(self.n_tokens),
-                "total_variance": total, "kept_variance_share": kept / total if total > 0 else 1.0,
-                "mean_norm": float(np.linalg.norm(self.mean))}
+        return {
+            "k": int(self.k),
+            "dim": self.dim,
+            "share": float(self.share),
+            "n_tokens": int(self.n_tokens),
+            "total_variance": total,
+            "kept_variance_share": kept / total if total > 0 else 1.0,
+            "mean_norm": float(np.linalg.norm(self.mean)),
+        }
 
 
 def subspace_dim(variances, share: float) -> int:
@@ -151,10 +156,11 @@ def fit_subspace(X, share: float = 0.9, center: bool = True) -> LanguageSubspace
     n, d = X.shape
     mean = X.mean(axis=0) if center else np.zeros(d)
     _, s, vt = np.linalg.svd(X - mean, full_matrices=False)
-    variances = s ** 2 / (n - 1)
+    variances = s**2 / (n - 1)
     k = d if share >= 1.0 else subspace_dim(variances, share)
-    return LanguageSubspace(mean=mean, axes=vt.T.copy(), variances=variances, k=int(k), share=float(share),
-                            n_tokens=int(n))
+    return LanguageSubspace(
+        mean=mean, axes=vt.T.copy(), variances=variances, k=int(k), share=float(share), n_tokens=int(n)
+    )
 
 
 def affine_map(subspace: LanguageSubspace | None, mean_a, mean_b) -> tuple[np.ndarray, np.ndarray]:
@@ -225,7 +231,7 @@ def _riemann_fixed_rank(a: LanguageSubspace, b: LanguageSubspace, k: int) -> flo
     except np.linalg.LinAlgError:
         return float("nan")
     lam = lam[lam > 0]
-    return float(np.sqrt(np.sum(theta ** 2) + np.sum(np.log(lam) ** 2)))
+    return float(np.sqrt(np.sum(theta**2) + np.sum(np.log(lam) ** 2)))
 
 
 def subspace_distances(a: LanguageSubspace, b: LanguageSubspace) -> dict:
@@ -245,7 +251,7 @@ def subspace_distances(a: LanguageSubspace, b: LanguageSubspace) -> dict:
     return {
         "k": int(theta.size),
         "mean_principal_angle": float(theta.mean()) if theta.size else 0.0,
-        "geodesic": float(np.sqrt(np.sum(theta ** 2))),
+        "geodesic": float(np.sqrt(np.sum(theta**2))),
         "riemann": _riemann_fixed_rank(a, b, k),
         "mean_distance": float(np.linalg.norm(a.mean - b.mean)),
     }

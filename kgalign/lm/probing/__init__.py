@@ -17,7 +17,6 @@ Heavy libraries (torch, transformers) load only when a model is used.
 
 from __future__ import annotations
 
-
 from kgalign._lazy import lazy_exports
 
 _LAZY = {

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from kgalign.kg import KnowledgeGraph
 
 
-def default_name(kg: "KnowledgeGraph", i: int, lang: str | None) -> str:
+def default_name(kg: KnowledgeGraph, i: int, lang: str | None) -> str:
     """Display name used in queries: ``kg.label(i, lang)``."""
     return kg.label(i, lang)
 
@@ -63,7 +64,7 @@ def build_queries(
     lang1: str,
     lang2: str,
     where: Sequence[str] = ("both",),
-    name: Callable[["KnowledgeGraph", int, str], str] = default_name,
+    name: Callable[[KnowledgeGraph, int, str], str] = default_name,
     candidate_source: str = "kg",
 ) -> tuple[list[Query], dict[str, list[str]]]:
     """Queries in both languages for the facts of ``fs`` and their typed candidate sets.
@@ -188,13 +189,20 @@ def probe_queries(
         subjects = [q.subject for q in qs]
         base = []
         for q in qs:
-            base.append({
-                "fact": q.fact, "lang": q.lang, "relation": q.relation,
-                "relation_id": template.relation_id, "template": template.text,
-                "fallback": template.fallback,
-                "query": template.fill(q.subject, _mask_text(prober)),
-                "subject": q.subject, "object": q.object, **q.extra,
-            })
+            base.append(
+                {
+                    "fact": q.fact,
+                    "lang": q.lang,
+                    "relation": q.relation,
+                    "relation_id": template.relation_id,
+                    "template": template.text,
+                    "fallback": template.fallback,
+                    "query": template.fill(q.subject, _mask_text(prober)),
+                    "subject": q.subject,
+                    "object": q.object,
+                    **q.extra,
+                }
+            )
         if typed:
             names = list(candidates.get(ckey, []))
             known = set(names)
@@ -209,14 +217,22 @@ def probe_queries(
                 # pessimistic ties (as kgalign's alignment metrics): a gold object tied with
                 # other candidates ranks after all of them, so a constant scorer gets P@1 = 0
                 rank = int(np.sum(sc >= gold))
-                r.update(prediction=names[int(np.argmax(sc))], rank=rank, n_candidates=len(names),
-                         ties=int(np.sum(sc == gold)) - 1,
-                         correct=rank == 1, gold_score=float(gold))
+                r.update(
+                    prediction=names[int(np.argmax(sc))],
+                    rank=rank,
+                    n_candidates=len(names),
+                    ties=int(np.sum(sc == gold)) - 1,
+                    correct=rank == 1,
+                    gold_score=float(gold),
+                )
         if untyped:
             decoded = prober.decode(template, subjects, max_masks=max_masks, strategy=strategy)
             for r, q, d in zip(base, qs, decoded):
-                r.update(untyped_prediction=d.text, untyped_n_masks=d.n_masks,
-                         untyped_correct=d.token_ids == prober.tokens(q.object))
+                r.update(
+                    untyped_prediction=d.text,
+                    untyped_n_masks=d.n_masks,
+                    untyped_correct=d.token_ids == prober.tokens(q.object),
+                )
         for i, r in zip(idx, base):
             rows[i] = r
     return rows
@@ -330,8 +346,11 @@ def classify_facts(
             # only a fact the other language's corpus states can have been transferred from it
             cls = "transferred" if r["in_other_corpus"] else "guessed"
         elif here and other:
-            cls = "both" if shared is None or r["fact"] not in shared else (
-                "shared" if shared[r["fact"]] else "independent")
+            cls = (
+                "both"
+                if shared is None or r["fact"] not in shared
+                else ("shared" if shared[r["fact"]] else "independent")
+            )
         elif here:
             cls = f"{r['lang']}-only"
         elif other:

@@ -174,8 +174,7 @@ def select_facts(fs, templates, lang1: str, lang2: str, cfg: DemoConfig, name=No
         ks = ks[:per_rel]
         n_tr = int(round(cfg.transfer_share * len(ks)))
         n_un = int(round(cfg.unseen_share * len(ks)))
-        split = {k: ("transfer" if i < n_tr else "unseen" if i < n_tr + n_un else "seen")
-                 for i, k in enumerate(ks)}
+        split = {k: ("transfer" if i < n_tr else "unseen" if i < n_tr + n_un else "seen") for i, k in enumerate(ks)}
         # every held-out object must also be the object of a seen fact (same relation)
         obj = (lambda k: fs.facts[k].o1) if cfg.target_side == 1 else (lambda k: fs.facts[k].o2)
         seen_objs = {obj(k) for k, g in split.items() if g == "seen"}
@@ -208,17 +207,26 @@ def train_wordpiece(lines: list[str], vocab_size: int):
 
     special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
-                                                strip_accents=False, lowercase=False)
+    tok.normalizer = normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False
+    )
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece()
     trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=special, min_frequency=1)
     tok.train_from_iterator(lines, trainer=trainer)
     tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
-        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]",
-                                   cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))],
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+    )
 
 
 def span_masked_examples(prober, queries, corpus_keys: set[tuple[int, str]], subjects: bool = True) -> list[dict]:
@@ -350,32 +358,39 @@ def build_demo_model(cfg: DemoConfig, echo=print) -> DemoModel:
     queries = [q for q in queries if q.fact in groups]
     for q in queries:
         q.extra["group"] = groups[q.fact]
-    paraphrases = [dataclasses.replace(q, template=fallback_template(q.relation, q.lang), extra=dict(q.extra))
-                   for q in queries]
+    paraphrases = [
+        dataclasses.replace(q, template=fallback_template(q.relation, q.lang), extra=dict(q.extra)) for q in queries
+    ]
     # candidates: objects of the selected facts, per relation and language
     cands: dict[str, set] = defaultdict(set)
     for q in queries:
         cands[q.candidates].add(q.object)
     candidates = {k: sorted(v) for k, v in cands.items()}
     corpus = verbalise(queries, groups, target_lang)
-    corpus_keys = {(q.fact, q.lang) for q in queries
-                   if not (groups[q.fact] == "unseen" or (groups[q.fact] == "transfer" and q.lang == target_lang))}
+    corpus_keys = {
+        (q.fact, q.lang)
+        for q in queries
+        if not (groups[q.fact] == "unseen" or (groups[q.fact] == "transfer" and q.lang == target_lang))
+    }
     if cfg.paraphrases:
         for lang, lines in verbalise(paraphrases, groups, target_lang).items():
             corpus[lang].extend(lines)
     timings["data"] = time.perf_counter() - t
     n_groups = Counter(groups.values())
-    echo(f"[demo] {cfg.pair}: {len(fs.facts)} bilingual facts, {len(sub_facts)} selected "
-         f"({', '.join(f'{g} {n_groups[g]}' for g in GROUPS)}); corpus lines "
-         f"{target_lang} {len(corpus[target_lang])}, {source_lang} {len(corpus[source_lang])}")
+    echo(
+        f"[demo] {cfg.pair}: {len(fs.facts)} bilingual facts, {len(sub_facts)} selected "
+        f"({', '.join(f'{g} {n_groups[g]}' for g in GROUPS)}); corpus lines "
+        f"{target_lang} {len(corpus[target_lang])}, {source_lang} {len(corpus[source_lang])}"
+    )
 
     t = time.perf_counter()
     all_lines = corpus[target_lang] + corpus[source_lang]
     # the tokenizer sees every name (as a real LM's vocabulary would), not the held-out facts
     names = sorted({q.subject for q in queries} | {q.object for q in queries})
     tok = train_wordpiece(all_lines + names, cfg.vocab_size)
-    model = tiny_model("bert", len(tok), layers=cfg.layers, hidden=cfg.hidden, heads=cfg.heads,
-                       max_positions=128, seed=cfg.seed)
+    model = tiny_model(
+        "bert", len(tok), layers=cfg.layers, hidden=cfg.hidden, heads=cfg.heads, max_positions=128, seed=cfg.seed
+    )
     prober = MaskedLMProber(model, tok, batch_size=128)
     examples = span_masked_examples(prober, queries, corpus_keys, cfg.subject_spans)
     if cfg.paraphrases:
@@ -383,26 +398,60 @@ def build_demo_model(cfg: DemoConfig, echo=print) -> DemoModel:
     data = (list(all_lines) if cfg.mlm_lines else []) + examples
     steps = cfg.epochs * math.ceil(len(data) / cfg.batch_size)
     timings["tokenizer"] = time.perf_counter() - t
-    echo(f"[demo] WordPiece vocabulary {len(tok)}; BERT {cfg.layers}x{cfg.hidden}, "
-         f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters; "
-         f"{len(data)} examples, {steps} steps")
+    echo(
+        f"[demo] WordPiece vocabulary {len(tok)}; BERT {cfg.layers}x{cfg.hidden}, "
+        f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters; "
+        f"{len(data)} examples, {steps} steps"
+    )
     t = time.perf_counter()
-    trainer = Trainer(model, tok, objective="mlm", loss_fn=sparse_mlm_loss, lr=cfg.lr,
-                      batch_size=cfg.batch_size, epochs=cfg.epochs, warmup_steps=min(200, steps // 10),
-                      schedule="linear", max_length=128, device="cpu", seed=cfg.seed,
-                      progress=cfg.progress)
+    trainer = Trainer(
+        model,
+        tok,
+        objective="mlm",
+        loss_fn=sparse_mlm_loss,
+        lr=cfg.lr,
+        batch_size=cfg.batch_size,
+        epochs=cfg.epochs,
+        warmup_steps=min(200, steps // 10),
+        schedule="linear",
+        max_length=128,
+        device="cpu",
+        seed=cfg.seed,
+        progress=cfg.progress,
+    )
     result = trainer.train(data)
     timings["train"] = time.perf_counter() - t
-    echo(f"[demo] trained {result.steps} steps in {timings['train']:.0f} s; "
-         f"final loss {np.mean(result.train_losses[-20:]):.3f}")
+    echo(
+        f"[demo] trained {result.steps} steps in {timings['train']:.0f} s; "
+        f"final loss {np.mean(result.train_losses[-20:]):.3f}"
+    )
     model.eval()
-    return DemoModel(pair, fs, templates, groups, queries, paraphrases, candidates, corpus, lang1, lang2,
-                     target_lang, source_lang, model, tok, prober, result, data, timings)
+    return DemoModel(
+        pair,
+        fs,
+        templates,
+        groups,
+        queries,
+        paraphrases,
+        candidates,
+        corpus,
+        lang1,
+        lang2,
+        target_lang,
+        source_lang,
+        model,
+        tok,
+        prober,
+        result,
+        data,
+        timings,
+    )
 
 
 # ---------------------------------------------------------------------- experiment
-def run_demo(cfg: DemoConfig | None = None, out_dir: str | os.PathLike | None = None,
-             force: bool = False, echo=print) -> dict:
+def run_demo(
+    cfg: DemoConfig | None = None, out_dir: str | os.PathLike | None = None, force: bool = False, echo=print
+) -> dict:
     """Run the offline transfer experiment; return (and optionally write) its summary.
 
     Parameters
@@ -482,8 +531,9 @@ def run_demo(cfg: DemoConfig | None = None, out_dir: str | os.PathLike | None = 
         if cfg.neuron_seeds > 0:
             from kgalign.lm.probing.demo_analysis import neuron_analysis
 
-            neuron_summary, shared = neuron_analysis(prober, queries, rows, fs, lang1, lang2,
-                                                     top_n=50, seeds=tuple(range(cfg.neuron_seeds)))
+            neuron_summary, shared = neuron_analysis(
+                prober, queries, rows, fs, lang1, lang2, top_n=50, seeds=tuple(range(cfg.neuron_seeds))
+            )
         classify_facts(rows, lang1, lang2, shared=shared, present=present)
         timings["analysis"] = time.perf_counter() - t
         links_cmp = None
@@ -491,8 +541,9 @@ def run_demo(cfg: DemoConfig | None = None, out_dir: str | os.PathLike | None = 
             from kgalign.lm.probing.demo_analysis import aligner_comparison
 
             t = time.perf_counter()
-            links_cmp = aligner_comparison(pair, fs, groups, queries, rows, prober, templates, candidates,
-                                           lang1, lang2, GROUPS)
+            links_cmp = aligner_comparison(
+                pair, fs, groups, queries, rows, prober, templates, candidates, lang1, lang2, GROUPS
+            )
             timings["aligner_links"] = time.perf_counter() - t
 
         def p1(lang, group, key="correct"):
@@ -500,7 +551,9 @@ def run_demo(cfg: DemoConfig | None = None, out_dir: str | os.PathLike | None = 
             return float(np.mean(v)) if v else float("nan")
 
         summary = {
-            "pair": cfg.pair, "target_lang": target_lang, "source_lang": source_lang,
+            "pair": cfg.pair,
+            "target_lang": target_lang,
+            "source_lang": source_lang,
             "p_at_1": {g: p1(target_lang, g) for g in GROUPS},
             "p_at_1_source": {g: p1(source_lang, g) for g in GROUPS},
             "chance": {g: p1(target_lang, g, "chance") for g in GROUPS},
@@ -511,14 +564,19 @@ def run_demo(cfg: DemoConfig | None = None, out_dir: str | os.PathLike | None = 
             "classes": dict(Counter(r["class"] for r in rows if r["lang"] == target_lang)),
             "neurons": neuron_summary,
             "links": links_cmp,
-            "train": {"steps": result.steps, "final_loss": float(np.mean(result.train_losses[-20:])),
-                      "examples": len(data), "vocab": len(tok)},
+            "train": {
+                "steps": result.steps,
+                "final_loss": float(np.mean(result.train_losses[-20:])),
+                "examples": len(data),
+                "vocab": len(tok),
+            },
             "seconds": {k: round(v, 1) for k, v in timings.items()},
             "total_seconds": round(time.perf_counter() - t_start, 1),
             "config": asdict(cfg),
         }
         summary["expected_order_holds"] = bool(
-            summary["p_at_1"]["seen"] > summary["p_at_1"]["transfer"] >= summary["p_at_1"]["unseen"] - 0.05)
+            summary["p_at_1"]["seen"] > summary["p_at_1"]["transfer"] >= summary["p_at_1"]["unseen"] - 0.05
+        )
         echo(format_summary(summary))
         if out_dir is not None:
             # existing files were refused (without force) before any work
@@ -555,23 +613,35 @@ def _same_name_breakdown(rows, queries, target_lang, source_lang) -> dict:
 
 def format_summary(s: dict) -> str:
     """The demo's result table as text."""
-    lines = [f"cross-lingual fact probing demo ({s['pair']}: target {s['target_lang']}, "
-             f"source {s['source_lang']}), typed ranking P@1",
-             f"{'group':<10}{'facts':>7}{'P@1 ' + s['target_lang']:>10}{'P@1 ' + s['source_lang']:>10}"
-             f"{'chance':>9}{'majority':>10}"]
+    lines = [
+        f"cross-lingual fact probing demo ({s['pair']}: target {s['target_lang']}, "
+        f"source {s['source_lang']}), typed ranking P@1",
+        f"{'group':<10}{'facts':>7}{'P@1 ' + s['target_lang']:>10}{'P@1 ' + s['source_lang']:>10}"
+        f"{'chance':>9}{'majority':>10}",
+    ]
     for g in GROUPS:
-        lines.append(f"{g:<10}{s['n_facts'][g]:>7}{s['p_at_1'][g]:>10.3f}{s['p_at_1_source'][g]:>10.3f}"
-                     f"{s['chance'][g]:>9.3f}{s['majority'][g]:>10.3f}")
+        lines.append(
+            f"{g:<10}{s['n_facts'][g]:>7}{s['p_at_1'][g]:>10.3f}{s['p_at_1_source'][g]:>10.3f}"
+            f"{s['chance'][g]:>9.3f}{s['majority'][g]:>10.3f}"
+        )
     for k, v in s.get("transfer_same_name", {}).items():
         lines.append(f"  transfer, {k.replace('_', ' ')}: P@1 {v['p_at_1']:.3f} (n={v['n']})")
     cmp = s.get("links")
     if cmp:
         q = cmp["links"].get("quality", {})
-        lines.append(f"kgalign's own links: {cmp['links']['n_links']}, precision {q.get('precision', float('nan')):.3f}; "
-                     f"{cmp['recovered']['facts']}/{cmp['recovered']['of']} selected facts reproduced")
+        lines.append(
+            f"kgalign's own links: {cmp['links']['n_links']}, precision {q.get('precision', float('nan')):.3f}; "
+            f"{cmp['recovered']['facts']}/{cmp['recovered']['of']} selected facts reproduced"
+        )
         for lang in (s["target_lang"], s["source_lang"]):
-            lines.append(f"  P@1 {lang} gold -> aligner: " + ", ".join(
-                f"{g} {cmp['p_at_1_gold'][lang][g]:.3f} -> {cmp['p_at_1_aligner'][lang][g]:.3f}" for g in GROUPS))
-    lines.append(f"expected order seen > transfer >= unseen: {'yes' if s['expected_order_holds'] else 'NO'}"
-                 f"; total {s['total_seconds']:.0f} s")
+            lines.append(
+                f"  P@1 {lang} gold -> aligner: "
+                + ", ".join(
+                    f"{g} {cmp['p_at_1_gold'][lang][g]:.3f} -> {cmp['p_at_1_aligner'][lang][g]:.3f}" for g in GROUPS
+                )
+            )
+    lines.append(
+        f"expected order seen > transfer >= unseen: {'yes' if s['expected_order_holds'] else 'NO'}"
+        f"; total {s['total_seconds']:.0f} s"
+    )
     return "\n".join(lines)

@@ -23,8 +23,19 @@ log = logging.getLogger(__name__)
 __all__ = ["aligner_comparison", "neuron_analysis"]
 
 
-def aligner_comparison(pair, fs, groups: dict, queries, rows, prober, templates, candidates: dict,
-                       lang1: str, lang2: str, group_names=("seen", "transfer", "unseen")) -> dict:
+def aligner_comparison(
+    pair,
+    fs,
+    groups: dict,
+    queries,
+    rows,
+    prober,
+    templates,
+    candidates: dict,
+    lang1: str,
+    lang2: str,
+    group_names=("seen", "transfer", "unseen"),
+) -> dict:
     """P@1 of the demo's facts with gold links and with kgalign's own alignment, side by side.
 
     Parameters
@@ -86,14 +97,17 @@ def aligner_comparison(pair, fs, groups: dict, queries, rows, prober, templates,
         return out
 
     gold_p, al_p = p1(correct_gold), p1(correct_al)
-    survival = {lang: {g: (al_p[lang][g] / gold_p[lang][g] if gold_p[lang][g] else float("nan"))
-                       for g in group_names} for lang in (lang1, lang2)}
+    survival = {
+        lang: {g: (al_p[lang][g] / gold_p[lang][g] if gold_p[lang][g] else float("nan")) for g in group_names}
+        for lang in (lang1, lang2)
+    }
     same_en = sum(1 for q in q_al if q.lang == lang2 and _same_query(q, queries))
     return {
         "links": {k: v for k, v in info.items() if k != "config"},
-        "recovered": {"facts": len(gold_to_al), "of": len(groups),
-                      "with_gold_queries_in_both_languages": same_en},
-        "p_at_1_gold": gold_p, "p_at_1_aligner": al_p, "survival": survival,
+        "recovered": {"facts": len(gold_to_al), "of": len(groups), "with_gold_queries_in_both_languages": same_en},
+        "p_at_1_gold": gold_p,
+        "p_at_1_aligner": al_p,
+        "survival": survival,
     }
 
 
@@ -105,8 +119,18 @@ def _same_query(q, gold_queries) -> bool:
     return False
 
 
-def neuron_analysis(prober, queries, rows, fs, lang1: str, lang2: str, *, top_n: int = 50,
-                    seeds=tuple(range(10)), quantile: float = 0.95) -> tuple[dict, dict]:
+def neuron_analysis(
+    prober,
+    queries,
+    rows,
+    fs,
+    lang1: str,
+    lang2: str,
+    *,
+    top_n: int = 50,
+    seeds=tuple(range(10)),
+    quantile: float = 0.95,
+) -> tuple[dict, dict]:
     """PROBELESS sharing per (relation, object) and the causal ablation check.
 
     Returns
@@ -136,8 +160,9 @@ def neuron_analysis(prober, queries, rows, fs, lang1: str, lang2: str, *, top_n:
         acts[lang] = a
         labels[lang] = [(q.template.relation_id, int(fs.facts[q.fact].o1)) for q in qs]
     width = acts[lang1].shape[1]
-    res = probeless_sharing(acts[lang1], labels[lang1], acts[lang2], labels[lang2],
-                            top_n=min(top_n, width), seeds=seeds, quantile=quantile)
+    res = probeless_sharing(
+        acts[lang1], labels[lang1], acts[lang2], labels[lang2], top_n=min(top_n, width), seeds=seeds, quantile=quantile
+    )
     summary = res.summary()
     shared_label = dict(zip(res.labels, res.shared.mean(axis=0) > 0.5))
 
@@ -169,8 +194,11 @@ def neuron_analysis(prober, queries, rows, fs, lang1: str, lang2: str, *, top_n:
             effects[kind][bool(shared_label[z])].extend(drop)
     summary["causal"] = {
         "statistic": f"drop of the gold object's log-probability in {lang2} after ablating {lang1} top-N neurons",
-        **{f"{kind}_{'shared' if s else 'not_shared'}": (float(np.mean(v)) if v else float("nan"))
-           for kind in effects for s, v in effects[kind].items()},
+        **{
+            f"{kind}_{'shared' if s else 'not_shared'}": (float(np.mean(v)) if v else float("nan"))
+            for kind in effects
+            for s, v in effects[kind].items()
+        },
         "n": {f"{'shared' if s else 'not_shared'}": len(v) for s, v in effects["own"].items()},
     }
     ok = defaultdict(int)

@@ -11,8 +11,9 @@ Sun et al. ISWC 2017, and of most entity-alignment papers that induce relation p
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -103,8 +104,8 @@ class BilingualFactSet:
 
     facts: list[BilingualFact]
     relation_pairs: list[RelationPair]
-    kg1: "KnowledgeGraph" = field(repr=False)
-    kg2: "KnowledgeGraph" = field(repr=False)
+    kg1: KnowledgeGraph = field(repr=False)
+    kg2: KnowledgeGraph = field(repr=False)
 
     def where(self, which: str) -> list[BilingualFact]:
         """Facts with ``where == which`` (``"both"``, ``"kg1"`` or ``"kg2"``)."""
@@ -118,7 +119,7 @@ class BilingualFactSet:
         return out
 
 
-def _links_array(links, kg1: "KnowledgeGraph", kg2: "KnowledgeGraph") -> np.ndarray:
+def _links_array(links, kg1: KnowledgeGraph, kg2: KnowledgeGraph) -> np.ndarray:
     """Normalise an alignment to an int64 array (k, 2) of entity positions."""
     if links is None:
         raise InputError("no entity alignment given (the pair has no gold links; pass an alignment file)")
@@ -138,8 +139,12 @@ def _links_array(links, kg1: "KnowledgeGraph", kg2: "KnowledgeGraph") -> np.ndar
                 b = kg2.index[b]
             rows.append((int(a), int(b)))
         arr = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
-    if len(arr) and (arr[:, 0].min() < 0 or arr[:, 0].max() >= kg1.n_entities
-                     or arr[:, 1].min() < 0 or arr[:, 1].max() >= kg2.n_entities):
+    if len(arr) and (
+        arr[:, 0].min() < 0
+        or arr[:, 0].max() >= kg1.n_entities
+        or arr[:, 1].min() < 0
+        or arr[:, 1].max() >= kg2.n_entities
+    ):
         raise InputError("alignment holds entity positions outside the graphs")
     return arr
 
@@ -156,8 +161,8 @@ def _one_to_one(links: np.ndarray) -> tuple[dict[int, int], dict[int, int]]:
 
 
 def align_relations(
-    kg1: "KnowledgeGraph",
-    kg2: "KnowledgeGraph",
+    kg1: KnowledgeGraph,
+    kg2: KnowledgeGraph,
     links,
     min_support: int = 2,
     min_confidence: float = 0.05,
@@ -214,15 +219,14 @@ def align_relations(
         conf = sup / (a + b - sup)
         if sup < min_support or conf < min_confidence:
             continue
-        out.append(RelationPair(r1, r2, kg1.relations[r1], kg2.relations[r2], sup, a, b,
-                                conf, sup / a, sup / b))
+        out.append(RelationPair(r1, r2, kg1.relations[r1], kg2.relations[r2], sup, a, b, conf, sup / a, sup / b))
     out.sort(key=lambda p: (-p.support, -p.confidence, p.iri1, p.iri2))
     return out
 
 
 def bilingual_facts(
-    kg1: "KnowledgeGraph",
-    kg2: "KnowledgeGraph",
+    kg1: KnowledgeGraph,
+    kg2: KnowledgeGraph,
     links,
     relation_pairs: Sequence[RelationPair] | None = None,
     min_support: int = 2,
@@ -290,7 +294,7 @@ def bilingual_facts(
     return BilingualFactSet(ordered, pairs, kg1, kg2)
 
 
-def pair_links(pair: "KGPair", alignment=None) -> np.ndarray:
+def pair_links(pair: KGPair, alignment=None) -> np.ndarray:
     """The alignment to use for ``pair``: ``alignment`` when given, else the gold links.
 
     Raises
@@ -309,8 +313,11 @@ def iter_fact_rows(fs: BilingualFactSet) -> Iterable[dict]:
     """Facts as JSON-ready dicts naming entities and relations by IRI."""
     for f in fs.facts:
         yield {
-            "subject1": fs.kg1.identifier(f.s1), "object1": fs.kg1.identifier(f.o1),
+            "subject1": fs.kg1.identifier(f.s1),
+            "object1": fs.kg1.identifier(f.o1),
             "relation1": fs.kg1.relations[f.rel1],
-            "subject2": fs.kg2.identifier(f.s2), "object2": fs.kg2.identifier(f.o2),
-            "relation2": fs.kg2.relations[f.rel2], "where": f.where,
+            "subject2": fs.kg2.identifier(f.s2),
+            "object2": fs.kg2.identifier(f.o2),
+            "relation2": fs.kg2.relations[f.rel2],
+            "where": f.where,
         }

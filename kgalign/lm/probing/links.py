@@ -28,7 +28,7 @@ __all__ = ["LINK_SOURCES", "aligned_links", "read_links", "link_quality"]
 LINK_SOURCES = ("aligner", "file", "gold")
 
 
-def read_links(path: str | os.PathLike, pair: "KGPair") -> tuple[np.ndarray, int]:
+def read_links(path: str | os.PathLike, pair: KGPair) -> tuple[np.ndarray, int]:
     """Entity pairs of an alignment file (kgalign result, SSSOM, gold file) as KG positions.
 
     Returns
@@ -62,11 +62,11 @@ def read_links(path: str | os.PathLike, pair: "KGPair") -> tuple[np.ndarray, int
 
 
 def aligned_links(
-    pair: "KGPair",
+    pair: KGPair,
     source: str = "aligner",
     *,
     path: str | os.PathLike | None = None,
-    config: "AlignConfig | None" = None,
+    config: AlignConfig | None = None,
     **align_options,
 ) -> tuple[np.ndarray, dict]:
     """The entity links probing uses, with a record of where they came from.
@@ -114,11 +114,20 @@ def aligned_links(
     else:
         from kgalign.aligner.pipeline import align
 
-        res = align(pair.kg1, pair.kg2, translations=pair.translations, config=config,
-                    lang1=pair.lang1, lang2=pair.lang2, **align_options)
+        res = align(
+            pair.kg1,
+            pair.kg2,
+            translations=pair.translations,
+            config=config,
+            lang1=pair.lang1,
+            lang2=pair.lang2,
+            **align_options,
+        )
         links = np.stack([res.rows, res.cols], axis=1).astype(np.int64).reshape(-1, 2)
-        info.update(stages={k: round(float(v.get("seconds", 0.0)), 2) for k, v in res.stages.items()},
-                    config=res.config.to_dict())
+        info.update(
+            stages={k: round(float(v.get("seconds", 0.0)), 2) for k, v in res.stages.items()},
+            config=res.config.to_dict(),
+        )
     info["n_links"] = int(len(links))
     if pair.links is not None and len(pair.links) and source != "gold":
         info["quality"] = link_quality(links, pair.links)
@@ -150,5 +159,8 @@ def link_quality(links, gold) -> dict:
     return {
         "precision": correct / len(judged) if judged else 0.0,
         "recall": correct / len(gold) if len(gold) else 0.0,
-        "n_links": int(len(links)), "n_judged": len(judged), "n_gold": int(len(gold)), "n_correct": int(correct),
+        "n_links": int(len(links)),
+        "n_judged": len(judged),
+        "n_gold": int(len(gold)),
+        "n_correct": int(correct),
     }

@@ -18,8 +18,9 @@ sentence (:class:`CausalLMProber`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -182,7 +183,7 @@ class MaskedLMProber(_Base):
         self.max_length = int(getattr(model.config, "max_position_embeddings", 512) or 512)
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str, device: str = "auto", batch_size: int = 32) -> "MaskedLMProber":
+    def from_pretrained(cls, name_or_path: str, device: str = "auto", batch_size: int = 32) -> MaskedLMProber:
         """Load ``name_or_path`` (hub id or local directory) with :func:`load_masked_lm`."""
         model, tok = load_masked_lm(name_or_path, device)
         return cls(model, tok, batch_size=batch_size)
@@ -204,21 +205,21 @@ class MaskedLMProber(_Base):
         pos = list(range(offset + len(left_ids), offset + len(left_ids) + n_masks))
         return full, pos
 
-    def _forward_logprobs(self, batch: list[tuple[list[int], list[int]]]) -> list["torch.Tensor"]:
+    def _forward_logprobs(self, batch: list[tuple[list[int], list[int]]]) -> list[torch.Tensor]:
         """Log-softmax over the vocabulary at the mask positions of each query."""
         import torch
 
         out = []
         for start in range(0, len(batch), self.batch_size):
-            chunk = batch[start:start + self.batch_size]
+            chunk = batch[start : start + self.batch_size]
             width = max(len(ids) for ids, _ in chunk)
             if width > self.max_length:
                 raise InputError(f"a query has {width} tokens, more than the model's {self.max_length}")
             ids = torch.full((len(chunk), width), self._pad_id(), dtype=torch.long)
             att = torch.zeros((len(chunk), width), dtype=torch.long)
             for i, (q, _) in enumerate(chunk):
-                ids[i, :len(q)] = torch.tensor(q)
-                att[i, :len(q)] = 1
+                ids[i, : len(q)] = torch.tensor(q)
+                att[i, : len(q)] = 1
             with torch.no_grad():
                 logits = self.model(input_ids=ids.to(self.device), attention_mask=att.to(self.device)).logits
             for i, (_, pos) in enumerate(chunk):
@@ -325,17 +326,18 @@ class MaskedLMProber(_Base):
         for _ in range(k):
             todo = [(ids, [p for p in pos if p not in filled]) for ids, pos, filled in state]
             logps = self._forward_logprobs(todo)
-            for (ids, pos, filled), (_, open_pos), lp in zip(state, todo, logps):
+            for (ids, _pos, filled), (_, open_pos), lp in zip(state, todo, logps):
                 val, idx = lp.max(dim=-1)
                 j = int(val.argmax())
                 p = open_pos[j]
                 ids[p] = int(idx[j])
                 filled[p] = float(val[j])
-        return [([ids[p] for p in pos], float(np.mean([filled[p] for p in pos])))
-                for ids, pos, filled in state]
+        return [([ids[p] for p in pos], float(np.mean([filled[p] for p in pos]))) for ids, pos, filled in state]
 
     # ------------------------------------------------------------------ activations
-    def ffn_activations(self, template: Template, subjects: Sequence[str], n_masks: Sequence[int] | int = 1) -> np.ndarray:
+    def ffn_activations(
+        self, template: Template, subjects: Sequence[str], n_masks: Sequence[int] | int = 1
+    ) -> np.ndarray:
         """Feed-forward (intermediate) activations at the first mask position.
 
         Parameters
@@ -373,13 +375,13 @@ class MaskedLMProber(_Base):
         try:
             queries = [self.query_ids(template, s, k) for s, k in zip(subjects, n_masks)]
             for start in range(0, len(queries), self.batch_size):
-                chunk = queries[start:start + self.batch_size]
+                chunk = queries[start : start + self.batch_size]
                 width = max(len(q) for q, _ in chunk)
                 ids = torch.full((len(chunk), width), self._pad_id(), dtype=torch.long)
                 att = torch.zeros((len(chunk), width), dtype=torch.long)
                 for i, (q, _) in enumerate(chunk):
-                    ids[i, :len(q)] = torch.tensor(q)
-                    att[i, :len(q)] = 1
+                    ids[i, : len(q)] = torch.tensor(q)
+                    att[i, : len(q)] = 1
                 captured.clear()
                 with torch.no_grad():
                     self.model(input_ids=ids.to(self.device), attention_mask=att.to(self.device))
@@ -419,8 +421,8 @@ def special_wrapper(tokenizer) -> tuple[list[int], list[int]]:
         without = list(tokenizer(probe, add_special_tokens=False)["input_ids"])
         m = len(without)
         for i in range(len(with_sp) - m + 1):
-            if m and with_sp[i:i + m] == without:
-                return with_sp[:i], with_sp[i + m:]
+            if m and with_sp[i : i + m] == without:
+                return with_sp[:i], with_sp[i + m :]
     return [], []  # pragma: no cover - a tokenizer that rewrites the body
 
 
@@ -435,7 +437,7 @@ class CausalLMProber(_Base):
     """
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str, device: str = "auto", batch_size: int = 32) -> "CausalLMProber":
+    def from_pretrained(cls, name_or_path: str, device: str = "auto", batch_size: int = 32) -> CausalLMProber:
         """Load ``name_or_path`` with :func:`load_causal_lm`."""
         model, tok = load_causal_lm(name_or_path, device)
         return cls(model, tok, batch_size=batch_size)
@@ -475,17 +477,20 @@ class CausalLMProber(_Base):
             raise InputError(f"unknown reduction {reduction!r}; use sum or mean")
         if len(candidates) and isinstance(candidates[0], str):
             candidates = self.object_tokens(candidates)  # type: ignore[arg-type]
-        sents = [(i, j, self._sentence_ids(template, s, list(c)))
-                 for i, s in enumerate(subjects) for j, c in enumerate(candidates)]
+        sents = [
+            (i, j, self._sentence_ids(template, s, list(c)))
+            for i, s in enumerate(subjects)
+            for j, c in enumerate(candidates)
+        ]
         scores = np.full((len(subjects), len(candidates)), -np.inf, dtype=np.float64)
         for start in range(0, len(sents), self.batch_size):
-            chunk = sents[start:start + self.batch_size]
+            chunk = sents[start : start + self.batch_size]
             width = max(len(x) for _, _, x in chunk)
             ids = torch.full((len(chunk), width), self._pad_id(), dtype=torch.long)
             att = torch.zeros((len(chunk), width), dtype=torch.long)
             for r, (_, _, x) in enumerate(chunk):
-                ids[r, :len(x)] = torch.tensor(x)
-                att[r, :len(x)] = 1
+                ids[r, : len(x)] = torch.tensor(x)
+                att[r, : len(x)] = 1
             with torch.no_grad():
                 logits = self.model(input_ids=ids.to(self.device), attention_mask=att.to(self.device)).logits
             lp = torch.log_softmax(logits[:, :-1].float(), dim=-1)

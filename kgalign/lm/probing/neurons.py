@@ -76,8 +76,9 @@ def top_neurons(acts: np.ndarray, top_n: int) -> np.ndarray:
 
 def set_overlap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise ``|a_i ∩ b_i| / width`` for two (q, width) index arrays."""
-    return np.array([len(np.intersect1d(x, y, assume_unique=True)) / a.shape[1] for x, y in zip(a, b)],
-                    dtype=np.float64)
+    return np.array(
+        [len(np.intersect1d(x, y, assume_unique=True)) / a.shape[1] for x, y in zip(a, b)], dtype=np.float64
+    )
 
 
 def neuron_overlap(
@@ -211,8 +212,10 @@ class SharedNeurons:
     def summary(self) -> dict:
         return {
             "method": "PROBELESS top-N per (relation, object) in each language (Zhao et al., EACL 2024); "
-                      "null: another object of the same relation and template",
-            "top_n": self.top_n, "quantile": self.quantile, "n_labels": len(self.labels),
+            "null: another object of the same relation and template",
+            "top_n": self.top_n,
+            "quantile": self.quantile,
+            "n_labels": len(self.labels),
             "mean_overlap": float(np.mean(self.overlap)) if len(self.overlap) else float("nan"),
             "mean_null_overlap": float(np.nanmean(self.null)) if np.isfinite(self.null).any() else float("nan"),
             "shared_share_by_seed": [float(x) for x in self.share],
@@ -342,6 +345,7 @@ def ablate(model, neurons):
                     out = out.clone()
                     out[..., sel] = 0.0
                 return out
+
             return hook
 
         try:

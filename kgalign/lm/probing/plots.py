@@ -44,10 +44,14 @@ def plot_probe_summary(summary: dict, path: str | os.PathLike) -> Path:
     target = summary.get("target_lang")
     al = (links.get("p_at_1_aligner") or {}).get(target)
     if al:
-        ax.bar([i - 0.2 for i in x], [summary["p_at_1"][g] for g in groups], width=0.4, color="#4477aa",
-               label="P@1, gold links")
-        ax.bar([i + 0.2 for i in x], [al[g] for g in groups], width=0.4, color="#ee7733",
-               label="P@1, kgalign's links")
+        ax.bar(
+            [i - 0.2 for i in x],
+            [summary["p_at_1"][g] for g in groups],
+            width=0.4,
+            color="#4477aa",
+            label="P@1, gold links",
+        )
+        ax.bar([i + 0.2 for i in x], [al[g] for g in groups], width=0.4, color="#ee7733", label="P@1, kgalign's links")
     else:
         ax.bar(x, [summary["p_at_1"][g] for g in groups], color="#4477aa", label="P@1")
     for key, style in (("majority", "--"), ("chance", ":")):

@@ -52,7 +52,7 @@ def relation_local_name(iri: str) -> str:
     """The part of a relation IRI after the last ``/`` or ``#``, percent-decoded."""
     stripped = iri.rstrip("/#")
     cut = max(stripped.rfind("/"), stripped.rfind("#"))
-    return unquote(stripped[cut + 1:], encoding="utf-8", errors="replace")
+    return unquote(stripped[cut + 1 :], encoding="utf-8", errors="replace")
 
 
 def readable_relation_name(iri: str) -> str:
@@ -128,7 +128,7 @@ class TemplateSet:
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None) -> "TemplateSet":
+    def load(cls, path: str | os.PathLike | None = None) -> TemplateSet:
         """Read a template file (YAML or JSON); the shipped DBP15K file when ``path`` is None.
 
         Raises
@@ -154,12 +154,13 @@ class TemplateSet:
                 data = yaml.safe_load(text)
             except yaml.YAMLError as exc:
                 mark = getattr(exc, "problem_mark", None)
-                raise InputError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path,
-                                 None if mark is None else mark.line + 1) from exc
+                raise InputError(
+                    f"invalid YAML: {getattr(exc, 'problem', exc)}", path, None if mark is None else mark.line + 1
+                ) from exc
         return cls.from_data(data, path)
 
     @classmethod
-    def from_data(cls, data, path=None) -> "TemplateSet":
+    def from_data(cls, data, path=None) -> TemplateSet:
         """Build from parsed data (``{"format": ..., "relations": [...]}``); see :meth:`load`."""
         if not isinstance(data, dict) or not isinstance(data.get("relations"), list):
             raise InputError("template file must be a mapping with a 'relations' list", path)
@@ -181,12 +182,15 @@ class TemplateSet:
             tpls = e.get("templates")
             if not isinstance(tpls, dict) or not tpls:
                 raise InputError(f"{where}: needs a 'templates' mapping language -> template", path)
-            entries.append({
-                "id": rid,
-                "match": [str(m) for m in match],
-                "templates": {str(lang).lower(): _check_template(t, f"{where} [{lang}]", path)
-                              for lang, t in tpls.items()},
-            })
+            entries.append(
+                {
+                    "id": rid,
+                    "match": [str(m) for m in match],
+                    "templates": {
+                        str(lang).lower(): _check_template(t, f"{where} [{lang}]", path) for lang, t in tpls.items()
+                    },
+                }
+            )
         return cls(entries, "" if path is None else os.fspath(path))
 
     # ------------------------------------------------------------------ lookup

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from kgalign.errors import InputError
 
@@ -79,7 +79,7 @@ class NameIndex:
         for i in range(len(text)):
             for n in self._by1.get(text[i], ()):
                 hits[n].append(i)
-            for n in self._by2.get(text[i:i + 2], ()):
+            for n in self._by2.get(text[i : i + 2], ()):
                 if text.startswith(n, i):
                     hits[n].append(i)
         return hits
@@ -139,7 +139,7 @@ def count_cooccurrences(
     index = NameIndex([n for p in pairs for n in p], casefold)
     norm = [(index._norm(s), index._norm(o)) for s, o in pairs]
     by_name: dict[str, list[int]] = defaultdict(list)
-    for k, (s, o) in enumerate(norm):
+    for k, (s, _o) in enumerate(norm):
         by_name[s].append(k)
     line_counts = [0] * len(pairs)
     win_counts = [0] * len(pairs)
