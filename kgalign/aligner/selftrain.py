@@ -18,7 +18,7 @@ import numpy as np
 from kgalign.aligner.views.strings import sparse_cosine_into
 from kgalign.config import SelftrainConfig
 
-log = logging.getLogger("kgalign")
+log = logging.getLogger(__name__)
 
 #: Cells per row block of :func:`confident_pairs` (about 16 MiB of float32).
 _BLOCK_CELLS = 1 << 22

@@ -30,7 +30,7 @@ import numpy as np
 
 from kgalign.config import AlignConfig, SimilarityConfig
 
-log = logging.getLogger("kgalign")
+log = logging.getLogger(__name__)
 
 
 def csls(S: np.ndarray, k: int = 10) -> np.ndarray:

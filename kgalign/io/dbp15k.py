@@ -34,7 +34,7 @@ from kgalign.io._text import iter_lines, read_text
 from kgalign.io.iri import iri_problem
 from kgalign.kg import KGPair, KnowledgeGraph
 
-log = logging.getLogger("kgalign.io")
+log = logging.getLogger(__name__)
 
 _LANG_PAIR = re.compile(r"^([a-z]{2,3})[_-]([a-z]{2,3})$", re.IGNORECASE)
 _ENT_FILE = re.compile(r"ent_ids(?:_(\d+))?$")

@@ -32,7 +32,7 @@ from kgalign.io.rdf import is_label_predicate, unescape_nt
 from kgalign.kg import KGPair, KnowledgeGraph
 from kgalign.labels import clean_label, normalise_lang
 
-log = logging.getLogger("kgalign.io")
+log = logging.getLogger(__name__)
 
 _LITERAL = re.compile(r'^"(.*)"(?:@([A-Za-z0-9-]+)|\^\^<?([^>]*)>?)?$', re.DOTALL)
 _LANG_PAIR = re.compile(r"^([a-z]{2})_([a-z]{2})(?:_|$)", re.IGNORECASE)
