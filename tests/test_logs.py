@@ -53,3 +53,13 @@ def test_cli_quiet_and_verbose_flags():
         res = runner.invoke(cli, args)
         assert res.exit_code == 0, res.output
         assert logging.getLogger("kgalign").level == level
+
+
+def test_global_quiet_turns_progress_off_in_align_options():
+    from kgalign.cli.align import _options_dict
+
+    configure_logging(-1)
+    assert _options_dict(None, None, None, None, None, False)["show_progress"] is False
+    configure_logging(0)
+    assert _options_dict(None, None, None, None, None, False)["show_progress"] is None  # the config decides
+    assert _options_dict(None, None, None, None, None, True)["show_progress"] is False

@@ -78,9 +78,17 @@ def _check_models(config) -> None:
 
 
 def _options_dict(lang1, lang2, threshold, device, seed, quiet) -> dict:
-    # None means "not given": the configuration file (or the default) decides
+    # None means "not given": the configuration file (or the default) decides. Progress bars
+    # follow the log level too: `kgalign -q align ...` hides them as `align -q` does.
+    from kgalign.logs import progress_enabled
+
     return dict(
-        lang1=lang1, lang2=lang2, threshold=threshold, device=device, seed=seed, show_progress=False if quiet else None
+        lang1=lang1,
+        lang2=lang2,
+        threshold=threshold,
+        device=device,
+        seed=seed,
+        show_progress=False if quiet or not progress_enabled() else None,
     )
 
 
