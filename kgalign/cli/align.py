@@ -33,7 +33,7 @@ def _common_options(f):
         click.option(
             "--config", "config_file", type=click.Path(dir_okay=False), help="YAML or JSON configuration file."
         ),
-        click.option("--quiet", "-q", is_flag=True, help="No progress bars."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bars and no information lines (as kgalign -q)."),
     ]
     for opt in reversed(options):
         f = opt(f)
@@ -80,7 +80,10 @@ def _check_models(config) -> None:
 def _options_dict(lang1, lang2, threshold, device, seed, quiet) -> dict:
     # None means "not given": the configuration file (or the default) decides. Progress bars
     # follow the log level too: `kgalign -q align ...` hides them as `align -q` does.
-    from kgalign.logs import progress_enabled
+    from kgalign.logs import configure_logging, progress_enabled
+
+    if quiet:
+        configure_logging(-1)
 
     return dict(
         lang1=lang1,
