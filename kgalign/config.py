@@ -189,7 +189,7 @@ class Section:
                 raise InputError(f"configuration {path!r} must be {exc}, got {value!r}") from None
 
     @classmethod
-    def from_dict(cls, data: Mapping | None = None, *, base: Section | None = None):
+    def from_dict(cls, data: Mapping | Section | None = None, *, base: Section | None = None):
         """Build a section from a mapping, merged over ``base`` (default: the defaults).
 
         Parameters

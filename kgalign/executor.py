@@ -118,7 +118,7 @@ class RayExecutor(Executor):
         self._ray = ray
         self._owns = False
         if not ray.is_initialized():
-            kwargs = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
+            kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
             kwargs.update(init_kwargs)
             if address is None and "runtime_env" not in kwargs:
                 # local workers import this kgalign even when it is not installed (a source checkout)

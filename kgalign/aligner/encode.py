@@ -144,7 +144,7 @@ class Encoder:
         else:
             from kgalign.aligner.cache import EmbeddingCache
 
-            self.cache = EmbeddingCache(None if cache_dir in (None, True) else cache_dir)
+            self.cache = EmbeddingCache(None if cache_dir is None or cache_dir is True else cache_dir)
         self._model = None
         self._device: str | None = None
         self._dim: int | None = None
@@ -170,6 +170,7 @@ class Encoder:
         """Embedding width d (loads the model unless the width is already known)."""
         if self._dim is None:
             self._load()
+        assert self._dim is not None  # _load sets it
         return self._dim
 
     @property
@@ -247,7 +248,7 @@ class Encoder:
         from tqdm.auto import tqdm
 
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        out = np.empty((len(texts), self._dim), dtype=np.float32)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
         step = self.batch_size  # one model call per batch, so the bar moves per batch
         with tqdm(total=len(texts), desc="encoding", unit="text", disable=not self.show_progress) as bar:
             for start in range(0, len(order), step):
@@ -347,6 +348,7 @@ class Encoder:
                 self.cache.store(self.model_key, tkey, src, new)
         self.n_encoded += len(missing)
         self.n_cached += len(unique) - len(missing)
+        assert vectors is not None  # texts is not empty: found in the cache, or encoded above
         return vectors[inverse]
 
 

@@ -212,6 +212,7 @@ def _xml_as_utf8(p: Path, raw: bytes | None, encoding: str, utf8: bool) -> bytes
         data = raw if raw is not None else strip_bom(read_bytes(p))
         text = decode(data, p, declared.group(1).decode())
     else:
+        assert raw is not None  # the caller has read and re-encoded the file when not UTF-8
         text = raw.decode("utf-8")  # already decoded from ``encoding`` and re-encoded
     return _XML_DECL_ENCODING_TEXT.sub(r"\1UTF-8\2", text, count=1).encode("utf-8")
 

@@ -126,7 +126,9 @@ def is_label_predicate(predicate: str) -> int | None:
         return LABEL_PREDICATES.index(predicate)
     except ValueError:
         pass
-    local = _LOCAL.search(predicate.rstrip("/#")).group(0).lower()
+    found = _LOCAL.search(predicate.rstrip("/#"))
+    assert found is not None  # the pattern matches the empty string at the end
+    local = found.group(0).lower()
     offset = LABEL_LOCAL_NAMES.get(local)
     return None if offset is None else len(LABEL_PREDICATES) + offset
 
@@ -255,14 +257,14 @@ class _NTLineSink:
     """Keeps the last triple rdflib's N-Triples line parser produced."""
 
     def __init__(self) -> None:
-        self.last = None
+        self.last: tuple[Any, Any, Any] | None = None
 
     def triple(self, s, p, o) -> None:
         self.last = (s, p, o)
 
 
-def _nt_line_with_rdflib(parser, sink: _NTLineSink, line: str, no: int, path) -> Triple:
-    """Parse one line with rdflib (for lines the fast reader does not accept) or raise."""
+def _nt_line_with_rdflib(parser, sink: _NTLineSink, line: str, no: int, path) -> Triple | None:
+    """Parse one line with rdflib (for lines the fast reader does not accept) or raise; None: a comment."""
     from rdflib import Literal, URIRef
     from rdflib.plugins.parsers import ntriples
 
@@ -319,18 +321,19 @@ def read_ntriples(text: str, path: str | os.PathLike) -> list[Triple]:
     match = _NT_LINE.match
     parser = sink = None
     rdflib_warnings = _CollectInvalidIRIs()
-    show = dict(disable=None if len(lines) >= 500_000 else True, leave=False, unit="line")
+    show: dict[str, Any] = dict(disable=None if len(lines) >= 500_000 else True, leave=False, unit="line")
     for no, line in enumerate(tqdm(lines, desc=f"reading {Path(path).name}", **show), start=1):
         m = match(line)
         if m is None:
             stripped = line.strip()
             if not stripped or stripped.startswith("#"):
                 continue
-            if parser is None:  # rdflib only for the lines the fast reader does not accept
+            if parser is None or sink is None:  # rdflib only for the lines the fast reader does not accept
                 from rdflib.plugins.parsers import ntriples
 
                 sink = _NTLineSink()
-                parser = ntriples.W3CNTriplesParser(sink=sink)
+                # rdflib annotates ``sink`` with its own classes; any object with ``triple()`` works
+                parser = ntriples.W3CNTriplesParser(sink=sink)  # type: ignore[arg-type]
             with rdflib_warnings:
                 t = _nt_line_with_rdflib(parser, sink, line, no, path)
             if t is not None:
@@ -393,8 +396,8 @@ def _parse_error(exc: Exception, fmt: str, text: str, path: str | os.PathLike) -
     src, pos = getattr(exc, "_str", None), getattr(exc, "_i", None)
     if isinstance(src, bytes) and isinstance(pos, int):
         line = line_of_offset(src.decode("utf-8", "replace"), pos)
-    elif isinstance(getattr(exc, "lines", None), int):
-        line = exc.lines + 1
+    elif isinstance(lines := getattr(exc, "lines", None), int):
+        line = lines + 1
     else:
         m = _BADSYNTAX_LINE.search(str(exc))
         line = int(m.group(1)) if m else None
@@ -616,7 +619,9 @@ def build_kg(triples: list[Triple], source: str = "", extra_edges=None) -> Knowl
     from tqdm.auto import tqdm
 
     n_triples = len(triples)
-    show = dict(disable=None if n_triples >= 500_000 else True, leave=False, total=n_triples, unit="triple")
+    show: dict[str, Any] = dict(
+        disable=None if n_triples >= 500_000 else True, leave=False, total=n_triples, unit="triple"
+    )
 
     # pass 1: collect candidates, predicates, declared kinds and non-entities
     candidates: dict[str, None] = {}

@@ -94,18 +94,20 @@ def partition_graph(S, n_parts: int, *, partitioner: str = "auto", seed: int = 0
     if partitioner in ("auto", "metis"):
         try:
             import pymetis
+
+            have_metis = True
         except ImportError:
             if partitioner == "metis":
                 raise InputError("partitioner='metis' needs the optional package pymetis") from None
-            pymetis = None
-        if pymetis is not None:
+            have_metis = False
+        if have_metis:
             W = sp.csr_matrix((w.astype(np.float64), S.indices, S.indptr), shape=(n1, n2))
             A = sp.bmat([[None, W], [W.T, None]], format="csr")  # nodes: rows, then columns
             A.sum_duplicates()
             opts = pymetis.Options(seed=seed)
             adj = pymetis.CSRAdjacency(A.indptr, A.indices)
-            _, parts = pymetis.part_graph(int(n_parts), adj, eweights=A.data.astype(np.int64), options=opts)
-            parts = np.asarray(parts, np.int64)
+            _, metis_parts = pymetis.part_graph(int(n_parts), adj, eweights=A.data.astype(np.int64), options=opts)
+            parts = np.asarray(metis_parts, np.int64)
             return parts[:n1], parts[n1:], "metis"
     # fallback: rows ordered by their best column, equal chunks; a column joins the chunk of
     # its heaviest edge (columns without edges: chunk 0)
