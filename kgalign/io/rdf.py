@@ -52,7 +52,7 @@ from kgalign.io.iri import iri_problem
 from kgalign.kg import INDIVIDUAL, LABEL_PREDICATES, KnowledgeGraph
 from kgalign.labels import clean_label, normalise_lang
 
-log = logging.getLogger("kgalign.io")
+log = logging.getLogger(__name__)
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -195,7 +195,7 @@ class _CollectInvalidIRIs(logging.Handler):
             if len(self.examples) < 3:
                 self.examples.append(msg.split(self._suffix)[0])
         else:  # anything else goes on as usual
-            logging.getLogger("kgalign.io").handle(record)
+            log.handle(record)
 
     def __enter__(self) -> _CollectInvalidIRIs:
         self._propagate = self._logger.propagate
