@@ -65,6 +65,7 @@ def named_float_tensors(
     import torch
 
     out: dict[str, torch.Tensor] = {}
+    items: list[tuple[str, torch.Tensor]]
     if isinstance(model_or_state, torch.nn.Module):
         items = list(model_or_state.named_parameters())
         if trainable_only:

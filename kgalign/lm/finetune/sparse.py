@@ -362,6 +362,7 @@ def select_top_k(
         if not 0.0 <= density <= 1.0:
             raise InputError(f"density must be in [0, 1], got {density}")
         k = int(round(density * total))
+    assert k is not None  # exactly one of k and density was given
     if not 0 <= int(k) <= total:
         raise InputError(f"k must be in [0, {total}], got {k}")
     k = int(k)
@@ -579,7 +580,7 @@ def frozen_by(model, groups: Sequence[str]) -> Callable[[str], bool]:
     unknown = set(groups) - set(DEFAULT_FREEZE)
     if unknown:
         raise InputError(f"unknown freeze group(s) {sorted(unknown)}; use {', '.join(DEFAULT_FREEZE)}")
-    groups = set(groups)
+    wanted = set(groups)
     prefix = getattr(model, "base_model_prefix", "") or ""
     has_base = bool(prefix) and any(n.startswith(prefix + ".") for n, _ in model.named_parameters())
     emb = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
@@ -588,11 +589,11 @@ def frozen_by(model, groups: Sequence[str]) -> Callable[[str], bool]:
 
     def check(name: str) -> bool:
         low = name.lower()
-        if "embeddings" in groups and (name in shared or "embeddings" in low or ".wte." in low or ".wpe." in low):
+        if "embeddings" in wanted and (name in shared or "embeddings" in low or ".wte." in low or ".wpe." in low):
             return True
-        if "head" in groups and has_base and not name.startswith(prefix + "."):
+        if "head" in wanted and has_base and not name.startswith(prefix + "."):
             return True
-        return "layer_norm" in groups and any(t in low for t in _LAYER_NORM)
+        return "layer_norm" in wanted and any(t in low for t in _LAYER_NORM)
 
     return check
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from kgalign.errors import InputError
 from kgalign.lm.finetune._util import named_float_tensors, read_safetensors_dir, resolve_target, write_safetensors_dir
@@ -141,7 +141,9 @@ class TaskVector:
         """Global L2 norm over all entries (same units as the weights)."""
         import torch
 
-        return float(torch.sqrt(sum((v.double() ** 2).sum() for v in self.vector.values())))
+        # sum() over tensors is a tensor (an empty vector gives the int 0, which torch.sqrt rejects)
+        squares = cast("torch.Tensor", sum((v.double() ** 2).sum() for v in self.vector.values()))
+        return float(torch.sqrt(squares))
 
     def __len__(self) -> int:
         return len(self.vector)
@@ -254,6 +256,7 @@ class TaskVector:
         if sign > 0:
             best = max(records, key=lambda r: (r["score"], -r["coef"]))
         else:
+            assert base_control is not None  # sign < 0 without control was rejected above
             ok = [r for r in records if r["control"] >= keep * base_control] or [records[0]]
             best = min(ok, key=lambda r: (r["score"], r["coef"]))
         return best["coef"], records

@@ -7,8 +7,12 @@ knows nothing until it is trained, which makes planted facts easy to check.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from kgalign.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from transformers import PretrainedConfig, PreTrainedModel
 
 __all__ = ["word_tokenizer", "tiny_model", "ARCHITECTURES"]
 
@@ -112,6 +116,8 @@ def tiny_model(
     if hidden % heads:
         raise InputError(f"hidden ({hidden}) must be a multiple of heads ({heads})")
     torch.manual_seed(seed)
+    cfg: PretrainedConfig
+    model: PreTrainedModel
     if arch == "bert":
         from transformers import BertConfig, BertForMaskedLM
 

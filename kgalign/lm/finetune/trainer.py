@@ -243,7 +243,9 @@ class Trainer:
         self.seed = int(seed)
         self.shuffle = shuffle
         self.progress = progress
-        self.optimizer = None
+        # a torch.optim.Optimizer, or what ``optimizer_factory`` returns (possibly a duck-typed
+        # wrapper such as ChildTuningOptimizer); None until train() builds it
+        self.optimizer: Any = None
         self.step = 0
         self.result: TrainResult | None = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -177,12 +177,15 @@ def probe_queries(
     if untyped and max_masks is None:
         longest = max((len(prober.tokens(q.object)) for q in queries), default=1)
         max_masks = max(1, min(10, longest))
+    bar: Callable[..., Any] | None
     try:
         from tqdm.auto import tqdm
+
+        bar = tqdm
     except ImportError:  # pragma: no cover
-        tqdm = None
+        bar = None
     items = list(groups.items())
-    it = tqdm(items, desc="probe", leave=False) if (progress and tqdm) else items
+    it = bar(items, desc="probe", leave=False) if (progress and bar is not None) else items
     for (ckey, _tt, _lang), idx in it:
         qs = [queries[i] for i in idx]
         template = qs[0].template
@@ -204,6 +207,7 @@ def probe_queries(
                 }
             )
         if typed:
+            assert candidates is not None  # typed ranking without candidates was rejected above
             names = list(candidates.get(ckey, []))
             known = set(names)
             for q in qs:

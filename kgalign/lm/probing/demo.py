@@ -28,11 +28,15 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from kgalign.errors import InputError
 from kgalign.io.atomic import dump_json
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kgalign.lm.finetune.trainer import TrainResult
 
 GROUPS = ("seen", "transfer", "unseen")
 
@@ -499,7 +503,11 @@ def run_demo(
         built = build_demo_model(cfg, echo)
         groups, queries, corpus = built.groups, built.queries, built.corpus
         lang1, lang2, target_lang, source_lang = built.lang1, built.lang2, built.target_lang, built.source_lang
-        model, tok, prober, result, data = built.model, built.tokenizer, built.prober, built.result, built.data
+        # DemoModel declares these fields as ``object``: a Hugging Face model and tokenizer, a TrainResult
+        model: Any = built.model
+        tok: Any = built.tokenizer
+        prober, data = built.prober, built.data
+        result = cast("TrainResult", built.result)
         candidates, timings, n_groups = built.candidates, built.timings, Counter(groups.values())
         pair, fs, templates = built.pair, built.fs, built.templates
 
@@ -550,7 +558,7 @@ def run_demo(
             v = [r[key] for r in rows if r["lang"] == lang and r["group"] == group]
             return float(np.mean(v)) if v else float("nan")
 
-        summary = {
+        summary: dict[str, Any] = {
             "pair": cfg.pair,
             "target_lang": target_lang,
             "source_lang": source_lang,

@@ -68,7 +68,7 @@ def aligner_comparison(
 
     links, info = aligned_links(pair, "aligner", show_progress=False)
     fs_al = bilingual_facts(pair.kg1, pair.kg2, links)
-    by_key = {}
+    by_key: dict[tuple[int, int, int, int], int] = {}
     for k, f in enumerate(fs_al.facts):
         if f.where == "both":
             by_key.setdefault((f.s1, f.rel1, f.o1, f.rel2), k)
@@ -152,7 +152,7 @@ def neuron_analysis(
         for i, q in enumerate(qs):
             per[(q.template.text, len(prober.tokens(q.object)))].append(i)
         a = np.zeros((len(qs), 0), dtype=np.float32)
-        blocks = {}
+        blocks: dict[int, np.ndarray] = {}
         for (_, n), idx in per.items():
             tpl = qs[idx[0]].template
             blocks.update(zip(idx, prober.ffn_activations(tpl, [qs[i].subject for i in idx], n)))
@@ -174,7 +174,7 @@ def neuron_analysis(
     cands: dict = defaultdict(set)
     for q in q2:
         cands[q.candidates].add(q.object)
-    effects = {"own": {True: [], False: []}, "control": {True: [], False: []}}
+    effects: dict[str, dict[bool, list[float]]] = {"own": {True: [], False: []}, "control": {True: [], False: []}}
     rng = np.random.default_rng(0)
     for z in res.labels:
         others = [w for w in rel_labels[z[0]] if w != z]
@@ -201,7 +201,7 @@ def neuron_analysis(
         },
         "n": {f"{'shared' if s else 'not_shared'}": len(v) for s, v in effects["own"].items()},
     }
-    ok = defaultdict(int)
+    ok: defaultdict[int, int] = defaultdict(int)
     for r in rows:
         if r.get("correct"):
             ok[r["fact"]] += 1

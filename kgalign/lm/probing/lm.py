@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -477,10 +477,12 @@ class CausalLMProber(_Base):
             raise InputError(f"unknown reduction {reduction!r}; use sum or mean")
         if len(candidates) and isinstance(candidates[0], str):
             candidates = self.object_tokens(candidates)  # type: ignore[arg-type]
+        # token-id lists from here on (mypy cannot narrow the union by its first element)
+        cand_ids = cast("Sequence[Sequence[int]]", candidates)
         sents = [
             (i, j, self._sentence_ids(template, s, list(c)))
             for i, s in enumerate(subjects)
-            for j, c in enumerate(candidates)
+            for j, c in enumerate(cand_ids)
         ]
         scores = np.full((len(subjects), len(candidates)), -np.inf, dtype=np.float64)
         for start in range(0, len(sents), self.batch_size):
