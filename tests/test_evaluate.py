@@ -68,7 +68,8 @@ def test_prf_vs_threshold_by_hand():
     assert out["precision"].tolist() == pytest.approx([1.0, 0.5, 2 / 3, 0.75, 0.0])
     assert out["recall"].tolist() == pytest.approx([0.2, 0.2, 0.4, 0.6, 0.0])
     p, r = 0.75, 0.6
-    assert out["best_f1"] == pytest.approx(2 * p * r / (p + r)) and out["best_threshold"] == 0.0
+    # the best cut is reported as the lowest score it keeps (0.6: the same four pairs as 0.0)
+    assert out["best_f1"] == pytest.approx(2 * p * r / (p + r)) and out["best_threshold"] == 0.6
 
 
 def test_accuracy_by_degree_by_hand():
@@ -158,3 +159,26 @@ def test_score_histograms_partition_the_pairs():
     h = ev.score_histograms(s, c, bins=10)
     assert h["correct"].sum() == c.sum() and h["wrong"].sum() == (~c).sum()
     assert len(h["edges"]) == 11
+
+
+def test_best_f1_is_exact_over_every_distinct_score():
+    """The best cut is found among all scores, not only on the curve's 101-point grid."""
+    rng = np.random.default_rng(3)
+    scores = rng.random(300)
+    correct = rng.random(300) < scores  # higher scores more often right
+    n_gold = 260
+    out = ev.prf_vs_threshold(scores, correct, n_gold)
+    brute = []
+    for t in np.unique(scores):
+        keep = scores >= t
+        tp = int(correct[keep].sum())
+        p, r = tp / keep.sum(), tp / n_gold
+        brute.append((2 * p * r / (p + r) if p + r else 0.0, t))
+    best_f1 = max(f for f, _ in brute)
+    assert out["best_f1"] == pytest.approx(best_f1)
+    assert out["best_f1"] >= out["f1"].max() - 1e-12
+    t = out["best_threshold"]
+    keep = scores >= t  # the reported threshold reproduces the reported F1
+    tp = int(correct[keep].sum())
+    p, r = tp / keep.sum(), tp / n_gold
+    assert 2 * p * r / (p + r) == pytest.approx(out["best_f1"])

@@ -355,7 +355,7 @@ def _fallback(lang, why: str) -> SideChoice:
     return SideChoice(
         lang,
         CachedTranslator(RomanizeTranslator(lang)),
-        f"{why}: offline fallback (CC-CEDICT glosses + transliteration)",
+        f"{why}: offline fallback (romanisation of non-Latin scripts; CC-CEDICT glosses for Chinese/Japanese)",
         "romanize",
     )
 

@@ -21,7 +21,7 @@ def _common_options(f):
         ),
         click.option(
             "--translator",
-            help="auto (default: per side shipped translations, cached MT model, else the offline romanize fallback) | identity | romanize | dict:PATH | mt:MODEL.",  # noqa: E501
+            help="auto (default: per side shipped translations, cached MT model, else the offline romanize fallback) | identity | romanize | translit | dict:PATH | mt:MODEL.",  # noqa: E501
         ),
         click.option("--threshold", type=float, help="Drop pairs whose similarity is below this value."),
         click.option("--device", help="auto (default: cuda, then mps, then cpu), cpu, cuda, cuda:N or mps."),
@@ -341,7 +341,9 @@ def _summary(res, pair, output, timer, total: float) -> None:
             click.echo(
                 f"side {k} ({s['lang'] or '?'}): translator {s['translator']} - {s['reason']}"
                 + (
-                    f" [fallback: {s['fallback']}, via {', '.join(s.get('resources') or []) or 'nothing'}]"
+                    f" [fallback: {s['fallback']}"
+                    + (f", via {', '.join(s['resources'])}" if s.get("resources") else "")
+                    + "]"
                     if s["fallback"]
                     else ""
                 )

@@ -12,16 +12,20 @@ def datasets() -> None:
 
 @datasets.command("list")
 def list_() -> None:
-    """Registered datasets, their licence and where a copy was found (if any)."""
+    """Registered datasets: name, title, licence, where a copy was found (if any), and the
+    source it is downloaded from (the first file's URL; `fetch` verifies every checksum)."""
     from kgalign.datasets import REGISTRY, DatasetNotFoundError, locate
 
+    click.echo("name\ttitle\tlicence\tlocal copy\tsource")
     for name in sorted(REGISTRY):
         ds = REGISTRY[name]
         try:
             where = str(locate(name))
         except DatasetNotFoundError:
             where = "not downloaded"
-        click.echo(f"{name}\t{ds.title}\t{ds.licence}\t{where}")
+        source = ds.resources[0].url if ds.resources else "-"
+        more = f" (+{len(ds.resources) - 1} files)" if len(ds.resources) > 1 else ""
+        click.echo(f"{name}\t{ds.title}\t{ds.licence}\t{where}\t{source}{more}")
 
 
 @datasets.command("fetch")

@@ -60,7 +60,7 @@ def evaluate(pred, gold, pred_format, gold_format, threshold, ks, encoding, json
     for key in ("precision", "recall", "f1", "accuracy"):
         click.echo(f"{key:<10} {m[key]:.4f}")
     if "best_f1" in m:
-        click.echo(f"best F1    {m['best_f1']:.4f} at score >= {m['best_threshold']:.4f}")
+        click.echo(f"best F1    {m['best_f1']:.4f} at score >= {m['best_threshold']:.6f} (the lowest score kept)")
     if "at_threshold" in m:
         t = m["at_threshold"]
         click.echo(

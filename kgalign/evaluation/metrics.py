@@ -320,8 +320,10 @@ def prf_vs_threshold(scores, correct, n_gold: int, thresholds=None) -> dict:
     Returns
     -------
     dict of str to ndarray of float64, each shape (t,)
-        ``threshold``, ``precision``, ``recall``, ``f1``, ``n_pred``; plus scalars
-        ``best_threshold`` and ``best_f1`` (the first threshold reaching the highest F1).
+        ``threshold``, ``precision``, ``recall``, ``f1``, ``n_pred`` (the curve on
+        ``thresholds``); plus scalars ``best_threshold`` and ``best_f1``: the highest F1 of any
+        cut ``score >= t`` over every distinct score ``t`` (exact, not limited to the grid;
+        among equal F1 the highest ``t``).
     """
     s = np.asarray(scores, dtype=np.float64).reshape(-1)
     c = np.asarray(correct, dtype=bool).reshape(-1)
@@ -341,15 +343,23 @@ def prf_vs_threshold(scores, correct, n_gold: int, thresholds=None) -> dict:
     prec = np.divide(n_cor, n_pred, out=np.zeros(len(t)), where=n_pred > 0)
     rec = n_cor / n_gold if n_gold else np.zeros(len(t))
     f1 = np.divide(2 * prec * rec, prec + rec, out=np.zeros(len(t)), where=(prec + rec) > 0)
-    best = int(np.argmax(f1)) if len(t) else 0
+    # the best cut is searched over every distinct score (exact), not only the curve's grid
+    cand = np.unique(s)
+    n_pred_c = np.searchsorted(-s_sorted, -cand, side="right")
+    n_cor_c = c_cum[n_pred_c]
+    prec_c = np.divide(n_cor_c, n_pred_c, out=np.zeros(len(cand)), where=n_pred_c > 0)
+    rec_c = n_cor_c / n_gold if n_gold else np.zeros(len(cand))
+    f1_c = np.divide(2 * prec_c * rec_c, prec_c + rec_c, out=np.zeros(len(cand)), where=(prec_c + rec_c) > 0)
+    # highest F1; among equals the highest threshold (fewest pairs)
+    best = len(cand) - 1 - int(np.argmax(f1_c[::-1])) if len(cand) else 0
     return {
         "threshold": t,
         "precision": prec,
         "recall": np.asarray(rec, dtype=np.float64),
         "f1": f1,
         "n_pred": n_pred.astype(np.int64),
-        "best_threshold": float(t[best]) if len(t) else float("nan"),
-        "best_f1": float(f1[best]) if len(t) else 0.0,
+        "best_threshold": float(cand[best]) if len(cand) else float("nan"),
+        "best_f1": float(f1_c[best]) if len(cand) else 0.0,
     }
 
 
