@@ -89,6 +89,7 @@ CONFIGS = {
 
 def run_dbp15k(pair: str, translator: str | None, directions: dict[str, list[int]], seed: int) -> dict:
     from kgalign.aligner.similarity import compute_similarity
+    from kgalign.config import AlignConfig
 
     t = time.perf_counter()
     kgp, names1, names2, emb1, emb2 = prepare(DATA / "dbp15k" / pair, translator)
@@ -101,7 +102,9 @@ def run_dbp15k(pair: str, translator: str | None, directions: dict[str, list[int
             cfg = {k: dict(v) for k, v in CONFIGS[cname].items()}
             cfg.setdefault("similarity", {})["remove_language_directions"] = n
             t = time.perf_counter()
-            S = compute_similarity(kgp.kg1, kgp.kg2, emb1, emb2, names1, names2, sources, targets, cfg)
+            S = compute_similarity(
+                kgp.kg1, kgp.kg2, emb1, emb2, names1, names2, sources, targets, AlignConfig.build(cfg)
+            )
             m = ranking(S, gold_col)
             m["seconds"] = round(time.perf_counter() - t, 1)
             out["variants"][f"{cname}/n={n}"] = m
