@@ -22,8 +22,6 @@ translates nothing.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -361,36 +359,31 @@ def _fallback(lang, why: str) -> SideChoice:
 
 
 class CachedTranslator(Translator):
-    """Wrap a translator with an on-disk table ``{source: translation}``.
-
-    The table lives in ``$KGALIGN_HOME/translations/<sha256(cache_key)[:24]>.json`` and is
-    rewritten atomically after each call that translated something new, so a second run
-    translates nothing.
+    """Wrap a translator with the on-disk translation cache
+    (:class:`kgalign.aligner.cache.TranslationCache`, ``$KGALIGN_HOME/translations``), so a
+    second run translates nothing and never loads the model.
 
     Parameters
     ----------
     inner : Translator
     cache_dir : str or os.PathLike, optional
-        Directory of the tables (default ``kgalign_home() / "translations"``). Caching is off
-        when ``KGALIGN_NO_CACHE`` is set.
+        Root of the cache (default :func:`kgalign.aligner.cache.default_translation_dir`).
+        Caching is off when ``KGALIGN_NO_CACHE`` is set.
 
     Attributes
     ----------
     n_translated, n_cached : int
-        Unique texts sent to ``inner`` / served from the table.
+        Unique texts sent to ``inner`` / served from the cache.
     """
 
     def __init__(self, inner: Translator, cache_dir: str | os.PathLike | None = None):
+        from kgalign.aligner.cache import TranslationCache
+
         self.inner = inner
         self.kind = inner.kind
         self.is_identity = inner.is_identity
-        if cache_dir is None:
-            from kgalign.aligner.cache import kgalign_home
-
-            cache_dir = kgalign_home() / "translations"
-        self.dir = Path(cache_dir)
-        self.enabled = os.environ.get("KGALIGN_NO_CACHE", "").strip() in ("", "0")
-        self._table: dict[str, str] | None = None
+        self._cache = TranslationCache(cache_dir)
+        self.enabled = TranslationCache.enabled()
         self.n_translated = 0
         self.n_cached = 0
 
@@ -402,54 +395,28 @@ class CachedTranslator(Translator):
     def cache_key(self) -> str:
         return self.inner.cache_key
 
-    @property
-    def path(self) -> Path:
-        return self.dir / (hashlib.sha256(self.cache_key.encode()).hexdigest()[:24] + ".json")
-
-    def _load(self) -> dict[str, str]:
-        if self._table is None:
-            self._table = {}
-            if self.enabled and self.path.is_file():
-                try:
-                    data = json.loads(self.path.read_text(encoding="utf-8"))
-                    if (
-                        isinstance(data, dict)
-                        and data.get("key") == self.cache_key
-                        and isinstance(data.get("table"), dict)
-                    ):
-                        self._table = {
-                            k: v for k, v in data["table"].items() if isinstance(k, str) and isinstance(v, str)
-                        }
-                except (OSError, ValueError) as exc:
-                    log.warning("ignoring unreadable translation cache %s: %s", self.path, exc)
-        return self._table
-
     def translate(self, texts: Sequence[str]) -> list[str]:
         texts = _check_texts(texts)
-        table = self._load()
-        todo = list(dict.fromkeys(t for t in texts if t not in table))
-        self.n_cached += len(set(texts)) - len(todo)
-        if todo:
-            new = self.inner.translate(todo)
-            if len(new) != len(todo):
-                raise KgalignError(f"translator {self.inner!r} returned {len(new)} texts for {len(todo)}")
-            table.update(zip(todo, new))
-            self.n_translated += len(todo)
-            if self.enabled:
-                self._save(table)
-        return [table[t] for t in texts]
+        sent: list[str] = []
+        inner = self.inner
 
-    def _save(self, table: dict[str, str]) -> None:
-        import tempfile
+        class _Counting:  # what the cache passes on to the model, counted
+            cache_key = inner.cache_key
 
-        try:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".tmp-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"key": self.cache_key, "table": table}, fh, ensure_ascii=False)
-            os.replace(tmp, self.path)
-        except OSError as exc:  # a read-only home must not stop the alignment
-            log.warning("cannot write translation cache %s: %s", self.path, exc)
+            def translate(self, todo):
+                sent.extend(todo)
+                return inner.translate(todo)
+
+            def __repr__(self) -> str:
+                return repr(inner)
+
+        if self.enabled:
+            out = self._cache.translate(_Counting(), texts)
+        else:
+            out = _Counting().translate(texts)
+        self.n_translated += len(set(sent))
+        self.n_cached += len(set(texts)) - len(set(sent))
+        return out
 
     def __repr__(self) -> str:
         return f"CachedTranslator({self.inner!r})"

@@ -235,9 +235,10 @@ def rng(config: AlignConfig) -> np.random.Generator:
 
 def _translate_side(tr, texts: list[str]) -> list[str]:
     from kgalign.aligner.cache import TranslationCache
+    from kgalign.aligner.choose import CachedTranslator
 
-    if tr.is_identity or tr.kind == "dict" or not TranslationCache.enabled():
-        return tr.translate(texts)  # a look-up is as fast as the cache itself
+    if tr.is_identity or tr.kind == "dict" or isinstance(tr, CachedTranslator) or not TranslationCache.enabled():
+        return tr.translate(texts)  # a look-up is as fast as the cache; a CachedTranslator caches itself
     return TranslationCache().translate(tr, texts)
 
 
