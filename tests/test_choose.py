@@ -50,36 +50,9 @@ def _hub_dir(cache: Path, repo: str) -> Path:
 
 
 def _tiny_marian(directory: Path) -> Path:
-    import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors
-    from transformers import MarianConfig, MarianMTModel, PreTrainedTokenizerFast
+    from _models import build_tiny_marian
 
-    chars = sorted(set("北京是中国的首都巴黎法国东京大学abcdefghijklmnopqrstuvwxyz"))
-    vocab = {"</s>": 0, "<unk>": 1, "<pad>": 2, **{c: i + 3 for i, c in enumerate(chars)}}
-    core = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    core.pre_tokenizer = pre_tokenizers.Split("", "isolated")
-    core.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 0)])
-    tok = PreTrainedTokenizerFast(tokenizer_object=core, eos_token="</s>", unk_token="<unk>", pad_token="<pad>")
-    torch.manual_seed(0)
-    cfg = MarianConfig(
-        vocab_size=len(vocab),
-        d_model=16,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=32,
-        decoder_ffn_dim=32,
-        max_position_embeddings=64,
-        init_std=0.5,
-        pad_token_id=2,
-        eos_token_id=0,
-        decoder_start_token_id=2,
-        forced_eos_token_id=0,
-    )
-    MarianMTModel(cfg).save_pretrained(directory)
-    tok.save_pretrained(directory)
-    return directory
+    return build_tiny_marian(directory, "fast-wordlevel")
 
 
 def _tiny_st(directory: Path) -> Path:
