@@ -245,34 +245,21 @@ def self_train(
     info = SelfTrainInfo()
     sources = np.asarray(sources, dtype=np.int64)
     targets = np.asarray(targets, dtype=np.int64)
-    hop_weights = list(cfg.hop_weights)
-    while hop_weights and hop_weights[-1] <= 0:  # no reachability matrix for unused hops
-        hop_weights.pop()
+    hop_weights = _used_hop_weights(cfg)
     S_base = np.asarray(S_base, dtype=np.float32)
     S = np.array(S_base, dtype=np.float32, copy=True)
-    if not cfg.enabled or cfg.rounds <= 0 or not any(w > 0 for w in hop_weights):
+    if not hop_weights:
         info.stopped = "disabled"
         return S, info
     reach1 = _reach(normalized_adjacency(kg1), len(hop_weights))
     reach2 = _reach(normalized_adjacency(kg2), len(hop_weights))
-    prev = 0
-    for rnd in range(cfg.rounds):
-        rows, cols = confident_pairs(S, cfg.margin)
-        info.confident.append(int(len(rows)))
-        if len(rows) == 0:
-            info.stopped = "no confident pairs"
-            break
-        if prev and len(rows) < prev * (1.0 + cfg.min_growth):
-            info.stopped = "confident set stopped growing"
-            break
-        prev = len(rows)
+
+    def rescore(rows, cols):
         np.copyto(S, S_base)  # reuse the buffer: a fresh 15k x 20k array costs page faults
         anchor_similarity(S, reach1, reach2, sources, targets, sources[rows], targets[cols], hop_weights, idf=cfg.idf)
-        info.rounds = rnd + 1
-        log.info("self-training round %d: %d pseudo-anchors", rnd + 1, len(rows))
-    else:
-        info.stopped = "round limit"
-    return S, info
+        return S
+
+    return _run_rounds(cfg, info, S, lambda cur: confident_pairs(cur, cfg.margin), rescore), info
 
 
 def abstain_threshold(scores, bins: int = 256) -> float:
@@ -340,22 +327,46 @@ def self_train_sparse(S_base, kg1, kg2, sources, targets, config: SelftrainConfi
     info = SelfTrainInfo()
     sources = np.asarray(sources, dtype=np.int64)
     targets = np.asarray(targets, dtype=np.int64)
-    hop_weights = list(cfg.hop_weights)
-    while hop_weights and hop_weights[-1] <= 0:
-        hop_weights.pop()
+    hop_weights = _used_hop_weights(cfg)
     base = sp.csr_matrix(S_base, dtype=np.float32)
     base.sum_duplicates()
     S = base.copy()
-    if not cfg.enabled or cfg.rounds <= 0 or not any(w > 0 for w in hop_weights):
+    if not hop_weights:
         info.stopped = "disabled"
         return S, info
     pr = np.repeat(np.arange(base.shape[0], dtype=np.int64), np.diff(base.indptr))
     pc = base.indices.astype(np.int64)
     reach1 = _reach(normalized_adjacency(kg1), len(hop_weights))
     reach2 = _reach(normalized_adjacency(kg2), len(hop_weights))
+
+    def rescore(rows, cols):
+        data = base.data.copy()
+        for w, P1, P2 in _anchor_profiles(
+            reach1, reach2, sources, targets, sources[rows], targets[cols], hop_weights, cfg.idf
+        ):
+            data += np.float32(w) * pair_dot(P1, P2, pr, pc)
+        return sp.csr_matrix((data, base.indices, base.indptr), shape=base.shape)
+
+    return _run_rounds(cfg, info, S, lambda cur: confident_pairs_sparse(cur, cfg.margin), rescore), info
+
+
+def _used_hop_weights(cfg: SelftrainConfig) -> list[float]:
+    """The hop weights up to the last positive one; empty when self-training is off."""
+    hop_weights = list(cfg.hop_weights)
+    while hop_weights and hop_weights[-1] <= 0:  # no reachability matrix for unused hops
+        hop_weights.pop()
+    if not cfg.enabled or cfg.rounds <= 0 or not any(w > 0 for w in hop_weights):
+        return []
+    return hop_weights
+
+
+def _run_rounds(cfg: SelftrainConfig, info: SelfTrainInfo, S, confident, rescore):
+    """The self-training loop of the dense and the sparse path: find confident pairs in the
+    current similarity, stop when there are none or the set stops growing, else re-score from
+    the base similarity with them as pseudo-anchors; ``info`` records each round."""
     prev = 0
     for rnd in range(cfg.rounds):
-        rows, cols = confident_pairs_sparse(S, cfg.margin)
+        rows, cols = confident(S)
         info.confident.append(int(len(rows)))
         if len(rows) == 0:
             info.stopped = "no confident pairs"
@@ -364,14 +375,9 @@ def self_train_sparse(S_base, kg1, kg2, sources, targets, config: SelftrainConfi
             info.stopped = "confident set stopped growing"
             break
         prev = len(rows)
-        data = base.data.copy()
-        for w, P1, P2 in _anchor_profiles(
-            reach1, reach2, sources, targets, sources[rows], targets[cols], hop_weights, cfg.idf
-        ):
-            data += np.float32(w) * pair_dot(P1, P2, pr, pc)
-        S = sp.csr_matrix((data, base.indices, base.indptr), shape=base.shape)
+        S = rescore(rows, cols)
         info.rounds = rnd + 1
         log.info("self-training round %d: %d pseudo-anchors", rnd + 1, len(rows))
     else:
         info.stopped = "round limit"
-    return S, info
+    return S
