@@ -1,4 +1,4 @@
-"""Old module paths (before the 0.2 layout) as aliases of their new homes.
+"""Old module paths (before the layout by ownership, docs/ARCHITECTURE.md) as aliases of their new homes.
 
 ``import kgalign.finetune`` keeps working and gives the very module object
 ``kgalign.lm.finetune``; a :class:`DeprecationWarning` names the new path. Only the
