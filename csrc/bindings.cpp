@@ -277,6 +277,55 @@ py::tuple topk_rows_py(const py::array_t<T, py::array::c_style>& a, int64_t k, I
     });
 }
 
+template <class T>
+py::tuple topk_cols_update_py(const py::array_t<T, py::array::c_style>& block, int64_t row_offset, int64_t k,
+                              py::array_t<T, py::array::c_style> vals, I64 rows, I64 size,
+                              py::array_t<T, py::array::c_style> thr, int n_threads) {
+    return guarded([&] {
+        const DenseView<T> D = make_dense<T>(block, 0);
+        const int64_t n = D.n_cols;
+        require(size.size() == n, 5);
+        require(thr.size() == n, 6);
+        require(n == 0 || vals.size() % n == 0, 3);
+        const int64_t cap = n ? vals.size() / n : 0;
+        require(rows.size() == vals.size(), 4);
+        int64_t bad = -1;
+        Status st;
+        T* v = vals.mutable_data();
+        int64_t* r = rows.mutable_data();
+        int64_t* sz = size.mutable_data();
+        T* th = thr.mutable_data();
+        {
+            py::gil_scoped_release release;
+            st = topk_cols_update<T>(D.data, D.n_rows, n, row_offset, k, cap, v, r, sz, th, n_threads, &bad);
+        }
+        return reply(st, bad);
+    });
+}
+
+template <class T>
+py::tuple topk_cols_finish_py(int64_t k, py::array_t<T, py::array::c_style> vals, I64 rows, const I64& size,
+                              I64 rows_out, py::array_t<T, py::array::c_style> vals_out) {
+    return guarded([&] {
+        const int64_t n = size.size();
+        require(n == 0 || vals.size() % n == 0, 2);
+        require(rows.size() == vals.size(), 3);
+        require(rows_out.size() == n * k && vals_out.size() == n * k, 5);
+        const int64_t cap = n ? vals.size() / n : 0;
+        Status st;
+        T* v = vals.mutable_data();
+        int64_t* r = rows.mutable_data();
+        const int64_t* sz = size.data();
+        int64_t* ro = rows_out.mutable_data();
+        T* vo = vals_out.mutable_data();
+        {
+            py::gil_scoped_release release;
+            st = topk_cols_finish<T>(n, k, cap, v, r, sz, ro, vo);
+        }
+        return reply(st);
+    });
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -317,6 +366,14 @@ PYBIND11_MODULE(_core, m) {
     m.def("rank_dense_f32", &rank_dense_py<float>, py::arg("S"), py::arg("col4row"), py::arg("k"), py::arg("out"));
     m.def("topk_rows_f32", &topk_rows_py<float>, py::arg("a"), py::arg("k"), py::arg("cols"), py::arg("vals"), py::arg("n_threads"), py::arg("by_column") = false);
     m.def("topk_rows_f64", &topk_rows_py<double>, py::arg("a"), py::arg("k"), py::arg("cols"), py::arg("vals"), py::arg("n_threads"), py::arg("by_column") = false);
+    m.def("topk_cols_update_f32", &topk_cols_update_py<float>, py::arg("block"), py::arg("row_offset"), py::arg("k"),
+          py::arg("vals"), py::arg("rows"), py::arg("size"), py::arg("thr"), py::arg("n_threads"));
+    m.def("topk_cols_update_f64", &topk_cols_update_py<double>, py::arg("block"), py::arg("row_offset"), py::arg("k"),
+          py::arg("vals"), py::arg("rows"), py::arg("size"), py::arg("thr"), py::arg("n_threads"));
+    m.def("topk_cols_finish_f32", &topk_cols_finish_py<float>, py::arg("k"), py::arg("vals"), py::arg("rows"),
+          py::arg("size"), py::arg("rows_out"), py::arg("vals_out"));
+    m.def("topk_cols_finish_f64", &topk_cols_finish_py<double>, py::arg("k"), py::arg("vals"), py::arg("rows"),
+          py::arg("size"), py::arg("rows_out"), py::arg("vals_out"));
     m.def("baseline_csr", &baseline_csr_py, py::arg("which"), py::arg("n_rows"), py::arg("n_cols"), py::arg("indptr"),
           py::arg("indices"), py::arg("data"), py::arg("out"));
     m.def("baseline_dense_f64", &baseline_dense_py<double>, py::arg("which"), py::arg("S"), py::arg("out"));

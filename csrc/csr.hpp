@@ -94,6 +94,18 @@ Status rank_alternatives_dense(const DenseView<T>& S, const int32_t* col4row, in
 template <class T>
 Status topk_rows(const T* data, int64_t n_rows, int64_t n_cols, int64_t k, int32_t* cols, T* vals,
               int n_threads, bool by_column, int64_t* bad_index);
+// Column-wise running top-k over row blocks (b x n_cols, row-major) of one matrix, rows
+// row_offset.. of it: per column a buffer of cap > k entries (vals/rows at j * cap), its fill
+// size[j] and threshold thr[j] (start with size 0 and thr -inf). Blocks must come in row
+// order. topk_cols_finish writes each column's k best (value desc, row asc) to
+// rows_out/vals_out (n_cols x k); INVALID_ARGUMENT when a column holds fewer than k.
+template <class T>
+Status topk_cols_update(const T* block, int64_t b, int64_t n_cols, int64_t row_offset, int64_t k,
+                        int64_t cap, T* vals, int64_t* rows, int64_t* size, T* thr, int n_threads,
+                        int64_t* bad_index);
+template <class T>
+Status topk_cols_finish(int64_t n_cols, int64_t k, int64_t cap, T* vals, int64_t* rows,
+                        const int64_t* size, int64_t* rows_out, T* vals_out);
 
 // ---------------------------------------------------------------- baselines.cpp
 Status greedy_csr(const CsrView& S, int32_t* col4row);

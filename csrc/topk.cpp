@@ -174,4 +174,112 @@ template Status topk_rows<float>(const float*, int64_t, int64_t, int64_t, int32_
 template Status topk_rows<double>(const double*, int64_t, int64_t, int64_t, int32_t*, double*, int,
                                bool, int64_t*);
 
+
+// ---------------------------------------------------------------- column-wise running top-k
+//
+// The column side of a two-sided candidate graph, from row blocks of a row-major product,
+// without transposing them. Each column j owns a buffer of cap entries (vals/rows at
+// j * cap), its fill size[j] and thr[j], the k-th best value kept so far (-inf until the
+// first compaction). Rows arrive in increasing order (blocks in order, rows within a block
+// in order), so an entry equal to thr loses the tie to the kept entries (smaller rows) and
+// is skipped, exactly as in select_row. A full buffer is compacted to its k best by
+// nth_element. Threads own disjoint column ranges and stream every row of the block
+// through their range (contiguous reads).
+namespace {
+
+template <class T>
+struct RowEntry {
+    T v;
+    int64_t r;
+};
+
+template <class T>
+inline bool better_row(const RowEntry<T>& a, const RowEntry<T>& b) {
+    return a.v > b.v || (a.v == b.v && a.r < b.r);
+}
+
+template <class T>
+void compact_column(T* vals, int64_t* rows, int64_t& size, int64_t k, T& thr) {
+    std::vector<RowEntry<T>> tmp(static_cast<size_t>(size));
+    for (int64_t q = 0; q < size; ++q) tmp[q] = {vals[q], rows[q]};
+    std::nth_element(tmp.begin(), tmp.begin() + (k - 1), tmp.end(), better_row<T>);
+    for (int64_t q = 0; q < k; ++q) {
+        vals[q] = tmp[q].v;
+        rows[q] = tmp[q].r;
+    }
+    size = k;
+    thr = tmp[k - 1].v;
+}
+
+}  // namespace
+
+template <class T>
+Status topk_cols_update(const T* block, int64_t b, int64_t n_cols, int64_t row_offset, int64_t k,
+                        int64_t cap, T* vals, int64_t* rows, int64_t* size, T* thr, int n_threads,
+                        int64_t* bad_index) {
+    *bad_index = -1;
+    if (k < 1 || cap < k + 1 || b < 0 || n_cols < 0) return Status::INVALID_ARGUMENT;
+    int64_t first_bad = std::numeric_limits<int64_t>::max();
+#ifdef KGALIGN_HAVE_OPENMP
+    const int nt = n_threads > 0 ? n_threads : omp_get_max_threads();
+#pragma omp parallel num_threads(nt) reduction(min : first_bad)
+    {
+        const int tid = omp_get_thread_num(), nth = omp_get_num_threads();
+#else
+    {
+        const int tid = 0, nth = 1;
+#endif
+        const int64_t j0 = n_cols * tid / nth, j1 = n_cols * (tid + 1) / nth;
+        for (int64_t i = 0; i < b; ++i) {
+            const T* row = block + i * n_cols;
+            for (int64_t j = j0; j < j1; ++j) {
+                const T v = row[j];
+                if (v <= thr[j]) continue;  // NaN fails the test and is caught below
+                if (std::isnan(v)) {
+                    first_bad = std::min(first_bad, i * n_cols + j);
+                    continue;
+                }
+                T* cv = vals + j * cap;
+                int64_t* cr = rows + j * cap;
+                cv[size[j]] = v;
+                cr[size[j]] = row_offset + i;
+                if (++size[j] == cap) compact_column<T>(cv, cr, size[j], k, thr[j]);
+            }
+        }
+    }
+    (void)n_threads;
+    if (first_bad != std::numeric_limits<int64_t>::max()) {
+        *bad_index = first_bad;
+        return Status::INVALID_VALUE;
+    }
+    return Status::OK;
+}
+
+template <class T>
+Status topk_cols_finish(int64_t n_cols, int64_t k, int64_t cap, T* vals, int64_t* rows,
+                        const int64_t* size, int64_t* rows_out, T* vals_out) {
+    for (int64_t j = 0; j < n_cols; ++j)
+        if (size[j] < k) return Status::INVALID_ARGUMENT;  // fewer rows than k were streamed
+    for (int64_t j = 0; j < n_cols; ++j) {
+        std::vector<RowEntry<T>> tmp(static_cast<size_t>(size[j]));
+        for (int64_t q = 0; q < size[j]; ++q) tmp[q] = {vals[j * cap + q], rows[j * cap + q]};
+        std::partial_sort(tmp.begin(), tmp.begin() + k, tmp.end(), better_row<T>);
+        for (int64_t q = 0; q < k; ++q) {
+            rows_out[j * k + q] = tmp[q].r;
+            vals_out[j * k + q] = tmp[q].v;
+        }
+    }
+    return Status::OK;
+}
+
+template Status topk_cols_update<float>(const float*, int64_t, int64_t, int64_t, int64_t, int64_t,
+                                        float*, int64_t*, int64_t*, float*, int, int64_t*);
+template Status topk_cols_update<double>(const double*, int64_t, int64_t, int64_t, int64_t,
+                                         int64_t, double*, int64_t*, int64_t*, double*, int,
+                                         int64_t*);
+template Status topk_cols_finish<float>(int64_t, int64_t, int64_t, float*, int64_t*,
+                                        const int64_t*, int64_t*, float*);
+template Status topk_cols_finish<double>(int64_t, int64_t, int64_t, double*, int64_t*,
+                                         const int64_t*, int64_t*, double*);
+
 }  // namespace kgalign

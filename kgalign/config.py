@@ -278,6 +278,12 @@ class MatchingConfig(Section):
         positive,
         "sparse path: above this many rows, match by blocks (components, then METIS) and refine the seams",
     )
+    residual_cells: int = setting(
+        25_000_000,
+        count,
+        "sparse similarity: re-solve the rows the candidate graph leaves uncertain densely, "
+        "in a block of at most this many pairs (kgalign.aligner.residual; 0: off)",
+    )
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,21 @@ def test_topk_both_is_the_union_of_row_and_column_topk(n1, n2, k, block):
     np.testing.assert_allclose(G.toarray()[r, c], P[r, c], rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("n1,n2,k,block", [(500, 40, 3, 64), (300, 7, 5, 1), (90, 300, 2, 4096)])
+def test_topk_both_with_ties_and_compaction_keeps_the_smaller_index(n1, n2, k, block):
+    """Integer inputs: exact products with many ties; more rows than the column buffer holds
+    (4k or k + 64 entries), so the column side compacts many times across blocks."""
+    rng = np.random.default_rng(n1 + n2 + k)
+    A = rng.integers(-2, 3, (n1, 4)).astype(np.float32)
+    B = rng.integers(-2, 3, (n2, 4)).astype(np.float32)
+    G = topk_both(A, B, k, block_size=block)
+    keep, P = _brute_topk_both(A, B, k)
+    got = np.zeros_like(keep)
+    got[np.repeat(np.arange(n1), np.diff(G.indptr)), G.indices] = True  # stored zeros count
+    np.testing.assert_array_equal(got, keep)
+    np.testing.assert_array_equal(G.toarray()[got], P[got])
+
+
 def _candidate_graph(n, k, seed):
     S = _alignment_like(n, n, seed=seed, noise=0.5)
     return sp.csr_matrix(np.where(_topk_mask(S, k), S, 0))

@@ -43,6 +43,38 @@ def test_confident_pairs_sparse_on_a_complete_graph(seed):
         np.testing.assert_array_equal(a[1], b[1])
 
 
+def _confident_reference(S, margin):
+    """The docstring's rules, entry by entry on the stored pairs."""
+    S = S.tocsr()
+    cols_best, gaps, rows_best = {}, {}, {}
+    for i in range(S.shape[0]):
+        seg = sorted(zip(-S.data[S.indptr[i] : S.indptr[i + 1]], S.indices[S.indptr[i] : S.indptr[i + 1]]))
+        if seg:
+            cols_best[i] = seg[0][1]
+            gaps[i] = seg[1][0] - seg[0][0] if len(seg) > 1 else np.inf
+    T = S.tocsc()
+    for j in range(S.shape[1]):
+        seg = sorted(zip(-T.data[T.indptr[j] : T.indptr[j + 1]], T.indices[T.indptr[j] : T.indptr[j + 1]]))
+        if seg:
+            rows_best[j] = seg[0][1]
+    rows = [i for i in sorted(cols_best) if rows_best[cols_best[i]] == i and gaps[i] > margin]
+    return np.array(rows, np.int64), np.array([cols_best[i] for i in rows], np.int64)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_confident_pairs_sparse_with_missing_pairs_and_ties_at_the_top(seed):
+    rng = np.random.default_rng(seed)
+    S = np.round(rng.random((40, 30)), 1).astype(np.float32) + 0.1  # few distinct values: ties everywhere
+    S[rng.random(S.shape) < 0.6] = 0  # an incomplete candidate graph (some rows empty)
+    S[3] = 0
+    G = sp.csr_matrix(S)
+    for margin in (0.0, 0.05, 0.15):
+        got = confident_pairs_sparse(G, margin)
+        want = _confident_reference(G, margin)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+
+
 def test_self_train_sparse_on_a_complete_graph_is_self_train():
     kg1, kg2, e1, e2, n1, n2, _ = _pair(seed=3)
     base = (e1 @ e2.T).astype(np.float32)

@@ -122,9 +122,14 @@ def align(
     with timer.stage("encode"):
         emb1, emb2 = stages.encode(run, names1, names2)
     with timer.stage("similarity"):
-        sim, info = stages.similarity(run, kg1, kg2, emb1, emb2, names1, names2, sources, targets, timer)
+        sim, info, scorer = stages.similarity(run, kg1, kg2, emb1, emb2, names1, names2, sources, targets, timer)
     with timer.stage("matching"):
         r, c = stages.match(sim, run.config.matching, info)
+        if scorer is not None:
+            from kgalign.aligner.residual import resolve_residual
+
+            sim, r, c = resolve_residual(sim, r, c, scorer, run.config.matching.residual_cells, info)
+        del scorer
     scores = stages.pair_scores(sim, r, c)
     info["choice"] = run.choices["choice"] = run.choice.record()  # translator/encoder per side, and why
     keep = stages.select(run.config, kg1, kg2, sources, targets, r, c, scores, info)

@@ -31,6 +31,9 @@ class SelfTrainInfo:
     confident: list[int] = field(default_factory=list)
     rounds: int = 0
     stopped: str = ""
+    #: sparse path: the last round's anchor profiles ``(w, P1, P2)`` per hop (rows of the
+    #: sources / targets), so that pairs outside the candidate graph can be scored alike
+    profiles: list = field(default_factory=list, repr=False)
 
 
 def confident_pairs(S: np.ndarray, margin: float = 0.05):
@@ -189,23 +192,32 @@ def confident_pairs_sparse(S, margin: float = 0.05):
     n1, n2 = S.shape
     if S.nnz == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    S.sort_indices()  # the first maximum of a row segment is then its smallest column
     r = np.repeat(np.arange(n1, dtype=np.int64), np.diff(S.indptr))
     c = S.indices.astype(np.int64)
-    v = S.data
-    o = np.lexsort((c, -v, r))  # by row, value desc, column asc
-    first = np.ones(len(o), bool)
-    first[1:] = r[o][1:] != r[o][:-1]
-    top = o[first]
+    v = S.data.astype(np.float64)
+    # segment reductions in O(nnz), no sort: row best (smallest column among ties) and gap
+    starts = S.indptr[:-1][np.diff(S.indptr) > 0]
+    nonempty = r[starts]
+    row_max = np.full(n1, -np.inf)
+    row_max[nonempty] = np.maximum.reduceat(v, starts)
+    at_max = np.flatnonzero(v == row_max[r])
+    first = at_max[np.r_[True, r[at_max][1:] != r[at_max][:-1]]]
     best_c = np.full(n1, -1, np.int64)
-    best_c[r[top]] = c[top]
-    gap = np.full(n1, np.inf)
-    second = np.flatnonzero(first[:-1] & ~first[1:]) + 1  # the entry after a row's first, same row
-    gap[r[o[second]]] = v[o[second - 1]].astype(np.float64) - v[o[second]]
-    oc = np.lexsort((r, -v, c))  # by column, value desc, row asc
-    firstc = np.ones(len(oc), bool)
-    firstc[1:] = c[oc][1:] != c[oc][:-1]
-    best_r = np.full(n2, -1, np.int64)
-    best_r[c[oc[firstc]]] = r[oc[firstc]]
+    best_c[r[first]] = c[first]
+    rest = v.copy()
+    rest[first] = -np.inf
+    second = np.full(n1, -np.inf)
+    second[nonempty] = np.maximum.reduceat(rest, starts)
+    gap = np.full(n1, np.inf)  # inf for a row with one candidate (and for empty rows)
+    gap[nonempty] = row_max[nonempty] - second[nonempty]
+    # column best: the smallest row attaining the column's largest value
+    col_max = np.full(n2, -np.inf)
+    np.maximum.at(col_max, c, v)
+    hit = v == col_max[c]
+    best_r = np.full(n2, n1, np.int64)
+    np.minimum.at(best_r, c[hit], r[hit])
+    best_r[best_r == n1] = -1
     has = best_c >= 0
     rows = np.flatnonzero(has)
     rows = rows[best_r[best_c[rows]] == rows]
@@ -341,9 +353,10 @@ def self_train_sparse(S_base, kg1, kg2, sources, targets, config: SelftrainConfi
 
     def rescore(rows, cols):
         data = base.data.copy()
-        for w, P1, P2 in _anchor_profiles(
-            reach1, reach2, sources, targets, sources[rows], targets[cols], hop_weights, cfg.idf
-        ):
+        info.profiles = list(
+            _anchor_profiles(reach1, reach2, sources, targets, sources[rows], targets[cols], hop_weights, cfg.idf)
+        )
+        for w, P1, P2 in info.profiles:
             data += np.float32(w) * pair_dot(P1, P2, pr, pc)
         return sp.csr_matrix((data, base.indices, base.indptr), shape=base.shape)
 

@@ -62,7 +62,7 @@ def csls(S: np.ndarray, k: int = 10) -> np.ndarray:
     return S
 
 
-def csls_sparse(S, k: int = 10):
+def csls_sparse(S, k: int = 10, return_means: bool = False):
     """CSLS on a candidate graph, in place: ``2 s_ij - r_row[i] - r_col[j]`` for stored pairs.
 
     ``r_row[i]`` is the mean of the k largest stored values of row i, ``r_col[j]`` that of the
@@ -73,15 +73,17 @@ def csls_sparse(S, k: int = 10):
     ----------
     S : scipy.sparse.csr_matrix of float32, shape (n1, n2); its data is overwritten
     k : int
+    return_means : bool
+        Also return ``(r_row, r_col)`` (float64 arrays of shapes (n1,) and (n2,)).
 
     Returns
     -------
     scipy.sparse.csr_matrix
-        ``S``.
+        ``S`` (with ``return_means``: ``(S, (r_row, r_col))``).
     """
     n1, n2 = S.shape
     if S.nnz == 0:
-        return S
+        return (S, (np.zeros(n1), np.zeros(n2))) if return_means else S
     k = max(1, int(k))
     r = np.repeat(np.arange(n1, dtype=np.int64), np.diff(S.indptr))
     c = S.indices.astype(np.int64)
@@ -100,7 +102,7 @@ def csls_sparse(S, k: int = 10):
     r_row = top_mean(r, c, n1)
     r_col = top_mean(c, r, n2)
     S.data = (2.0 * v - r_row[r] - r_col[c]).astype(np.float32)
-    return S
+    return (S, (r_row, r_col)) if return_means else S
 
 
 def use_sparse(sim_cfg: SimilarityConfig, n1: int, n2: int) -> bool:
@@ -184,6 +186,7 @@ def compute_similarity(
     timer=None,
     return_info: bool = False,
     encoder=None,
+    return_scorer: bool = False,
 ):
     """Fused multi-view similarity of the entities to match.
 
@@ -208,6 +211,10 @@ def compute_similarity(
         Also return a dict describing what ran (views used, self-training rounds).
     encoder : Encoder, optional
         The run's encoder, for the original-script view (default: built from ``config``).
+    return_scorer : bool
+        Also return a :class:`kgalign.aligner.residual.PairScorer` that scores any pair the
+        way the candidate pairs were scored (sparse mode; ``None`` in dense mode), last in the
+        returned tuple.
 
     Returns
     -------
@@ -249,8 +256,11 @@ def compute_similarity(
             f"embeddings ({emb1.shape[0]}, {emb2.shape[0]}) do not match the graphs "
             f"({kg1.n_entities}, {kg2.n_entities} entities)"
         )
+    from kgalign.aligner.residual import PairScorer
+
     info: dict = {"views": []}
     sparse = use_sparse(sim_cfg, len(sources), len(targets))
+    scorer = PairScorer() if sparse and return_scorer else None
     info["mode"] = "sparse" if sparse else "dense"
     if sparse:
         info["candidates"] = int(min(sim_cfg.topk, len(targets)))
@@ -295,7 +305,11 @@ def compute_similarity(
                     "similarity.mode sparse needs the names or structure view (a positive weight) "
                     "to choose the candidates"
                 )
-            S = topk_both(F1[sources], F2[targets], sim_cfg.topk)
+            F1s, F2s = F1[sources], F2[targets]
+            S = topk_both(F1s, F2s, sim_cfg.topk)
+            if scorer is not None:
+                scorer.terms.append((1.0, F1s, F2s))
+            del F1s, F2s
             pr = np.repeat(np.arange(len(sources), dtype=np.int64), np.diff(S.indptr))
             pc = S.indices.astype(np.int64)
         else:
@@ -312,6 +326,8 @@ def compute_similarity(
                 from kgalign.aligner.views.strings import pair_dot
 
                 S.data += np.float32(sim_cfg.strings) * pair_dot(X1, X2, pr, pc)
+                if scorer is not None:
+                    scorer.terms.append((float(sim_cfg.strings), X1, X2))
             else:
                 sparse_cosine_into(S, X1, X2, sim_cfg.strings)
             info["views"].append("strings")
@@ -320,16 +336,25 @@ def compute_similarity(
     if sim_cfg.attributes > 0 and has_attributes(kg1) and has_attributes(kg2):
         with stage("similarity.attributes"):
             if sparse:
-                from kgalign.aligner.views.attributes import attribute_pair_similarity
+                from kgalign.aligner.views.attributes import attribute_vectors
+                from kgalign.aligner.views.strings import pair_dot
 
-                S.data += np.float32(sim_cfg.attributes) * attribute_pair_similarity(kg1, kg2, sources, targets, pr, pc)
+                A1, A2 = attribute_vectors(kg1, kg2, sources, targets)
+                S.data += np.float32(sim_cfg.attributes) * pair_dot(A1, A2, pr, pc)
+                if scorer is not None:
+                    scorer.terms.append((float(sim_cfg.attributes), A1, A2))
             else:
                 attribute_similarity(S, kg1, kg2, sources, targets, sim_cfg.attributes)
             info["views"].append("attributes")
             total += sim_cfg.attributes
 
     if sim_cfg.csls > 0:
-        (csls_sparse if sparse else csls)(S, sim_cfg.csls)
+        if sparse:
+            S, means = csls_sparse(S, sim_cfg.csls, return_means=True)
+            if scorer is not None:
+                scorer.csls = means
+        else:
+            csls(S, sim_cfg.csls)
         info["views"].append("csls")
 
     if st_cfg.enabled:
@@ -338,6 +363,8 @@ def compute_similarity(
                 from kgalign.aligner.selftrain import self_train_sparse
 
                 S, st_info = self_train_sparse(S, kg1, kg2, sources, targets, st_cfg, timer)
+                if scorer is not None:
+                    scorer.profiles = st_info.profiles
             else:
                 S, st_info = self_train(S, kg1, kg2, sources, targets, st_cfg, timer)
             info["selftrain"] = {"confident": st_info.confident, "rounds": st_info.rounds, "stopped": st_info.stopped}
@@ -350,4 +377,9 @@ def compute_similarity(
         else:
             S /= np.float32(total)
     info["total_weight"] = total
-    return (S, info) if return_info else S
+    if scorer is not None:
+        scorer.total = float(total)
+    out = (S, info) if return_info else (S,)
+    if return_scorer:
+        out = (*out, scorer)
+    return out if len(out) > 1 else out[0]

@@ -273,12 +273,26 @@ def encode(run: Run, names1: list[str], names2: list[str]) -> tuple[np.ndarray, 
 
 
 def similarity(run: Run, kg1, kg2, emb1, emb2, names1, names2, sources, targets, timer=None):
-    """The fused similarity of the entities to match and what ran (``(S, info)``)."""
+    """The fused similarity of the entities to match, what ran, and the pair scorer of the sparse
+    path (``(S, info, scorer)``; ``scorer`` is None in dense mode or with the residual step off)."""
     from kgalign.aligner.similarity import compute_similarity
 
-    return compute_similarity(
-        kg1, kg2, emb1, emb2, names1, names2, sources, targets, run.config, timer, return_info=True, encoder=run.encoder
+    got = compute_similarity(
+        kg1,
+        kg2,
+        emb1,
+        emb2,
+        names1,
+        names2,
+        sources,
+        targets,
+        run.config,
+        timer,
+        return_info=True,
+        encoder=run.encoder,
+        return_scorer=run.config.matching.residual_cells > 0,
     )
+    return got if len(got) == 3 else (*got, None)
 
 
 def match(

@@ -59,23 +59,14 @@ def topk_both(A, B, k: int, *, block_size: int = 4096):
     buf = np.empty((step, n2), dtype=np.float32)
     rcols = np.empty((n1, kr), np.int32)
     rvals = np.empty((n1, kr), np.float32)
-    crow_parts, cval_parts = [], []
+    cols_side = _ColumnTopK(n2, kc)
     for s in range(0, n1, step):
         e = min(n1, s + step)
         blk = buf[: e - s]
         np.matmul(A[s:e], B.T, out=blk)
         rcols[s:e], rvals[s:e] = _select_topk_cpp(blk, kr, what="A @ B.T", row_offset=s)
-        kb = min(kc, e - s)
-        c, v = _select_topk_cpp(np.ascontiguousarray(blk.T), kb, what="B @ A.T")
-        crow_parts.append(c.astype(np.int64) + s)
-        cval_parts.append(v)
-    crow = np.concatenate(crow_parts, axis=1)  # (n2, sum of kb): merge the block lists
-    cval = np.concatenate(cval_parts, axis=1)
-    if crow.shape[1] > kc:
-        # keep the kc best per column; ties to the smaller row (lexsort: value desc, row asc)
-        order = np.lexsort((crow, -cval), axis=1)[:, :kc]
-        crow = np.take_along_axis(crow, order, axis=1)
-        cval = np.take_along_axis(cval, order, axis=1)
+        cols_side.update(blk, s)
+    crow, cval = cols_side.finish()
     rr = np.concatenate([np.repeat(np.arange(n1, dtype=np.int64), kr), crow.ravel()])
     cc = np.concatenate([rcols.ravel().astype(np.int64), np.repeat(np.arange(n2, dtype=np.int64), crow.shape[1])])
     vv = np.concatenate([rvals.ravel(), cval.ravel()])
@@ -84,3 +75,42 @@ def topk_both(A, B, k: int, *, block_size: int = 4096):
     S = sp.csr_matrix((vv[first], (key // n2, key % n2)), shape=(n1, n2), dtype=np.float32)
     S.sort_indices()
     return S
+
+
+class _ColumnTopK:
+    """Running exact top-``k`` of every column over row blocks (``kgalign._core.topk_cols_*``).
+
+    Rows must arrive in increasing order; ties at the k-th value go to the smaller row.
+    """
+
+    def __init__(self, n_cols: int, k: int):
+        self.k = int(k)
+        self.cap = max(4 * self.k, self.k + 64)
+        self.vals = np.empty((n_cols, self.cap), np.float32)
+        self.rows = np.empty((n_cols, self.cap), np.int64)
+        self.size = np.zeros(n_cols, np.int64)
+        self.thr = np.full(n_cols, -np.inf, np.float32)
+
+    def update(self, block: np.ndarray, row_offset: int) -> None:
+        from kgalign.matching._status import check
+        from kgalign.matching._validate import core
+
+        def invalid_value(bad: int) -> str:
+            r, c = divmod(bad, block.shape[1])
+            return f"A @ B.T has a NaN at row {row_offset + r}, column {c}"
+
+        reply = core().topk_cols_update_f32(
+            block, int(row_offset), self.k, self.vals, self.rows, self.size, self.thr, 0
+        )
+        check(reply, "topk_cols_update", invalid_value=invalid_value)
+
+    def finish(self) -> tuple[np.ndarray, np.ndarray]:
+        """(rows int64 (n_cols, k), values float32 (n_cols, k)), best first."""
+        from kgalign.matching._status import check
+        from kgalign.matching._validate import core
+
+        n = len(self.size)
+        rows = np.empty((n, self.k), np.int64)
+        vals = np.empty((n, self.k), np.float32)
+        check(core().topk_cols_finish_f32(self.k, self.vals, self.rows, self.size, rows, vals), "topk_cols_finish")
+        return rows, vals

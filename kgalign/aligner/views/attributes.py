@@ -98,10 +98,22 @@ def attribute_pair_similarity(
     """
     from kgalign.aligner.views.strings import pair_dot
 
+    X1, X2 = attribute_vectors(kg1, kg2, sources, targets, include_keys, analyzer)
+    return pair_dot(X1, X2, rows, cols)
+
+
+def attribute_vectors(kg1, kg2, sources, targets, include_keys: bool = True, analyzer: str = "word"):
+    """The unit-norm TF-IDF vectors of the attribute texts of ``sources`` and ``targets``.
+
+    Returns
+    -------
+    (scipy.sparse.csr_matrix, scipy.sparse.csr_matrix)
+        float32, shapes (len(sources), V) and (len(targets), V); their row dot products are
+        the attribute view (:func:`attribute_similarity`).
+    """
     t1 = attribute_texts(kg1, include_keys)
     t2 = attribute_texts(kg2, include_keys)
     t1 = [t1[i] for i in np.asarray(sources)]
     t2 = [t2[j] for j in np.asarray(targets)]
     ngram = (1, 1) if analyzer == "word" else (2, 4)
-    X1, X2 = ngram_vectors(t1, t2, ngram_range=ngram, analyzer=analyzer)
-    return pair_dot(X1, X2, rows, cols)
+    return ngram_vectors(t1, t2, ngram_range=ngram, analyzer=analyzer)
