@@ -182,9 +182,7 @@ def test_toy_languages_share_anchors_only(world):
                                                 "anna", "omar", "lena", "yuki", "ravi", "sofia", "ivan", "mia"}
                           for s in shared)  # fmt: skip
     ex_a, ex_b = w.tagging("A", 20, tok, seed=7), w.tagging("B", 20, tok, seed=7)
-    content = [
-        {x for e in ex for x, lab in zip(e["input_ids"], e["labels"]) if lab != -100} for ex in (ex_a, ex_b)
-    ]
+    content = [{x for e in ex for x, lab in zip(e["input_ids"], e["labels"]) if lab != -100} for ex in (ex_a, ex_b)]
     assert content[0] and content[1] and not content[0] & content[1]  # tagged words: no shared token
     assert {lab for e in ex_a for lab in e["labels"]} == {lab for e in ex_b for lab in e["labels"]}
 

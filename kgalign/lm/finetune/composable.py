@@ -109,7 +109,7 @@ def applied(model, *diffs: SparseDiff) -> Iterator:
 
     saved: dict[int, tuple[Any, Any, Any]] = {}
     for d in diffs:
-        for name, target, idx, _val in d._targets(model):
+        for _name, target, idx, _val in d._targets(model):
             key = id(target)
             prev = saved.get(key)
             idx = idx if prev is None else torch.unique(torch.cat([prev[1], idx]))
@@ -446,5 +446,5 @@ def cross_lingual_transfer(
         with applied(task_model, *diffs):
             scores[key] = float(score(task_model, task_test[lang]))
         logger.info("composable SFT %s (%s): %.4f", key, lang, scores[key])
-    diffs = {"source": phi[source], "target": phi[target], "task": task, "bare_task": bare}
-    return {"scores": scores, "diffs": diffs, "nnz": {k: d.nnz for k, d in diffs.items()}}
+    out = {"source": phi[source], "target": phi[target], "task": task, "bare_task": bare}
+    return {"scores": scores, "diffs": out, "nnz": {k: d.nnz for k, d in out.items()}}

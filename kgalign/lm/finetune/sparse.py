@@ -562,9 +562,7 @@ def lt_sft(
     base_hooks = list(kwargs.pop("hooks", ()))
     is_frozen = frozen_by(model, freeze)
     is_dense = dense if dense is not None else (lambda _n: False)
-    held = [
-        p for n, p in named_float_tensors(model, trainable_only=True).items() if is_frozen(n) and not is_dense(n)
-    ]
+    held = [p for n, p in named_float_tensors(model, trainable_only=True).items() if is_frozen(n) and not is_dense(n)]
     for p in held:
         p.requires_grad_(False)
     try:
@@ -623,7 +621,19 @@ def frozen_by(model, groups: Sequence[str]) -> Callable[[str], bool]:
 
 
 def _lt_sft(
-    model, data, k, density, tokenizer, include, full_steps, sparse_steps, l1_reg, kwargs, sparse_lr, base_hooks, is_dense
+    model,
+    data,
+    k,
+    density,
+    tokenizer,
+    include,
+    full_steps,
+    sparse_steps,
+    l1_reg,
+    kwargs,
+    sparse_lr,
+    base_hooks,
+    is_dense,
 ) -> SparseDiff:
     import torch
 
