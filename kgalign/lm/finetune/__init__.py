@@ -25,8 +25,14 @@ Stable API (heavy libraries load on first use of a name)::
         .mask(), .nnz, .to_task_vector(), .save(dir, force=False) / SparseDiff.load(dir)
     lt_sft(model, data, *, k=None | density=None, tokenizer=None, include=None,
            full_steps=None, sparse_steps=None, l1_reg=0.0, trainer_kwargs=None,
-           freeze=("embeddings", "head", "layer_norm")) -> SparseDiff
+           freeze=("embeddings", "head", "layer_norm"), dense=None) -> SparseDiff
     select_top_k(tensors, *, k=None | density=None) -> {name: bool mask}
+    kgalign.lm.finetune.composable (composable SFTs for cross-lingual transfer, Ansell et al. 2022):
+        compose(model, *diffs) / with applied(model, *diffs): ...   # restored bit for bit on exit
+        train_language_sft(lm, texts, *, tokenizer, k=|density=, ...) -> phi_L (MLM LT-SFT)
+        train_task_sft(task_model, data, *, language_sft=phi_S, k=|density=, ...) -> phi_T
+        cross_lingual_transfer(lm, task_model, *, source, target, texts, task_train, task_test, ...)
+        with_task_head(lm, model_class, num_labels=...), token_accuracy(model, data)
     GradientMaskHook(masks)                          # train only masked entries
     L1TowardsInitHook(reg, include=None)             # + reg / n_params * sign(theta - theta_start)
     ChildTuningOptimizer(optimizer, *, mode="F" | "D", reserve_p=0.3, masks=None, seed=0)
@@ -63,6 +69,9 @@ _LAZY = {
     "lt_sft": "kgalign.lm.finetune.sparse",
     "L1TowardsInitHook": "kgalign.lm.finetune.sparse",
     "select_top_k": "kgalign.lm.finetune.sparse",
+    "compose": "kgalign.lm.finetune.composable",
+    "applied": "kgalign.lm.finetune.composable",
+    "cross_lingual_transfer": "kgalign.lm.finetune.composable",
     "ChildTuningOptimizer": "kgalign.lm.finetune.child_tuning",
     "ChildTuningHook": "kgalign.lm.finetune.child_tuning",
     "fisher_information": "kgalign.lm.finetune.child_tuning",

@@ -494,6 +494,7 @@ def lt_sft(
     trainer_kwargs: Mapping[str, Any] | None = None,
     sparse_lr: float | None = None,
     freeze: Sequence[str] = DEFAULT_FREEZE,
+    dense: Callable[[str], bool] | None = None,
 ) -> SparseDiff:
     """Lottery-ticket sparse fine-tuning (Ansell et al., 2022, section 3).
 
@@ -536,11 +537,19 @@ def lt_sft(
         :func:`frozen_by`). Default all three, as the reference scripts do
         (``--freeze_layer_norm --freeze_decoder`` for language SFTs, and the embeddings of a
         model with tied input/output embeddings are its decoder); ``()`` trains everything.
+    dense : callable, optional
+        ``dense(name) -> bool``: parameters fine-tuned fully in both phases instead of
+        sparsely (a task model's new classification head, as the reference's "abs"
+        parameters). They are never in the ticket, are reset with the rest before phase 2,
+        and the diff holds their whole change (every entry). ``dense`` wins over ``freeze``.
 
     Returns
     -------
     SparseDiff
-        ``theta_2 - theta_0`` at exactly the selected entries (``nnz == k``).
+        ``theta_2 - theta_0`` at exactly the selected entries (``nnz == k``, plus every entry
+        of the ``dense`` parameters). The model ends at exactly ``theta_0 + diff`` (the
+        rounding of the subtraction, at most one unit in the last place, is folded into the
+        weights), so applying the diff to a copy of ``theta_0`` reproduces it bit for bit.
 
     Raises
     ------
@@ -552,12 +561,25 @@ def lt_sft(
         raise InputError(f"lt_sft: sparse_lr must be a positive number, got {sparse_lr}")
     base_hooks = list(kwargs.pop("hooks", ()))
     is_frozen = frozen_by(model, freeze)
-    held = [p for n, p in named_float_tensors(model, trainable_only=True).items() if is_frozen(n)]
+    is_dense = dense if dense is not None else (lambda _n: False)
+    held = [p for n, p in named_float_tensors(model, trainable_only=True).items() if is_frozen(n) and not is_dense(n)]
     for p in held:
         p.requires_grad_(False)
     try:
         return _lt_sft(
-            model, data, k, density, tokenizer, include, full_steps, sparse_steps, l1_reg, kwargs, sparse_lr, base_hooks
+            model,
+            data,
+            k,
+            density,
+            tokenizer,
+            include,
+            full_steps,
+            sparse_steps,
+            l1_reg,
+            kwargs,
+            sparse_lr,
+            base_hooks,
+            is_dense,
         )
     finally:
         for p in held:
@@ -599,18 +621,31 @@ def frozen_by(model, groups: Sequence[str]) -> Callable[[str], bool]:
 
 
 def _lt_sft(
-    model, data, k, density, tokenizer, include, full_steps, sparse_steps, l1_reg, kwargs, sparse_lr, base_hooks
+    model,
+    data,
+    k,
+    density,
+    tokenizer,
+    include,
+    full_steps,
+    sparse_steps,
+    l1_reg,
+    kwargs,
+    sparse_lr,
+    base_hooks,
+    is_dense,
 ) -> SparseDiff:
     import torch
 
     trainable = {n: p for n, p in named_float_tensors(model, trainable_only=True).items()}
-    eligible = {n: p for n, p in trainable.items() if include is None or include(n)}
+    full = {n for n in trainable if is_dense(n)}
+    eligible = {n: p for n, p in trainable.items() if (include is None or include(n)) and n not in full}
     if not eligible:
         raise InputError("lt_sft: no eligible trainable parameter")
     theta0 = {n: p.detach().clone() for n, p in trainable.items()}
 
     # phase 1: full fine-tuning
-    reg = [L1TowardsInitHook(l1_reg, include=include)] if l1_reg else []
+    reg = [L1TowardsInitHook(l1_reg, include=lambda n: n in eligible)] if l1_reg else []
     Trainer(model, tokenizer, hooks=reg + base_hooks, **_steps(kwargs, full_steps)).train(data)
     delta = {n: (p.detach() - theta0[n].to(p.device)).cpu() for n, p in eligible.items()}
     mask = select_top_k(delta, k=k, density=density)
@@ -623,7 +658,7 @@ def _lt_sft(
 
     # phase 2: masked fine-tuning of the selected entries only
     active = {n: m for n, m in mask.items() if bool(m.any())}
-    frozen = [p for n, p in trainable.items() if n not in active]
+    frozen = [p for n, p in trainable.items() if n not in active and n not in full]
     for p in frozen:
         p.requires_grad_(False)
     try:
@@ -636,8 +671,18 @@ def _lt_sft(
     finally:
         for p in frozen:
             p.requires_grad_(True)
-    dense = {n: (trainable[n].detach().cpu() - theta0[n].cpu()) for n in active}
-    return SparseDiff.from_dense(dense, active)
+    kept = dict(active)
+    kept.update({n: torch.ones(trainable[n].shape, dtype=torch.bool) for n in full})
+    dense = {n: (trainable[n].detach().cpu() - theta0[n].cpu()) for n in kept}
+    diff = SparseDiff.from_dense(dense, kept)
+    with torch.no_grad():  # fold the subtraction's rounding in: the model is theta_0 + diff exactly
+        for n in kept:
+            p = trainable[n]
+            exact = theta0[n].cpu().clone().reshape(-1)
+            idx, val = diff.entries.get(n, (torch.zeros(0, dtype=torch.long), torch.zeros(0)))
+            exact.index_add_(0, idx, val.to(exact.dtype))
+            p.copy_(exact.view_as(p).to(p.device))
+    return diff
 
 
 def _steps(kwargs: dict, steps: int | None) -> dict:
