@@ -266,10 +266,10 @@ class MatchingConfig(Section):
     )
     dense_max_cells: int = setting(400_000_000, positive, "above this many cells: top-k + sparse auction")
     dense_work: float = setting(
-        0.0,
+        0.5,
         weight,
-        "auto: exact-solver budget in cells examined per cell, e.g. 0.5 "
-        "(past it: top-k + auction; 0: no budget, the default)",
+        "auto: exact-solver budget in cells examined per cell (peaked problems get 32; past it: "
+        "two-sided top-k + auction + residual re-solve, kgalign.matching.adaptive; 0: no budget, always exact)",
     )
     topk: int = setting(50, positive, "candidates per source of the sparse path")
     refine: bool = setting(True, boolean, "re-exchange refinement after the sparse auction")
@@ -282,7 +282,7 @@ class MatchingConfig(Section):
         25_000_000,
         count,
         "sparse similarity: re-solve the rows the candidate graph leaves uncertain densely, "
-        "in a block of at most this many pairs (kgalign.aligner.residual; 0: off)",
+        "in a block of at most this many pairs (kgalign.matching.residual; 0: off)",
     )
 
 

@@ -7,10 +7,11 @@ import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment as scipy_lsa
 from test_similarity import _pair
 
-from kgalign.aligner.residual import PairScorer, resolve_residual, uncertain_rows
+from kgalign.aligner.scorer import PairScorer
 from kgalign.aligner.similarity import compute_similarity
 from kgalign.config import AlignConfig
 from kgalign.matching import auction as sparse_auction
+from kgalign.matching.residual import resolve_residual, uncertain_rows
 
 
 def _cfg(mode, k, csls=0, selftrain=True):
@@ -66,7 +67,7 @@ def test_residual_improves_the_assignment_and_moves_only_unsettled_rows(seed):
     D, S, scorer = _problem(60, seed, 2)
     res = sparse_auction(S, exact=True)
     r0, c0 = np.asarray(res.rows, np.int64), np.asarray(res.cols, np.int64)
-    S2, r, c, info = *resolve_residual(S, r0, c0, scorer, 10**9, info := {}), info
+    S2, r, c, info = *resolve_residual(S, r0, c0, scorer.block, 10**9, info := {}), info
     ro, co = scipy_lsa(D, maximize=True)
     assert len(np.unique(r)) == len(r) == len(np.unique(c))  # a matching
     before, after, best = D[r0, c0].sum(), D[r, c].sum(), D[ro, co].sum()
@@ -88,7 +89,7 @@ def test_residual_recovers_more_than_the_candidate_graph_on_average():
         D, S, scorer = _problem(80, seed, 2)
         res = sparse_auction(S, exact=True)
         r0, c0 = np.asarray(res.rows, np.int64), np.asarray(res.cols, np.int64)
-        _, r, c = resolve_residual(S, r0, c0, scorer, 10**9)
+        _, r, c = resolve_residual(S, r0, c0, scorer.block, 10**9)
         gains.append(D[r, c].sum() - D[r0, c0].sum())
     assert min(gains) >= -1e-4 and np.mean(gains) > 0
 
@@ -97,10 +98,10 @@ def test_residual_off_and_budget():
     D, S, scorer = _problem(60, 1, 2)
     res = sparse_auction(S, exact=True)
     r0, c0 = np.asarray(res.rows, np.int64), np.asarray(res.cols, np.int64)
-    S2, r, c = resolve_residual(S, r0, c0, scorer, 0)
+    S2, r, c = resolve_residual(S, r0, c0, scorer.block, 0)
     assert S2 is S and np.array_equal(r, r0) and np.array_equal(c, c0)
     info: dict = {}
-    resolve_residual(S, r0, c0, scorer, 100, info)
+    resolve_residual(S, r0, c0, scorer.block, 100, info)
     assert info["residual"]["rows"] * info["residual"]["cols"] <= 100
 
 
@@ -109,5 +110,5 @@ def test_an_unassigned_row_competes_for_its_candidates_and_free_columns():
     D = np.array([[0.9, 0.1, 0.0], [0.8, 0.7, 0.0], [0.0, 0.0, 0.9]], np.float32)
     S = sp.csr_matrix(np.array([[0.9, 0, 0], [0.8, 0, 0], [0, 0, 0.9]], np.float32))
     scorer = PairScorer(terms=[(1.0, D, np.eye(3, dtype=np.float32))])
-    _, r, c = resolve_residual(S, np.array([0, 2]), np.array([0, 2]), scorer, 100)
+    _, r, c = resolve_residual(S, np.array([0, 2]), np.array([0, 2]), scorer.block, 100)
     assert dict(zip(r.tolist(), c.tolist())) == {0: 0, 1: 1, 2: 2}

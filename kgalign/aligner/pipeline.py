@@ -126,9 +126,9 @@ def align(
     with timer.stage("matching"):
         r, c = stages.match(sim, run.config.matching, info)
         if scorer is not None:
-            from kgalign.aligner.residual import resolve_residual
+            from kgalign.matching.residual import resolve_residual
 
-            sim, r, c = resolve_residual(sim, r, c, scorer, run.config.matching.residual_cells, info)
+            sim, r, c = resolve_residual(sim, r, c, scorer.block, run.config.matching.residual_cells, info)
         del scorer
     scores = stages.pair_scores(sim, r, c)
     info["choice"] = run.choices["choice"] = run.choice.record()  # translator/encoder per side, and why

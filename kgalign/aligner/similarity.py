@@ -212,7 +212,7 @@ def compute_similarity(
     encoder : Encoder, optional
         The run's encoder, for the original-script view (default: built from ``config``).
     return_scorer : bool
-        Also return a :class:`kgalign.aligner.residual.PairScorer` that scores any pair the
+        Also return a :class:`kgalign.aligner.scorer.PairScorer` that scores any pair the
         way the candidate pairs were scored (sparse mode; ``None`` in dense mode), last in the
         returned tuple.
 
@@ -256,7 +256,7 @@ def compute_similarity(
             f"embeddings ({emb1.shape[0]}, {emb2.shape[0]}) do not match the graphs "
             f"({kg1.n_entities}, {kg2.n_entities} entities)"
         )
-    from kgalign.aligner.residual import PairScorer
+    from kgalign.aligner.scorer import PairScorer
 
     info: dict = {"views": []}
     sparse = use_sparse(sim_cfg, len(sources), len(targets))

@@ -301,11 +301,11 @@ def match(
     """Solve the 1-to-1 assignment that maximises total similarity.
 
     ``"auto"``: dense input up to ``matching.dense_max_cells`` cells is solved exactly (our
-    C++ LAP), within a work budget of ``matching.dense_work`` cells examined per cell when
-    that is > 0 (off by default); a problem that needs more (a flat similarity) and larger or
-    sparse input go through top-k
-    candidates and the sparse epsilon-scaling auction, optionally followed by re-exchange
-    refinement (:func:`kgalign.matching.adaptive.solve_dense`); sparse input with more than
+    C++ LAP) within a work budget of ``matching.dense_work`` cells examined per cell (0: no
+    budget); a problem that needs more (a flat similarity) goes through two-sided top-k
+    candidates, the sparse epsilon-scaling auction, re-exchange refinement and the residual
+    re-solve (:func:`kgalign.matching.adaptive.solve_dense`); larger dense input through
+    top-k candidates and the auction; sparse input with more than
     ``matching.block_rows`` rows is matched block by block
     (:func:`kgalign.matching.partition.partitioned_auction`). ``"dense"``: always exact.
     ``"greedy"``: greedy matching.
@@ -344,7 +344,13 @@ def match(
     if opts.method == "auto":
         from kgalign.matching.adaptive import solve_dense
 
-        got = solve_dense(similarity, work_per_cell=opts.dense_work, topk=opts.topk, refine=opts.refine)
+        got = solve_dense(
+            similarity,
+            work_per_cell=opts.dense_work,
+            topk=opts.topk,
+            refine=opts.refine,
+            residual_cells=opts.residual_cells,
+        )
         record["matching"] = {"method": got.method, **got.info}
         return got.rows, got.cols
     record["matching"] = {"method": "dense"}

@@ -7,9 +7,11 @@ towards their O(n^3) worst case on flat matrices (little signal: 15k x 15k unifo
 take 38 s, DBP15K without translations 394 s). The size does not tell the two apart; the
 work does. :func:`solve_dense` runs the exact solver with a cap on the cells its
 shortest-path searches examine (``work_per_cell * n1 * n2``, at least :data:`MIN_WORK`; deterministic, so the same
-input always takes the same branch) and, past the cap, keeps its partial matching, completes
-it and solves the top-k candidate graph plus those pairs (which guarantees that a
-full matching exists in the graph) with the auction and refinement.
+input always takes the same branch) and, past the cap, solves the two-sided top-k candidate
+graph (each row's and each column's k best) with the exact-mode auction and refinement, then
+re-solves the rows the graph leaves unsettled exactly on the full matrix
+(:mod:`kgalign.matching.residual`). None of these steps looks at the exact solver's partial
+matching, so the answer does not depend on the order of rows and columns (up to ties).
 """
 
 from __future__ import annotations
@@ -96,7 +98,13 @@ def _complete(x: np.ndarray, n2: int) -> np.ndarray:
 
 
 def solve_dense(
-    S, *, work_per_cell: float = DEFAULT_WORK_PER_CELL, min_work: int = MIN_WORK, topk: int = 50, refine: bool = True
+    S,
+    *,
+    work_per_cell: float = DEFAULT_WORK_PER_CELL,
+    min_work: int = MIN_WORK,
+    topk: int = 50,
+    refine: bool = True,
+    residual_cells: int = 25_000_000,
 ) -> DenseChoice:
     """Maximum-similarity 1-to-1 assignment of a dense matrix, exact unless the problem is hard.
 
@@ -112,9 +120,14 @@ def solve_dense(
     min_work : int, default :data:`MIN_WORK`
         Floor of the budget in cells.
     topk : int, default 50
-        Candidates per row of the fallback graph (:func:`kgalign.matching.topk_rows`).
+        Candidates per row and per column of the fallback graph
+        (:func:`kgalign.matching.candidates.topk_both_matrix`).
     refine : bool, default True
         Re-exchange refinement (:func:`kgalign.matching.refine`) after the fallback auction.
+    residual_cells : int, default 25,000,000
+        Largest block of the fallback's residual re-solve (:mod:`kgalign.matching.residual`;
+        0: off): the rows the candidate graph leaves unsettled are re-solved exactly on the
+        full matrix.
 
     Returns
     -------
@@ -133,19 +146,21 @@ def solve_dense(
     Notes
     -----
     R. Jonker, A. Volgenant, Computing 38 (1987) 325-340 (exact); D. P. Bertsekas, Annals of
-    Operations Research 14 (1988) 105-123 (auction). The fallback is within the auction's
-    The fallback auction runs in exact mode, so its matching is optimal *on the candidate
-    graph* (up to the rounding of the values to the auction's grid) and does not depend on
-    the order of rows and columns beyond the graph itself; ``benchmarks/SOLVERS.md``
-    reports its objective against the exact optimum on flat, uniform and adversarial matrices.
+    Operations Research 14 (1988) 105-123 (auction). The fallback auction runs in exact mode,
+    so its matching is optimal *on the candidate graph* (up to the rounding of the values to
+    the auction's grid); the graph (two-sided top-k, ties to the smaller index) and the
+    residual block do not depend on the order of rows and columns beyond ties.
+    ``benchmarks/SOLVERS.md`` reports its objective against the exact optimum on flat,
+    uniform and adversarial matrices.
     """
     import scipy.sparse as sp
 
     from kgalign.matching._status import Status, check
     from kgalign.matching._validate import as_dense_matrix, assignment_arrays, core, name_pair
     from kgalign.matching.auction import auction
+    from kgalign.matching.candidates import topk_both_matrix
     from kgalign.matching.refine import refine as refine_fn
-    from kgalign.matching.topk import topk_rows
+    from kgalign.matching.residual import resolve_residual
 
     arr = np.ascontiguousarray(as_dense_matrix(S, check_finite=False), dtype=np.float32)
     n1, n2 = arr.shape
@@ -167,30 +182,52 @@ def solve_dense(
         rows, cols = assignment_arrays(out)
         return DenseChoice(rows, cols, "dense", {"max_work": max_work, "signal": sig})
     partial = int((out >= 0).sum())
-    x = _complete(out, n2)
     log.info(
-        "exact solver passed its work budget (%d cells) with %d of %d rows matched: top-%d candidates + auction",
+        "exact solver passed its work budget (%d cells) with %d of %d rows matched: two-sided top-%d candidates "
+        "+ auction + residual re-solve",
         max_work,
         partial,
         min(n1, n2),
         topk,
     )
-    k = min(int(topk), n2)
-    T = topk_rows(arr, k)  # k entries per row
-    tcols = T.indices.reshape(n1, k).astype(np.int64)
-    add = np.flatnonzero((x >= 0) & ~(tcols == x[:, None]).any(axis=1))  # pairs not in the top-k
-    rr = np.concatenate([np.repeat(np.arange(n1, dtype=np.int64), k), add])
-    cc = np.concatenate([tcols.ravel(), x[add]])
-    vals = arr[rr, cc]
-    ok = np.isfinite(vals)  # -inf: a forbidden pair
-    G = sp.csr_matrix((vals[ok], (rr[ok], cc[ok])), shape=(n1, n2))
+    G = topk_both_matrix(arr, min(int(topk), max(n1, n2)))
+    if not np.isfinite(G.data).all():  # -inf: forbidden pairs are not candidates
+        Gc = G.tocoo()
+        ok = np.isfinite(Gc.data)
+        G = sp.csr_matrix((Gc.data[ok], (Gc.row[ok], Gc.col[ok])), shape=(n1, n2))
     res = auction(G, exact=True)
     rows, cols = res.rows, res.cols
     if refine:
         rows, cols = refine_fn(G, rows, cols)
-    return DenseChoice(
-        rows,
-        cols,
-        "sparse-fallback",
-        {"max_work": max_work, "signal": sig, "partial": partial, "candidates": int(G.nnz), "gap": float(res.gap)},
-    )
+    info = {"max_work": max_work, "signal": sig, "partial": partial, "candidates": int(G.nnz), "gap": float(res.gap)}
+    if residual_cells > 0 and 2 * len(rows) >= min(n1, n2):  # else the graph is far from a matching
+        _, rows, cols = resolve_residual(
+            G,
+            rows,
+            cols,
+            lambda U, R: arr[np.ix_(U, R)],
+            residual_cells,
+            info,
+            max_work=max_work,  # the block gets the budget of the whole exact solve
+        )
+    if len(rows) < min(n1, n2):
+        # the graph holds no full matching and the residual block did not complete it (matrices
+        # whose rows all prefer the same columns, such as Machol-Wien): add the exact solver's
+        # partial matching, completed, to the graph and solve it again. This last resort
+        # depends on the order of rows and columns.
+        x = _complete(out, n2)
+        add = np.flatnonzero(x >= 0)
+        add = add[np.isfinite(arr[add, x[add]])]
+        Gc = G.tocoo()
+        key = np.concatenate([Gc.row.astype(np.int64) * n2 + Gc.col, add * n2 + x[add]])
+        key = np.unique(key)  # the union of the graph and the completed partial matching
+        kr, kc = key // n2, key % n2
+        G = sp.csr_matrix((arr[kr, kc], (kr, kc)), shape=(n1, n2))
+        res = auction(G, exact=True)
+        rows, cols = res.rows, res.cols
+        if refine:
+            rows, cols = refine_fn(G, rows, cols)
+        info.update(candidates=int(G.nnz), gap=float(res.gap), completed_with_partial=True)
+    keep = np.isfinite(arr[rows, cols])
+    rows, cols = rows[keep], cols[keep]
+    return DenseChoice(rows, cols, "sparse-fallback", info)

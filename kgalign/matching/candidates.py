@@ -8,7 +8,7 @@ import numpy as np
 from kgalign.config import as_int
 from kgalign.errors import InputError
 
-__all__ = ["topk_both"]
+__all__ = ["topk_both", "topk_both_matrix"]
 
 
 def topk_both(A, B, k: int, *, block_size: int = 4096):
@@ -42,7 +42,7 @@ def topk_both(A, B, k: int, *, block_size: int = 4096):
     """
     import scipy.sparse as sp
 
-    from kgalign.matching.topk import BLOCK_BYTES, _as_embeddings, _select_topk_cpp
+    from kgalign.matching.topk import BLOCK_BYTES, _as_embeddings
 
     A = _as_embeddings(A, "A")
     B = _as_embeddings(B, "B")
@@ -54,17 +54,62 @@ def topk_both(A, B, k: int, *, block_size: int = 4096):
     n1, n2 = A.shape[0], B.shape[0]
     if n1 == 0 or n2 == 0:
         return sp.csr_matrix((n1, n2), dtype=np.float32)
-    kr, kc = min(k, n2), min(k, n1)
     step = max(1, min(int(block_size), BLOCK_BYTES // max(1, 4 * n2), n1))
     buf = np.empty((step, n2), dtype=np.float32)
+
+    def blocks():
+        for s in range(0, n1, step):
+            e = min(n1, s + step)
+            np.matmul(A[s:e], B.T, out=buf[: e - s])
+            yield s, buf[: e - s]
+
+    return _two_sided(blocks(), n1, n2, k, "A @ B.T")
+
+
+def topk_both_matrix(S, k: int, *, block_size: int = 4096):
+    """:func:`topk_both` of a dense similarity matrix: each row's and each column's k best.
+
+    Parameters
+    ----------
+    S : ndarray of float32, shape (n1, n2)
+        C-contiguous, finite (NaN raises InputError naming the cell).
+    k : int
+        Candidates per row and per column (``>= 1``).
+    block_size : int
+        Rows per selection step.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix of float32, shape (n1, n2)
+        The union of the two selections with their values, sorted indices.
+    """
+    import scipy.sparse as sp
+
+    S = np.ascontiguousarray(S, dtype=np.float32)
+    k = as_int(k, "k")
+    if k < 1:
+        raise InputError(f"k must be >= 1, got {k}")
+    n1, n2 = S.shape
+    if n1 == 0 or n2 == 0:
+        return sp.csr_matrix((n1, n2), dtype=np.float32)
+    step = max(1, int(block_size))
+    return _two_sided(((s, S[s : s + step]) for s in range(0, n1, step)), n1, n2, k, "similarity matrix")
+
+
+def _two_sided(blocks, n1: int, n2: int, k: int, what: str):
+    """The union of the row-wise and the column-wise top-k of row blocks ``(first row, block)``
+    given in row order, as float32 CSR."""
+    import scipy.sparse as sp
+
+    from kgalign.matching.topk import _select_topk_cpp
+
+    kr, kc = min(k, n2), min(k, n1)
     rcols = np.empty((n1, kr), np.int32)
     rvals = np.empty((n1, kr), np.float32)
     cols_side = _ColumnTopK(n2, kc)
-    for s in range(0, n1, step):
-        e = min(n1, s + step)
-        blk = buf[: e - s]
-        np.matmul(A[s:e], B.T, out=blk)
-        rcols[s:e], rvals[s:e] = _select_topk_cpp(blk, kr, what="A @ B.T", row_offset=s)
+    for s, blk in blocks:
+        e = s + blk.shape[0]
+        rcols[s:e], rvals[s:e] = _select_topk_cpp(blk, kr, what=what, row_offset=s)
         cols_side.update(blk, s)
     crow, cval = cols_side.finish()
     rr = np.concatenate([np.repeat(np.arange(n1, dtype=np.int64), kr), crow.ravel()])
