@@ -279,7 +279,7 @@ class MatchingConfig(Section):
         "sparse path: above this many rows, match by blocks (components, then METIS) and refine the seams",
     )
     residual_cells: int = setting(
-        25_000_000,
+        16_000_000,
         count,
         "sparse similarity: re-solve the rows the candidate graph leaves uncertain densely, "
         "in a block of at most this many pairs (kgalign.matching.residual; 0: off)",

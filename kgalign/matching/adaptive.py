@@ -104,7 +104,7 @@ def solve_dense(
     min_work: int = MIN_WORK,
     topk: int = 50,
     refine: bool = True,
-    residual_cells: int = 25_000_000,
+    residual_cells: int = 16_000_000,
 ) -> DenseChoice:
     """Maximum-similarity 1-to-1 assignment of a dense matrix, exact unless the problem is hard.
 
@@ -124,7 +124,7 @@ def solve_dense(
         (:func:`kgalign.matching.candidates.topk_both_matrix`).
     refine : bool, default True
         Re-exchange refinement (:func:`kgalign.matching.refine`) after the fallback auction.
-    residual_cells : int, default 25,000,000
+    residual_cells : int, default 16,000,000
         Largest block of the fallback's residual re-solve (:mod:`kgalign.matching.residual`;
         0: off): the rows the candidate graph leaves unsettled are re-solved exactly on the
         full matrix.
