@@ -11,6 +11,9 @@ Small offline checks on tiny models built from configs (seconds each on a CPU):
   LayerNorm with the default freezing and without it.
 * Task vectors (Ilharco et al., ICLR 2023): forgetting on a model that knows the task, with
   lambda chosen under a control-task constraint.
+* MAD-X zero-shot transfer (``madx_transfer``): task adapter trained on Stack(lang_A, task),
+  evaluated on language B with B's adapter swapped in, against A's adapter left in place and
+  a task adapter without language adapter; 3 seeds (``--only madx_transfer`` runs it alone).
 
     nice -n 5 python benchmarks/lm_papers.py --out benchmarks/results/lm_papers.json
 """
@@ -189,19 +192,55 @@ def forgetting_check(torch):
     }
 
 
+def madx_transfer_check(torch, seeds=(0, 1, 2)):
+    """MAD-X zero-shot transfer (Pfeiffer et al., EMNLP 2020, sec. 3) on a toy bilingual world.
+
+    Per seed: a new world, a tiny BERT pre-trained with MLM on both languages (shared entity
+    names as anchors), language adapters for both, task adapters; accuracies on the held-out
+    tagging data (:func:`kgalign.lm.finetune.madx_transfer.madx_zero_shot`).
+    """
+    import statistics
+
+    from kgalign.lm.finetune.madx_transfer import madx_zero_shot, pretrain_base, toy_bilingual_world
+
+    runs = []
+    for seed in seeds:
+        world = toy_bilingual_world(seed=seed)
+        model, tok = pretrain_base(world, steps=1500, lr=5e-3, mlm_probability=0.3, seed=seed)
+        runs.append({"seed": seed, **madx_zero_shot(model, tok, world, task_lr=5e-3, task_steps=300, seed=seed)})
+    keys = list(runs[0]["accuracy"])
+    summary = {
+        k: {
+            "mean": round(statistics.mean(r["accuracy"][k] for r in runs), 3),
+            "std": round(statistics.pstdev(r["accuracy"][k] for r in runs), 3),
+        }
+        for k in keys
+    }
+    return {"summary": summary, "chance": runs[0]["chance"], "runs": runs}
+
+
 def main(argv=None) -> int:
     import torch
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=None)
+    ap.add_argument(
+        "--only",
+        default=None,
+        help="comma-separated section names (default: all); the others are kept from an existing --out file",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    res = {}
+    res = json.loads(Path(args.out).read_text()) if args.only and args.out and Path(args.out).exists() else {}
+    only = set(args.only.split(",")) if args.only else None
     for name, fn in (
         ("madx", madx_check),
         ("lt_sft_ticket", ticket_check),
         ("task_vector_forgetting", forgetting_check),
+        ("madx_transfer", madx_transfer_check),
     ):
+        if only is not None and name not in only:
+            continue
         t = time.perf_counter()
         res[name] = fn(torch)
         res[name]["seconds"] = round(time.perf_counter() - t, 1)
