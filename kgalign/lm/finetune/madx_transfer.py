@@ -398,7 +398,7 @@ def madx_zero_shot(
     lm_head = flex.active_head
     lrf = language_reduction_factor or madx.LANGUAGE_REDUCTION_FACTOR
     trf = task_reduction_factor or madx.TASK_REDUCTION_FACTOR
-    common = dict(batch_size=batch_size, seed=seed, device=device, progress=False)
+    common: dict[str, Any] = dict(batch_size=batch_size, seed=seed, device=device, progress=False)
     mlm: dict[str, list[float]] = {}
     for lang in (a, b):
         flex.active_head = lm_head
@@ -416,7 +416,7 @@ def madx_zero_shot(
         k = max(1, len(res.train_losses) // 10)  # mean of the first and last tenth of the steps
         mlm[lang] = [round(sum(x[:k]) / k, 4) for x in (res.train_losses, res.train_losses[::-1])]
     train = tagging_examples(tokenizer, world.task_train, world.tag_word)
-    task_kwargs = dict(
+    task_kwargs: dict[str, Any] = dict(
         objective="labels",
         train_head=True,
         reduction_factor=trf,

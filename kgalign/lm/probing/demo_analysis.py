@@ -135,7 +135,8 @@ def _patching(prober, by_lang, acts, labels, res, rel_labels, cands, lang1, lang
       log P(o') - log P(o) (how far the prediction moves toward the source fact's object)
       and the share of queries whose top candidate becomes o';
 
-    each against the same number of random neurons written with the same source run.
+    each against as many random neurons per layer as the top-N has there, written with the
+    same source run.
     """
     from kgalign.lm.probing.neurons import patch
 
@@ -145,8 +146,18 @@ def _patching(prober, by_lang, acts, labels, res, rel_labels, cands, lang1, lang
     for j, lab in enumerate(labels[lang2]):
         if q2[j].fact in row1:
             by_label2[lab].append(j)
-    width = acts[lang1].shape[1]
+    from kgalign.lm.probing.lm import ffn_modules
+
+    d = acts[lang1].shape[1] // max(1, len(ffn_modules(prober.model)))
     rng = np.random.default_rng(0)
+
+    def random_like(ids):  # as many random neurons in each layer as ``ids`` has there
+        ids = np.asarray(ids)
+        out = [
+            layer * d + rng.choice(d, int((ids // d == layer).sum()), replace=False) for layer in np.unique(ids // d)
+        ]
+        return np.concatenate(out) if out else ids
+
     stats: dict[str, dict[bool, list[float]]] = {
         k: {True: [], False: []}
         for k in ("same_top", "same_random", "other_top", "other_random", "flip_top", "flip_random")
@@ -163,7 +174,7 @@ def _patching(prober, by_lang, acts, labels, res, rel_labels, cands, lang1, lang
             base = prober.rank_candidates(q.template, [q.subject], names)[0]
             src = acts[lang1][row1[q.fact]]
             top = np.asarray(res.top1[z])
-            rand = rng.choice(width, len(top), replace=False)
+            rand = random_like(top)
             for kind, ids in (("same_top", top), ("same_random", rand)):
                 with patch(prober.model, ids, src[ids], positions=pos):
                     after = prober.rank_candidates(q.template, [q.subject], names)[0]
@@ -177,7 +188,7 @@ def _patching(prober, by_lang, acts, labels, res, rel_labels, cands, lang1, lang
             alt = names.index(g.object)
             src_o = acts[lang1][row1[g.fact]]
             top_o = np.asarray(res.top1[w])
-            rand_o = rng.choice(width, len(top_o), replace=False)
+            rand_o = random_like(top_o)
             for kind, ids in (("top", top_o), ("random", rand_o)):
                 with patch(prober.model, ids, src_o[ids], positions=pos):
                     after = prober.rank_candidates(q.template, [q.subject], names)[0]
@@ -189,7 +200,7 @@ def _patching(prober, by_lang, acts, labels, res, rel_labels, cands, lang1, lang
             f"{lang2} queries with {lang1} activations written into {lang1} top-N neurons at the first mask; "
             "same: change of log P(gold) from the same fact; other: change of log P(o') - log P(gold) from a "
             "fact with another object o' of the relation (flip: top candidate becomes o'); random: as many "
-            "random neurons, same source run"
+            "random neurons per layer, same source run"
         ),
     }
     for kind, by in stats.items():
