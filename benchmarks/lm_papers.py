@@ -13,7 +13,8 @@ Small offline checks on tiny models built from configs (seconds each on a CPU):
   lambda chosen under a control-task constraint.
 * MAD-X zero-shot transfer (``madx_transfer``): task adapter trained on Stack(lang_A, task),
   evaluated on language B with B's adapter swapped in, against A's adapter left in place and
-  a task adapter without language adapter; 3 seeds (``--only madx_transfer`` runs it alone).
+  a task adapter without language adapter; 3 seeds (``--only madx_transfer`` runs it alone;
+  ``madx_transfer_no_anchors``: the same without shared entity names, the control).
 
     nice -n 5 python benchmarks/lm_papers.py --out benchmarks/results/lm_papers.json
 """
@@ -192,12 +193,13 @@ def forgetting_check(torch):
     }
 
 
-def madx_transfer_check(torch, seeds=(0, 1, 2)):
+def madx_transfer_check(torch, seeds=(0, 1, 2), shared_anchors=True):
     """MAD-X zero-shot transfer (Pfeiffer et al., EMNLP 2020, sec. 3) on a toy bilingual world.
 
     Per seed: a new world, a tiny BERT pre-trained with MLM on both languages (shared entity
-    names as anchors), language adapters for both, task adapters; accuracies on the held-out
-    tagging data (:func:`kgalign.lm.finetune.madx_transfer.madx_zero_shot`).
+    names as anchors; without them in the control), language adapters for both, task
+    adapters; accuracies on the held-out tagging data
+    (:func:`kgalign.lm.finetune.madx_transfer.madx_zero_shot`).
     """
     import statistics
 
@@ -205,7 +207,7 @@ def madx_transfer_check(torch, seeds=(0, 1, 2)):
 
     runs = []
     for seed in seeds:
-        world = toy_bilingual_world(seed=seed)
+        world = toy_bilingual_world(seed=seed, shared_anchors=shared_anchors)
         model, tok = pretrain_base(world, steps=1500, lr=5e-3, mlm_probability=0.3, seed=seed)
         runs.append({"seed": seed, **madx_zero_shot(model, tok, world, task_lr=5e-3, task_steps=300, seed=seed)})
     keys = list(runs[0]["accuracy"])
@@ -238,6 +240,7 @@ def main(argv=None) -> int:
         ("lt_sft_ticket", ticket_check),
         ("task_vector_forgetting", forgetting_check),
         ("madx_transfer", madx_transfer_check),
+        ("madx_transfer_no_anchors", lambda torch: madx_transfer_check(torch, shared_anchors=False)),
     ):
         if only is not None and name not in only:
             continue
