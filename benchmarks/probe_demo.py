@@ -32,6 +32,7 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--facts", type=int, default=None)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--no-aligner", action="store_true", help="skip the probing with kgalign's own links")
     ap.add_argument("--out", default=None, help="write all summaries to this JSON file")
     ap.add_argument(
         "--plot", default=None, help="also draw the first run as a PNG here (with --from-json: without re-running)"
@@ -52,6 +53,8 @@ def main(argv=None) -> int:
             cfg.epochs = args.epochs
         if args.facts:
             cfg.n_facts = args.facts
+        if args.no_aligner:
+            cfg.compare_aligner = False
         t = time.perf_counter()
         cpu = time.process_time()
         s = run_demo(cfg)

@@ -386,3 +386,66 @@ def test_ablating_neurons_changes_the_prediction_only_when_they_matter():
         same = prober.rank_candidates(tpl, ["alice"], ["paris", "rome"])
     assert not np.allclose(base, off) and np.allclose(base, same)
     assert np.allclose(prober.rank_candidates(tpl, ["alice"], ["paris", "rome"]), base)  # hooks removed
+
+
+def test_patching_writes_the_source_activations_into_exactly_the_chosen_neurons():
+    torch = pytest.importorskip("torch")
+    from kgalign.errors import InputError
+    from kgalign.lm.finetune import tiny_model, word_tokenizer
+    from kgalign.lm.probing.lm import ffn_modules
+    from kgalign.lm.probing.neurons import patch
+
+    tok = word_tokenizer(["alice was born in paris", "bob lives far from rome"])
+    model = tiny_model("bert", len(tok), layers=2, hidden=16, heads=2, seed=0)
+    src = tok("alice was born in paris", return_tensors="pt")
+    tgt = tok("bob lives far from rome", return_tensors="pt")
+    assert src["input_ids"].shape == tgt["input_ids"].shape
+    layers = model.bert.encoder.layer
+
+    def run(enc):
+        acts, proj = [], []
+        hs = [m.register_forward_hook(lambda m, i, o: acts.append(o.detach().clone())) for m in ffn_modules(model)]
+        hs += [l.output.dense.register_forward_hook(lambda m, i, o: proj.append(o.detach().clone())) for l in layers]
+        try:
+            with torch.no_grad():
+                logits = model(**enc).logits
+        finally:
+            for h in hs:
+                h.remove()
+        return logits, acts, proj
+
+    s_logits, s_acts, s_proj = run(src)
+    t_logits, t_acts, t_proj = run(tgt)
+    d = s_acts[0].shape[-1]
+    # every neuron of layer 0, every position, from the source run: layer 0's FFN (activations
+    # and output projection) is the source's; the rest of the network still sees the target
+    with patch(model, np.arange(d), s_acts[0].numpy()):
+        p_logits, p_acts, p_proj = run(tgt)
+    assert torch.equal(p_acts[0], s_acts[0])
+    torch.testing.assert_close(p_proj[0], s_proj[0])
+    assert not torch.allclose(p_acts[1], s_acts[1]) and not torch.allclose(p_acts[1], t_acts[1])
+    # no neuron: nothing changes
+    with patch(model, [], np.zeros(0)):
+        assert torch.equal(run(tgt)[0], t_logits)
+    # a random subset of both layers at one position: the target's own values change nothing,
+    # the source's values change the output (so the flat ids map onto the right units)
+    rng = np.random.default_rng(0)
+    ids = rng.choice(2 * d, 12, replace=False)
+    pos = 3
+    own = torch.cat([a[0, pos] for a in t_acts]).numpy()[ids]
+    other = torch.cat([a[0, pos] for a in s_acts]).numpy()[ids]
+    with patch(model, ids, own, positions=pos):
+        torch.testing.assert_close(run(tgt)[0], t_logits)
+    with patch(model, ids, other, positions=[pos]):
+        out, acts, _ = run(tgt)
+    assert not torch.allclose(out[0, pos], t_logits[0, pos])
+    flat = torch.cat([a[0, pos] for a in acts]).numpy()
+    np.testing.assert_allclose(flat[ids], other)  # the chosen units hold the source values
+    rest = np.setdiff1d(np.arange(d), ids)  # layer 0 units not chosen keep the target's values
+    np.testing.assert_allclose(flat[rest], torch.cat([a[0, pos] for a in t_acts]).numpy()[rest])
+    assert torch.equal(run(tgt)[0], t_logits)  # hooks removed
+    with pytest.raises(InputError):
+        patch(model, [1, 2], np.zeros(3))
+    with pytest.raises(InputError):
+        with patch(model, [2 * d], np.zeros(1)):
+            run(tgt)

@@ -188,6 +188,8 @@ def test_demo_split_has_no_leak_and_runs(tmp_path):
     s = run_demo(cfg, out_dir=tmp_path, echo=lambda *_: None)
     rows = json.loads((tmp_path / "facts.json").read_text())
     assert len(rows) == 2 * sum(s["n_facts"].values())
+    patching = s["neurons"]["patching"]
+    assert patching["n"]["same"] > 0 and 0.0 <= patching["flip_top_all"] <= 1.0
     assert (tmp_path / "p_at_1.png").read_bytes()[:4] == b"\x89PNG"
     for g in ("seen", "transfer", "unseen"):
         mine = [r for r in rows if r["lang"] == "fr" and r["group"] == g]

@@ -45,8 +45,11 @@ Stable API (heavy libraries load on first use of a name)::
                     reduction_factor=16, leave_out=())
         train_language_adapter(model, tok, texts, language, *, kind="pfeiffer+inv",
                                reduction_factor=2, leave_out=(), **trainer)
-        train_task_adapter(model, tok, data, task, language, *, kind="pfeiffer", **trainer)
+        train_task_adapter(model, tok, data, task, language | None, *, kind="pfeiffer", **trainer)
         activate(model, *, language=None, task=None); save_adapter / load_adapter (safetensors)
+    kgalign.lm.finetune.madx_transfer (MAD-X zero-shot transfer, Pfeiffer et al. 2020, sec. 3):
+        toy_bilingual_world(...) -> ToyWorld; pretrain_base(world, ...) -> (model, tok)
+        madx_zero_shot(model, tok, world, ...) -> {"accuracy": {"madx", "in_language", ...}}
 
 Every file this package writes is safetensors plus a small JSON config; nothing is unpickled.
 """

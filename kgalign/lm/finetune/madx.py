@@ -224,6 +224,9 @@ def _check_names(model, *names: str) -> None:
 def _freeze_all_but(model, name: str, *, train_head: bool = False) -> None:
     """Only the adapter ``name`` (and, with ``train_head``, the output head) stays trainable.
 
+    On a flexible-head model that has a head named ``name``, only that head is the output
+    head (the LM head and other tasks' heads stay frozen).
+
     ``model.train_adapter`` freezes the base model but not a static Hugging Face head such as
     ``cls.predictions``; MAD-X trains language adapters on a fully frozen model.
     """
@@ -231,8 +234,12 @@ def _freeze_all_but(model, name: str, *, train_head: bool = False) -> None:
 
     keep = AdapterLoader(model).filter_func(name)
     base_prefix = getattr(model, "base_model_prefix", "")
+    flex = getattr(model, "heads", None) is not None and name in model.heads
     for pname, p in model.named_parameters():
-        is_head = bool(base_prefix) and not pname.startswith(base_prefix + ".")
+        if flex:  # a flexible-head model: only the head of the same name (not the LM head)
+            is_head = pname.startswith(f"heads.{name}.")
+        else:
+            is_head = bool(base_prefix) and not pname.startswith(base_prefix + ".")
         p.requires_grad_(bool(keep(pname)) or (train_head and is_head))
 
 
@@ -312,7 +319,7 @@ def train_task_adapter(
     tokenizer,
     data: Sequence,
     task: str,
-    language: str,
+    language: str | None,
     *,
     kind: str = "pfeiffer",
     reduction_factor: int = TASK_REDUCTION_FACTOR,
@@ -334,22 +341,25 @@ def train_task_adapter(
         or anything a custom ``loss_fn`` understands).
     task : str
         Task adapter name (added when missing).
-    language : str
-        Source-language adapter name.
+    language : str or None
+        Source-language adapter name; None trains the task adapter alone (no language
+        adapter: the baseline MAD-X is compared with).
     kind, reduction_factor
         See :func:`add_adapter`.
     objective : {"labels", "mlm", "clm"}
         Training objective; pass ``loss_fn=`` for a task head.
     train_head : bool
         Also train the model's own output head (parameters outside ``model.base_model``),
-        for instance a classification head; the base model stays frozen.
+        for instance a classification head; the base model stays frozen. On a
+        flexible-head model with a head named ``task`` (``add_classification_head(task,
+        ...)``), only that head.
     **trainer_kwargs
         Further :class:`Trainer` options.
 
     Returns
     -------
     TrainResult
-        Afterwards ``Stack(language, task)`` is active.
+        Afterwards ``Stack(language, task)`` (or ``task`` alone) is active.
 
     Raises
     ------
@@ -358,14 +368,17 @@ def train_task_adapter(
     """
     Stack = require("adapters.composition").Stack
 
-    _check_names(model, language)
+    if language is not None:
+        _check_names(model, language)
+    init_adapters(model)
     if task not in model.adapters_config:
         add_adapter(model, task, kind, reduction_factor=reduction_factor)
     model.train_adapter(task)  # freezes the base and every other adapter
     _freeze_all_but(model, task, train_head=train_head)
-    model.set_active_adapters(Stack(language, task))
+    setup = Stack(language, task) if language is not None else task
+    model.set_active_adapters(setup)
     result = Trainer(model, tokenizer, objective=objective, **trainer_kwargs).train(data)
-    model.set_active_adapters(Stack(language, task))
+    model.set_active_adapters(setup)
     return result
 
 

@@ -10,6 +10,7 @@ Models", EACL 2024; mLAMA, Kassner et al., EACL 2021)::
     precision_at_1(rows); consistency(rows, "fr", "en")
     links, info = aligned_links(pair)                # kgalign's own alignment ("gold" when asked)
     probeless_sharing(acts_fr, labels_fr, acts_en, labels_en)   # PROBELESS, null within relation
+    with ablate(model, ids): ...; with patch(model, ids, values, positions=pos): ...  # causal checks
     count_cooccurrences(corpus_lines, name_pairs)    # corpus tracing -> transferred
 
 Heavy libraries (torch, transformers) load only when a model is used.
@@ -45,6 +46,7 @@ _LAZY = {
     "probeless_sharing": "kgalign.lm.probing.neurons",
     "SharedNeurons": "kgalign.lm.probing.neurons",
     "ablate": "kgalign.lm.probing.neurons",
+    "patch": "kgalign.lm.probing.neurons",
     "aligned_links": "kgalign.lm.probing.links",
     "link_quality": "kgalign.lm.probing.links",
     "top_neurons": "kgalign.lm.probing.neurons",

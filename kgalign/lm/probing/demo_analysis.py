@@ -6,9 +6,13 @@
   the wrong English names, or is not found at all (then it counts as a miss).
 * :func:`neuron_analysis` follows Zhao, Yoshinaga & Oba (EACL 2024): PROBELESS neurons per
   relation and object in each language, their overlap against a null within the same
-  relation (spread over seeds), and a causal check: ablating the top neurons of one
+  relation (spread over seeds), and two causal checks: ablating the top neurons of one
   language and measuring the effect on the other language's prediction, against ablating
-  the top neurons of another object of the same relation.
+  the top neurons of another object of the same relation; and activation patching
+  (:func:`kgalign.lm.probing.neurons.patch`): the other language's prompt is run with the
+  top neurons set to their values in this language's run of the same fact, or of a fact
+  with another object (does the prediction move to that object?), against as many random
+  neurons.
 """
 
 from __future__ import annotations
@@ -119,6 +123,98 @@ def _same_query(q, gold_queries) -> bool:
     return False
 
 
+def _patching(prober, by_lang, acts, labels, res, rel_labels, cands, lang1, lang2, shared_label) -> dict:
+    """Activation patching of PROBELESS neurons from ``lang1`` runs into ``lang2`` runs.
+
+    For every ``lang2`` query of a fact also asked in ``lang1`` (label z = (relation, object o)):
+
+    * ``same``: write the ``lang1`` activations of the same fact into the ``lang1`` top-N
+      neurons of z at the first mask; statistic: change of log P(o) in ``lang2``;
+    * ``other``: write the ``lang1`` activations of a fact of the same relation with another
+      object o' into the top-N neurons of z' = (relation, o'); statistic: change of
+      log P(o') - log P(o) (how far the prediction moves toward the source fact's object)
+      and the share of queries whose top candidate becomes o';
+
+    each against as many random neurons per layer as the top-N has there, written with the
+    same source run.
+    """
+    from kgalign.lm.probing.neurons import patch
+
+    q1, q2 = by_lang[lang1], by_lang[lang2]
+    row1 = {q.fact: i for i, q in enumerate(q1)}
+    by_label2: dict = defaultdict(list)
+    for j, lab in enumerate(labels[lang2]):
+        if q2[j].fact in row1:
+            by_label2[lab].append(j)
+    from kgalign.lm.probing.lm import ffn_modules
+
+    d = acts[lang1].shape[1] // max(1, len(ffn_modules(prober.model)))
+    rng = np.random.default_rng(0)
+
+    def random_like(ids):  # as many random neurons in each layer as ``ids`` has there
+        ids = np.asarray(ids)
+        out = [
+            layer * d + rng.choice(d, int((ids // d == layer).sum()), replace=False) for layer in np.unique(ids // d)
+        ]
+        return np.concatenate(out) if out else ids
+
+    stats: dict[str, dict[bool, list[float]]] = {
+        k: {True: [], False: []}
+        for k in ("same_top", "same_random", "other_top", "other_random", "flip_top", "flip_random")
+    }
+    for z, js in by_label2.items():
+        if z not in shared_label:
+            continue
+        others = [w for w in rel_labels[z[0]] if w != z and by_label2.get(w)]
+        for j in js:
+            q = q2[j]
+            names = sorted(cands[q.candidates])
+            gold = names.index(q.object)
+            pos = prober.query_ids(q.template, q.subject, 1)[1][0]
+            base = prober.rank_candidates(q.template, [q.subject], names)[0]
+            src = acts[lang1][row1[q.fact]]
+            top = np.asarray(res.top1[z])
+            rand = random_like(top)
+            for kind, ids in (("same_top", top), ("same_random", rand)):
+                with patch(prober.model, ids, src[ids], positions=pos):
+                    after = prober.rank_candidates(q.template, [q.subject], names)[0]
+                stats[kind][bool(shared_label[z])].append(float(after[gold] - base[gold]))
+            if not others:
+                continue
+            w = others[int(rng.integers(len(others)))]
+            g = q2[by_label2[w][int(rng.integers(len(by_label2[w])))]]
+            if g.object not in names:
+                continue
+            alt = names.index(g.object)
+            src_o = acts[lang1][row1[g.fact]]
+            top_o = np.asarray(res.top1[w])
+            rand_o = random_like(top_o)
+            for kind, ids in (("top", top_o), ("random", rand_o)):
+                with patch(prober.model, ids, src_o[ids], positions=pos):
+                    after = prober.rank_candidates(q.template, [q.subject], names)[0]
+                shift = (after[alt] - after[gold]) - (base[alt] - base[gold])
+                stats[f"other_{kind}"][bool(shared_label[z])].append(float(shift))
+                stats[f"flip_{kind}"][bool(shared_label[z])].append(float(int(np.argmax(after)) == alt))
+    out: dict = {
+        "statistic": (
+            f"{lang2} queries with {lang1} activations written into {lang1} top-N neurons at the first mask; "
+            "same: change of log P(gold) from the same fact; other: change of log P(o') - log P(gold) from a "
+            "fact with another object o' of the relation (flip: top candidate becomes o'); random: as many "
+            "random neurons per layer, same source run"
+        ),
+    }
+    for kind, by in stats.items():
+        for s_, v in by.items():
+            out[f"{kind}_{'shared' if s_ else 'not_shared'}"] = float(np.mean(v)) if v else float("nan")
+        allv = by[True] + by[False]
+        out[f"{kind}_all"] = float(np.mean(allv)) if allv else float("nan")
+    out["n"] = {
+        "same": len(stats["same_top"][True]) + len(stats["same_top"][False]),
+        "other": len(stats["other_top"][True]) + len(stats["other_top"][False]),
+    }
+    return out
+
+
 def neuron_analysis(
     prober,
     queries,
@@ -141,7 +237,8 @@ def neuron_analysis(
         ``causal``: mean drop of the gold object's log-probability in ``lang2`` when the
         ``lang1`` top-N neurons of the fact's own label are ablated (``own``) and when those of
         another object of the same relation are ablated (``control``), over labels called
-        shared and not shared.
+        shared and not shared. ``patching``: see :func:`_patching` (means over labels called
+        shared, not shared and all, and the query counts).
     """
     from kgalign.lm.probing.neurons import ablate, probeless_sharing
 
@@ -201,6 +298,7 @@ def neuron_analysis(
         },
         "n": {f"{'shared' if s else 'not_shared'}": len(v) for s, v in effects["own"].items()},
     }
+    summary["patching"] = _patching(prober, by_lang, acts, labels, res, rel_labels, cands, lang1, lang2, shared_label)
     ok: defaultdict[int, int] = defaultdict(int)
     for r in rows:
         if r.get("correct"):

@@ -3,7 +3,8 @@
 Zhao, Yoshinaga & Oba (EACL 2024) rank neurons per relation and object with PROBELESS
 (Antverg & Belinkov, ICLR 2022) and compare the top neurons across languages:
 :func:`probeless_scores`, :func:`probeless_sharing` (null within the same relation and
-template, spread over seeds) and :func:`ablate` (the causal check: switch neurons off).
+template, spread over seeds), :func:`ablate` (a causal check: switch neurons off) and
+:func:`patch` (activation patching: write another run's activations into neurons).
 
 :func:`neuron_overlap` is an earlier, simpler statistic kept for compatibility: the top-N
 activations at the mask of each fact, against one derangement of facts across relations.
@@ -351,6 +352,95 @@ def ablate(model, neurons):
         try:
             handles = [m.register_forward_hook(make(k)) for k, m in enumerate(modules)]
             yield widths
+        finally:
+            for h in handles:
+                h.remove()
+
+    return ctx()
+
+
+def patch(model, neurons, values, positions=None):
+    """Context manager: overwrite FFN neurons with given activations (activation patching).
+
+    Inside the context every forward pass writes ``values`` into the chosen neurons of the
+    feed-forward post-activation layer (the input of the FFN's output projection), at the
+    chosen token positions, before the rest of the network runs. The values are typically
+    the same neurons' activations from another run (:meth:`MaskedLMProber.ffn_activations`):
+    the same fact asked in another language, or another fact as the control. Used for the
+    causal check of Zhao, Yoshinaga & Oba (EACL 2024, "Tracing the roots of facts in
+    multilingual language models: independent, shared, and transferred knowledge"); the
+    technique is the activation patching of Meng et al. (NeurIPS 2022) on single neurons.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model whose FFN modules :func:`kgalign.lm.probing.lm.ffn_modules` recognises.
+    neurons : array-like of int, shape (k,)
+        Flat ids as in :meth:`MaskedLMProber.ffn_activations` (``layer * d_ff + unit``).
+    values : array-like of float, shape (..., k)
+        The activations to write, last axis aligned with ``neurons``. With ``positions``
+        given: shape ``(k,)`` (every row of the batch) or ``(batch, k)``. With ``positions``
+        None (every position): ``(k,)``, ``(length, k)`` or ``(batch, length, k)``.
+    positions : int or array-like of int, shape (batch,), optional
+        Token position patched in each row (e.g. the first mask); None patches every
+        position.
+
+    Returns
+    -------
+    context manager
+
+    Raises
+    ------
+    InputError
+        No FFN module, ``values`` whose last axis is not ``len(neurons)``, or a neuron id
+        outside the model.
+    """
+    import contextlib
+
+    import torch
+
+    from kgalign.lm.probing.lm import ffn_modules
+
+    modules = ffn_modules(model)
+    if not modules:
+        raise InputError(f"no feed-forward modules found in {type(model).__name__}")
+    ids = np.asarray(neurons, dtype=np.int64).reshape(-1)
+    vals = np.asarray(values, dtype=np.float32)
+    if vals.ndim == 0 or vals.shape[-1] != len(ids):
+        raise InputError(f"values must end in an axis of {len(ids)} (one per neuron), got shape {vals.shape}")
+
+    @contextlib.contextmanager
+    def ctx():
+        handles = []
+
+        def make(layer):
+            def hook(_mod, _inp, out):
+                d = out.shape[-1]
+                if len(ids) and (ids.min() < 0 or ids.max() >= len(modules) * d):
+                    raise InputError(f"neuron ids must be in 0..{len(modules) * d - 1}")
+                cols = np.nonzero((ids >= layer * d) & (ids < (layer + 1) * d))[0]
+                if not len(cols):
+                    return out
+                units = torch.as_tensor(ids[cols] - layer * d, device=out.device)
+                v = torch.as_tensor(vals[..., cols], dtype=out.dtype, device=out.device)
+                out = out.clone()
+                if positions is None:
+                    region = out[..., units]
+                    out[..., units] = v.expand_as(region)
+                else:
+                    pos = torch.as_tensor(
+                        np.broadcast_to(np.asarray(positions), (out.shape[0],)).copy(), device=out.device
+                    )
+                    rows = torch.arange(out.shape[0], device=out.device)
+                    region = out[rows[:, None], pos[:, None], units[None, :]]
+                    out[rows[:, None], pos[:, None], units[None, :]] = v.expand_as(region)
+                return out
+
+            return hook
+
+        try:
+            handles = [m.register_forward_hook(make(k)) for k, m in enumerate(modules)]
+            yield
         finally:
             for h in handles:
                 h.remove()
