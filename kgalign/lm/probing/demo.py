@@ -328,11 +328,13 @@ class DemoModel:
     timings: dict
 
 
-def build_demo_model(cfg: DemoConfig, echo=print) -> DemoModel:
+def build_demo_model(cfg: DemoConfig, echo=print, cache: bool = False) -> DemoModel:
     """Select, verbalise and split DBP15K facts, train a tokenizer and a small BERT on them.
 
     Shared by ``kgalign probe --demo`` and ``kgalign edit --demo``. Runs with the current
-    torch thread setting (callers set ``cfg.threads``).
+    torch thread setting (callers set ``cfg.threads``). With ``cache``, the trained weights
+    are stored under ``$KGALIGN_HOME/demo_models/`` keyed by the configuration, vocabulary
+    and training examples (:mod:`.model_cache`) and loaded instead of training again.
 
     Raises
     ------
@@ -408,6 +410,20 @@ def build_demo_model(cfg: DemoConfig, echo=print) -> DemoModel:
         f"{len(data)} examples, {steps} steps"
     )
     t = time.perf_counter()
+    if cache:
+        from kgalign.lm.probing import model_cache
+
+        key = model_cache.cache_key(asdict(cfg), tok, data)
+        record = model_cache.load_weights(model, key)
+        if record is not None:
+            from kgalign.lm.finetune.trainer import TrainResult
+
+            timings["train"] = time.perf_counter() - t
+            echo(f"[demo] trained model loaded from the cache ({record['steps']} steps, key {key[:12]})")
+            model.eval()
+            result = TrainResult(steps=record["steps"], train_losses=record["train_losses"])
+            return DemoModel(pair, fs, templates, groups, queries, paraphrases, candidates, corpus, lang1, lang2,
+                             target_lang, source_lang, model, tok, prober, result, data, timings)  # fmt: skip
     trainer = Trainer(
         model,
         tok,
@@ -430,6 +446,8 @@ def build_demo_model(cfg: DemoConfig, echo=print) -> DemoModel:
         f"final loss {np.mean(result.train_losses[-20:]):.3f}"
     )
     model.eval()
+    if cache:
+        model_cache.save_weights(model, key, {"steps": result.steps, "train_losses": list(result.train_losses)})
     return DemoModel(
         pair,
         fs,
