@@ -70,7 +70,7 @@ def _links(pair, alignment: str | None, gold: bool):
     "--updated-kg", type=click.Path(dir_okay=False), help="Also write the patched KG2 relation triples (N-Triples)."
 )
 @click.option("--model", "model_path", help="Masked LM (local path or cached hub id) to edit as well.")
-@click.option("--method", type=click.Choice(["ft-child", "lt-sft", "lora", "rome"]), default="rome", show_default=True)
+@click.option("--method", type=click.Choice(["ft-child", "ft-kl", "lt-sft", "lora", "rome"]), default="rome", show_default=True)
 @click.option(
     "--languages",
     type=click.Choice(["source", "both"]),

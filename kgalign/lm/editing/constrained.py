@@ -10,7 +10,8 @@ so the term needs no gold answer. The trained weights can be limited to the feed
 L-infinity constraint of Zhu et al. 2020, "Modifying memories in transformer models",
 applied by projection after each step), and optionally masked by Child-Tuning-D.
 
-Loss per step: ``mean CE(edit) + kl * mean KL(locality)`` (full batch; Adam).
+Loss per step: ``mean CE(edit) + kl * mean KL(locality)`` (all edit prompts, ``kl_batch``
+locality prompts sampled per step; Adam).
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ def kl_finetune(
     scope: str = "all",
     max_change: float | None = None,
     masks=None,
+    kl_batch: int = 64,
+    seed: int = 0,
 ) -> dict:
     """Fine-tune ``model`` in place on edit cloze rows with a KL locality term.
 
@@ -79,6 +82,11 @@ def kl_finetune(
         Every trained weight stays within ``+- max_change`` of its pre-edit value.
     masks : dict of str to torch.Tensor (bool), optional
         Child-Tuning-D masks: only masked-in entries receive updates.
+    kl_batch : int
+        Locality prompts sampled (without replacement) per step for the KL term (all when
+        there are fewer; MEND samples locality inputs per step too).
+    seed : int
+        Seed of that sampling.
 
     Returns
     -------
@@ -101,12 +109,15 @@ def kl_finetune(
     e_ids, e_att, e_r, e_c = _batch(prober, [(ids, pos) for ids, pos, _ in edit_rows])
     e_tgt = torch.tensor([t for _, _, tg in edit_rows for t in tg], dtype=torch.long, device=dev)
     model.eval()  # no dropout: the pre-edit reference and the trained model see the same function
-    loc = None
-    if locality_rows:
-        l_ids, l_att, l_r, l_c = _batch(prober, locality_rows)
+    refs = []  # per locality prompt: (ids, positions, pre-edit log-probs at the masks)
+    for first in range(0, len(locality_rows), 256):
+        chunk = list(locality_rows[first : first + 256])
+        l_ids, l_att, l_r, l_c = _batch(prober, chunk)
         with torch.no_grad():
-            ref = torch.log_softmax(model(input_ids=l_ids.to(dev), attention_mask=l_att.to(dev)).logits[l_r, l_c], -1)
-        loc = (l_ids.to(dev), l_att.to(dev), l_r, l_c, ref)
+            lp = torch.log_softmax(model(input_ids=l_ids.to(dev), attention_mask=l_att.to(dev)).logits[l_r, l_c], -1)
+        lp_split = lp.split([len(p) for _, p in chunk])
+        refs.extend((ids, pos, ref) for (ids, pos), ref in zip(chunk, lp_split))
+    gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(list(params.values()), lr=lr)
     trained = sum(int(masks[n].sum()) if masks is not None and n in masks else p.numel() for n, p in params.items())
     ce_v = kl_v = float("nan")
@@ -116,9 +127,11 @@ def kl_finetune(
             logits = model(input_ids=e_ids.to(dev), attention_mask=e_att.to(dev)).logits[e_r, e_c]
             ce = torch.nn.functional.cross_entropy(logits, e_tgt)
             loss = ce
-            if loc is not None:
-                ids, att, r, c, ref = loc
-                lp = torch.log_softmax(model(input_ids=ids, attention_mask=att).logits[r, c], -1)
+            if refs:
+                pick = torch.randperm(len(refs), generator=gen)[: max(1, kl_batch)].tolist()
+                ids, att, r, c = _batch(prober, [(refs[i][0], refs[i][1]) for i in pick])
+                ref = torch.cat([refs[i][2] for i in pick])
+                lp = torch.log_softmax(model(input_ids=ids.to(dev), attention_mask=att.to(dev)).logits[r, c], -1)
                 klv = torch.nn.functional.kl_div(lp, ref, log_target=True, reduction="batchmean")
                 loss = loss + kl * klv
                 kl_v = float(klv.detach())

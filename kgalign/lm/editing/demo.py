@@ -78,7 +78,7 @@ class EditDemoConfig:
     epochs: int = 30
     n_edits: int = 10
     n_sequential: int = 5
-    methods: tuple = ("ft-child", "lt-sft", "lora", "rome")
+    methods: tuple = ("ft-child", "ft-kl", "lt-sft", "lora", "rome")
     n_locality: int = 150
     n_preserve: int = 60
     n_anchor: int = 0
