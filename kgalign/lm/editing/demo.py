@@ -81,7 +81,7 @@ class EditDemoConfig:
     methods: tuple = ("ft-child", "ft-kl", "lt-sft", "lora", "rome")
     n_locality: int = 150
     n_preserve: int = 60
-    n_anchor: int = 0
+    n_anchor: int = 500
     alignment: str | None = None
     min_confidence: float = 0.0
     seed: int = 0
@@ -342,7 +342,10 @@ def run_edit_demo(
         preserve = [
             (q.template, q.subject, len(prober.tokens(q.object))) for q in built.queries if q.fact in keep_facts
         ]
-        preserve += anchor_prompts(built, prober, cfg.n_anchor, eseed + 2)
+        anchors = anchor_prompts(built, prober, cfg.n_anchor, eseed + 2)
+        loc_subjects = {q.subject for q in built.queries if q.fact in locality_facts}
+        assert not loc_subjects & {s for _, s, _ in anchors}, "an anchor prompt names a locality subject"
+        preserve += anchors
         loc_items = {
             lang: [
                 (q.template, q.subject, len(prober.tokens(q.object)))

@@ -48,7 +48,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "ft-child": {"reserve_p": 0.02, "lr": 2e-3, "steps": 40},
     "lt-sft": {"k": 20000, "lr": 1e-2, "full_steps": 40, "sparse_steps": 40},
     "lora": {"r": 8, "alpha": 16, "lr": 5e-3, "steps": 60},
-    "ft-kl": {"lr": 1e-3, "steps": 60, "kl": 1.0, "scope": "all", "max_change": 0.0, "reserve_p": 0.0, "kl_batch": 64},
+    "ft-kl": {"lr": 1e-3, "steps": 60, "kl": 20.0, "scope": "all", "max_change": 0.0, "reserve_p": 0.0, "kl_batch": 64},
     "rome": {"layer": 0, "steps": 60, "lr": 0.5, "l2": 3e-3, "ridge": 1e-3, "positions": "last"},
 }
 
