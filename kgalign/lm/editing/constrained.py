@@ -109,7 +109,7 @@ def kl_finetune(
     e_ids, e_att, e_r, e_c = _batch(prober, [(ids, pos) for ids, pos, _ in edit_rows])
     e_tgt = torch.tensor([t for _, _, tg in edit_rows for t in tg], dtype=torch.long, device=dev)
     model.eval()  # no dropout: the pre-edit reference and the trained model see the same function
-    refs = []  # per locality prompt: (ids, positions, pre-edit log-probs at the masks)
+    refs: list[tuple] = []  # per locality prompt: (ids, positions, pre-edit log-probs at the masks)
     for first in range(0, len(locality_rows), 256):
         chunk = list(locality_rows[first : first + 256])
         l_ids, l_att, l_r, l_c = _batch(prober, chunk)

@@ -54,7 +54,8 @@ class EditDemoConfig:
         Unedited facts per language whose predictions must not change.
     n_preserve : int
         Other unedited facts (disjoint from the locality set) whose current predictions
-        the gradient methods train alongside the edits (0 turns it off).
+        the gradient methods train alongside the edits (0 turns it off); at most the seen
+        facts left after the locality set (12 with the defaults: said in the output).
     n_anchor : int
         Gold-free locality prompts per language for the gradient methods' preserve set: the
         demo relations' templates filled with names of entities that are the subject of no

@@ -1,10 +1,12 @@
-"""A cache of trained demo models under ``$KGALIGN_HOME/demo_models/`` (safetensors).
+"""A cache of trained demo models under ``$KGALIGN_HOME/demo_models/``.
 
-The demo model is a deterministic function of its configuration and its training data, so
-its weights are stored under a key that hashes both (the configuration fields that change
-training, the tokenizer vocabulary, every training example, and the torch / transformers
-versions): a later run with the same key loads the weights instead of training again. The
-tensors are safetensors (nothing is unpickled); files are written atomically.
+The demo model is a function of its configuration, its text and its tokenizer. The
+WordPiece trainer numbers equally frequent pieces differently from one process to the next,
+so the cache stores the tokenizer (``tokenizer.json``) with the weights
+(``model.safetensors``; nothing is unpickled) under a key that hashes the configuration
+fields that change training, the tokenizer's training text and the torch / transformers /
+tokenizers versions. A later run with the same key loads both instead of training again, and
+so reproduces the same model. Files are written atomically; a cache failure only logs.
 """
 
 from __future__ import annotations
@@ -21,17 +23,18 @@ logger = logging.getLogger(__name__)
 _IGNORED = ("threads", "progress", "compare_aligner", "neuron_seeds", "data_dir")
 
 
-def cache_key(cfg_fields: dict, tokenizer, data: list) -> str:
-    """SHA-256 (hex) of the training-relevant configuration, vocabulary and examples."""
+def cache_key(cfg_fields: dict, text: list[str]) -> str:
+    """SHA-256 (hex) of the training-relevant configuration, the text and the library versions."""
+    import tokenizers
     import torch
     import transformers
 
     h = hashlib.sha256()
     keep = {k: v for k, v in sorted(cfg_fields.items()) if k not in _IGNORED}
     h.update(json.dumps(keep, sort_keys=True, default=str).encode())
-    h.update(json.dumps(sorted(tokenizer.get_vocab().items())).encode())
-    h.update(json.dumps(data, sort_keys=True, default=str).encode())
-    h.update(f"torch {torch.__version__} transformers {transformers.__version__}".encode())
+    h.update(json.dumps(list(text)).encode())
+    versions = (torch.__version__, transformers.__version__, tokenizers.__version__)
+    h.update(json.dumps(versions).encode())
     return h.hexdigest()
 
 
@@ -42,29 +45,26 @@ def cache_dir() -> Path:
     return kgalign_home() / "demo_models"
 
 
-def load_weights(model, key: str) -> dict[str, Any] | None:
-    """Load cached weights into ``model``; return the stored training record, or None on a miss."""
+def load(key: str) -> tuple[Any, dict, dict] | None:
+    """``(tokenizers.Tokenizer, state dict, training record)`` stored under ``key``, or None."""
     from safetensors.torch import load_file
+    from tokenizers import Tokenizer
 
     d = cache_dir() / key[:32]
+    if not (d / "train.json").exists():
+        return None
     try:
         record = json.loads((d / "train.json").read_text(encoding="utf-8"))
+        tok = Tokenizer.from_file(str(d / "tokenizer.json"))
         state = load_file(str(d / "model.safetensors"))
-    except (OSError, ValueError) as exc:
-        if (d / "train.json").exists():
-            logger.warning("demo model cache %s unreadable (%s): training again", d, exc)
+    except Exception as exc:  # noqa: BLE001 - any unreadable cache entry means: train again
+        logger.warning("demo model cache %s unreadable (%s): training again", d, exc)
         return None
-    if record.get("key") != key:
-        return None
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if unexpected or [m for m in missing if m not in record.get("tied", [])]:
-        logger.warning("demo model cache %s does not fit the model: training again", d)
-        return None
-    return record
+    return (tok, state, record) if record.get("key") == key else None
 
 
-def save_weights(model, key: str, record: dict) -> Path | None:
-    """Store ``model``'s weights and ``record`` under ``key`` (atomic; a failure only logs)."""
+def save(model, tokenizer, key: str, record: dict) -> Path | None:
+    """Store ``model``'s weights, its fast ``tokenizer`` and ``record`` under ``key``."""
     import os
     import tempfile
 
@@ -75,19 +75,21 @@ def save_weights(model, key: str, record: dict) -> Path | None:
     d = cache_dir() / key[:32]
     try:
         d.mkdir(parents=True, exist_ok=True)
-        state, seen, tied = {}, {}, []
+        state, seen = {}, set()
         for name, t in model.state_dict().items():
-            ptr = t.data_ptr()
-            if ptr in seen:  # tied weights (decoder = embeddings): stored once
-                tied.append(name)
+            if t.data_ptr() in seen:  # tied weights (decoder = embeddings): stored once
                 continue
-            seen[ptr] = name
+            seen.add(t.data_ptr())
             state[name] = t.detach().contiguous().clone()
-        fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
-        os.close(fd)
-        save_file(state, tmp)
-        os.replace(tmp, d / "model.safetensors")
-        dump_json(d / "train.json", {**record, "key": key, "tied": tied}, force=True)
+        for name, write in (
+            ("model.safetensors", lambda p: save_file(state, p)),
+            ("tokenizer.json", lambda p: tokenizer.backend_tokenizer.save(p)),
+        ):
+            fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
+            os.close(fd)
+            write(tmp)
+            os.replace(tmp, d / name)
+        dump_json(d / "train.json", {**record, "key": key}, force=True)  # last: marks the entry complete
         return d
     except OSError as exc:
         logger.warning("cannot cache the demo model in %s: %s", d, exc)
