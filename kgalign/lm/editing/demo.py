@@ -57,9 +57,11 @@ class EditDemoConfig:
         the gradient methods train alongside the edits (0 turns it off); at most the seen
         facts left after the locality set (12 with the defaults: said in the output).
     n_anchor : int
-        Gold-free locality prompts per language for the gradient methods' preserve set: the
-        demo relations' templates filled with names of entities that are the subject of no
-        demo fact (so disjoint from the locality and edited facts by construction).
+        Gold-free locality prompts per language for ``ft-kl``'s KL term (besides the
+        preserve facts): the demo relations' templates filled with names of entities that
+        are the subject of no demo fact (disjoint from the locality and edited facts by
+        construction). Not given to the hard-label methods: as extra preserve examples they
+        drown the edit (validation: reliability 0.44 for ft-child with 200 anchors).
     alignment : str, optional
         Alignment file produced by ``kgalign align`` for the pair; default the gold links.
     min_confidence : float
@@ -346,7 +348,7 @@ def run_edit_demo(
         anchors = anchor_prompts(built, prober, cfg.n_anchor, eseed + 2)
         loc_subjects = {q.subject for q in built.queries if q.fact in locality_facts}
         assert not loc_subjects & {s for _, s, _ in anchors}, "an anchor prompt names a locality subject"
-        preserve += anchors
+        preserve_kl = preserve + anchors  # ft-kl: the KL term keeps the distributions on both
         loc_items = {
             lang: [
                 (q.template, q.subject, len(prober.tokens(q.object)))
@@ -372,8 +374,9 @@ def run_edit_demo(
             for mode in MODES:
                 langs = [src] if mode == "source" else [src, tgt]
                 t = time.perf_counter()
+                pres = preserve_kl if method == "ft-kl" else preserve
                 ae = apply_edits(
-                    model, prober, train_edits, method, langs, seed=cfg.seed, cov=cov, preserve=preserve, **opts
+                    model, prober, train_edits, method, langs, seed=cfg.seed, cov=cov, preserve=pres, **opts
                 )
                 res = edit_metrics(prober, eval_edits, src, tgt, loc_items, loc_before)
                 res["nnz"], res["seconds"] = ae.nnz, round(time.perf_counter() - t, 2)
@@ -398,7 +401,7 @@ def run_edit_demo(
                             langs,
                             seed=cfg.seed,
                             cov=cov,
-                            preserve=preserve,
+                            preserve=pres,
                             **opts,
                         )
                     )
