@@ -75,7 +75,7 @@ def _same(model, ref):
     return all(torch.equal(t, ref[n]) for n, t in model.state_dict().items())
 
 
-@pytest.mark.parametrize("method", ["ft-child"])
+@pytest.mark.parametrize("method", ["ft-child", "ft-kl"])
 def test_edit_is_reliable_local_and_reverts_bit_for_bit(planted, method):
     from kgalign.lm.editing import apply_edits, edit_metrics
     from kgalign.lm.editing.metrics import predict_tokens
@@ -115,6 +115,25 @@ def test_rome_changes_one_matrix_by_a_rank_one_update(planted):
         assert name == "bert.encoder.layer.0.output.dense.weight"
         dense = ae.delta.dense()[name].double()
         assert int(torch.linalg.matrix_rank(dense, rtol=1e-6)) == 1  # one key -> rank one (ROME eq. 2)
+    finally:
+        ae.revert(model)
+    assert _same(model, ref)
+
+
+def test_ft_kl_stays_in_its_scope_and_ball(planted):
+    """ft-kl with scope 'ffn' and max_change moves only feed-forward weights, each by <= max_change."""
+    from kgalign.lm.editing import apply_edits
+
+    model, prober, en, fr, _facts, _lines = planted
+    ref = _state(model)
+    preserve = [(en, p, 1) for p in PEOPLE[1:6]]
+    ae = apply_edits(model, prober, [_edit(en, fr)], "ft-kl", ["en"], preserve=preserve, scope="ffn", max_change=0.05)
+    try:
+        changed = set(ae.delta.entries)
+        assert changed and all(".intermediate.dense." in n or ".output.dense." in n for n in changed)
+        assert not any(".attention." in n for n in changed)
+        assert max(float(v.abs().max()) for _, v in ae.delta.entries.values()) <= 0.05 + 1e-6
+        assert ae.meta["info"]["locality_prompts"] == len(preserve)
     finally:
         ae.revert(model)
     assert _same(model, ref)

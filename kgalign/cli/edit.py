@@ -70,7 +70,9 @@ def _links(pair, alignment: str | None, gold: bool):
     "--updated-kg", type=click.Path(dir_okay=False), help="Also write the patched KG2 relation triples (N-Triples)."
 )
 @click.option("--model", "model_path", help="Masked LM (local path or cached hub id) to edit as well.")
-@click.option("--method", type=click.Choice(["ft-child", "lt-sft", "lora", "rome"]), default="rome", show_default=True)
+@click.option(
+    "--method", type=click.Choice(["ft-child", "ft-kl", "lt-sft", "lora", "rome"]), default="rome", show_default=True
+)
 @click.option(
     "--languages",
     type=click.Choice(["source", "both"]),
@@ -136,6 +138,7 @@ def edit(
                 n_sequential=3,
                 n_locality=60,
                 n_preserve=60,
+                n_anchor=100,
             )
         run_edit_demo(cfg, out_dir, force=force, echo=click.echo)
         return

@@ -5,7 +5,8 @@ A fact corrected in KG1 (``EditRequest``: add, remove or replace a triple) is
 * propagated to KG2 through the entity alignment and the relation alignment it induces
   (:func:`propagate_edits` -> :class:`KGPatch`: SPARQL 1.1 Update, Turtle graphs);
 * written into a masked LM in the source language or in both languages
-  (:func:`apply_edits`: Child-Tuning-constrained fine-tuning, LT-SFT, LoRA, ROME), as a
+  (:func:`apply_edits`: Child-Tuning-constrained fine-tuning, fine-tuning with a KL
+  locality term, LT-SFT, LoRA, ROME), as a
   reversible :class:`AppliedEdit` (exact revert, task-vector negation, safetensors);
 * judged with the metrics of Wang et al. 2023 (:func:`edit_metrics`: reliability,
   paraphrase and cross-lingual generality, locality, portability; token F1 and EM).

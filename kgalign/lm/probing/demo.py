@@ -207,7 +207,6 @@ def train_wordpiece(lines: list[str], vocab_size: int):
     pre-tokenisation on whitespace and punctuation; ``[CLS] ... [SEP]`` post-processing.
     """
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
 
     special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
@@ -223,6 +222,13 @@ def train_wordpiece(lines: list[str], vocab_size: int):
         pair="[CLS] $A [SEP] $B [SEP]",
         special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))],
     )
+    return wrap_wordpiece(tok)
+
+
+def wrap_wordpiece(tok):
+    """The ``tokenizers.Tokenizer`` of :func:`train_wordpiece` as a ``PreTrainedTokenizerFast``."""
+    from transformers import PreTrainedTokenizerFast
+
     return PreTrainedTokenizerFast(
         tokenizer_object=tok,
         pad_token="[PAD]",
@@ -328,11 +334,13 @@ class DemoModel:
     timings: dict
 
 
-def build_demo_model(cfg: DemoConfig, echo=print) -> DemoModel:
+def build_demo_model(cfg: DemoConfig, echo=print, cache: bool = False) -> DemoModel:
     """Select, verbalise and split DBP15K facts, train a tokenizer and a small BERT on them.
 
     Shared by ``kgalign probe --demo`` and ``kgalign edit --demo``. Runs with the current
-    torch thread setting (callers set ``cfg.threads``).
+    torch thread setting (callers set ``cfg.threads``). With ``cache``, the trained weights
+    are stored under ``$KGALIGN_HOME/demo_models/`` keyed by the configuration, vocabulary
+    and training examples (:mod:`.model_cache`) and loaded instead of training again.
 
     Raises
     ------
@@ -391,7 +399,15 @@ def build_demo_model(cfg: DemoConfig, echo=print) -> DemoModel:
     all_lines = corpus[target_lang] + corpus[source_lang]
     # the tokenizer sees every name (as a real LM's vocabulary would), not the held-out facts
     names = sorted({q.subject for q in queries} | {q.object for q in queries})
-    tok = train_wordpiece(all_lines + names, cfg.vocab_size)
+    # the WordPiece ids of equally frequent pieces differ between processes, so the cache
+    # keeps the tokenizer with the weights (keyed by the configuration and the text)
+    cached = None
+    if cache:
+        from kgalign.lm.probing import model_cache
+
+        key = model_cache.cache_key(asdict(cfg), all_lines + names)
+        cached = model_cache.load(key)
+    tok = wrap_wordpiece(cached[0]) if cached else train_wordpiece(all_lines + names, cfg.vocab_size)
     model = tiny_model(
         "bert", len(tok), layers=cfg.layers, hidden=cfg.hidden, heads=cfg.heads, max_positions=128, seed=cfg.seed
     )
@@ -408,6 +424,17 @@ def build_demo_model(cfg: DemoConfig, echo=print) -> DemoModel:
         f"{len(data)} examples, {steps} steps"
     )
     t = time.perf_counter()
+    if cached:
+        from kgalign.lm.finetune.trainer import TrainResult
+
+        _, state, record = cached
+        model.load_state_dict(state, strict=False)  # tied weights are stored once
+        timings["train"] = time.perf_counter() - t
+        echo(f"[demo] trained model and tokenizer loaded from the cache ({record['steps']} steps, key {key[:12]})")
+        model.eval()
+        result = TrainResult(steps=record["steps"], train_losses=record["train_losses"])
+        return DemoModel(pair, fs, templates, groups, queries, paraphrases, candidates, corpus, lang1, lang2,
+                         target_lang, source_lang, model, tok, prober, result, data, timings)  # fmt: skip
     trainer = Trainer(
         model,
         tok,
@@ -430,6 +457,8 @@ def build_demo_model(cfg: DemoConfig, echo=print) -> DemoModel:
         f"final loss {np.mean(result.train_losses[-20:]):.3f}"
     )
     model.eval()
+    if cache:
+        model_cache.save(model, tok, key, {"steps": result.steps, "train_losses": list(result.train_losses)})
     return DemoModel(
         pair,
         fs,
