@@ -243,8 +243,17 @@ def _edit_model(pair, resolved, links, model_path, method, languages, out_dir, s
     edited = {ed.subject for ed in resolved}
     queries, _ = build_queries(fs, templates, l1, l2)
     rng = np.random.default_rng(0)
-    keep = sorted({q.fact for q in queries if fs.facts[q.fact].s1 not in edited})
-    keep = set(rng.permutation(keep)[:100].tolist()) if keep else set()
+    others = sorted({q.fact for q in queries if fs.facts[q.fact].s1 not in edited})
+    others = rng.permutation(others).tolist() if others else []
+    keep = set(others[:100])
+    # ft-kl's locality term: prompts of up to 500 further unedited facts, disjoint from the
+    # locality facts the metrics use (the demo's "anchor" prompts play this role there)
+    kl_facts = set(others[100:600])
+    preserve = [
+        (q.template, q.subject, len(prober.tokens(q.object)))
+        for q in queries
+        if q.fact in kl_facts and q.lang in (l1, l2)
+    ]
     loc = {
         lang: [
             (q.template, q.subject, len(prober.tokens(q.object))) for q in queries if q.fact in keep and q.lang == lang
@@ -254,7 +263,15 @@ def _edit_model(pair, resolved, links, model_path, method, languages, out_dir, s
     before = {lang: predict_tokens(prober, v) for lang, v in loc.items()}
     langs = [l1] if languages == "source" else [l1, l2]
     texts = [q.template.fill(q.subject, q.object) for q in queries[:2000]]
-    ae = apply_edits(prober.model, prober, fact_edits, method, langs, texts=texts if method == "rome" else None)
+    ae = apply_edits(
+        prober.model,
+        prober,
+        fact_edits,
+        method,
+        langs,
+        texts=texts if method == "rome" else None,
+        preserve=preserve if method == "ft-kl" else (),
+    )
     res = edit_metrics(prober, fact_edits, l1, l2, loc, before)
     ae.save(out_dir / "model_edit", force=force)
     dump_json(
