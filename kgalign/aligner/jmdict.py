@@ -138,4 +138,3 @@ def _load(db) -> JapaneseDictionaries:
             out.names.setdefault(text, []).append((text, *trans[idseq]))
     log.debug("JMdict: %d words, %d suffixes; JMnedict: %d names", len(out.words), len(out.suffixes), len(out.names))
     return out
-

