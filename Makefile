@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml CMakeLists.txt $(wildcard csrc/*.cpp csrc/*.h
 	# CPU build of torch first (lies on local disk here); an unpinned torch pulls CUDA.
 	$(PY) -m pip install torch==2.13.0
 	$(PY) -m pip install "scikit-build-core>=0.10" "pybind11>=2.12"
-	$(PY) -m pip install --no-build-isolation -e ".[test,plots,lm,dev,fast,faiss,ray,partition]"
+	$(PY) -m pip install --no-build-isolation -e ".[test,plots,lm,dev,fast,faiss,ray,partition,ja]"
 	# the pinned transformers / sentence-transformers / adapters set must resolve together
 	$(PY) -m pip check
 	touch $@

