@@ -97,3 +97,14 @@ def _diff_oxigraph():
     rdf.load_rdf = original
     for entry in registry.entries("graph"):
         entry._cache.clear()
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models: intra-op threads only add contention on shared CI cores; restored afterwards."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

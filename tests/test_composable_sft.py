@@ -32,12 +32,7 @@ from kgalign.lm.finetune.toy_languages import TAGS, ToyLanguages  # noqa: E402
 TK = dict(progress=False, device="cpu", batch_size=16, lr=5e-3)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -20,12 +20,7 @@ FR = ["paris est la capitale de la france .", "le chat est sur le tapis .", "la 
 OPTS = dict(lr=1e-2, max_steps=6, batch_size=3, progress=False, device="cpu")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -24,12 +24,7 @@ from kgalign.lm.finetune.madx_transfer import (  # noqa: E402
 OPTS = dict(lr=1e-2, max_steps=4, batch_size=8, progress=False, device="cpu")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")
