@@ -271,37 +271,38 @@ def read_compact(path: str | os.PathLike, fmt: str, encoding: str = "utf-8") -> 
 
     t0 = time.perf_counter()
     codes: dict[str, int] = {}
-    bnodes = array("b")
     lit_codes: dict[tuple, int] = {}
     s_arr, p_arr, o_arr = array("i"), array("i"), array("q")
-    NamedNode, BlankNode = ox.NamedNode, ox.BlankNode
+    NamedNode = ox.NamedNode
 
-    def code(term) -> int:
-        key = term.value if type(term) is NamedNode else "_:" + term.value
-        c = codes.get(key)
-        if c is None:
-            c = codes[key] = len(codes)
-            bnodes.append(type(term) is BlankNode)
-        return c
-
+    Literal = ox.Literal
+    s_append, p_append, o_append = s_arr.append, p_arr.append, o_arr.append
+    term_code, lit_code = codes.setdefault, lit_codes.setdefault  # (key, next code) -> code
+    last_s = last_p = None  # files often list a subject's triples together: skip the lookup
+    cs = cp = 0
     try:
         if raw is None:
             stream = ox.parse(path=str(p), format=rdf_format, base_iri=base, lenient=True)
         else:
             stream = ox.parse(input=raw, format=rdf_format, base_iri=base, lenient=True)
+        # terms are keyed by IRI, blank nodes by "_:" + id (an absolute IRI never starts so)
         for t in stream:
-            s_arr.append(code(t.subject))
-            p_arr.append(code(t.predicate))
-            o = t.object
-            if type(o) is ox.Literal:
-                lang = o.language
-                key = (o.value, lang)
-                c = lit_codes.get(key)
-                if c is None:
-                    c = lit_codes[key] = len(lit_codes)
-                o_arr.append(-1 - c)
+            subj, pred, o = t.subject, t.predicate, t.object
+            if subj != last_s:
+                last_s = subj
+                cs = term_code(subj.value if type(subj) is NamedNode else "_:" + subj.value, len(codes))
+            if pred != last_p:
+                last_p = pred
+                cp = term_code(pred.value, len(codes))
+            s_append(cs)
+            p_append(cp)
+            to = type(o)
+            if to is NamedNode:
+                o_append(term_code(o.value, len(codes)))
+            elif to is Literal:
+                o_append(-1 - lit_code((o.value, o.language), len(lit_codes)))
             else:
-                o_arr.append(code(o))
+                o_append(term_code("_:" + o.value, len(codes)))
     except SyntaxError as exc:
         bad = raw if raw is not None else read_bytes(p)
         raise _syntax_error(exc, fmt, p, bad if utf8 else None, encoding) from None
@@ -314,7 +315,7 @@ def read_compact(path: str | os.PathLike, fmt: str, encoding: str = "utf-8") -> 
     order = _distinct_in_order(s, pr, o, grouped=fmt != "nt")
     terms = list(codes)
     literals = [(v, lang or None) for v, lang in lit_codes]
-    is_bnode = np.frombuffer(bnodes, dtype=np.int8).astype(bool)
+    is_bnode = np.fromiter((k.startswith("_:") for k in terms), dtype=bool, count=len(terms))
     log.info(
         "read %d triples (%d distinct terms, %d literals) from %s with pyoxigraph in %.1f s",
         len(order),
@@ -335,10 +336,13 @@ def _distinct_in_order(s: np.ndarray, p: np.ndarray, o: np.ndarray, *, grouped: 
     m = len(s)
     if m == 0:
         return np.zeros(0, dtype=np.int64)
-    key = np.empty(m, dtype=[("s", np.int32), ("p", np.int32), ("o", np.int64)])
-    key["s"], key["p"], key["o"] = s, p, o
-    _, first = np.unique(key, return_index=True)
-    first.sort()
+    # first occurrence of each distinct (s, p, o): a stable sort on two int64 keys (faster than
+    # np.unique on a structured array), the first of each run has the smallest position
+    sp = (s.astype(np.int64) << 32) | p.astype(np.int64)  # codes are >= 0
+    srt = np.lexsort((o, sp))
+    new = np.ones(m, dtype=bool)
+    new[1:] = (sp[srt[1:]] != sp[srt[:-1]]) | (o[srt[1:]] != o[srt[:-1]])
+    first = np.sort(srt[new])
     if not grouped:
         return first
     ss, pp = s[first], p[first]
