@@ -338,18 +338,16 @@ def _distinct_in_order(s: np.ndarray, p: np.ndarray, o: np.ndarray, *, grouped: 
         return np.zeros(0, dtype=np.int64)
     # first occurrence of each distinct (s, p, o): a stable sort on two int64 keys (faster than
     # np.unique on a structured array), the first of each run has the smallest position
-    sp = (s.astype(np.int64) << 32) | p.astype(np.int64)  # codes are >= 0
-    srt = np.lexsort((o, sp))
+    spk = (s.astype(np.int64) << 32) | p.astype(np.int64)  # codes are >= 0
+    srt = np.lexsort((o, spk))
     new = np.ones(m, dtype=bool)
-    new[1:] = (sp[srt[1:]] != sp[srt[:-1]]) | (o[srt[1:]] != o[srt[:-1]])
+    new[1:] = (spk[srt[1:]] != spk[srt[:-1]]) | (o[srt[1:]] != o[srt[:-1]])
     first = np.sort(srt[new])
     if not grouped:
         return first
-    ss, pp = s[first], p[first]
+    ss = s[first]
     _, s_first_idx, s_inv = np.unique(ss, return_index=True, return_inverse=True)
-    sp = np.empty(len(first), dtype=[("s", np.int32), ("p", np.int32)])
-    sp["s"], sp["p"] = ss, pp
-    _, sp_first_idx, sp_inv = np.unique(sp, return_index=True, return_inverse=True)
+    _, sp_first_idx, sp_inv = np.unique(spk[first], return_index=True, return_inverse=True)  # (s, p) pairs
     order = np.lexsort((np.arange(len(first)), sp_first_idx[sp_inv.ravel()], s_first_idx[s_inv.ravel()]))
     return first[order]
 
