@@ -5,6 +5,11 @@ what built those values (the weighted inner-product views, the CSLS means, the l
 self-training round's anchor profiles, the divisor) so that pairs outside the graph can be
 scored alike: the residual re-solve (:mod:`kgalign.matching.residual`) needs the dense
 block of the rows the graph leaves unsettled.
+
+Memory: the scorer keeps the name + structure feature matrices of the matched entities
+(float32, ``len(sources) x D`` and ``len(targets) x D``; D = 1,152 with the default views) and
+the string / attribute / anchor-profile vectors alive until the matching stage ends; with
+``matching.residual_cells: 0`` no scorer is built and they are freed after the similarity stage.
 """
 
 from __future__ import annotations
