@@ -180,7 +180,7 @@ template Status topk_rows<double>(const double*, int64_t, int64_t, int64_t, int3
 // The column side of a two-sided candidate graph, from row blocks of a row-major product,
 // without transposing them. Each column j owns a buffer of cap entries (vals/rows at
 // j * cap), its fill size[j] and thr[j], the k-th best value kept so far (-inf until the
-// first compaction). Rows arrive in increasing order (blocks in order, rows within a block
+// first compaction; the first k values of a column always enter). Rows arrive in increasing order (blocks in order, rows within a block
 // in order), so an entry equal to thr loses the tie to the kept entries (smaller rows) and
 // is skipped, exactly as in select_row. A full buffer is compacted to its k best by
 // nth_element. Threads own disjoint column ranges and stream every row of the block
@@ -234,7 +234,9 @@ Status topk_cols_update(const T* block, int64_t b, int64_t n_cols, int64_t row_o
             const T* row = block + i * n_cols;
             for (int64_t j = j0; j < j1; ++j) {
                 const T v = row[j];
-                if (v <= thr[j]) continue;  // NaN fails the test and is caught below
+                // NaN fails the test and is caught below; while fewer than k are kept every
+                // value enters (also -inf, so that a column of forbidden pairs still has k)
+                if (v <= thr[j] && size[j] >= k) continue;
                 if (std::isnan(v)) {
                     first_bad = std::min(first_bad, i * n_cols + j);
                     continue;

@@ -104,6 +104,26 @@ def test_fallback_does_not_depend_on_the_order_of_rows_and_columns(kind):
     np.testing.assert_array_equal(pc[a1.cols][np.argsort(pr[a1.rows])], a0.cols)
 
 
+@pytest.mark.parametrize("case", ["column", "most_columns", "row"])
+def test_fallback_with_forbidden_pairs_matches_the_exact_branch(case):
+    """-inf marks a forbidden pair in both branches; a column or row of them must not break the
+    fallback's candidate graph or its residual block (a user's report)."""
+    S = np.random.default_rng(0).random((120, 200)).astype(np.float32)
+    if case == "column":
+        S[:, 3] = -np.inf
+    elif case == "most_columns":
+        S[:, :180] = -np.inf
+    else:
+        S[5] = -np.inf
+    got = solve_dense(S, min_work=1, work_per_cell=0.01, topk=5)
+    exact = solve_dense(S, work_per_cell=0)
+    assert got.method == "sparse-fallback" and exact.method == "dense"
+    assert np.isfinite(S[got.rows, got.cols]).all() and _is_matching(got.rows, got.cols)
+    assert len(got.rows) == len(exact.rows)
+    opt = float(S[exact.rows, exact.cols].sum(dtype=np.float64))
+    assert float(S[got.rows, got.cols].sum(dtype=np.float64)) >= opt - 0.01 * abs(opt)
+
+
 def test_solve_dense_names_a_nan():
     S = np.zeros((5, 5), np.float32)
     S[3, 1] = np.nan

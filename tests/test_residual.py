@@ -112,3 +112,25 @@ def test_an_unassigned_row_competes_for_its_candidates_and_free_columns():
     scorer = PairScorer(terms=[(1.0, D, np.eye(3, dtype=np.float32))])
     _, r, c = resolve_residual(S, np.array([0, 2]), np.array([0, 2]), scorer.block, 100)
     assert dict(zip(r.tolist(), c.tolist())) == {0: 0, 1: 1, 2: 2}
+
+
+def test_residual_reaches_free_columns_of_a_wider_graph():
+    """Every row assigned, more columns than rows: the block includes the free candidates of the
+    uncertain rows, so a better free column is taken."""
+    D = np.array([[0.5, 0.0, 0.9], [0.0, 0.6, 0.1]], np.float32)  # row 0 prefers free column 2
+    S = sp.csr_matrix(D)
+    scorer = PairScorer(terms=[(1.0, D, np.eye(3, dtype=np.float32))])
+    _, r, c = resolve_residual(S, np.array([0, 1]), np.array([0, 1]), scorer.block, 100)
+    assert dict(zip(r.tolist(), c.tolist())) == {0: 2, 1: 1}
+
+
+def test_residual_rejects_what_is_not_a_matching():
+    from kgalign.errors import InputError
+
+    D, S, scorer = _problem(10, 0, 2)
+    with pytest.raises(InputError, match="not a matching"):
+        resolve_residual(S, np.array([0, 1]), np.array([3, 3]), scorer.block, 100)
+    with pytest.raises(InputError, match="one length"):
+        resolve_residual(S, np.array([0, 1]), np.array([3]), scorer.block, 100)
+    with pytest.raises(InputError, match="returned shape"):
+        resolve_residual(S, np.array([0, 1]), np.array([5, 6]), lambda U, R: np.zeros((1, 1)), 100)

@@ -82,10 +82,12 @@ def signal(S: np.ndarray, rows: int = SIGNAL_ROWS) -> float:
         return float("inf")
     idx = np.unique(np.linspace(0, n1 - 1, min(rows, n1)).astype(np.int64))
     R = np.asarray(S[idx], dtype=np.float64)
-    top2 = -np.partition(-R, 1, axis=1)[:, :2]
-    sd = R.std(axis=1)
-    gap = top2[:, 0] - top2[:, 1]
-    ratio = np.divide(gap, sd, out=np.zeros_like(gap), where=sd > 0)
+    with np.errstate(invalid="ignore"):  # -inf (forbidden) cells: such rows count as flat
+        top2 = -np.partition(-R, 1, axis=1)[:, :2]
+        sd = R.std(axis=1)
+        gap = top2[:, 0] - top2[:, 1]
+        ok = np.isfinite(gap) & np.isfinite(sd) & (sd > 0)
+        ratio = np.divide(gap, sd, out=np.zeros_like(gap), where=ok)
     return float(np.median(ratio))
 
 

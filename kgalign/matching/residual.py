@@ -5,15 +5,17 @@ true partner is missing, the row takes another column and the displaced rows cas
 the exact solve of the full matrix reaches the partner by elimination (the last rows left fit
 the last columns left). On DBP15K zh_en with 50 two-sided candidates the gold pair is stored
 for 96.7 % of the rows and the candidate-graph optimum is 2.7 points of accuracy below the
-dense optimum; this step closes the gap (``benchmarks/README.md``, sparse similarity).
+dense optimum; this step closes that gap there (``benchmarks/README.md``, sparse similarity).
+It is a local improvement, not an exact solve of the full problem: rows the graph settles keep
+their partners, so the result can stay below the dense optimum.
 
-The repair keeps what the candidate graph settles and re-solves the rest exactly:
+The repair keeps what the candidate graph settles and re-solves the rest:
 
 1. *Uncertain rows* (:func:`uncertain_rows`): rows whose assigned pair is not the best stored
    pair of both its row and its column (not mutual-best), unassigned rows, and the rows that
    own the candidates of an unassigned row.
-2. Their assigned columns, the free candidates of unassigned rows (and every free column when
-   the block allows) form a residual block, scored by ``block(rows, cols)``: the caller's
+2. Their assigned columns, their free candidate columns (and, with unassigned rows, every free
+   column when the block allows) form a residual block, scored by ``block(rows, cols)``: the caller's
    similarity of any pair (the same values as the stored pairs).
 3. The block is solved by the C++ JV (within a work budget; past it by the exact-mode
    auction on the complete block, which does not degrade on flat blocks) and replaces the
@@ -112,8 +114,16 @@ def resolve_residual(
     """
     import scipy.sparse as sp
 
+    from kgalign.errors import InputError
+
     rows = np.asarray(rows, np.int64)
     cols = np.asarray(cols, np.int64)
+    if rows.shape != cols.shape or rows.ndim != 1:
+        raise InputError(f"rows and cols must be 1-D of one length, got shapes {rows.shape} and {cols.shape}")
+    if len(np.unique(rows)) != len(rows) or len(np.unique(cols)) != len(cols):
+        raise InputError("rows and cols are not a matching (a row or a column is used twice)")
+    if len(rows) and (rows.min() < 0 or cols.min() < 0 or rows.max() >= S.shape[0] or cols.max() >= S.shape[1]):
+        raise InputError(f"rows / cols out of range for a {S.shape[0]} x {S.shape[1]} graph")
     record = {"rows": 0, "cols": 0, "changed": 0, "gain": 0.0}
     if info is not None:
         info["residual"] = record
@@ -139,7 +149,8 @@ def resolve_residual(
         U = np.concatenate([U, owners])
 
     def block_cols(U):
-        R = np.concatenate([col_of[U][col_of[U] >= 0], *[cands(i) for i in U[col_of[U] < 0]]])
+        # the rows' own columns, and every candidate of theirs that is free or theirs
+        R = np.concatenate([col_of[U][col_of[U] >= 0], *[cands(i) for i in U]])
         R = np.unique(R[(row_of[R] < 0) | np.isin(row_of[R], U)]).astype(np.int64)
         if (col_of[U] < 0).any() and len(U) * (len(R) + len(free_all)) <= max_cells:
             R = np.union1d(R, free_all)  # unassigned rows may take any free column
@@ -154,6 +165,8 @@ def resolve_residual(
     if len(R) == 0:
         return S, rows, cols
     B = np.ascontiguousarray(block(U, R), dtype=np.float32)
+    if B.shape != (len(U), len(R)):
+        raise InputError(f"block(rows, cols) returned shape {B.shape}, expected {(len(U), len(R))}")
     br, bc = _solve_block(B, max_work)
     old = col_of[U]
     pos = {int(c): q for q, c in enumerate(R)}
@@ -217,7 +230,9 @@ def _solve_block(B: np.ndarray, max_work: int):
         from kgalign.matching.auction import auction
 
         log.info("residual block %d x %d passed the exact solver's budget: exact-mode auction", *B.shape)
-        res = auction(sp.csr_matrix(B), exact=True)
+        ok = np.isfinite(B)  # -inf: a forbidden pair, not an edge of the block graph
+        r, c = np.nonzero(ok)
+        res = auction(sp.csr_matrix((B[r, c], (r, c)), shape=B.shape), exact=True)
         return np.asarray(res.rows, np.int64), np.asarray(res.cols, np.int64)
     check(reply, "resolve_residual")
     r, c = assignment_arrays(out)
