@@ -212,3 +212,20 @@ def test_cli_writes_patch_and_refuses_overwrite(tmp_path, monkeypatch, capsys):
     assert main(args) == 2  # exists, no --force
     assert (out / "target.sparql").read_text() == before
     assert main(args + ["--force"]) == 0
+
+
+def test_cli_unknown_model_fails_before_anything_is_written(tmp_path, monkeypatch, capsys):
+    import kgalign.io as kio
+    from kgalign.cli import main
+
+    pair = _pair()
+    monkeypatch.setattr(kio, "load_pair", lambda *a, **k: pair)
+    out = tmp_path / "out"
+    edit = ["--edit", "replace", "Ana", "lieuDeNaissance", "Metz"]
+    rc = main(["edit", str(tmp_path), "--gold", *edit, "-o", str(out), "--model", str(tmp_path / "nowhere")])
+    assert rc == 2 and not out.exists()
+    assert "no such folder, and not a model in the local Hugging Face cache" in capsys.readouterr().err
+    # --method without --model: the patch is written and the user is told the method did nothing
+    rc = main(["edit", str(tmp_path), "--gold", *edit, "-o", str(out), "--method", "ft-kl"])
+    assert rc == 0 and (out / "patch.json").exists()
+    assert "--method only apply with --model" in capsys.readouterr().err

@@ -16,7 +16,7 @@ rewrites each name into Latin script:
   Pinyin (``pypinyin``), one word per run, so that a transliterated foreign name stays one
   word. A name ending in a head character of a place, language or
   organisation (區 District, 河 River, 語 language, ... :data:`_HAN_SUFFIX`) is the rest
-  followed by that English word (路竹區 -> ``Luzhu District``);
+  followed by that English word (路竹區 -> ``Luzhu or Luchu District``);
 * Japanese (text with kana, or Han with ``lang="ja"``): JMdict and JMnedict (Jim Breen's
   dictionaries, CC BY-SA, from the ``jamdict-data`` package; :mod:`kgalign.aligner.jmdict`).
   A katakana run is a JMnedict person (ケビン -> ``Kevin``, not JMdict's "cabin"), else its

@@ -71,7 +71,13 @@ def _links(pair, alignment: str | None, gold: bool):
 )
 @click.option("--model", "model_path", help="Masked LM (local path or cached hub id) to edit as well.")
 @click.option(
-    "--method", type=click.Choice(["ft-child", "ft-kl", "lt-sft", "lora", "rome"]), default="rome", show_default=True
+    "--method",
+    type=click.Choice(["ft-child", "ft-kl", "lt-sft", "lora", "rome"]),
+    default="rome",
+    show_default=True,
+    help="With --model: how the edit is written into the LM. ft-kl: fine-tuning with a KL locality term "
+    "(best trade-off in the demo); ft-child: Child-Tuning mask; lt-sft: sparse diff; lora: low-rank "
+    "adapter; rome: rank-one update of one MLP layer.",
 )
 @click.option(
     "--languages",
@@ -91,7 +97,9 @@ def _links(pair, alignment: str | None, gold: bool):
 @click.option("--pair", "demo_pair", default="fr_en", show_default=True, help="Demo: DBP15K pair.")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), help="Demo: folder holding the DBP15K pairs.")
 @click.option("--n-edits", type=int, default=10, show_default=True, help="Demo: facts corrected.")
-@click.option("--quick", is_flag=True, help="Demo: a smaller model and fewer edits (about a minute; for smoke tests).")
+@click.option(
+    "--quick", is_flag=True, help="Demo: a smaller model and fewer edits (a few minutes on 2 cores; for smoke tests)."
+)
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 def edit(
     pair_dir,
@@ -151,6 +159,12 @@ def edit(
         raise click.UsageError("give edits with --edit or --edits")
     if not out_dir:
         raise click.UsageError("give an output folder with -o")
+    if not model_path:
+        src = click.get_current_context().get_parameter_source
+        given = [o for o in ("method", "languages", "save_model") if src(o) == click.core.ParameterSource.COMMANDLINE]
+        if given:
+            click.echo(f"warning: {', '.join('--' + g.replace('_', '-') for g in given)} only apply with --model; "
+                       "only the KG patch is written", err=True)  # fmt: skip
     _run(
         pair_dir,
         inline,
@@ -190,6 +204,8 @@ def _run(
     from kgalign.lm.editing.propagate import propagate_edits, write_kg, write_patch
     from kgalign.lm.editing.requests import EditRequest, read_edits, resolve_edits
 
+    if model_path:
+        _check_model(model_path)  # before anything is written
     # refuse existing outputs before any work
     # the -o folder itself is created by the command; its parent must exist
     check_writable(out_dir / "patch.json", force=force, create_parents=out_dir.parent.is_dir())
@@ -218,6 +234,26 @@ def _run(
         click.echo(f"wrote {updated_kg}")
     if model_path:
         _edit_model(pair, resolved, links, model_path, method, languages, out_dir, save_model, force)
+
+
+def _check_model(model_path: str) -> None:
+    """A local folder with a config.json, or a hub id in the local Hugging Face cache."""
+    p = Path(model_path)
+    if p.exists():
+        if not (p / "config.json").is_file():
+            raise InputError(f"--model {model_path}: no config.json in that folder (a save_pretrained folder)")
+        return
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = isinstance(try_to_load_from_cache(model_path, "config.json"), str)
+    except Exception:  # not a valid repo id either
+        cached = False
+    if not cached:
+        raise InputError(
+            f"--model {model_path}: no such folder, and not a model in the local Hugging Face cache "
+            "(give a folder written by save_pretrained, or download the model first)"
+        )
 
 
 def _edit_model(pair, resolved, links, model_path, method, languages, out_dir, save_model, force):
