@@ -30,15 +30,16 @@
 namespace kgalign {
 namespace {
 
-template <class T>
+// A value and its position (a column of a row, or a row of a column).
+template <class T, class I = int32_t>
 struct Entry {
     T v;
-    int32_t c;
+    I c;
 };
 
-// "a comes before b" in the order (value desc, column asc).
-template <class T>
-inline bool better(const Entry<T>& a, const Entry<T>& b) {
+// "a comes before b" in the order (value desc, position asc).
+template <class T, class I>
+inline bool better(const Entry<T, I>& a, const Entry<T, I>& b) {
     return a.v > b.v || (a.v == b.v && a.c < b.c);
 }
 
@@ -188,24 +189,16 @@ template Status topk_rows<double>(const double*, int64_t, int64_t, int64_t, int3
 namespace {
 
 template <class T>
-struct RowEntry {
-    T v;
-    int64_t r;
-};
-
-template <class T>
-inline bool better_row(const RowEntry<T>& a, const RowEntry<T>& b) {
-    return a.v > b.v || (a.v == b.v && a.r < b.r);
-}
+using RowEntry = Entry<T, int64_t>;  // a row of a column
 
 template <class T>
 void compact_column(T* vals, int64_t* rows, int64_t& size, int64_t k, T& thr) {
     std::vector<RowEntry<T>> tmp(static_cast<size_t>(size));
     for (int64_t q = 0; q < size; ++q) tmp[q] = {vals[q], rows[q]};
-    std::nth_element(tmp.begin(), tmp.begin() + (k - 1), tmp.end(), better_row<T>);
+    std::nth_element(tmp.begin(), tmp.begin() + (k - 1), tmp.end(), better<T, int64_t>);
     for (int64_t q = 0; q < k; ++q) {
         vals[q] = tmp[q].v;
-        rows[q] = tmp[q].r;
+        rows[q] = tmp[q].c;
     }
     size = k;
     thr = tmp[k - 1].v;
@@ -265,9 +258,9 @@ Status topk_cols_finish(int64_t n_cols, int64_t k, int64_t cap, T* vals, int64_t
     for (int64_t j = 0; j < n_cols; ++j) {
         std::vector<RowEntry<T>> tmp(static_cast<size_t>(size[j]));
         for (int64_t q = 0; q < size[j]; ++q) tmp[q] = {vals[j * cap + q], rows[j * cap + q]};
-        std::partial_sort(tmp.begin(), tmp.begin() + k, tmp.end(), better_row<T>);
+        std::partial_sort(tmp.begin(), tmp.begin() + k, tmp.end(), better<T, int64_t>);
         for (int64_t q = 0; q < k; ++q) {
-            rows_out[j * k + q] = tmp[q].r;
+            rows_out[j * k + q] = tmp[q].c;
             vals_out[j * k + q] = tmp[q].v;
         }
     }

@@ -9,6 +9,19 @@ from pathlib import Path
 
 import pytest
 
+#: Sizes of the tiny encoder-decoder translation models (Marian, M2M-100) of the tests.
+TINY_SEQ2SEQ = dict(
+    d_model=16,
+    encoder_layers=1,
+    decoder_layers=1,
+    encoder_attention_heads=2,
+    decoder_attention_heads=2,
+    encoder_ffn_dim=32,
+    decoder_ffn_dim=32,
+    max_position_embeddings=64,
+    init_std=0.5,
+)
+
 
 def build_tiny_marian(directory: Path, kind: str) -> Path:
     """Save a random 1-layer MarianMTModel and a tokenizer (sentencepiece Marian or fast
@@ -61,15 +74,7 @@ def build_tiny_marian(directory: Path, kind: str) -> Path:
     torch.manual_seed(0)
     cfg = MarianConfig(
         vocab_size=len(vocab),
-        d_model=16,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=32,
-        decoder_ffn_dim=32,
-        max_position_embeddings=64,
-        init_std=0.5,
+        **TINY_SEQ2SEQ,
         pad_token_id=2,
         eos_token_id=0,
         decoder_start_token_id=2,

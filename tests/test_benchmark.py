@@ -220,23 +220,22 @@ needs_dbp = pytest.mark.skipif(not (DBP / "zh_en").is_dir(), reason="shared data
 @needs_dbp
 def test_cli_benchmark_subset_writes_results_and_plots(tmp_path, capsys):
     out = tmp_path / "res"
-    rc = main(
-        [
-            "benchmark",
-            "dbp15k",
-            "--pair",
-            "zh_en",
-            "--data-dir",
-            str(DBP),
-            "--limit",
-            "300",
-            "--aligner",
-            f"{__name__}:tfidf_aligner",
-            "--output-dir",
-            str(out),
-            "--no-isolate",
-        ]
-    )
+    args = [
+        "benchmark",
+        "dbp15k",
+        "--pair",
+        "zh_en",
+        "--data-dir",
+        str(DBP),
+        "--limit",
+        "300",
+        "--aligner",
+        f"{__name__}:tfidf_aligner",
+        "--output-dir",
+        str(out),
+        "--no-isolate",
+    ]
+    rc = main(args)
     cap = capsys.readouterr()
     assert rc == 0, cap.err
     data = json.loads((out / "results.json").read_text())
@@ -255,26 +254,7 @@ def test_cli_benchmark_subset_writes_results_and_plots(tmp_path, capsys):
     pngs = sorted(p.name for p in out.glob("*.png"))
     assert len(pngs) == 8 and all((out / p).stat().st_size > 1000 for p in pngs)
     # existing results are not overwritten without --force
-    assert (
-        main(
-            [
-                "benchmark",
-                "dbp15k",
-                "--pair",
-                "zh_en",
-                "--data-dir",
-                str(DBP),
-                "--limit",
-                "300",
-                "--aligner",
-                f"{__name__}:tfidf_aligner",
-                "--output-dir",
-                str(out),
-                "--no-isolate",
-            ]
-        )
-        == 2
-    )
+    assert main(args) == 2
 
 
 @needs_dbp

@@ -176,6 +176,7 @@ def test_real_dbp15k_translated_names():
 
 
 # ---------------------------------------------------------------------------- MT, tiny random Marian
+from _models import TINY_SEQ2SEQ  # noqa: E402
 from _models import build_tiny_marian as _build_tiny_marian  # noqa: E402
 
 
@@ -256,15 +257,7 @@ def tiny_m2m(tmp_path_factory):
     torch.manual_seed(0)
     cfg = M2M100Config(
         vocab_size=max(len(tok), max(tok.lang_token_to_id.values()) + 1),
-        d_model=16,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=32,
-        decoder_ffn_dim=32,
-        max_position_embeddings=64,
-        init_std=0.5,
+        **TINY_SEQ2SEQ,
         pad_token_id=1,
         bos_token_id=0,
         eos_token_id=2,

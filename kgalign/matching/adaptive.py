@@ -45,11 +45,12 @@ class DenseChoice:
         The matching, rows ascending.
     method : str
         ``"dense"`` (exact, optimal) or ``"sparse-fallback"`` (the exact solver passed its
-        work budget; auction on the candidate graph, then refinement).
+        work budget; auction on the two-sided candidate graph, refinement, residual re-solve).
     info : dict
-        ``max_work``, ``partial`` (pairs the exact solver had matched when it stopped),
-        ``candidates`` (edges of the fallback graph), ``gap`` (the auction's duality gap on
-        the candidate graph).
+        ``max_work``, ``signal``; for the fallback also ``partial`` (pairs the exact solver had
+        matched when it stopped), ``candidates`` (edges of the fallback graph), ``gap`` (the
+        auction's duality gap on it), ``residual`` (:func:`kgalign.matching.residual.resolve_residual`'s
+        record) and, when the last resort ran, ``completed_with_partial``.
     """
 
     rows: np.ndarray
@@ -138,9 +139,11 @@ def solve_dense(
     Returns
     -------
     DenseChoice
-        A full matching of the smaller side in both branches (the fallback graph holds a
-        complete matching, and the auction's default "no match" value lies below every
-        similarity).
+        A full matching of the smaller side in both branches, up to forbidden (``-inf``) pairs:
+        in the fallback, the residual re-solve completes what the candidate graph leaves
+        unmatched (skipped when the graph matches fewer than half of the rows), and rows still
+        unmatched after it bring in the last resort: the exact solver's partial matching,
+        completed, is added to the graph and the graph solved again.
 
     Raises
     ------
