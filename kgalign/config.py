@@ -332,6 +332,20 @@ class SelftrainConfig(Section):
 
 
 @dataclass(frozen=True)
+class SchemaConfig(Section):
+    """``schema``: re-ranking by ontology structure (:mod:`kgalign.aligner.schema`)."""
+
+    _path: ClassVar[str] = "schema"
+
+    enabled: bool = setting(True, boolean, "when both graphs hold schema triples and vocabulary is aligned")
+    colours: float = setting(1.0, weight, "weight of colour-refinement agreement (times the graphs' agreement)")
+    neighbours: float = setting(1.0, weight, "weight of the matched-neighbour agreement")
+    iterations: int = setting(5, count, "at most this many re-solves with the updated matching")
+    rounds: int = setting(8, positive, "at most this many colour-refinement rounds")
+    max_entities: int = setting(20_000, positive, "skip (logged) when sources or targets exceed this")
+
+
+@dataclass(frozen=True)
 class AbstainConfig(Section):
     """``abstain``: settings of gold-free abstention (:mod:`kgalign.aligner.dangling`).
 
@@ -414,8 +428,9 @@ class AlignConfig(Section):
         Entity kinds to align (``"classes,properties"``; names of :data:`kgalign.kg.KIND_SELECTORS`),
         each against the same kind (:mod:`kgalign.aligner.kinds`); None: every kind both
         graphs share, annotation properties excepted.
-    matching, similarity, selftrain : section
-        :class:`MatchingConfig`, :class:`SimilarityConfig`, :class:`SelftrainConfig`.
+    matching, similarity, selftrain, schema : section
+        :class:`MatchingConfig`, :class:`SimilarityConfig`, :class:`SelftrainConfig`,
+        :class:`SchemaConfig`.
     """
 
     lang1: str | None = setting(None, text_or_none, "None: the most frequent label language of the graph")
@@ -436,6 +451,7 @@ class AlignConfig(Section):
     matching: MatchingConfig = section(MatchingConfig)
     similarity: SimilarityConfig = section(SimilarityConfig)
     selftrain: SelftrainConfig = section(SelftrainConfig)
+    schema: SchemaConfig = section(SchemaConfig)
 
     @classmethod
     def build(cls, config: AlignConfig | Mapping | None = None, **options) -> AlignConfig:

@@ -97,8 +97,8 @@ def align(
     from kgalign.aligner.kinds import align_by_kind, needs_split
 
     if needs_split(kg1, kg2, sources, targets, cfg.kinds):  # each kind against the same kind
-        return align_by_kind(
-            align,
+        res = align_by_kind(
+            _align_one,
             kg1,
             kg2,
             sources,
@@ -109,6 +109,26 @@ def align(
             translator=translator,
             translations=translations,
         )
+    else:
+        res = _align_one(
+            kg1,
+            kg2,
+            sources=sources,
+            targets=targets,
+            translations=translations,
+            config=cfg,
+            timer=timer,
+            encoder=encoder,
+            translator=translator,
+        )
+    return stages.refine_schema(res, cfg, timer)  # ontologies: re-ranked by schema structure
+
+
+def _align_one(kg1, kg2, *, sources, targets, translations, config: AlignConfig, timer, encoder, translator):
+    """The pipeline on ``sources`` x ``targets`` of one kind (or of graphs with one kind)."""
+    from kgalign.aligner import stages
+
+    cfg = config
     run = stages.resolve_run(
         kg1,
         kg2,

@@ -405,3 +405,101 @@ def select(config: AlignConfig, kg1, kg2, sources, targets, r, c, scores, info: 
         keep &= dec.keep
         info["abstain"] = dec.summary()
     return keep
+
+
+def refine_schema(result, config: AlignConfig, timer=None):
+    """Re-rank an alignment of ontology vocabulary by schema structure (:mod:`kgalign.aligner.schema`).
+
+    Runs when ``config.schema.enabled``, both graphs hold schema triples, a vocabulary kind
+    (not only individuals) is aligned, the similarity is dense and neither side has more than
+    ``config.schema.max_entities`` entities; otherwise ``result`` is returned unchanged (the
+    reason in ``result.info["schema"]``). Cells between two kinds are never assigned.
+
+    Parameters
+    ----------
+    result : AlignmentResult
+        The name-based alignment (all kinds merged).
+    config : AlignConfig
+    timer : StageTimer, optional
+
+    Returns
+    -------
+    AlignmentResult
+        With the re-ranked similarity, the new matching (``threshold``/``abstain`` applied again)
+        and ``info["schema"]`` (see :func:`kgalign.aligner.schema.refine_alignment`).
+    """
+    import contextlib
+    import dataclasses
+
+    import scipy.sparse as sp
+
+    from kgalign.aligner import schema
+
+    sc = config.schema
+    kg1, kg2 = result.kg1, result.kg2
+    src, tgt = np.asarray(result.sources), np.asarray(result.targets)
+    why = None
+    if not sc.enabled:
+        why = "off"
+    elif result.assignment is None or sp.issparse(result.similarity):
+        why = "sparse similarity"
+    elif max(len(src), len(tgt)) > sc.max_entities:
+        why = f"more than {sc.max_entities} entities on a side"
+    elif not schema.schema_kinds(np.unique(kg1.kinds[src])):
+        why = "individuals only"
+    elif not (schema.has_schema(kg1) and schema.has_schema(kg2)):
+        why = "no schema triples on both sides"
+    info = dict(result.info or {})
+    if why is not None:
+        if sc.enabled and why not in ("individuals only", "no schema triples on both sides"):
+            log.info("schema structure not used: %s", why)
+        info["schema"] = {"used": False, "why": why}
+        return dataclasses.replace(result, info=info)
+    forbidden = kg1.kinds[src][:, None] != kg2.kinds[tgt][None, :]
+    sim = np.asarray(result.similarity, dtype=np.float32)
+    forbidden |= ~np.isfinite(sim)
+
+    def solve(S):
+        return match(S, config.matching)
+
+    ctx = timer.stage("schema") if timer is not None else contextlib.nullcontext()
+    with ctx:
+        S, (r, c), sinfo = schema.refine_alignment(
+            kg1,
+            kg2,
+            sim,
+            src,
+            tgt,
+            result.assignment,
+            solve,
+            colours=sc.colours,
+            neighbours=sc.neighbours,
+            iterations=sc.iterations,
+            max_rounds=sc.rounds,
+            forbidden=forbidden,
+        )
+    ok = ~forbidden[r, c]
+    r, c = r[ok], c[ok]
+    scores = pair_scores(S, r, c)
+    info["schema"] = {"used": True, **sinfo}
+    keep = select(config, kg1, kg2, src, tgt, r, c, scores, info)
+    kr, kc, ks = r[keep], c[keep], scores[keep]
+    if isinstance(info.get("kinds"), dict):  # per-kind pair counts of the new matching
+        from kgalign.kg import KINDS
+
+        kept = kg1.kinds[src[kr]]
+        info["kinds"] = {
+            name: {**v, "pairs": int((kept == KINDS.index(name)).sum())} if name in KINDS else v
+            for name, v in info["kinds"].items()
+        }
+    order = np.argsort(kr, kind="stable")
+    return dataclasses.replace(
+        result,
+        rows=src[kr[order]],
+        cols=tgt[kc[order]],
+        scores=ks[order].astype(np.float32),
+        similarity=S,
+        assignment=(r, c),
+        info=info,
+        stages=timer.as_dict() if timer is not None else result.stages,
+    )
