@@ -509,6 +509,16 @@ def glossary(lang: str | None, target: str = "eng") -> Glossary | None:
     return g
 
 
+class _Glossed:
+    """Words that have a gloss in ``g`` (a headword whose entries give none is not a word)."""
+
+    def __init__(self, g: Glossary):
+        self.g = g
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and word in self.g and bool(self.g.lookup(word))
+
+
 _CAMEL = re.compile(r"(?<=[^\W\d_])(?=[A-ZÄÖÜ][a-zäöüß])|(?<=[a-zäöüß])(?=[A-ZÄÖÜ])")
 _TOKEN = re.compile(r"[^\W\d_]+|\d+")
 _MAX_PHRASE = 3  # longest multi-word headword tried, in words
@@ -571,7 +581,7 @@ def gloss_text(
                 out.append(gl[0])
                 found += 1
                 continue
-            parts = split_compound(w, g) if g.lang == "deu" and len(w) >= 2 * 3 else None
+            parts = split_compound(w, _Glossed(g)) if g.lang == "deu" and len(w) >= 2 * 3 else None
             if parts:
                 out.extend(g.lookup(p)[0] for p in parts)
                 found += 1
