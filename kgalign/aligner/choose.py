@@ -399,9 +399,10 @@ class CachedTranslator(Translator):
         voc = self.inner.for_vocabulary()
         if voc is self.inner:
             return self
-        if getattr(self, "_vocabulary", None) is None or self._vocabulary.inner is not voc:
-            self._vocabulary = CachedTranslator(voc, self._cache.root)
-        return self._vocabulary
+        cached: CachedTranslator | None = getattr(self, "_vocabulary", None)
+        if cached is None or cached.inner is not voc:
+            cached = self._vocabulary = CachedTranslator(voc, self._cache.root)
+        return cached
 
     @property
     def cache_key(self) -> str:

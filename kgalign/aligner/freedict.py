@@ -37,7 +37,7 @@ import sys
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 __all__ = [
@@ -321,7 +321,8 @@ def forward(d: DictdFile, headword: str, *, senses: int = 2, case: str | None = 
     several entries (Ding, the source of ``deu-eng``, has one entry per sense, in no order of
     use) gets the alternatives of all its entries ranked by support: how many entries use the
     words of the alternative (``haben``: "have" is in two senses, "experience" in one), then
-    those of entries without a domain label, then the shorter, then file order. Entries of a plural form count only when there is no other;
+    those of entries without a domain label, then the shorter, then file order. Entries of a
+    plural form count only when there is no other;
     given ``case`` (the word as written), only entries whose headword is written the same way
     when there are any (German ``Sein`` "existence" is not ``sein`` "be")."""
     singular: list[list[str]] = []
@@ -376,9 +377,9 @@ def reverse(d: DictdFile) -> dict[str, list[str]]:
                 if name not in lst:
                     lst.append(name)
     out = first
-    for k, v in other.items():
-        lst = out.setdefault(k, [])
-        lst.extend(x for x in v if x not in lst)
+    for word, heads in other.items():
+        known = out.setdefault(word, [])
+        known.extend(x for x in heads if x not in known)
     return out
 
 
@@ -405,7 +406,7 @@ class Glossary:
     _memo: dict = field(default_factory=dict)
 
     def add_forward(self, d: DictdFile) -> None:
-        keys = None
+        keys: dict[str, str] | None = None
         if self.key is not str.lower:
             keys = {}
             for h in d.index:
@@ -463,7 +464,7 @@ def _pivot(rev: dict[str, list[str]], fwd: DictdFile) -> dict[str, list[str]]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def glossary(lang: str | None, target: str = "eng") -> Glossary | None:
     """The :class:`Glossary` of ``lang`` into ``target`` from the dictionaries found, or None
     (after one warning naming the missing Debian packages) when there is none.

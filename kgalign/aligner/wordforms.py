@@ -29,7 +29,17 @@ import re
 from collections.abc import Callable, Container
 from functools import lru_cache
 
-__all__ = ["forms", "lemma", "generic_forms", "german_forms", "split_compound", "russian_forms", "arabic_forms", "arabic_key", "STOPWORDS"]
+__all__ = [
+    "forms",
+    "lemma",
+    "generic_forms",
+    "german_forms",
+    "split_compound",
+    "russian_forms",
+    "arabic_forms",
+    "arabic_key",
+    "STOPWORDS",
+]
 
 #: Articles dropped before look-up (they carry no meaning a label needs, and dictionaries
 #: gloss them badly: ``des`` is also the note D flat).
@@ -58,7 +68,8 @@ def _simplemma():
 
 def lemma(word: str, lang2: str) -> str | None:
     """The lemma by ``simplemma`` (dictionary lemmatiser of 50+ languages, Barbaresi 2022) of a
-    word in an ISO 639-1 language, lower-cased (German: as simplemma writes it), or None (no simplemma, language unsupported)."""
+    word in an ISO 639-1 language, lower-cased (German: as simplemma writes it), or None (no
+    simplemma, language unsupported)."""
     sm = _simplemma()
     if sm is None:
         return None
