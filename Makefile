@@ -9,7 +9,16 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test lint bench clean
+# FreeDict bilingual dictionaries (dictd format, Debian packages) for the offline fallback's
+# glosses of vocabulary labels (kgalign/aligner/freedict.py): every X-eng, plus eng-ara (read
+# reversed too) and eng-rus + deu-rus (Russian: no rus-eng; pivot through German); ~57 MB
+# download, ~83 MB in $(VENV)/share/dictd. Best effort: without apt-get one line says so.
+FREEDICT ?= afr-eng ara-eng ces-eng cym-eng dan-eng deu-eng ell-eng epo-eng fin-eng fra-eng gle-eng \
+	hrv-eng hun-eng isl-eng ita-eng jpn-eng kha-eng kur-eng lat-eng lit-eng nld-eng pol-eng por-eng \
+	slk-eng slv-eng spa-eng srp-eng swe-eng swh-eng tur-eng eng-ara eng-rus deu-rus
+DICTD  := $(abspath $(VENV))/share/dictd
+
+.PHONY: install demo test lint bench clean freedict
 
 $(VENV)/.installed: pyproject.toml CMakeLists.txt $(wildcard csrc/*.cpp csrc/*.hpp)
 	$(PYTHON) -m venv $(VENV)
@@ -17,12 +26,26 @@ $(VENV)/.installed: pyproject.toml CMakeLists.txt $(wildcard csrc/*.cpp csrc/*.h
 	# CPU build of torch first (lies on local disk here); an unpinned torch pulls CUDA.
 	$(PY) -m pip install torch==2.13.0
 	$(PY) -m pip install "scikit-build-core>=0.10" "pybind11>=2.12"
-	$(PY) -m pip install --no-build-isolation -e ".[test,plots,lm,dev,fast,faiss,ray,partition,ja]"
+	$(PY) -m pip install --no-build-isolation -e ".[test,plots,lm,dev,fast,faiss,ray,partition,ja,freedict]"
 	# the pinned transformers / sentence-transformers / adapters set must resolve together
 	$(PY) -m pip check
+	-$(MAKE) --no-print-directory freedict
 	touch $@
 
 install: $(VENV)/.installed
+
+freedict:
+	@mkdir -p $(DICTD)
+	@if command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1; then \
+	  tmp=$$(mktemp -d); missing=""; \
+	  for d in $(FREEDICT); do \
+	    [ -f $(DICTD)/freedict-$$d.index ] && continue; \
+	    if (cd $$tmp && apt-get download -qq dict-freedict-$$d >/dev/null 2>&1) \
+	       && dpkg-deb -x $$tmp/dict-freedict-$${d}_*.deb $$tmp/x; then :; else missing="$$missing $$d"; fi; \
+	  done; \
+	  cp $$tmp/x/usr/share/dictd/freedict-* $(DICTD)/ 2>/dev/null; rm -rf $$tmp; \
+	  [ -z "$$missing" ] || echo "FreeDict dictionaries missing (apt-get download failed):$$missing"; \
+	else echo "apt-get not found: FreeDict dictionaries missing ($(FREEDICT)); vocabulary labels are transliterated, not glossed"; fi
 
 demo: install
 	$(VENV)/bin/kgalign demo

@@ -10,7 +10,8 @@ For each graph the choice goes, in order:
 4. a multilingual sentence encoder (LaBSE, paraphrase-multilingual-MiniLM, multilingual-e5)
    that reads the language directly;
 5. offline and without any of these: :class:`kgalign.aligner.romanize.RomanizeTranslator`
-   (CC-CEDICT glosses and transliteration), never a silent identity.
+   (CC-CEDICT glosses and transliteration; for vocabulary labels also word-by-word FreeDict
+   glosses, :mod:`kgalign.aligner.freedict`), never a silent identity.
 
 Models are looked up in the local Hugging Face cache first (``huggingface_hub``
 ``try_to_load_from_cache``: no network, a few milliseconds). A model that is not cached is
@@ -353,7 +354,8 @@ def _fallback(lang, why: str) -> SideChoice:
     return SideChoice(
         lang,
         CachedTranslator(RomanizeTranslator(lang)),
-        f"{why}: offline fallback (romanisation of non-Latin scripts; CC-CEDICT glosses for Chinese/Japanese)",
+        f"{why}: offline fallback (romanisation of non-Latin scripts; CC-CEDICT glosses for Chinese/Japanese; "
+        "FreeDict word glosses for vocabulary labels)",
         "romanize",
     )
 
@@ -390,6 +392,17 @@ class CachedTranslator(Translator):
     @property
     def name(self) -> str:  # type: ignore[override]
         return self.inner.name
+
+    def for_vocabulary(self) -> Translator:
+        """The inner translator's :meth:`~kgalign.aligner.translate.Translator.for_vocabulary`,
+        cached on disk too (this translator when it is the same)."""
+        voc = self.inner.for_vocabulary()
+        if voc is self.inner:
+            return self
+        cached: CachedTranslator | None = getattr(self, "_vocabulary", None)
+        if cached is None or cached.inner is not voc:
+            cached = self._vocabulary = CachedTranslator(voc, self._cache.root)
+        return cached
 
     @property
     def cache_key(self) -> str:

@@ -48,6 +48,11 @@ KIND_PREDICATES: dict[int, str] = {
 }
 
 
+#: Kinds whose labels are vocabulary (common nouns, verbs: "accepted paper", "has author"),
+#: not proper names: translators may gloss them word by word (``Translator.for_vocabulary``).
+VOCABULARY_KINDS: tuple[int, ...] = (CLASS, OBJECT_PROPERTY, DATATYPE_PROPERTY, ANNOTATION_PROPERTY, CONCEPT)
+
+
 def needs_split(kg1: KnowledgeGraph, kg2: KnowledgeGraph, sources: np.ndarray, targets: np.ndarray, spec) -> bool:
     """Whether ``sources`` x ``targets`` mix kinds or hold a kind ``spec`` leaves out."""
     present = set(np.unique(kg1.kinds[sources]).tolist()) | set(np.unique(kg2.kinds[targets]).tolist())

@@ -561,30 +561,62 @@ class RomanizeTranslator(Translator):
         Language of the texts (``zh``, ``ja``, ``ru``, ...); see :func:`romanize`.
     gloss : bool
         Use CC-CEDICT glosses for Chinese/Japanese words (default True).
+    dictionary : bool
+        Gloss words found in a FreeDict dictionary of ``lang`` word by word
+        (:func:`kgalign.aligner.freedict.gloss_text`), romanising the rest; meant for vocabulary
+        labels (:meth:`for_vocabulary`), not for names of individuals (``Le Monde`` is no
+        "the world"). Without a dictionary one warning names the missing package.
 
     Attributes
     ----------
     used : set of str
         Resources that produced output so far (``jmdict``, ``cc-cedict``, ``kgalign-suffixes``,
-        ``pypinyin``, ``pykakasi``, ``anyascii``).
+        ``pypinyin``, ``pykakasi``, ``anyascii``, ``freedict-deu-eng``, ...).
     n_changed : int
         Texts that were rewritten (not already ASCII).
     """
 
     kind = "romanize"
 
-    def __init__(self, lang: str | None = None, *, gloss: bool = True):
+    def __init__(self, lang: str | None = None, *, gloss: bool = True, dictionary: bool = False):
         self.lang = lang
         self.gloss = bool(gloss)
-        self.name = "romanize" + ("" if self.gloss else ":translit")
+        self.dictionary = bool(dictionary) and self.gloss and _freedict_lang(lang)
+        self.name = "romanize" + ("" if self.gloss else ":translit") + ("+freedict" if self.dictionary else "")
         self.used: set[str] = set()
         self.n_changed = 0
+        self._vocabulary: RomanizeTranslator | None = None
+
+    def for_vocabulary(self) -> RomanizeTranslator:
+        """This translator with word-by-word FreeDict glosses (:mod:`kgalign.aligner.freedict`)
+        for vocabulary labels of languages other than Chinese and Japanese (which have CC-CEDICT
+        and JMdict); it shares :attr:`used`. Itself when there is no such language."""
+        if self.dictionary or not self.gloss or not _freedict_lang(self.lang):
+            return self
+        if self._vocabulary is None:
+            self._vocabulary = RomanizeTranslator(self.lang, gloss=self.gloss, dictionary=True)
+            self._vocabulary.used = self.used
+        return self._vocabulary
 
     def translate(self, texts: Sequence[str]) -> list[str]:
         texts = _check_texts(texts)
+        g = None
+        if self.dictionary:
+            from kgalign.aligner.freedict import glossary
+
+            g = glossary(self.lang)
         out = []
         for t in texts:
-            r = romanize(t, self.lang, gloss=self.gloss, used=self.used)
+            if g is not None:
+                from kgalign.aligner.freedict import gloss_text
+
+                r, found = gloss_text(
+                    t, g, fallback=lambda w: romanize(w, self.lang, gloss=self.gloss, used=self.used), used=self.used
+                )
+                if not found:
+                    r = romanize(t, self.lang, gloss=self.gloss, used=self.used)
+            else:
+                r = romanize(t, self.lang, gloss=self.gloss, used=self.used)
             self.n_changed += r != t
             out.append(r)
         return out
@@ -599,4 +631,18 @@ class RomanizeTranslator(Translator):
                 vers.append(f"{dist}={md.version(dist)}")
             except md.PackageNotFoundError:
                 vers.append(f"{dist}=none")
-        return f"romanize:v4|gloss={self.gloss}|lang={self.lang}|" + ",".join(vers)
+        key = f"romanize:v4|gloss={self.gloss}|lang={self.lang}|" + ",".join(vers)
+        if self.dictionary:
+            from kgalign.aligner.freedict import dictionaries_key
+
+            key += "|freedict:v1|" + dictionaries_key(self.lang)
+        return key
+
+
+def _freedict_lang(lang: str | None) -> bool:
+    """Whether vocabulary labels of ``lang`` may get FreeDict glosses (not English, Chinese or
+    Japanese: those are English already or have CC-CEDICT and JMdict)."""
+    from kgalign.aligner.freedict import iso3
+
+    code = iso3(lang)
+    return code is not None and code not in ("eng", "zho", "jpn")

@@ -252,10 +252,26 @@ def translate(run: Run, kg1: KnowledgeGraph, kg2: KnowledgeGraph) -> tuple[list[
         One name per entity of ``kg1`` and of ``kg2``.
     """
     cfg = run.config
-    return (
-        _translate_side(run.translator1, kg1.names(cfg.lang1)),
-        _translate_side(run.translator2, kg2.names(cfg.lang2)),
-    )
+    return _translate_kg(run.translator1, kg1, cfg.lang1), _translate_kg(run.translator2, kg2, cfg.lang2)
+
+
+def _translate_kg(tr, kg: KnowledgeGraph, lang) -> list[str]:
+    """Names of ``kg`` translated: vocabulary entities (classes, properties, SKOS concepts) by
+    ``tr.for_vocabulary()`` (word glosses suit them), individuals by ``tr`` (proper names)."""
+    from kgalign.aligner.kinds import VOCABULARY_KINDS
+
+    texts = kg.names(lang)
+    voc_tr = tr.for_vocabulary() if hasattr(tr, "for_vocabulary") else tr
+    voc = np.isin(kg.kinds, VOCABULARY_KINDS)
+    if voc_tr is tr or not voc.any():
+        return _translate_side(tr, texts)
+    out = [""] * len(texts)
+    for mask, t in ((voc, voc_tr), (~voc, tr)):
+        idx = np.flatnonzero(mask)
+        if len(idx):
+            for i, s in zip(idx, _translate_side(t, [texts[i] for i in idx])):
+                out[i] = s
+    return out
 
 
 def encode(run: Run, names1: list[str], names2: list[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -88,6 +88,11 @@ class Translator(abc.ABC):
     def cache_key(self) -> str:
         """A string that identifies this translator's output (same key, same translations)."""
 
+    def for_vocabulary(self) -> Translator:
+        """The translator for vocabulary labels (classes, properties, SKOS concepts), which are
+        common nouns and verbs rather than proper names; the same translator by default."""
+        return self
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name})"
 

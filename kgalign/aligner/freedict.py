@@ -1,0 +1,593 @@
+"""Offline bilingual dictionaries (FreeDict, dictd format) for word-by-word glosses of labels.
+
+FreeDict (https://freedict.org, GPL/CC licences per dictionary) publishes bilingual
+dictionaries in the dictd format of RFC 2229: ``freedict-deu-eng.index`` (one line per
+headword: ``headword<TAB>offset<TAB>length``, offset and length in dictd's base64 digits
+``A-Za-z0-9+/``) and ``freedict-deu-eng.dict.dz`` (the entries, dictzip-compressed: gzip
+with a random-access table of independently deflated chunks in the ``RA`` extra field, so a
+plain gzip file works too). Debian ships them as ``dict-freedict-XXX-YYY`` packages; ``make
+install`` extracts the ones kgalign uses into ``<venv>/share/dictd``.
+
+Dictionaries are searched, first hit wins, in ``$KGALIGN_FREEDICT`` (a folder),
+``$KGALIGN_HOME/freedict``, ``<sys.prefix>/share/dictd`` and ``/usr/share/dictd``.
+
+:func:`glossary` builds, per language, a :class:`Glossary` from what is found, best first:
+
+1. ``X-eng`` read forward (German, Arabic, French, ... -> English);
+2. ``eng-X`` reversed (English headwords of entries that translate into the X word);
+3. pivots ``X-P`` reversed then ``P-eng`` forward (:data:`PIVOTS`: Russian through German,
+   as FreeDict has no ``rus-eng`` and ``eng-rus`` holds 1,700 words).
+
+Each entry is reduced to at most two short English glosses (:func:`clean_gloss`: grammar
+tags ``<n>``, domain labels ``[fin.]``, parentheses, ``sth.``/``sb.``, a leading ``to``/
+``a``/``the`` dropped; a German plural entry only when the word has no other). Words are
+looked up after a per-language normalisation (:mod:`kgalign.aligner.wordforms`).
+Parsing ``deu-eng`` (383k headwords) takes about 1.5 s and is done once per process;
+entries are decompressed on demand (chunks of 58 kB), so the 100 MB text is never held.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import re
+import struct
+import sys
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+__all__ = [
+    "DictdFile",
+    "Glossary",
+    "search_dirs",
+    "find_dictionary",
+    "glossary",
+    "clean_gloss",
+    "iso3",
+    "PIVOTS",
+    "package_name",
+    "gloss_text",
+    "dictionaries_key",
+]
+
+log = logging.getLogger(__name__)
+
+ENV = "KGALIGN_FREEDICT"
+_B64 = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
+
+#: ISO 639-1 -> ISO 639-3 codes of the languages FreeDict has dictionaries for (FreeDict names
+#: its files by ISO 639-3)
+_ISO3 = {
+    "af": "afr", "ar": "ara", "bg": "bul", "br": "bre", "ca": "cat", "cs": "ces", "cy": "cym",
+    "da": "dan", "de": "deu", "el": "ell", "en": "eng", "eo": "epo", "es": "spa", "fi": "fin",
+    "fr": "fra", "ga": "gle", "gd": "gla", "he": "heb", "hi": "hin", "hr": "hrv", "hu": "hun",
+    "is": "isl", "it": "ita", "ja": "jpn", "ku": "kur", "la": "lat", "lt": "lit", "nl": "nld",
+    "no": "nor", "nb": "nob", "pl": "pol", "pt": "por", "ro": "ron", "ru": "rus", "sk": "slk",
+    "sl": "slv", "sr": "srp", "sv": "swe", "sw": "swh", "tr": "tur", "uk": "ukr", "zh": "zho",
+}  # fmt: skip
+
+#: Pivot languages per language without a usable ``X-eng``: ``X-P`` is reversed and followed by
+#: ``P-eng`` (Russian: ``deu-rus`` 22k headwords, with ``deu-eng`` 383k).
+PIVOTS: dict[str, tuple[str, ...]] = {"rus": ("deu",)}
+#: Languages whose ``eng-X`` is reversed even when ``X-eng`` exists (measured to add words);
+#: elsewhere ``eng-X`` is read only without ``X-eng`` (reversing ``eng-deu`` takes a minute and
+#: adds sentence-long noise).
+REVERSE_TOO: frozenset = frozenset({"ara"})
+
+
+def iso3(lang: str | None) -> str | None:
+    """ISO 639-3 code of ``lang`` (``"de"``, ``"de-AT"``, ``"deu"``), or None when unknown."""
+    if not lang:
+        return None
+    p = lang.split("-")[0].split("_")[0].lower()
+    if len(p) == 3:
+        return p
+    return _ISO3.get(p)
+
+
+def package_name(src: str, tgt: str) -> str:
+    """The Debian package that ships ``freedict-{src}-{tgt}``."""
+    return f"dict-freedict-{src}-{tgt}"
+
+
+def search_dirs() -> list[Path]:
+    """Folders searched for ``freedict-*.index``, in order (see the module docstring)."""
+    from kgalign.home import kgalign_home
+
+    dirs = []
+    env = os.environ.get(ENV, "").strip()
+    if env:
+        dirs.append(Path(env).expanduser())
+    dirs += [kgalign_home() / "freedict", Path(sys.prefix) / "share" / "dictd", Path("/usr/share/dictd")]
+    return dirs
+
+
+def find_dictionary(src: str, tgt: str) -> Path | None:
+    """Path of ``freedict-{src}-{tgt}.index`` whose ``.dict.dz`` (or ``.dict``) exists, or None."""
+    for d in search_dirs():
+        idx = d / f"freedict-{src}-{tgt}.index"
+        if idx.is_file() and (idx.with_suffix(".dict.dz").is_file() or idx.with_suffix(".dict").is_file()):
+            return idx
+    return None
+
+
+def dictionaries_key(lang: str | None, target: str = "eng") -> str:
+    """Names and sizes of the dictionaries :func:`glossary` would read for ``lang`` (for cache
+    keys: other dictionaries, other glosses)."""
+    src = iso3(lang) or ""
+    pairs = [(src, target), (target, src)] + [x for p in PIVOTS.get(src, ()) for x in ((p, src), (p, target))]
+    parts = []
+    for a, b in pairs:
+        idx = find_dictionary(a, b)
+        if idx is not None:
+            parts.append(f"{idx.name}={idx.stat().st_size}")
+    return ",".join(parts) or "none"
+
+
+def _b64(s: str) -> int:
+    n = 0
+    for c in s:
+        n = n * 64 + _B64[c]
+    return n
+
+
+class _DictZip:
+    """Random access to a dictzip file (gzip with the ``RA`` extra field); a plain gzip or
+    uncompressed file is read whole."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._whole: bytes | None = None
+        self._chunks: list[tuple[int, int]] = []  # (file offset, compressed size)
+        self._chlen = 0
+        self._cache: dict[int, bytes] = {}
+        if path.suffix != ".dz":
+            self._whole = path.read_bytes()
+            return
+        with open(path, "rb") as f:
+            head = f.read(10)
+            if len(head) < 10 or head[:2] != b"\x1f\x8b":
+                raise ValueError(f"{path} is not gzip")
+            flags = head[3]
+            ra = None
+            if flags & 4:  # FEXTRA
+                (xlen,) = struct.unpack("<H", f.read(2))
+                extra = f.read(xlen)
+                i = 0
+                while i + 4 <= len(extra):
+                    si, (ln,) = extra[i : i + 2], struct.unpack("<H", extra[i + 2 : i + 4])
+                    if si == b"RA":
+                        ra = extra[i + 4 : i + 4 + ln]
+                    i += 4 + ln
+            if flags & 8:  # FNAME
+                while f.read(1) not in (b"\x00", b""):
+                    pass
+            if flags & 16:  # FCOMMENT
+                while f.read(1) not in (b"\x00", b""):
+                    pass
+            if flags & 2:  # FHCRC
+                f.read(2)
+            start = f.tell()
+        if ra is None or len(ra) < 6:
+            with gzip.open(path, "rb") as g:
+                self._whole = g.read()
+            return
+        _ver, self._chlen, chcnt = struct.unpack("<HHH", ra[:6])
+        sizes = struct.unpack(f"<{chcnt}H", ra[6 : 6 + 2 * chcnt])
+        pos = start
+        for s in sizes:
+            self._chunks.append((pos, s))
+            pos += s
+
+    def _chunk(self, k: int) -> bytes:
+        got = self._cache.get(k)
+        if got is None:
+            off, size = self._chunks[k]
+            with open(self.path, "rb") as f:
+                f.seek(off)
+                got = zlib.decompressobj(-15).decompress(f.read(size))
+            if len(self._cache) > 256:
+                self._cache.clear()
+            self._cache[k] = got
+        return got
+
+    def read(self, offset: int, length: int) -> bytes:
+        if self._whole is not None:
+            return self._whole[offset : offset + length]
+        out = bytearray()
+        k, skip = divmod(offset, self._chlen)
+        while len(out) < length and k < len(self._chunks):
+            c = self._chunk(k)
+            out += c[skip : skip + length - len(out)]
+            k, skip = k + 1, 0
+        return bytes(out)
+
+
+class DictdFile:
+    """One dictd dictionary: its index in memory, entries read on demand.
+
+    Parameters
+    ----------
+    index : str or os.PathLike
+        ``freedict-X-Y.index``; the entries are in ``freedict-X-Y.dict.dz`` (or ``.dict``) next
+        to it.
+
+    Attributes
+    ----------
+    name : str
+        ``freedict-X-Y``.
+    index : dict of str to list of (int, int)
+        Lower-cased headword -> ``(offset, length)`` of its entries, in file order.
+
+    Raises
+    ------
+    kgalign.errors.InputError
+        An index line that is not ``headword<TAB>offset<TAB>length`` (file and line named).
+    """
+
+    def __init__(self, index):
+        from kgalign.errors import InputError
+
+        self.path = Path(index)
+        self.name = self.path.name[: -len(".index")]
+        data = self.path.with_suffix(".dict.dz")
+        if not data.is_file():
+            data = self.path.with_suffix(".dict")
+        self._data = _DictZip(data)
+        self.index: dict[str, list[tuple[int, int]]] = {}
+        text = self.path.read_bytes().decode("utf-8", errors="replace")
+        for n, line in enumerate(text.splitlines(), start=1):
+            if not line:
+                continue
+            parts = line.split("\t")
+            try:
+                off, ln = _b64(parts[1]), _b64(parts[2])
+            except (IndexError, KeyError):
+                raise InputError("not a dictd index line (headword, offset, length)", self.path, n) from None
+            head = parts[0].strip().lower()
+            if head and not head.startswith("00database") and not head.startswith("00-database"):
+                self.index.setdefault(head, []).append((off, ln))
+
+    def entries(self, headword: str) -> list[str]:
+        """The entries of ``headword`` (lower-cased), as text, in file order."""
+        return [self._data.read(o, n).decode("utf-8", errors="replace") for o, n in self.index.get(headword, ())]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        """``(headword, entry)`` for every entry."""
+        for h, locs in self.index.items():
+            for o, n in locs:
+                yield h, self._data.read(o, n).decode("utf-8", errors="replace")
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+_TAGS = re.compile(r"<[^<>]*>|\[[^\[\]]*\]|\{[^{}]*\}|\([^()]*\)|/[^/\s][^/]*/")
+_ABBREV = re.compile(r"\b(sth|sb|etw|jdn|jdm|jds|jd|usu|esp|coll|fig|Am|Br|pl|sg)\.(?=\s|,|$)", re.I)
+_ABBR_WORD = re.compile(r"(?<![\w.])[\w-]+\.(?=\s|$)")  # "art.", "chm." glued after a gloss
+_LEAD = re.compile(r"^(to|a|an|the)\s+", re.I)
+_NUM = re.compile(r"^\s*\d+\.\s*|\s+\d+\.\s*$")
+_SPACES = re.compile(r"\s+")
+
+
+def clean_gloss(text: str, *, max_words: int = 4) -> list[str]:
+    """Short glosses from one translation line of an entry (comma/semicolon alternatives).
+
+    Grammar tags (``<n>``), labels (``[fin.]``), references (``{...}``), parentheses, IPA
+    (``/.../``), ``sth.``/``sb.``/``etw.`` and a leading ``to``/``a``/``an``/``the`` are
+    dropped; alternatives longer than ``max_words`` words (descriptions) are left out.
+    """
+    out = []
+    text = _NUM.sub("", text)
+    text = _TAGS.sub(" ", _TAGS.sub(" ", text))  # twice: tags inside parentheses
+    for alt in re.split(r"[,;]", text):
+        a = _ABBREV.sub(" ", alt)
+        a = _ABBR_WORD.sub(" ", a) if len(a.split()) > 1 else a
+        a = _SPACES.sub(" ", a).strip(" .:-'\"!?")
+        a = _LEAD.sub("", a)
+        if a and len(a.split()) <= max_words and a not in out and not a.lower().startswith(("see", "note")):
+            out.append(a)
+    return out
+
+
+def _translation_lines(entry: str) -> list[tuple[str, bool]]:
+    """The translation lines of one dictd entry and whether the entry is a plural form.
+
+    The first line is the headword (with IPA and grammar ``<...>``); translations are the next
+    line and every line numbered ``N. ...`` (Wiktionary-derived dictionaries); indented lines
+    (Ding's notes, examples, synonyms) and other lines (definitions in the source language) are
+    not translations.
+    """
+    lines = entry.split("\n")
+    if len(lines) < 2:
+        return []
+    plural = bool(re.search(r"<[^>]*\bpl\b[^>]*>", lines[0]))
+    out = []
+    for k, line in enumerate(lines[1:]):
+        if k == 0 or re.match(r"^\d+\.\s+\S", line):
+            if line.strip() and not line.startswith(("  ", "\t")):  # Ding: " [fin.] gloss" is one
+                out.append((line, plural))
+    return out
+
+
+def forward(d: DictdFile, headword: str, *, senses: int = 2, case: str | None = None) -> list[str]:
+    """At most ``senses`` glosses of ``headword`` read forward in ``d``.
+
+    Entries whose headword is another word (an idiom filed under it) are skipped. A word with
+    several entries (Ding, the source of ``deu-eng``, has one entry per sense, in no order of
+    use) gets the alternatives of all its entries ranked by support: how many entries use the
+    words of the alternative (``haben``: "have" is in two senses, "experience" in one), then
+    those of entries without a domain label, then the shorter, then file order. Entries of a
+    plural form count only when there is no other;
+    given ``case`` (the word as written), only entries whose headword is written the same way
+    when there are any (German ``Sein`` "existence" is not ``sein`` "be")."""
+    singular: list[list[str]] = []
+    plural: list[list[str]] = []
+    labelled: set[str] = set()
+    entries = [e for e in d.entries(headword) if _head_of(e) == headword]
+    if case is not None:
+        same = [e for e in entries if _head_of(e, lower=False) == case]
+        entries = same or entries
+    for entry in entries:
+        for line, is_pl in _translation_lines(entry)[:1]:
+            gl = clean_gloss(line)
+            if gl:
+                (plural if is_pl else singular).append(gl)
+                if line.lstrip().startswith("["):  # a domain label ([math.], [zool.]): a special sense
+                    labelled.update(gl)
+    alts = singular or plural
+    support: dict[str, int] = {}
+    for gl in alts:
+        for w in {w.lower() for a in gl for w in a.split()}:
+            support[w] = support.get(w, 0) + 1
+    cands = list(dict.fromkeys(a for gl in alts for a in gl))
+
+    def score(k: int):
+        words = cands[k].lower().split()
+        return (-max(support.get(w, 0) for w in words), cands[k] in labelled, len(words), k)
+
+    ranked = sorted(range(len(cands)), key=score)
+    return [cands[k] for k in ranked[:senses]]
+
+
+def _head_of(entry: str, lower: bool = True) -> str:
+    head = _TAGS.sub(" ", entry.split("\n", 1)[0])
+    head = _SPACES.sub(" ", head).strip(" .…")
+    return head.lower() if lower else head
+
+
+def reverse(d: DictdFile) -> dict[str, list[str]]:
+    """Reverse ``d`` (``eng-X`` or ``P-X``): X word (lower-cased, cleaned) -> headwords whose
+    entries translate into it; headwords that give it as their first translation first."""
+    first: dict[str, list[str]] = {}
+    other: dict[str, list[str]] = {}
+    for head, entry in d:
+        lines = _translation_lines(entry)
+        if not lines:
+            continue
+        name = head
+        for k, (line, _) in enumerate(lines[:2]):
+            for j, g in enumerate(clean_gloss(line)):
+                tgt = first if k == 0 and j == 0 else other
+                lst = tgt.setdefault(g.lower(), [])
+                if name not in lst:
+                    lst.append(name)
+    out = first
+    for word, heads in other.items():
+        known = out.setdefault(word, [])
+        known.extend(x for x in heads if x not in known)
+    return out
+
+
+@dataclass(eq=False)
+class Glossary:
+    """Word -> short English glosses for one language, from one or more FreeDict dictionaries.
+
+    Attributes
+    ----------
+    lang : str
+        ISO 639-3 code.
+    sources : list of str
+        Dictionaries used (``freedict-deu-eng``, ``freedict-eng-rus (reversed)``, ...).
+    key : callable
+        Normalises a headword or a word form before matching (Arabic: no short vowels,
+        :func:`kgalign.aligner.wordforms.arabic_key`; else lower-casing).
+    """
+
+    lang: str
+    sources: list = field(default_factory=list)
+    key: Callable[[str], str] = str.lower
+    _forward: list = field(default_factory=list)  # (DictdFile, {key: index headword} or None)
+    _tables: list = field(default_factory=list)  # {key: glosses} (reversed / pivoted)
+    _memo: dict = field(default_factory=dict)
+
+    def add_forward(self, d: DictdFile) -> None:
+        keys: dict[str, str] | None = None
+        if self.key is not str.lower:
+            keys = {}
+            for h in d.index:
+                keys.setdefault(self.key(h), h)
+        self._forward.append((d, keys))
+
+    def add_table(self, table: dict[str, list[str]]) -> None:
+        if self.key is not str.lower:
+            t: dict[str, list[str]] = {}
+            for k, v in table.items():
+                t.setdefault(self.key(k), v)
+            table = t
+        self._tables.append(table)
+
+    def __contains__(self, word: str) -> bool:
+        w = self.key(word)
+        return any(w in (keys if keys is not None else d.index) for d, keys in self._forward) or any(
+            w in t for t in self._tables
+        )
+
+    def lookup(self, word: str) -> tuple[str, ...]:
+        """At most two English glosses of ``word`` (one form, matched after :attr:`key`, senses
+        of a headword written as ``word`` first); () if absent."""
+        got = self._memo.get(word)
+        if got is not None:
+            return got
+        w = self.key(word)
+        out: tuple[str, ...] = ()
+        for d, keys in self._forward:
+            h = keys.get(w) if keys is not None else w
+            g = forward(d, h, case=word) if h is not None and h in d.index else []
+            if g:
+                out = tuple(g)
+                break
+        if not out:
+            for t in self._tables:
+                g = t.get(w)
+                if g:
+                    out = tuple(g[:2])
+                    break
+        self._memo[word] = out
+        return out
+
+
+def _pivot(rev: dict[str, list[str]], fwd: DictdFile) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for w, mids in rev.items():
+        gl: list[str] = []
+        for m in mids[:2]:
+            for g in forward(fwd, m.lower(), senses=1):
+                if g not in gl:
+                    gl.append(g)
+        if gl:
+            out[w] = gl
+    return out
+
+
+@cache
+def glossary(lang: str | None, target: str = "eng") -> Glossary | None:
+    """The :class:`Glossary` of ``lang`` into ``target`` from the dictionaries found, or None
+    (after one warning naming the missing Debian packages) when there is none.
+
+    Cached per process; call ``glossary.cache_clear()`` after changing ``$KGALIGN_FREEDICT``.
+    """
+    import time
+
+    src = iso3(lang)
+    if src is None or src == target:
+        return None
+    t0 = time.perf_counter()
+    from kgalign.aligner.wordforms import arabic_key
+
+    g = Glossary(src, key=arabic_key if src == "ara" else str.lower)
+    fwd = find_dictionary(src, target)
+    if fwd is not None:
+        g.add_forward(DictdFile(fwd))
+        g.sources.append(f"freedict-{src}-{target}")
+    rev = find_dictionary(target, src)
+    if rev is not None and (fwd is None or src in REVERSE_TOO):
+        g.add_table(reverse(DictdFile(rev)))
+        g.sources.append(f"freedict-{target}-{src} (reversed)")
+    for p in PIVOTS.get(src, ()):
+        a, b = find_dictionary(p, src), find_dictionary(p, target)
+        if a is not None and b is not None:
+            g.add_table(_pivot(reverse(DictdFile(a)), DictdFile(b)))
+            g.sources.append(f"freedict-{p}-{src} (reversed) + freedict-{p}-{target}")
+    if not g.sources:
+        want = [package_name(src, target), package_name(target, src)] + [
+            package_name(x, y) for p in PIVOTS.get(src, ()) for x, y in ((p, src), (p, target))
+        ]
+        log.warning(
+            "no FreeDict dictionary for %s found in %s: vocabulary labels are transliterated, not glossed "
+            "(install one of the Debian packages %s, e.g. `apt-get download` + `dpkg-deb -x` into %s)",
+            lang,
+            ", ".join(str(d) for d in search_dirs()),
+            ", ".join(want),
+            Path(sys.prefix) / "share" / "dictd",
+        )
+        return None
+    log.info("FreeDict glossary for %s: %s (%.1f s)", lang, ", ".join(g.sources), time.perf_counter() - t0)
+    return g
+
+
+class _Glossed:
+    """Words that have a gloss in ``g`` (a headword whose entries give none is not a word)."""
+
+    def __init__(self, g: Glossary):
+        self.g = g
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and word in self.g and bool(self.g.lookup(word))
+
+
+_CAMEL = re.compile(r"(?<=[^\W\d_])(?=[A-ZÄÖÜ][a-zäöüß])|(?<=[a-zäöüß])(?=[A-ZÄÖÜ])")
+_TOKEN = re.compile(r"[^\W\d_]+|\d+")
+_MAX_PHRASE = 3  # longest multi-word headword tried, in words
+
+
+def gloss_text(
+    text: str,
+    g: Glossary,
+    *,
+    fallback: Callable[[str], str] = lambda w: w,
+    used: set | None = None,
+) -> tuple[str, int]:
+    """Gloss a label word by word into English.
+
+    Multi-word headwords are matched first (longest, up to three words: ``ورشة عمل``
+    "workshop"); then each word through the normaliser of its language
+    (:func:`kgalign.aligner.wordforms.forms`), first gloss kept; German words not found are
+    split into compounds (:func:`kgalign.aligner.wordforms.split_compound`); articles
+    (:data:`kgalign.aligner.wordforms.STOPWORDS`) are dropped; any other word goes through
+    ``fallback`` (transliteration). camelCase and ``_`` split IRI local names.
+
+    Parameters
+    ----------
+    text : str
+        One label.
+    g : Glossary
+    fallback : callable
+        Word -> text for words without a gloss.
+    used : set, optional
+        Receives ``g.sources``' short names when a gloss was used.
+
+    Returns
+    -------
+    (str, int)
+        The glossed label (words joined by single spaces) and how many of its words were found.
+    """
+    from kgalign.aligner.wordforms import STOPWORDS, forms, split_compound
+
+    words = _TOKEN.findall(_CAMEL.sub(" ", text))
+    stop = STOPWORDS.get(g.lang, frozenset())
+    norm = forms(g.lang, next((k for k, v in _ISO3.items() if v == g.lang), None))
+    out: list[str] = []
+    found = 0
+    i, n = 0, len(words)
+    while i < n:
+        for size in range(min(_MAX_PHRASE, n - i), 1, -1):
+            gl = g.lookup(" ".join(words[i : i + size]))
+            if gl:
+                out.append(gl[0])
+                found += size
+                i += size
+                break
+        else:
+            w = words[i]
+            i += 1
+            if w.lower() in stop:
+                continue
+            gl = next((x for f in norm(w) for x in [g.lookup(f)] if x), ())
+            if gl:
+                out.append(gl[0])
+                found += 1
+                continue
+            parts = split_compound(w, _Glossed(g)) if g.lang == "deu" and len(w) >= 2 * 3 else None
+            if parts:
+                out.extend(g.lookup(p)[0] for p in parts)
+                found += 1
+                continue
+            out.append(fallback(w))
+    if found and used is not None:
+        used.update(re.findall(r"freedict-[a-z]+-[a-z]+", " ".join(g.sources)))
+    return " ".join(out), found
