@@ -229,6 +229,14 @@ def test_pipeline_uses_structure_for_ontologies_and_not_for_instance_graphs(tmp_
     assert pairs(shuffled, a, b, pres.perm1, pres.perm2) == pairs(on, a, b)
     # per-kind counts follow the new matching
     assert sum(v["pairs"] for v in on.info["kinds"].values()) == len(on.rows)
+    # abstention on the re-ranked score: pairs below schema.min_score are withdrawn and counted
+    assert on.info["schema"]["withdrawn"] == 0 and np.all(on.scores >= 0.35)
+    strict = align(a, b, encoder=hash_encoder, show_progress=False, translator="identity", schema={"min_score": 0.8})
+    kept = on.scores >= 0.8
+    assert strict.info["schema"]["withdrawn"] == int((~kept).sum()) > 0
+    assert len(strict.rows) == int(kept.sum()) and pairs(strict, a, b) <= pairs(on, a, b)
+    keep_all = align(a, b, encoder=hash_encoder, show_progress=False, translator="identity", schema={"min_score": None})
+    assert "withdrawn" not in keep_all.info["schema"] and len(keep_all.rows) == len(on.rows)
 
     # an instance graph (individuals only, no schema triples) is not touched
     g1 = KnowledgeGraph(entities=["x", "y"], labels=[[("en", "x", 0)], [("en", "y", 0)]], kinds=[INDIVIDUAL] * 2)

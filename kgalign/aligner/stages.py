@@ -429,7 +429,11 @@ def refine_schema(result, config: AlignConfig, timer=None):
     Runs when ``config.schema.enabled``, both graphs hold schema triples, a vocabulary kind
     (not only individuals) is aligned, the similarity is dense and neither side has more than
     ``config.schema.max_entities`` entities; otherwise ``result`` is returned unchanged (the
-    reason in ``result.info["schema"]``). Cells between two kinds are never assigned.
+    reason in ``result.info["schema"]``). Cells between two kinds are never assigned. Pairs of
+    vocabulary (not individuals) whose re-ranked score is below ``config.schema.min_score``
+    are withdrawn (counted in ``info["schema"]["withdrawn"]``): between two different
+    ontologies most entities have no counterpart, and the score (a similarity in [-1, 1],
+    lifted where the structure agrees) is the evidence.
 
     Parameters
     ----------
@@ -499,6 +503,12 @@ def refine_schema(result, config: AlignConfig, timer=None):
     scores = pair_scores(S, r, c)
     info["schema"] = {"used": True, **sinfo}
     keep = select(config, kg1, kg2, src, tgt, r, c, scores, info)
+    if sc.min_score is not None:  # vocabulary: abstain where the evidence is weak
+        from kgalign.kg import INDIVIDUAL
+
+        weak = keep & (scores < sc.min_score) & (kg1.kinds[src[r]] != INDIVIDUAL)
+        keep &= ~weak
+        info["schema"]["withdrawn"] = int(weak.sum())
     kr, kc, ks = r[keep], c[keep], scores[keep]
     if isinstance(info.get("kinds"), dict):  # per-kind pair counts of the new matching
         from kgalign.kg import KINDS
