@@ -321,6 +321,13 @@ def _summary(res, pair, output, timer, total: float) -> None:
             "kinds: "
             + "; ".join(f"{k} {v['sources']} x {v['targets']} -> {v['pairs']} pairs" for k, v in by_kind.items())
         )
+    sch = (res.info or {}).get("schema") if isinstance(res.info, dict) else None
+    if sch and sch.get("used"):
+        click.echo(
+            f"schema structure: agreement {sch['agreement']:.2f} (1: the same structure), "
+            f"{sch['changed']} pairs changed by it, {sch.get('withdrawn', 0)} vocabulary pairs withdrawn "
+            f"below schema.min_score {res.config.schema.min_score}"
+        )
     ch = res.choices or {}
     if ch:
         langs = "/".join(
