@@ -342,7 +342,7 @@ class SchemaConfig(Section):
     neighbours: float = setting(1.0, weight, "weight of the matched-neighbour agreement")
     iterations: int = setting(5, count, "at most this many re-solves with the updated matching")
     rounds: int = setting(8, positive, "at most this many colour-refinement rounds")
-    max_entities: int = setting(20_000, positive, "skip (logged) when sources or targets exceed this")
+    max_entities: int = setting(10_000, positive, "skip (logged) when sources or targets exceed this")
     min_score: float | None = setting(
         0.35, finite_or_none, "withdraw vocabulary pairs whose re-ranked score is below this (null: keep all)"
     )
