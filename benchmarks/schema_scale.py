@@ -70,7 +70,7 @@ def main() -> None:
         r0, c0 = match(sim, cfg)
         t0 = time.perf_counter()
         S, (r, c), info = schema.refine_alignment(
-            a, b, sim, np.arange(n), np.arange(n), (r0, c0), lambda S: match(S, cfg), forbidden=forbidden
+            a, b, sim, np.arange(n), np.arange(n), (r0, c0), lambda S, cfg=cfg: match(S, cfg), forbidden=forbidden
         )
         secs = time.perf_counter() - t0
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
