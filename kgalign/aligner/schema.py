@@ -32,7 +32,8 @@ matching that is mostly wrong would only add noise). Entities that refinement ca
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -83,7 +84,7 @@ def has_schema(kg) -> bool:
     return any(kg.relations[int(r)] in SCHEMA_PREDICATES for r in used)
 
 
-def typed_adjacency(kg) -> dict[tuple[str, str], object]:
+def typed_adjacency(kg) -> dict[tuple[str, str], Any]:
     """One 0/1 adjacency matrix per relation and direction.
 
     Parameters
@@ -100,7 +101,7 @@ def typed_adjacency(kg) -> dict[tuple[str, str], object]:
 
     n = kg.n_entities
     tr = np.asarray(kg.triples, dtype=np.int64).reshape(-1, 3)
-    out: dict[tuple[str, str], object] = {}
+    out: dict[tuple[str, str], Any] = {}
     for r in np.unique(tr[:, 1]).tolist():
         sel = tr[tr[:, 1] == r]
         h, t = sel[:, 0], sel[:, 2]
@@ -369,7 +370,7 @@ def refine_alignment(
     return S.astype(np.float32), (r, c), info
 
 
-def schema_kinds(kinds: Sequence[int]) -> bool:
+def schema_kinds(kinds: Iterable[int]) -> bool:
     """Whether any of ``kinds`` is vocabulary (not only individuals)."""
     from kgalign.kg import INDIVIDUAL
 
