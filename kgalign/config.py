@@ -303,6 +303,12 @@ class SimilarityConfig(Section):
     original_names: float = setting(0.0, weight, "weight of original-script names (multilingual encoder only)")
     strings: float = setting(1.0, weight, "weight of the character n-gram TF-IDF cosine")
     string_ngrams: tuple = setting((1, 3), ngram_range, "smallest and largest character n-gram")
+    readings: bool = setting(
+        True,
+        boolean,
+        "string view: also read the Han-script names of a side translated by the romanize fallback "
+        "in the other CJK language (zh: Japanese, ja: Chinese) and keep the best cosine",
+    )
     structure: tuple = setting((1.0, 1.0), weights, "weights of the 1-hop, 2-hop, ... propagated name features")
     relation_weighting: str = setting("none", one_of("none", "irf"), "none | irf (inverse relation frequency)")
     attributes: float = setting(0.5, weight, "weight of the attribute-literal cosine (if both graphs have any)")

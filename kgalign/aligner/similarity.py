@@ -187,6 +187,8 @@ def compute_similarity(
     return_info: bool = False,
     encoder=None,
     return_scorer: bool = False,
+    readings1=None,
+    readings2=None,
 ):
     """Fused multi-view similarity of the entities to match.
 
@@ -215,6 +217,11 @@ def compute_similarity(
         Also return a :class:`kgalign.aligner.scorer.PairScorer` that scores any pair the
         way the candidate pairs were scored (sparse mode; ``None`` in dense mode), last in the
         returned tuple.
+    readings1, readings2 : sequence of list of str, optional
+        Other readings of the names of all entities of each graph (each a list of length n1 /
+        n2, ``""`` where a name has none; :func:`kgalign.aligner.readings.han_readings`). The
+        string view then takes, per pair, the best cosine over every reading of the one name
+        against every reading of the other (``names1`` / ``names2`` included).
 
     Returns
     -------
@@ -319,18 +326,32 @@ def compute_similarity(
 
     if sim_cfg.strings > 0:
         with stage("similarity.strings"):
-            X1, X2 = ngram_vectors(
-                [names1[i] for i in sources], [names2[j] for j in targets], ngram_range=sim_cfg.string_ngrams
-            )
+            alts1 = [names1, *(readings1 or ())]
+            alts2 = [names2, *(readings2 or ())]
+            vecs = [
+                ngram_vectors([a[i] for i in sources], [b[j] for j in targets], ngram_range=sim_cfg.string_ngrams)
+                for a in alts1
+                for b in alts2
+            ]
             if sparse:
-                from kgalign.aligner.views.strings import pair_dot
+                from kgalign.aligner.views.strings import max_pair_dot
 
-                S.data += np.float32(sim_cfg.strings) * pair_dot(X1, X2, pr, pc)
+                S.data += np.float32(sim_cfg.strings) * max_pair_dot(vecs, pr, pc)
                 if scorer is not None:
-                    scorer.terms.append((float(sim_cfg.strings), X1, X2))
+                    if len(vecs) == 1:
+                        scorer.terms.append((float(sim_cfg.strings), *vecs[0]))
+                    else:
+                        scorer.max_terms.append((float(sim_cfg.strings), vecs))
+            elif len(vecs) == 1:
+                sparse_cosine_into(S, *vecs[0], sim_cfg.strings)
             else:
-                sparse_cosine_into(S, X1, X2, sim_cfg.strings)
+                from kgalign.aligner.views.strings import max_cosine_into
+
+                max_cosine_into(S, vecs, sim_cfg.strings)
+            del vecs
             info["views"].append("strings")
+            if len(alts1) + len(alts2) > 2:
+                info["readings"] = [len(alts1) - 1, len(alts2) - 1]
             total += sim_cfg.strings
 
     if sim_cfg.attributes > 0 and has_attributes(kg1) and has_attributes(kg2):
