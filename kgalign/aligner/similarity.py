@@ -173,6 +173,48 @@ def name_structure_features(kg, emb, sim_cfg: SimilarityConfig, orig=None, unnam
     return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
 
 
+def _transliteration_view(S, kg1, kg2, names1, names2, sources, targets, config, romanized, sparse, scorer, stage):
+    """Add the learned transliteration view to ``S`` (in place) on the candidate pairs; returns
+    its weight, or 0 when it does not run (no romanized non-Latin side, no confident pair)."""
+    from kgalign.aligner.languages import main_language
+    from kgalign.aligner.selftrain import confident_pairs, confident_pairs_sparse
+    from kgalign.aligner.views.strings import pair_dot
+    from kgalign.aligner.views.transliteration import is_non_latin, transliteration_vectors
+
+    sim_cfg = config.similarity
+    side = None
+    for k, (kg, lang) in enumerate(((kg1, config.lang1), (kg2, config.lang2))):
+        if romanized[k] and side is None:
+            labels = kg.names(lang or main_language(kg))
+            if is_non_latin([labels[i] for i in (sources if k == 0 else targets)]):
+                side = (k, labels)
+    if side is None:
+        return 0.0
+    with stage("similarity.transliteration"):
+        rows, cols = confident_pairs_sparse(S, config.selftrain.margin) if sparse else confident_pairs(S, config.selftrain.margin)
+        if len(rows) == 0:
+            return 0.0
+        k, labels = side
+        if k == 0:
+            P, Q = transliteration_vectors([labels[i] for i in sources], [names2[j] for j in targets], rows, cols)
+        else:  # the second side's labels are the source units: learn targets -> sources, score transposed
+            Q, P = transliteration_vectors([labels[j] for j in targets], [names1[i] for i in sources], cols, rows)
+        w = float(sim_cfg.transliteration)
+        if sparse:
+            pr = np.repeat(np.arange(S.shape[0], dtype=np.int64), np.diff(S.indptr))
+            S.data += np.float32(w) * pair_dot(P, Q, pr, S.indices.astype(np.int64))
+            if scorer is not None:
+                scorer.terms.append((w, P, Q))
+        else:  # dense: the view is evaluated on the candidate pairs of the views so far
+            from kgalign.matching.candidates import topk_both_matrix
+
+            C = topk_both_matrix(S, sim_cfg.topk)
+            pr = np.repeat(np.arange(S.shape[0], dtype=np.int64), np.diff(C.indptr))
+            pc = C.indices.astype(np.int64)
+            S[pr, pc] += np.float32(w) * pair_dot(P, Q, pr, pc)
+    return w
+
+
 def compute_similarity(
     kg1,
     kg2,
@@ -189,6 +231,7 @@ def compute_similarity(
     return_scorer: bool = False,
     readings1=None,
     readings2=None,
+    romanized=(False, False),
 ):
     """Fused multi-view similarity of the entities to match.
 
@@ -222,6 +265,12 @@ def compute_similarity(
         n2, ``""`` where a name has none; :func:`kgalign.aligner.readings.han_readings`). The
         string view then takes, per pair, the best cosine over every reading of the one name
         against every reading of the other (``names1`` / ``names2`` included).
+    romanized : (bool, bool)
+        Which side's names the romanize fallback wrote (not a translation). With
+        ``similarity.transliteration > 0`` and a romanized side whose labels are mostly in
+        a non-Latin script, the learned transliteration view
+        (:mod:`kgalign.aligner.views.transliteration`) runs on that side's labels against
+        the other side's names, from the confident pairs of the views before it.
 
     Returns
     -------
@@ -368,6 +417,12 @@ def compute_similarity(
                 attribute_similarity(S, kg1, kg2, sources, targets, sim_cfg.attributes)
             info["views"].append("attributes")
             total += sim_cfg.attributes
+
+    if sim_cfg.transliteration > 0:
+        w = _transliteration_view(S, kg1, kg2, names1, names2, sources, targets, config, romanized, sparse, scorer, stage)
+        if w:
+            info["views"].append("transliteration")
+            total += w
 
     if sim_cfg.csls > 0:
         if sparse:

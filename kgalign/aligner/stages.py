@@ -312,6 +312,7 @@ def similarity(run: Run, kg1, kg2, emb1, emb2, names1, names2, sources, targets,
         return_scorer=run.config.matching.residual_cells > 0,
         readings1=readings[0],
         readings2=readings[1],
+        romanized=tuple(getattr(tr, "kind", "") == "romanize" for tr in (run.translator1, run.translator2)),
     )
     return got if len(got) == 3 else (*got, None)
 
