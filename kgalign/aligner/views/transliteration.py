@@ -78,7 +78,7 @@ def _units(texts1: Sequence[str], texts2: Sequence[str], source_ngrams=(1, 2), t
     return out[0], out[1]
 
 
-def learn_associations(U1, U2, rows, cols, min_count: int = 2):
+def learn_associations(U1, U2, rows, cols, min_count: int = 2, top: int = 32):
     """Positive PMI of source units and target n-grams over anchor pairs.
 
     Parameters
@@ -91,6 +91,10 @@ def learn_associations(U1, U2, rows, cols, min_count: int = 2):
         The anchor pairs (rows of ``U1``, rows of ``U2``).
     min_count : int
         Associations seen in fewer anchor pairs are dropped.
+    top : int
+        Per source unit, only its ``top`` strongest associations are kept (ties to the smaller
+        n-gram index): a unit spells a few letter sequences, and the projection of a name
+        stays sparse (about ``top`` entries per unit).
 
     Returns
     -------
@@ -115,11 +119,22 @@ def learn_associations(U1, U2, rows, cols, min_count: int = 2):
     r, c, n = C.row[keep], C.col[keep], C.data[keep].astype(np.float64)
     pmi = np.log(n * k / (c1[r] * c2[c]))
     pos = pmi > 0
-    return sp.csr_matrix((pmi[pos].astype(np.float32), (r[pos], c[pos])), shape=(V1, V2))
+    r, c, pmi = r[pos], c[pos], pmi[pos]
+    o = np.lexsort((c, -pmi, r))  # by unit, strongest first, ties to the smaller n-gram
+    r, c, pmi = r[o], c[o], pmi[o]
+    start = np.searchsorted(r, r, side="left")
+    keep = np.arange(len(r)) - start < max(1, int(top))
+    return sp.csr_matrix((pmi[keep].astype(np.float32), (r[keep], c[keep])), shape=(V1, V2))
 
 
 def transliteration_vectors(
-    texts1: Sequence[str], texts2: Sequence[str], rows, cols, min_count: int = 2, source_ngrams=(1, 2)
+    texts1: Sequence[str],
+    texts2: Sequence[str],
+    rows,
+    cols,
+    min_count: int = 2,
+    source_ngrams=(1, 2),
+    top: int = 32,
 ):
     """The learned transliteration view as two unit-norm matrices whose row dot products are its cosines.
 
@@ -131,7 +146,7 @@ def transliteration_vectors(
         Target names (Latin script, accents folded).
     rows, cols : array_like of int, shape (k,)
         Pseudo-anchors: positions in ``texts1`` / ``texts2`` of confidently matched pairs.
-    min_count : int
+    min_count, top : int
         See :func:`learn_associations`.
     source_ngrams : (int, int)
         Character n-gram lengths of the source units.
@@ -147,7 +162,7 @@ def transliteration_vectors(
     from sklearn.preprocessing import normalize
 
     U1, U2 = _units(texts1, texts2, source_ngrams)
-    M = learn_associations(U1, U2, rows, cols, min_count)
+    M = learn_associations(U1, U2, rows, cols, min_count, top)
     df = np.asarray(U2.sum(axis=0)).ravel()
     idf = sp.diags(np.log1p(U2.shape[0] / np.maximum(df, 1.0)).astype(np.float32))
     P = normalize(normalize(U1 @ M) @ idf).astype(np.float32).tocsr()
