@@ -23,12 +23,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-__all__ = ["READINGS", "reading_languages", "han_readings"]
+__all__ = ["READINGS", "reading_languages", "han_readings", "CantoneseReader"]
 
 log = logging.getLogger(__name__)
 
 #: Per language of a graph, the other languages its Han-script names are also read in.
-READINGS: dict[str, tuple[str, ...]] = {"zh": ("ja",), "ja": ("zh",)}
+READINGS: dict[str, tuple[str, ...]] = {"zh": ("ja", "yue"), "ja": ("zh",)}
 
 
 def reading_languages(lang: str | None) -> tuple[str, ...]:
@@ -92,7 +92,9 @@ def han_readings(
     picked = [i for i, t in enumerate(texts) if _needs_reading(t, primary)]
     out: dict[str, list[str]] = {}
     for other in reading_languages(lang):
-        tr = RomanizeTranslator(other)
+        tr = CantoneseReader() if other == "yue" else RomanizeTranslator(other)
+        if other == "yue" and not tr.available():
+            continue
         sub = [texts[i] for i in picked]
         got = (translate(tr, sub) if translate is not None else tr.translate(sub)) if sub else []
         reading = [""] * len(texts)
@@ -101,3 +103,49 @@ def han_readings(
         out[other] = reading
         log.info("%d of %d %s names also read as %s", len(picked), len(texts), primary, other)
     return out
+
+
+class CantoneseReader:
+    """Cantonese readings of Han characters in Hong Kong Government Cantonese Romanisation.
+
+    The romanisation of Hong Kong names and places (梁國雄 ``Leung Kwok-hung``), from the
+    ``cantonese-romanisation`` package (MIT); every listed reading of a character is kept
+    (``gwok kwok``), since the package does not say which one a name uses. Other characters
+    are kept as they are. A translator in the sense of
+    :class:`~kgalign.aligner.translate.Translator` (``translate``, ``cache_key``), so that the
+    pipeline's translation cache keeps its output.
+    """
+
+    name = "cantonese-romanisation"
+    kind = "reading"
+    is_identity = False
+
+    @staticmethod
+    def available() -> bool:
+        """Whether the ``cantonese-romanisation`` package is installed."""
+        import importlib.util
+
+        return importlib.util.find_spec("cantoroman") is not None
+
+    def translate(self, texts: Sequence[str]) -> list[str]:
+        """One reading per text (``""`` for None), whitespace collapsed."""
+        from cantoroman import Cantonese
+
+        from kgalign.aligner.romanize import _is_han
+
+        reader = Cantonese()
+        out = []
+        for t in texts:
+            parts = []
+            for ch in t or "":
+                got = reader.getRoman(ch)[0] if _is_han(ch) else None
+                parts.append(" " + " ".join(got) + " " if got else ch)
+            out.append(" ".join("".join(parts).split()))
+        return out
+
+    @property
+    def cache_key(self) -> str:
+        """``cantonese-romanisation`` and its version."""
+        import importlib.metadata as md
+
+        return f"reading:yue|cantonese-romanisation={md.version('cantonese-romanisation')}"

@@ -173,6 +173,11 @@ def name_structure_features(kg, emb, sim_cfg: SimilarityConfig, orig=None, unnam
     return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
 
 
+#: Rounds of the learned transliteration view: learned from the confident pairs of the other
+#: views, then once more from those of the similarity with the view added.
+_TRANSLITERATION_ROUNDS = 2
+
+
 def _transliteration_view(S, kg1, kg2, names1, names2, sources, targets, config, romanized, sparse, scorer, stage):
     """Add the learned transliteration view to ``S`` (in place) on the candidate pairs; returns
     its weight, or 0 when it does not run (no romanized non-Latin side, no confident pair)."""
@@ -191,28 +196,40 @@ def _transliteration_view(S, kg1, kg2, names1, names2, sources, targets, config,
     if side is None:
         return 0.0
     with stage("similarity.transliteration"):
-        rows, cols = confident_pairs_sparse(S, config.selftrain.margin) if sparse else confident_pairs(S, config.selftrain.margin)
-        if len(rows) == 0:
-            return 0.0
         k, labels = side
-        if k == 0:
-            P, Q = transliteration_vectors([labels[i] for i in sources], [names2[j] for j in targets], rows, cols)
-        else:  # the second side's labels are the source units: learn targets -> sources, score transposed
-            Q, P = transliteration_vectors([labels[j] for j in targets], [names1[i] for i in sources], cols, rows)
-        w = float(sim_cfg.transliteration)
+        w = np.float32(sim_cfg.transliteration)
         if sparse:
             pr = np.repeat(np.arange(S.shape[0], dtype=np.int64), np.diff(S.indptr))
-            S.data += np.float32(w) * pair_dot(P, Q, pr, S.indices.astype(np.int64))
-            if scorer is not None:
-                scorer.terms.append((w, P, Q))
+            pc = S.indices.astype(np.int64)
         else:  # dense: the view is evaluated on the candidate pairs of the views so far
             from kgalign.matching.candidates import topk_both_matrix
 
             C = topk_both_matrix(S, sim_cfg.topk)
             pr = np.repeat(np.arange(S.shape[0], dtype=np.int64), np.diff(C.indptr))
             pc = C.indices.astype(np.int64)
-            S[pr, pc] += np.float32(w) * pair_dot(P, Q, pr, pc)
-    return w
+            del C
+        added = None
+        for _ in range(_TRANSLITERATION_ROUNDS):  # learn, add, learn again from the better pairs
+            conf = confident_pairs_sparse if sparse else confident_pairs
+            rows, cols = conf(S, config.selftrain.margin)
+            if len(rows) == 0:
+                break
+            if k == 0:
+                P, Q = transliteration_vectors([labels[i] for i in sources], [names2[j] for j in targets], rows, cols)
+            else:  # the second side's labels are the source units: learn targets -> sources
+                Q, P = transliteration_vectors([labels[j] for j in targets], [names1[i] for i in sources], cols, rows)
+            v = w * pair_dot(P, Q, pr, pc)
+            delta = v if added is None else v - added
+            if sparse:
+                S.data += delta
+            else:
+                S[pr, pc] += delta
+            added = v
+        if added is None:
+            return 0.0
+        if sparse and scorer is not None:
+            scorer.terms.append((float(w), P, Q))
+    return float(w)
 
 
 def compute_similarity(
