@@ -111,7 +111,7 @@ class CantoneseReader:
     The romanisation of Hong Kong names and places (梁國雄 ``Leung Kwok-hung``), from the
     ``cantonese-romanisation`` package (MIT); every listed reading of a character is kept
     (``gwok kwok``), since the package does not say which one a name uses. Other characters
-    are kept as they are. A translator in the sense of
+    are kept as they are, Han characters without a listed reading dropped. A translator in the sense of
     :class:`~kgalign.aligner.translate.Translator` (``translate``, ``cache_key``), so that the
     pipeline's translation cache keeps its output.
     """
@@ -139,7 +139,7 @@ class CantoneseReader:
             parts = []
             for ch in t or "":
                 got = reader.getRoman(ch)[0] if _is_han(ch) else None
-                parts.append(" " + " ".join(got) + " " if got else ch)
+                parts.append(" " + " ".join(got) + " " if got else (" " if _is_han(ch) else ch))
             out.append(" ".join("".join(parts).split()))
         return out
 
@@ -148,4 +148,4 @@ class CantoneseReader:
         """``cantonese-romanisation`` and its version."""
         import importlib.metadata as md
 
-        return f"reading:yue|cantonese-romanisation={md.version('cantonese-romanisation')}"
+        return f"reading:yue:v2|cantonese-romanisation={md.version('cantonese-romanisation')}"
