@@ -138,7 +138,18 @@ def test_readings_sparse_equal_dense_and_the_scorer_reproduces_them(selftrain):
     # the sparse path chooses candidates by the names view: on a complete graph it is the dense one
     dense = compute_similarity(kg1, kg2, e1, e2, n1, n2, src, tgt, _cfg("dense", 8, selftrain, 1.0), **kw)
     sparse, info, scorer = compute_similarity(
-        kg1, kg2, e1, e2, n1, n2, src, tgt, _cfg("sparse", 8, selftrain, 1.0), return_info=True, return_scorer=True, **kw
+        kg1,
+        kg2,
+        e1,
+        e2,
+        n1,
+        n2,
+        src,
+        tgt,
+        _cfg("sparse", 8, selftrain, 1.0),
+        return_info=True,
+        return_scorer=True,
+        **kw,
     )
     assert info["readings"] == [1, 1] and scorer.max_terms
     np.testing.assert_allclose(sparse.toarray(), dense, rtol=1e-4, atol=1e-5)
@@ -146,7 +157,18 @@ def test_readings_sparse_equal_dense_and_the_scorer_reproduces_them(selftrain):
     assert np.all(dense >= plain - 1e-6) and np.any(dense > plain + 1e-4)  # the max only adds
     # a partial candidate graph: the scorer gives every stored value
     part, _, sc = compute_similarity(
-        kg1, kg2, e1, e2, n1, n2, src, tgt, _cfg("sparse", 2, selftrain, 1.0), return_info=True, return_scorer=True, **kw
+        kg1,
+        kg2,
+        e1,
+        e2,
+        n1,
+        n2,
+        src,
+        tgt,
+        _cfg("sparse", 2, selftrain, 1.0),
+        return_info=True,
+        return_scorer=True,
+        **kw,
     )
     r = np.repeat(np.arange(8), np.diff(part.indptr))
     np.testing.assert_allclose(sc.pairs(r, part.indices), part.data, rtol=1e-5, atol=1e-6)

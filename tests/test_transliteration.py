@@ -169,11 +169,23 @@ def test_compute_similarity_runs_the_view_for_a_romanized_non_latin_side():
     assert "transliteration" in info2["views"]
     np.testing.assert_allclose(on2, on.T, rtol=1e-4, atol=1e-5)
     # weight 0, or a side in Latin script: the view does not run
-    _, i0 = compute_similarity(kg1, kg2, e1, e2, n1, n2, src, tgt, _cfg(weight=0.0).replace(lang1="zh", lang2="en"),
-                               romanized=(True, False), **kw)
+    _, i0 = compute_similarity(
+        kg1,
+        kg2,
+        e1,
+        e2,
+        n1,
+        n2,
+        src,
+        tgt,
+        _cfg(weight=0.0).replace(lang1="zh", lang2="en"),
+        romanized=(True, False),
+        **kw,
+    )
     assert "transliteration" not in i0["views"]
-    _, i1 = compute_similarity(kg2, kg1, e2, e1, n2, n1, tgt, src, _cfg().replace(lang1="en", lang2="zh"),
-                               romanized=(True, False), **kw)
+    _, i1 = compute_similarity(
+        kg2, kg1, e2, e1, n2, n1, tgt, src, _cfg().replace(lang1="en", lang2="zh"), romanized=(True, False), **kw
+    )
     assert "transliteration" not in i1["views"]
 
 
@@ -182,11 +194,31 @@ def test_sparse_path_on_a_complete_graph_equals_dense():
     n = len(n1)
     src = np.arange(n)
     tgt = np.random.default_rng(8).permutation(n)
-    dense = compute_similarity(kg1, kg2, e1, e2, n1, n2, src, tgt, _cfg("dense", k=n, names=1.0).replace(lang1="zh", lang2="en"),
-                               romanized=(True, False))
+    dense = compute_similarity(
+        kg1,
+        kg2,
+        e1,
+        e2,
+        n1,
+        n2,
+        src,
+        tgt,
+        _cfg("dense", k=n, names=1.0).replace(lang1="zh", lang2="en"),
+        romanized=(True, False),
+    )
     sparse, info, scorer = compute_similarity(
-        kg1, kg2, e1, e2, n1, n2, src, tgt, _cfg("sparse", k=n, names=1.0).replace(lang1="zh", lang2="en"),
-        romanized=(True, False), return_info=True, return_scorer=True,
+        kg1,
+        kg2,
+        e1,
+        e2,
+        n1,
+        n2,
+        src,
+        tgt,
+        _cfg("sparse", k=n, names=1.0).replace(lang1="zh", lang2="en"),
+        romanized=(True, False),
+        return_info=True,
+        return_scorer=True,
     )
     assert sp.issparse(sparse) and "transliteration" in info["views"]
     np.testing.assert_allclose(sparse.toarray(), dense, rtol=1e-4, atol=1e-5)
@@ -197,6 +229,7 @@ def test_sparse_path_on_a_complete_graph_equals_dense():
 def test_graph_pair_fixture_is_untouched():
     # the shared fixture still has Latin names on both sides: the view never runs there
     kg1, kg2, e1, e2, n1, n2, _ = _pair(seed=1)
-    _, info = compute_similarity(kg1, kg2, e1, e2, n1, n2, np.arange(8), np.arange(8), _cfg(),
-                                 romanized=(True, True), return_info=True)
+    _, info = compute_similarity(
+        kg1, kg2, e1, e2, n1, n2, np.arange(8), np.arange(8), _cfg(), romanized=(True, True), return_info=True
+    )
     assert "transliteration" not in info["views"]

@@ -25,10 +25,10 @@ __all__ = ["PairScorer"]
 class PairScorer:
     """The fused similarity of the sparse path, for any pair (not only stored ones).
 
-    ``score(i, j) = (sum_t w_t A_t[i] . B_t[j] + sum_m w_m max_k A_mk[i] . B_mk[j]  ->  CSLS  ->  + sum_h w_h P_h[i] . Q_h[j]) / total``:
+    ``score(i, j) = (sum_t w_t A_t[i] . B_t[j]  ->  CSLS  ->  + sum_h w_h P_h[i] . Q_h[j]) / total``:
     the terms (``(w, A, B)``, dense or CSR, rows indexed like the similarity's rows and
-    columns) before the CSLS correction, the CSLS means, the self-training anchor profiles
-    after it, and the divisor, as :func:`kgalign.aligner.similarity.compute_similarity`
+    columns; a max term adds ``w max_k A_k[i] . B_k[j]``) before the CSLS correction, the CSLS
+    means, the self-training anchor profiles after it, and the divisor, as :func:`kgalign.aligner.similarity.compute_similarity`
     builds them in sparse mode.
 
     Attributes

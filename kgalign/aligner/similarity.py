@@ -436,7 +436,9 @@ def compute_similarity(
             total += sim_cfg.attributes
 
     if sim_cfg.transliteration > 0:
-        w = _transliteration_view(S, kg1, kg2, names1, names2, sources, targets, config, romanized, sparse, scorer, stage)
+        w = _transliteration_view(
+            S, kg1, kg2, names1, names2, sources, targets, config, romanized, sparse, scorer, stage
+        )
         if w:
             info["views"].append("transliteration")
             total += w
