@@ -28,8 +28,8 @@ class PairScorer:
     ``score(i, j) = (sum_t w_t A_t[i] . B_t[j]  ->  CSLS  ->  + sum_h w_h P_h[i] . Q_h[j]) / total``:
     the terms (``(w, A, B)``, dense or CSR, rows indexed like the similarity's rows and
     columns; a max term adds ``w max_k A_k[i] . B_k[j]``) before the CSLS correction, the CSLS
-    means, the self-training anchor profiles after it, and the divisor, as :func:`kgalign.aligner.similarity.compute_similarity`
-    builds them in sparse mode.
+    means, the self-training anchor profiles after it, and the divisor, as
+    :func:`kgalign.aligner.similarity.compute_similarity` builds them in sparse mode.
 
     Attributes
     ----------
