@@ -92,9 +92,9 @@ def han_readings(
     picked = [i for i, t in enumerate(texts) if _needs_reading(t, primary)]
     out: dict[str, list[str]] = {}
     for other in reading_languages(lang):
-        tr = CantoneseReader() if other == "yue" else RomanizeTranslator(other)
-        if other == "yue" and not tr.available():
+        if other == "yue" and not CantoneseReader.available():
             continue
+        tr = CantoneseReader() if other == "yue" else RomanizeTranslator(other)
         sub = [texts[i] for i in picked]
         got = (translate(tr, sub) if translate is not None else tr.translate(sub)) if sub else []
         reading = [""] * len(texts)

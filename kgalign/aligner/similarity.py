@@ -409,7 +409,7 @@ def compute_similarity(
                     else:
                         scorer.max_terms.append((float(sim_cfg.strings), vecs))
             elif len(vecs) == 1:
-                sparse_cosine_into(S, *vecs[0], sim_cfg.strings)
+                sparse_cosine_into(S, vecs[0][0], vecs[0][1], sim_cfg.strings)
             else:
                 from kgalign.aligner.views.strings import max_cosine_into
 

@@ -280,7 +280,7 @@ def _readings(run: Run, kg1, kg2):
         return None, None
     from kgalign.aligner.readings import han_readings, reading_languages
 
-    out = []
+    out: list[list[list[str]] | None] = []
     for kg, lang, tr in ((kg1, run.config.lang1, run.translator1), (kg2, run.config.lang2, run.translator2)):
         if getattr(tr, "kind", "") != "romanize" or not reading_languages(lang):
             out.append(None)
