@@ -8,7 +8,11 @@ Views (each switchable and weighted in the ``similarity`` section of the configu
   :func:`kgalign.aligner.views.names.remove_language_directions`);
 - ``original_names``: cosine of original-script name embeddings (only with a multilingual
   encoder: the run's encoder, or ``config.encoder``);
-- ``strings``: character n-gram TF-IDF cosine of the translated names;
+- ``strings``: character n-gram TF-IDF cosine of the translated names (with other readings of
+  Han-script names, :mod:`kgalign.aligner.readings`, the best cosine over the readings);
+- ``transliteration``: for a side the romanize fallback wrote out of a non-Latin script, the
+  character-to-letters spelling learned from the confident pairs of the views above
+  (:mod:`kgalign.aligner.views.transliteration`);
 - ``structure``: per-hop cosines of name features propagated over the relation graph
   (SEU, Mao et al. EMNLP 2021; LightEA, Mao et al. EMNLP 2022);
 - ``attributes``: TF-IDF cosine of attribute literals, when both graphs have attributes;
