@@ -315,6 +315,9 @@ class SimilarityConfig(Section):
         "weight of the transliteration view learned from confident pairs (romanize fallback, non-Latin "
         "script only; 0: off)",
     )
+    transliteration_min_pairs: int = setting(
+        500, count, "learn the transliteration view only from at least this many confident pairs (else it does not run)"
+    )
     structure: tuple = setting((1.0, 1.0), weights, "weights of the 1-hop, 2-hop, ... propagated name features")
     relation_weighting: str = setting("none", one_of("none", "irf"), "none | irf (inverse relation frequency)")
     attributes: float = setting(0.5, weight, "weight of the attribute-literal cosine (if both graphs have any)")

@@ -106,13 +106,14 @@ def test_is_non_latin():
     assert not is_non_latin(["", ""]) and not is_non_latin(["Éire", "Zürich"]) and is_non_latin(["Москва"])
 
 
-def _cfg(mode="dense", k=50, weight=1.0, selftrain=False, names=0.0):
+def _cfg(mode="dense", k=50, weight=1.0, selftrain=False, names=0.0, min_pairs=1):
     return AlignConfig.from_dict(
         {
             "similarity": {
                 "mode": mode,
                 "topk": k,
                 "transliteration": weight,
+                "transliteration_min_pairs": min_pairs,
                 "names": names,
                 "structure": [],
                 "attributes": 0.0,
@@ -154,6 +155,23 @@ def test_compute_similarity_runs_the_view_for_a_romanized_non_latin_side():
     off, info_off = compute_similarity(kg1, kg2, e1, e2, n1, n2, src, tgt, cfg, **kw)
     on, info_on = compute_similarity(kg1, kg2, e1, e2, n1, n2, src, tgt, cfg, romanized=(True, False), **kw)
     assert "transliteration" in info_on["views"] and "transliteration" not in info_off["views"]
+    assert info_on["transliteration_anchors"][0] >= len(n1) // 2  # the names the romanisation read
+    # fewer confident pairs than transliteration_min_pairs: nothing is learned, nothing changes
+    few, info_few = compute_similarity(
+        kg1,
+        kg2,
+        e1,
+        e2,
+        n1,
+        n2,
+        src,
+        tgt,
+        _cfg(min_pairs=len(n1) + 1).replace(lang1="zh", lang2="en"),
+        romanized=(True, False),
+        **kw,
+    )
+    assert "transliteration" not in info_few["views"] and info_few["transliteration_anchors"] == []
+    np.testing.assert_array_equal(few, off)
     assert info_on["total_weight"] == info_off["total_weight"] + 1.0
     second = np.arange(len(n1) // 2, len(n1))  # names the romanisation did not read
 

@@ -182,9 +182,13 @@ def name_structure_features(kg, emb, sim_cfg: SimilarityConfig, orig=None, unnam
 _TRANSLITERATION_ROUNDS = 2
 
 
-def _transliteration_view(S, kg1, kg2, names1, names2, sources, targets, config, romanized, sparse, scorer, stage):
+def _transliteration_view(
+    S, kg1, kg2, names1, names2, sources, targets, config, romanized, sparse, scorer, stage, info
+):
     """Add the learned transliteration view to ``S`` (in place) on the candidate pairs; returns
-    its weight, or 0 when it does not run (no romanized non-Latin side, no confident pair)."""
+    its weight, or 0 when it does not run (no romanized non-Latin side, fewer confident pairs
+    than ``similarity.transliteration_min_pairs``); ``info["transliteration_anchors"]`` receives
+    the number of pseudo-anchors of each round."""
     from kgalign.aligner.languages import main_language
     from kgalign.aligner.selftrain import confident_pairs, confident_pairs_sparse
     from kgalign.aligner.views.strings import pair_dot
@@ -213,11 +217,13 @@ def _transliteration_view(S, kg1, kg2, names1, names2, sources, targets, config,
             pc = C.indices.astype(np.int64)
             del C
         added = None
+        anchors = info.setdefault("transliteration_anchors", [])
         for _ in range(_TRANSLITERATION_ROUNDS):  # learn, add, learn again from the better pairs
             conf = confident_pairs_sparse if sparse else confident_pairs
             rows, cols = conf(S, config.selftrain.margin)
-            if len(rows) == 0:
-                break
+            if len(rows) < max(1, sim_cfg.transliteration_min_pairs):
+                break  # too few pairs to learn a spelling from: noise (small ontologies)
+            anchors.append(int(len(rows)))
             if k == 0:
                 P, Q = transliteration_vectors([labels[i] for i in sources], [names2[j] for j in targets], rows, cols)
             else:  # the second side's labels are the source units: learn targets -> sources
@@ -291,7 +297,8 @@ def compute_similarity(
         ``similarity.transliteration > 0`` and a romanized side whose labels are mostly in
         a non-Latin script, the learned transliteration view
         (:mod:`kgalign.aligner.views.transliteration`) runs on that side's labels against
-        the other side's names, from the confident pairs of the views before it.
+        the other side's names, from the confident pairs of the views before it (at least
+        ``similarity.transliteration_min_pairs`` of them).
 
     Returns
     -------
@@ -441,7 +448,7 @@ def compute_similarity(
 
     if sim_cfg.transliteration > 0:
         w = _transliteration_view(
-            S, kg1, kg2, names1, names2, sources, targets, config, romanized, sparse, scorer, stage
+            S, kg1, kg2, names1, names2, sources, targets, config, romanized, sparse, scorer, stage, info
         )
         if w:
             info["views"].append("transliteration")
