@@ -27,15 +27,18 @@ class PairScorer:
 
     ``score(i, j) = (sum_t w_t A_t[i] . B_t[j]  ->  CSLS  ->  + sum_h w_h P_h[i] . Q_h[j]) / total``:
     the terms (``(w, A, B)``, dense or CSR, rows indexed like the similarity's rows and
-    columns) before the CSLS correction, the CSLS means, the self-training anchor profiles
-    after it, and the divisor, as :func:`kgalign.aligner.similarity.compute_similarity`
-    builds them in sparse mode.
+    columns; a max term adds ``w max_k A_k[i] . B_k[j]``) before the CSLS correction, the CSLS
+    means, the self-training anchor profiles after it, and the divisor, as
+    :func:`kgalign.aligner.similarity.compute_similarity` builds them in sparse mode.
 
     Attributes
     ----------
     terms : list of (float, array, array)
         Weighted inner-product terms of the base similarity (names + structure features,
         strings, attributes).
+    max_terms : list of (float, list of (array, array))
+        Weighted terms that keep the largest of several inner products (the string view over
+        several readings of the names, :mod:`kgalign.aligner.readings`).
     csls : (ndarray, ndarray) or None
         ``(r_row, r_col)`` of :func:`kgalign.aligner.similarity.csls_sparse`: a pair's base
         value ``v`` becomes ``2 v - r_row[i] - r_col[j]``.
@@ -46,6 +49,7 @@ class PairScorer:
     """
 
     terms: list = field(default_factory=list)
+    max_terms: list = field(default_factory=list)
     csls: tuple | None = None
     profiles: list = field(default_factory=list)
     total: float = 0.0
@@ -83,6 +87,11 @@ class PairScorer:
                 base += np.float32(w) * np.einsum("ij,ij->i", A[rows], B[cols])
             else:
                 base += np.float32(w) * pair_dot(A, B, rows, cols)
+        if self.max_terms:
+            from kgalign.aligner.views.strings import max_pair_dot
+
+            for w, pairs in self.max_terms:
+                base += np.float32(w) * max_pair_dot(pairs, rows, cols)
         prof = [(w, pair_dot(P, Q, rows, cols)) for w, P, Q in self.profiles]
         return self._finish(base, rows, cols, prof)
 
@@ -109,5 +118,11 @@ class PairScorer:
         base = np.zeros((len(rows), len(cols)), np.float32)
         for w, A, B in self.terms:
             base += np.float32(w) * prod(A, B)
+        for w, pairs in self.max_terms:
+            best = None
+            for A, B in pairs:
+                p = prod(A, B)
+                best = p if best is None else np.maximum(best, p, out=best)
+            base += np.float32(w) * best
         prof = [(w, prod(P, Q)) for w, P, Q in self.profiles]
         return self._finish(base, rows[:, None], cols[None, :], prof)

@@ -8,7 +8,11 @@ Views (each switchable and weighted in the ``similarity`` section of the configu
   :func:`kgalign.aligner.views.names.remove_language_directions`);
 - ``original_names``: cosine of original-script name embeddings (only with a multilingual
   encoder: the run's encoder, or ``config.encoder``);
-- ``strings``: character n-gram TF-IDF cosine of the translated names;
+- ``strings``: character n-gram TF-IDF cosine of the translated names (with other readings of
+  Han-script names, :mod:`kgalign.aligner.readings`, the best cosine over the readings);
+- ``transliteration``: for a side the romanize fallback wrote out of a non-Latin script, the
+  character-to-letters spelling learned from the confident pairs of the views above
+  (:mod:`kgalign.aligner.views.transliteration`);
 - ``structure``: per-hop cosines of name features propagated over the relation graph
   (SEU, Mao et al. EMNLP 2021; LightEA, Mao et al. EMNLP 2022);
 - ``attributes``: TF-IDF cosine of attribute literals, when both graphs have attributes;
@@ -173,6 +177,71 @@ def name_structure_features(kg, emb, sim_cfg: SimilarityConfig, orig=None, unnam
     return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
 
 
+#: Rounds of the learned transliteration view: learned from the confident pairs of the other
+#: views, then once more from those of the similarity with the view added.
+_TRANSLITERATION_ROUNDS = 2
+
+
+def _transliteration_view(
+    S, kg1, kg2, names1, names2, sources, targets, config, romanized, sparse, scorer, stage, info
+):
+    """Add the learned transliteration view to ``S`` (in place) on the candidate pairs; returns
+    its weight, or 0 when it does not run (no romanized non-Latin side, fewer confident pairs
+    than ``similarity.transliteration_min_pairs``); ``info["transliteration_anchors"]`` receives
+    the number of pseudo-anchors of each round."""
+    from kgalign.aligner.languages import main_language
+    from kgalign.aligner.selftrain import confident_pairs, confident_pairs_sparse
+    from kgalign.aligner.views.strings import pair_dot
+    from kgalign.aligner.views.transliteration import is_non_latin, transliteration_vectors
+
+    sim_cfg = config.similarity
+    side = None
+    for k, (kg, lang) in enumerate(((kg1, config.lang1), (kg2, config.lang2))):
+        if romanized[k] and side is None:
+            labels = kg.names(lang or main_language(kg))
+            if is_non_latin([labels[i] for i in (sources if k == 0 else targets)]):
+                side = (k, labels)
+    if side is None:
+        return 0.0
+    with stage("similarity.transliteration"):
+        k, labels = side
+        w = np.float32(sim_cfg.transliteration)
+        if sparse:
+            pr = np.repeat(np.arange(S.shape[0], dtype=np.int64), np.diff(S.indptr))
+            pc = S.indices.astype(np.int64)
+        else:  # dense: the view is evaluated on the candidate pairs of the views so far
+            from kgalign.matching.candidates import topk_both_matrix
+
+            C = topk_both_matrix(S, sim_cfg.topk)
+            pr = np.repeat(np.arange(S.shape[0], dtype=np.int64), np.diff(C.indptr))
+            pc = C.indices.astype(np.int64)
+            del C
+        added = None
+        anchors = info.setdefault("transliteration_anchors", [])
+        for _ in range(_TRANSLITERATION_ROUNDS):  # learn, add, learn again from the better pairs
+            conf = confident_pairs_sparse if sparse else confident_pairs
+            rows, cols = conf(S, config.selftrain.margin)
+            if len(rows) < max(1, sim_cfg.transliteration_min_pairs):
+                break  # too few pairs to learn a spelling from: noise (small ontologies)
+            anchors.append(int(len(rows)))
+            if k == 0:
+                P, Q = transliteration_vectors([labels[i] for i in sources], [names2[j] for j in targets], rows, cols)
+            else:  # the second side's labels are the source units: learn targets -> sources
+                Q, P = transliteration_vectors([labels[j] for j in targets], [names1[i] for i in sources], cols, rows)
+            v = w * pair_dot(P, Q, pr, pc)
+            delta = v if added is None else v - added
+            if sparse:
+                S.data += delta
+            else:
+                S[pr, pc] += delta
+            added = v
+        if added is None:
+            return 0.0
+        if sparse and scorer is not None:
+            scorer.terms.append((float(w), P, Q))
+    return float(w)
+
+
 def compute_similarity(
     kg1,
     kg2,
@@ -187,6 +256,9 @@ def compute_similarity(
     return_info: bool = False,
     encoder=None,
     return_scorer: bool = False,
+    readings1=None,
+    readings2=None,
+    romanized=(False, False),
 ):
     """Fused multi-view similarity of the entities to match.
 
@@ -215,6 +287,18 @@ def compute_similarity(
         Also return a :class:`kgalign.aligner.scorer.PairScorer` that scores any pair the
         way the candidate pairs were scored (sparse mode; ``None`` in dense mode), last in the
         returned tuple.
+    readings1, readings2 : sequence of list of str, optional
+        Other readings of the names of all entities of each graph (each a list of length n1 /
+        n2, ``""`` where a name has none; :func:`kgalign.aligner.readings.han_readings`). The
+        string view then takes, per pair, the best cosine over every reading of the one name
+        against every reading of the other (``names1`` / ``names2`` included).
+    romanized : (bool, bool)
+        Which side's names the romanize fallback wrote (not a translation). With
+        ``similarity.transliteration > 0`` and a romanized side whose labels are mostly in
+        a non-Latin script, the learned transliteration view
+        (:mod:`kgalign.aligner.views.transliteration`) runs on that side's labels against
+        the other side's names, from the confident pairs of the views before it (at least
+        ``similarity.transliteration_min_pairs`` of them).
 
     Returns
     -------
@@ -319,18 +403,32 @@ def compute_similarity(
 
     if sim_cfg.strings > 0:
         with stage("similarity.strings"):
-            X1, X2 = ngram_vectors(
-                [names1[i] for i in sources], [names2[j] for j in targets], ngram_range=sim_cfg.string_ngrams
-            )
+            alts1 = [names1, *(readings1 or ())]
+            alts2 = [names2, *(readings2 or ())]
+            vecs = [
+                ngram_vectors([a[i] for i in sources], [b[j] for j in targets], ngram_range=sim_cfg.string_ngrams)
+                for a in alts1
+                for b in alts2
+            ]
             if sparse:
-                from kgalign.aligner.views.strings import pair_dot
+                from kgalign.aligner.views.strings import max_pair_dot
 
-                S.data += np.float32(sim_cfg.strings) * pair_dot(X1, X2, pr, pc)
+                S.data += np.float32(sim_cfg.strings) * max_pair_dot(vecs, pr, pc)
                 if scorer is not None:
-                    scorer.terms.append((float(sim_cfg.strings), X1, X2))
+                    if len(vecs) == 1:
+                        scorer.terms.append((float(sim_cfg.strings), *vecs[0]))
+                    else:
+                        scorer.max_terms.append((float(sim_cfg.strings), vecs))
+            elif len(vecs) == 1:
+                sparse_cosine_into(S, vecs[0][0], vecs[0][1], sim_cfg.strings)
             else:
-                sparse_cosine_into(S, X1, X2, sim_cfg.strings)
+                from kgalign.aligner.views.strings import max_cosine_into
+
+                max_cosine_into(S, vecs, sim_cfg.strings)
+            del vecs
             info["views"].append("strings")
+            if len(alts1) + len(alts2) > 2:
+                info["readings"] = [len(alts1) - 1, len(alts2) - 1]
             total += sim_cfg.strings
 
     if sim_cfg.attributes > 0 and has_attributes(kg1) and has_attributes(kg2):
@@ -347,6 +445,14 @@ def compute_similarity(
                 attribute_similarity(S, kg1, kg2, sources, targets, sim_cfg.attributes)
             info["views"].append("attributes")
             total += sim_cfg.attributes
+
+    if sim_cfg.transliteration > 0:
+        w = _transliteration_view(
+            S, kg1, kg2, names1, names2, sources, targets, config, romanized, sparse, scorer, stage, info
+        )
+        if w:
+            info["views"].append("transliteration")
+            total += w
 
     if sim_cfg.csls > 0:
         if sparse:

@@ -288,11 +288,30 @@ def encode(run: Run, names1: list[str], names2: list[str]) -> tuple[np.ndarray, 
     return run.encoder.encode(names1), run.encoder.encode(names2)
 
 
+def _readings(run: Run, kg1, kg2):
+    """Other readings of the Han-script names of each side the romanize fallback translated
+    (:mod:`kgalign.aligner.readings`; through the on-disk translation cache), None per side
+    without any."""
+    if run.config.similarity.strings <= 0:
+        return None, None
+    from kgalign.aligner.readings import han_readings, reading_languages
+
+    out: list[list[list[str]] | None] = []
+    for kg, lang, tr in ((kg1, run.config.lang1, run.translator1), (kg2, run.config.lang2, run.translator2)):
+        if getattr(tr, "kind", "") != "romanize" or not reading_languages(lang):
+            out.append(None)
+            continue
+        got = han_readings(kg.names(lang), lang, translate=_translate_side)
+        out.append(list(got.values()) or None)
+    return out[0], out[1]
+
+
 def similarity(run: Run, kg1, kg2, emb1, emb2, names1, names2, sources, targets, timer=None):
     """The fused similarity of the entities to match, what ran, and the pair scorer of the sparse
     path (``(S, info, scorer)``; ``scorer`` is None in dense mode or with the residual step off)."""
     from kgalign.aligner.similarity import compute_similarity
 
+    readings = _readings(run, kg1, kg2) if run.config.similarity.readings else (None, None)
     got = compute_similarity(
         kg1,
         kg2,
@@ -307,6 +326,9 @@ def similarity(run: Run, kg1, kg2, emb1, emb2, names1, names2, sources, targets,
         return_info=True,
         encoder=run.encoder,
         return_scorer=run.config.matching.residual_cells > 0,
+        readings1=readings[0],
+        readings2=readings[1],
+        romanized=tuple(getattr(tr, "kind", "") == "romanize" for tr in (run.translator1, run.translator2)),
     )
     return got if len(got) == 3 else (*got, None)
 

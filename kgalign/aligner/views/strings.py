@@ -186,3 +186,86 @@ def pair_dot(X1, X2, rows, cols, chunk: int = 1 << 17) -> np.ndarray:
         prod = X1[rows[s:e]].multiply(X2[cols[s:e]])
         out[s:e] = np.asarray(prod.sum(axis=1), dtype=np.float32).ravel()
     return out
+
+
+def max_cosine_into(out: np.ndarray, pairs, weight: float = 1.0, block: int = 2048) -> np.ndarray:
+    """``out += weight * max_k X1_k @ X2_k.T``: the best of several inner-product views per pair.
+
+    The string view over several readings of a name (:mod:`kgalign.aligner.readings`) keeps,
+    per pair, the best cosine of any reading. Row blocks bound the memory to two
+    ``block x n2`` float32 buffers besides ``out``.
+
+    Parameters
+    ----------
+    out : ndarray of float32, shape (n1, n2)
+        Accumulator, modified in place.
+    pairs : sequence of (X1, X2)
+        Sparse (or dense) matrices of shapes (n1, V_k) and (n2, V_k), one pair per reading.
+    weight : float
+    block : int
+        Rows per block (at most ~64 MiB per buffer, whatever the caller's block).
+
+    Returns
+    -------
+    ndarray
+        ``out``.
+
+    Raises
+    ------
+    ValueError
+        No pair, or shapes that do not agree.
+    """
+    import scipy.sparse as sp
+
+    pairs = [(sp.csr_matrix(X1, dtype=np.float32), sp.csr_matrix(X2, dtype=np.float32)) for X1, X2 in pairs]
+    if not pairs:
+        raise ValueError("max_cosine_into needs at least one pair of matrices")
+    n1, n2 = out.shape
+    for X1, X2 in pairs:
+        if X1.shape[0] != n1 or X2.shape[0] != n2 or X1.shape[1] != X2.shape[1]:
+            raise ValueError(f"shapes do not agree: out {out.shape}, X1 {X1.shape}, X2 {X2.shape}")
+    if len(pairs) == 1:
+        return sparse_cosine_into(out, pairs[0][0], pairs[0][1], weight, block)
+    if n1 == 0 or n2 == 0 or weight == 0:
+        return out
+    block = max(1, min(int(block), (1 << 24) // max(1, n2)))
+    best = np.empty((min(block, n1), n2), np.float32)
+    tmp = np.empty_like(best)
+    w = np.float32(weight)
+    for start in range(0, n1, block):
+        stop = min(start + block, n1)
+        b, t = best[: stop - start], tmp[: stop - start]
+        for k, (X1, X2) in enumerate(pairs):
+            dst = b if k == 0 else t
+            dst.fill(0.0)
+            sparse_cosine_into(dst, X1[start:stop], X2, 1.0, block)
+            if k:
+                np.maximum(b, t, out=b)
+        if w != 1:
+            b *= w
+        out[start:stop] += b
+    return out
+
+
+def max_pair_dot(pairs, rows, cols) -> np.ndarray:
+    """Per listed pair the largest of the row-wise dot products of several matrix pairs.
+
+    The candidate-graph counterpart of :func:`max_cosine_into`.
+
+    Parameters
+    ----------
+    pairs : sequence of (X1, X2)
+        As in :func:`max_cosine_into`.
+    rows, cols : array_like of int, shape (p,)
+
+    Returns
+    -------
+    ndarray of float32, shape (p,)
+    """
+    out = None
+    for X1, X2 in pairs:
+        v = pair_dot(X1, X2, rows, cols)
+        out = v if out is None else np.maximum(out, v, out=out)
+    if out is None:
+        raise ValueError("max_pair_dot needs at least one pair of matrices")
+    return out
