@@ -336,7 +336,7 @@ def forward(d: DictdFile, headword: str, *, senses: int = 2, case: str | None = 
         same = [e for e in entries if _head_of(e, lower=False) == case]
         entries = same or entries
     for entry in entries:
-        for line, is_pl in _translation_lines(entry)[:1]:
+        for line, is_pl in _translation_lines(entry):  # Wiktionary-derived: one numbered line per sense
             gl = clean_gloss(line)
             if gl:
                 (plural if is_pl else singular).append(gl)
