@@ -579,6 +579,7 @@ class _Glossed:
 _CAMEL = re.compile(r"(?<=[^\W\d_])(?=[A-ZÄÖÜ][a-zäöüß])|(?<=[a-zäöüß])(?=[A-ZÄÖÜ])")
 _TOKEN = re.compile(r"[^\W\d_]+|\d+")
 _MAX_PHRASE = 3  # longest multi-word headword tried, in words
+GLOSS_SENSES = 1
 
 
 def gloss_text(
@@ -587,6 +588,7 @@ def gloss_text(
     *,
     fallback: Callable[[str], str] = lambda w: w,
     used: set | None = None,
+    senses: int | None = None,
 ) -> tuple[str, int]:
     """Gloss a label word by word into English.
 
@@ -617,6 +619,7 @@ def gloss_text(
     words = _TOKEN.findall(_CAMEL.sub(" ", text))
     stop = STOPWORDS.get(g.lang, frozenset())
     norm = forms(g.lang, next((k for k, v in _ISO3.items() if v == g.lang), None))
+    senses = GLOSS_SENSES if senses is None else senses
     out: list[str] = []
     found = 0
     i, n = 0, len(words)
@@ -624,7 +627,7 @@ def gloss_text(
         for size in range(min(_MAX_PHRASE, n - i), 1, -1):
             gl = g.lookup(" ".join(words[i : i + size]))
             if gl:
-                out.append(gl[0])
+                out.append(" ".join(gl[:senses]))
                 found += size
                 i += size
                 break
@@ -635,12 +638,12 @@ def gloss_text(
                 continue
             gl = next((x for f in norm(w) for x in [g.lookup(f)] if x), ())
             if gl:
-                out.append(gl[0])
+                out.append(" ".join(gl[:senses]))
                 found += 1
                 continue
             parts = split_compound(w, _Glossed(g)) if g.lang == "deu" and len(w) >= 2 * 3 else None
             if parts:
-                out.extend(g.lookup(p)[0] for p in parts)
+                out.extend(" ".join(g.lookup(p)[:senses]) for p in parts)
                 found += 1
                 continue
             out.append(fallback(w))
