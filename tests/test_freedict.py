@@ -193,10 +193,10 @@ def test_gloss_text_german_label(dicts):
     write_dict(dicts, "deu-eng", DEU_ENG)
     g = glossary("de")
     used: set = set()
-    out, found = gloss_text("Teilnehmer der Konferenz", g, used=used)
+    out, found = gloss_text("Teilnehmer der Konferenz", g, used=used, senses=1)
     assert out == "participant conference" and found == 2
     assert used == {"freedict-deu-eng"}
-    out, _ = gloss_text("Organisationsausschuss", g)
+    out, _ = gloss_text("Organisationsausschuss", g, senses=1)
     assert out == "organization committee"
     out, found = gloss_text("Xylophon", g, fallback=str.upper)
     assert (out, found) == ("XYLOPHON", 0)
@@ -210,9 +210,11 @@ def _kg(labels, kinds, lang):
     )
 
 
-def test_vocabulary_labels_are_glossed_individual_names_are_not(dicts):
+def test_vocabulary_labels_are_glossed_individual_names_are_not(dicts, monkeypatch):
     from kgalign.aligner.choose import CachedTranslator
     from kgalign.aligner.stages import _translate_kg
+
+    monkeypatch.setattr(freedict, "GLOSS_SENSES", 1)
 
     write_dict(dicts, "deu-eng", DEU_ENG)
     kg = _kg(["Konferenzteilnehmer", "akzeptiert", "Konferenzteilnehmer"], [CLASS, OBJECT_PROPERTY, INDIVIDUAL], "de")
@@ -225,8 +227,9 @@ def test_vocabulary_labels_are_glossed_individual_names_are_not(dicts):
     assert cached.for_vocabulary() is cached.for_vocabulary()
 
 
-def test_russian_and_arabic_vocabulary_labels_come_out_english(dicts):
+def test_russian_and_arabic_vocabulary_labels_come_out_english(dicts, monkeypatch):
     pytest.importorskip("pymorphy3")
+    monkeypatch.setattr(freedict, "GLOSS_SENSES", 1)
     write_dict(dicts, "eng-rus", [("article", "article\nстатья\n"), ("withdrawn", "withdrawn\nотозванный\n")])
     write_dict(
         dicts,
@@ -323,3 +326,4 @@ def test_gloss_text_joins_the_best_senses_of_each_word(dicts):
     best = forward(DictdFile(dicts / "freedict-deu-eng.index"), "gutachter", senses=2)
     assert (one, n1) == (best[0], 1)
     assert (two, n2) == (" ".join(best), 1)
+    assert gloss_text("Gutachter", g)[0] == " ".join(best[: freedict.GLOSS_SENSES])

@@ -579,7 +579,9 @@ class _Glossed:
 _CAMEL = re.compile(r"(?<=[^\W\d_])(?=[A-ZÄÖÜ][a-zäöüß])|(?<=[a-zäöüß])(?=[A-ZÄÖÜ])")
 _TOKEN = re.compile(r"[^\W\d_]+|\d+")
 _MAX_PHRASE = 3  # longest multi-word headword tried, in words
-GLOSS_SENSES = 1
+#: Senses of each word joined into a glossed label (measured on MultiFarm: 2 beats 1 in same- and
+#: different-ontology F1 of de-en and ar-en, en-ru different -0.003)
+GLOSS_SENSES = 2
 
 
 def gloss_text(
