@@ -193,10 +193,10 @@ def test_gloss_text_german_label(dicts):
     write_dict(dicts, "deu-eng", DEU_ENG)
     g = glossary("de")
     used: set = set()
-    out, found = gloss_text("Teilnehmer der Konferenz", g, used=used)
+    out, found = gloss_text("Teilnehmer der Konferenz", g, used=used, senses=1)
     assert out == "participant conference" and found == 2
     assert used == {"freedict-deu-eng"}
-    out, _ = gloss_text("Organisationsausschuss", g)
+    out, _ = gloss_text("Organisationsausschuss", g, senses=1)
     assert out == "organization committee"
     out, found = gloss_text("Xylophon", g, fallback=str.upper)
     assert (out, found) == ("XYLOPHON", 0)
@@ -210,9 +210,11 @@ def _kg(labels, kinds, lang):
     )
 
 
-def test_vocabulary_labels_are_glossed_individual_names_are_not(dicts):
+def test_vocabulary_labels_are_glossed_individual_names_are_not(dicts, monkeypatch):
     from kgalign.aligner.choose import CachedTranslator
     from kgalign.aligner.stages import _translate_kg
+
+    monkeypatch.setattr(freedict, "GLOSS_SENSES", 1)
 
     write_dict(dicts, "deu-eng", DEU_ENG)
     kg = _kg(["Konferenzteilnehmer", "akzeptiert", "Konferenzteilnehmer"], [CLASS, OBJECT_PROPERTY, INDIVIDUAL], "de")
@@ -225,8 +227,9 @@ def test_vocabulary_labels_are_glossed_individual_names_are_not(dicts):
     assert cached.for_vocabulary() is cached.for_vocabulary()
 
 
-def test_russian_and_arabic_vocabulary_labels_come_out_english(dicts):
+def test_russian_and_arabic_vocabulary_labels_come_out_english(dicts, monkeypatch):
     pytest.importorskip("pymorphy3")
+    monkeypatch.setattr(freedict, "GLOSS_SENSES", 1)
     write_dict(dicts, "eng-rus", [("article", "article\nстатья\n"), ("withdrawn", "withdrawn\nотозванный\n")])
     write_dict(
         dicts,
@@ -256,3 +259,71 @@ def test_english_chinese_and_japanese_keep_their_own_path():
     for lang in ("en", "zh", "ja", None):
         tr = RomanizeTranslator(lang)
         assert tr.for_vocabulary() is tr
+
+
+# Ding lists senses in no order of use (the file order of the real deu-eng for these words).
+DING_SENSES = [
+    ("Gutachter", "Gutachter <masc, n, sg>\nappraiser <n>\n"),
+    ("Gutachter", "Gutachter <masc, n, sg>\nexpert <n>\n"),
+    ("Gutachter", "Gutachter <masc, n, sg>\ncensor <n>, reviewer <n>\n"),
+    ("Gutachter", "Gutachter <masc, n, sg>\nestimator <n>\n"),
+    ("Ausschuss", "Ausschuss <masc, n, sg>\nwastage <n>\n"),
+    ("Ausschuss", "Ausschuss <masc, n, sg>\noffal <n>\n"),
+    ("Ausschuss", "Ausschuss <masc, n, sg>\n [adm.]  [pol.] committee <n>\n"),
+    ("Ausschuss", "Ausschuss <masc, n, sg>\nrejects <n>, culls <n>\n"),
+    ("Papier", "Papier <neut, n, sg>\nwrapping paper <n>\n"),
+    ("Papier", "Papier <neut, n, sg>\npaper <n>\n"),
+    ("Person", "Person <fem, n, sg>\ncharacter <n>\n"),
+    ("Person", "Person <fem, n, sg>\nperson <n>, individual <n>\n"),
+    ("Person", "Person <fem, n, sg>\n [ling.] person <n>\n"),
+    ("haben", "haben <v>\nto have to <v>\n"),
+    ("haben", "haben <v>\nto have <v>, to have got <v>\n"),
+]
+
+
+def test_senses_are_ranked_by_english_frequency_not_file_order(dicts):
+    pytest.importorskip("wordfreq")
+    from wordfreq import zipf_frequency
+
+    write_dict(dicts, "deu-eng", DING_SENSES)
+    d = DictdFile(dicts / "freedict-deu-eng.index")
+    # the ranking follows the English frequencies of wordfreq, whatever they are
+    f = {w: zipf_frequency(w, "en") for w in ("appraiser", "expert", "reviewer", "censor", "estimator")}
+    got = forward(d, "gutachter", senses=5)
+    assert got == sorted(f, key=lambda w: -f[w])
+    assert got[0] != "appraiser"  # the first sense of the file
+    assert forward(d, "ausschuss")[0] == "committee"  # a domain label costs less than rarity
+    assert forward(d, "papier")[0] == "paper"  # a phrase costs a penalty per extra word
+    assert forward(d, "person")[0] == "person"  # also in a labelled entry: not only labelled
+    assert forward(d, "haben")[0] == "have"  # "have to" is as frequent as "have" for wordfreq
+
+
+def test_without_wordfreq_the_old_order_holds(dicts, monkeypatch):
+    monkeypatch.setattr(freedict, "_zipf_english", lambda: None)
+    write_dict(dicts, "deu-eng", DING_SENSES)
+    d = DictdFile(dicts / "freedict-deu-eng.index")
+    assert forward(d, "gutachter")[0] == "appraiser"  # every sense in one entry: file order
+    assert forward(d, "person")[0] == "person"  # in two entries
+
+
+def test_every_numbered_sense_of_a_wiktionary_entry_is_a_candidate(dicts):
+    pytest.importorskip("wordfreq")
+    # ara-eng (Wiktionary-derived) numbers the senses of an entry in alphabetical order
+    entry = "البحث /ʔalbˈaħθ/\n1. Disquisition\n2. Find\n3. Questing\n4. Research\n5. Search\n"
+    write_dict(dicts, "ara-eng", [("البحث", entry)])
+    d = DictdFile(dicts / "freedict-ara-eng.index")
+    got = forward(d, "البحث", senses=5)
+    assert set(got) == {"Disquisition", "Find", "Questing", "Research", "Search"}
+    assert got[0] != "Disquisition"
+
+
+def test_gloss_text_joins_the_best_senses_of_each_word(dicts):
+    pytest.importorskip("wordfreq")
+    write_dict(dicts, "deu-eng", DING_SENSES)
+    g = glossary("de")
+    one, n1 = gloss_text("Gutachter", g, senses=1)
+    two, n2 = gloss_text("Gutachter", g, senses=2)
+    best = forward(DictdFile(dicts / "freedict-deu-eng.index"), "gutachter", senses=2)
+    assert (one, n1) == (best[0], 1)
+    assert (two, n2) == (" ".join(best), 1)
+    assert gloss_text("Gutachter", g)[0] == " ".join(best[: freedict.GLOSS_SENSES])

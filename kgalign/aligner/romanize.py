@@ -633,9 +633,13 @@ class RomanizeTranslator(Translator):
                 vers.append(f"{dist}=none")
         key = f"romanize:v4|gloss={self.gloss}|lang={self.lang}|" + ",".join(vers)
         if self.dictionary:
-            from kgalign.aligner.freedict import dictionaries_key
+            from kgalign.aligner import freedict
 
-            key += "|freedict:v1|" + dictionaries_key(self.lang)
+            try:
+                wf = md.version("wordfreq")
+            except md.PackageNotFoundError:
+                wf = "none"
+            key += f"|freedict:v2|senses={freedict.GLOSS_SENSES}|wordfreq={wf}|" + freedict.dictionaries_key(self.lang)
         return key
 
 
