@@ -11,11 +11,13 @@ export TOKENIZERS_PARALLELISM := false
 
 # FreeDict bilingual dictionaries (dictd format, Debian packages) for the offline fallback's
 # glosses of vocabulary labels (kgalign/aligner/freedict.py): every X-eng, plus eng-ara (read
-# reversed too) and eng-rus + deu-rus (Russian: no rus-eng; pivot through German); ~57 MB
+# reversed too) and eng-rus + X-rus (Russian: no rus-eng; pivots through German, Polish, French,
+# Greek, Italian, Dutch, Swedish, merged by vote); ~58 MB
 # download, ~83 MB in $(VENV)/share/dictd. Best effort: without apt-get one line says so.
 FREEDICT ?= afr-eng ara-eng ces-eng cym-eng dan-eng deu-eng ell-eng epo-eng fin-eng fra-eng gle-eng \
 	hrv-eng hun-eng isl-eng ita-eng jpn-eng kha-eng kur-eng lat-eng lit-eng nld-eng pol-eng por-eng \
-	slk-eng slv-eng spa-eng srp-eng swe-eng swh-eng tur-eng eng-ara eng-rus deu-rus
+	slk-eng slv-eng spa-eng srp-eng swe-eng swh-eng tur-eng eng-ara eng-rus deu-rus \
+	pol-rus fra-rus ell-rus ita-rus nld-rus swe-rus
 DICTD  := $(abspath $(VENV))/share/dictd
 
 .PHONY: install demo test lint bench clean freedict

@@ -163,6 +163,23 @@ def test_russian_through_the_german_pivot(dicts):
     assert "freedict-deu-rus (reversed) + freedict-deu-eng" in g.sources
 
 
+def test_several_pivots_vote_for_the_sense_they_agree_on(dicts):
+    # German (the first pivot) alone says "portion" for статья; Polish and French agree on "article"
+    write_dict(dicts, "deu-eng", [("Beitrag", "Beitrag <n>\nportion <n>\n")])
+    write_dict(dicts, "deu-rus", [("Beitrag", "Beitrag <n>\nстатья\n")])
+    write_dict(dicts, "pol-eng", [("artykul", "artykul <n>\narticle <n>\n")])
+    write_dict(dicts, "pol-rus", [("artykul", "artykul <n>\nстатья\n")])
+    write_dict(dicts, "fra-eng", [("article", "article <n>\narticle <n>\n")])
+    write_dict(dicts, "fra-rus", [("article", "article <n>\nстатья\n")])
+    g = glossary("ru")
+    assert g is not None
+    assert g.lookup("статья") == ("article", "portion")
+    assert len(g.sources) == 3 and "freedict-fra-rus (reversed) + freedict-fra-eng" in g.sources
+    # one pivot only: its own order stands
+    assert freedict._vote([{"x": ["a", "b"]}]) == {"x": ["a", "b"]}
+    assert freedict._vote([{"x": ["a", "b"]}, {"x": ["B"], "y": ["c"]}]) == {"x": ["b", "a"], "y": ["c"]}
+
+
 def test_german_compounds_split_into_the_fewest_known_words():
     known = {"konferenz", "teilnehmer", "organisation", "ausschuss", "konfe", "renz"}
     assert split_compound("Konferenzteilnehmer", known) == ["konferenz", "teilnehmer"]

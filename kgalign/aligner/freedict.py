@@ -73,8 +73,10 @@ _ISO3 = {
 }  # fmt: skip
 
 #: Pivot languages per language without a usable ``X-eng``: ``X-P`` is reversed and followed by
-#: ``P-eng`` (Russian: ``deu-rus`` 22k headwords, with ``deu-eng`` 383k).
-PIVOTS: dict[str, tuple[str, ...]] = {"rus": ("deu",)}
+#: ``P-eng`` (Russian: ``deu-rus`` 22k headwords, with ``deu-eng`` 383k; then the 10-27k of
+#: ``pol-rus``, ``fra-rus``, ``ell-rus``, ``ita-rus``, ``nld-rus``, ``swe-rus``). The pivots'
+#: glosses are merged by vote (:func:`_vote`).
+PIVOTS: dict[str, tuple[str, ...]] = {"rus": ("deu", "pol", "fra", "ell", "ita", "nld", "swe")}
 #: Languages whose ``eng-X`` is reversed even when ``X-eng`` exists (measured to add words);
 #: elsewhere ``eng-X`` is read only without ``X-eng`` (reversing ``eng-deu`` takes a minute and
 #: adds sentence-long noise).
@@ -520,6 +522,32 @@ def _pivot(rev: dict[str, list[str]], fwd: DictdFile) -> dict[str, list[str]]:
     return out
 
 
+def _vote(tables: list[dict[str, list[str]]]) -> dict[str, list[str]]:
+    """Merge the tables of several pivots: a gloss reached through more pivots comes first.
+
+    Triangulation through several intermediate languages (Tanaka and Umemura: "Construction of
+    a bilingual dictionary intermediated by a third language", COLING 1994; with more pivots,
+    a translation that several of them agree on is more likely the intended sense). Ties keep
+    the pivots' order (:data:`PIVOTS`, best first) and each pivot's own sense order.
+    """
+    if len(tables) == 1:
+        return tables[0]
+    out: dict[str, list[str]] = {}
+    for w in set().union(*tables):
+        votes: dict[str, list] = {}  # lower-cased gloss -> [pivots, first pivot, rank, form]
+        for k, t in enumerate(tables):
+            seen = set()
+            for j, gl in enumerate(t.get(w, ())):
+                key = gl.lower()
+                if key in seen:
+                    continue
+                seen.add(key)
+                v = votes.setdefault(key, [0, k, j, gl])
+                v[0] += 1
+        out[w] = [v[3] for v in sorted(votes.values(), key=lambda v: (-v[0], v[1], v[2]))]
+    return out
+
+
 @cache
 def glossary(lang: str | None, target: str = "eng") -> Glossary | None:
     """The :class:`Glossary` of ``lang`` into ``target`` from the dictionaries found, or None
@@ -544,11 +572,14 @@ def glossary(lang: str | None, target: str = "eng") -> Glossary | None:
     if rev is not None and (fwd is None or src in REVERSE_TOO):
         g.add_table(reverse(DictdFile(rev)))
         g.sources.append(f"freedict-{target}-{src} (reversed)")
+    pivoted = []
     for p in PIVOTS.get(src, ()):
         a, b = find_dictionary(p, src), find_dictionary(p, target)
         if a is not None and b is not None:
-            g.add_table(_pivot(reverse(DictdFile(a)), DictdFile(b)))
+            pivoted.append(_pivot(reverse(DictdFile(a)), DictdFile(b)))
             g.sources.append(f"freedict-{p}-{src} (reversed) + freedict-{p}-{target}")
+    if pivoted:
+        g.add_table(_vote(pivoted))
     if not g.sources:
         want = [package_name(src, target), package_name(target, src)] + [
             package_name(x, y) for p in PIVOTS.get(src, ()) for x, y in ((p, src), (p, target))

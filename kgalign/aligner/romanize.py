@@ -639,7 +639,7 @@ class RomanizeTranslator(Translator):
                 wf = md.version("wordfreq")
             except md.PackageNotFoundError:
                 wf = "none"
-            key += f"|freedict:v2|senses={freedict.GLOSS_SENSES}|wordfreq={wf}|" + freedict.dictionaries_key(self.lang)
+            key += f"|freedict:v3|senses={freedict.GLOSS_SENSES}|wordfreq={wf}|" + freedict.dictionaries_key(self.lang)
         return key
 
 
