@@ -344,3 +344,38 @@ def test_gloss_text_joins_the_best_senses_of_each_word(dicts):
     assert (one, n1) == (best[0], 1)
     assert (two, n2) == (" ".join(best), 1)
     assert gloss_text("Gutachter", g)[0] == " ".join(best[: freedict.GLOSS_SENSES])
+
+
+def test_one_reading_per_sense_for_the_string_view(dicts, monkeypatch):
+    pytest.importorskip("wordfreq")
+    from kgalign.aligner.choose import CachedTranslator
+    from kgalign.aligner.romanize import RomanizeTranslator
+    from kgalign.aligner.stages import _readings
+
+    write_dict(dicts, "deu-eng", DING_SENSES)
+    g = glossary("de")
+    best = forward(DictdFile(dicts / "freedict-deu-eng.index"), "gutachter", senses=2)
+    assert len(best) == 2
+    assert [gloss_text("Gutachter", g, pick=k)[0] for k in (0, 1, 5)] == [best[0], best[1], best[1]]
+    tr = RomanizeTranslator("de")
+    readers = tr.sense_readings()
+    assert [t.sense for t in readers] == list(range(freedict.GLOSS_SENSES))
+    assert len({t.cache_key for t in readers} | {tr.for_vocabulary().cache_key}) == len(readers) + 1
+    assert RomanizeTranslator("en").sense_readings() == []
+    # through the pipeline's cached translator: vocabulary gets one reading per sense, individuals none
+    monkeypatch.setenv("KGALIGN_HOME", str(dicts.parent / "home"))
+    kg = KnowledgeGraph(
+        entities=["c", "i"], labels=[[("de", "Gutachter", 0)], [("de", "Gutachter", 0)]], kinds=[CLASS, INDIVIDUAL]
+    )
+
+    class Run:
+        class config:
+            lang1 = lang2 = "de"
+
+            class similarity:
+                strings = 1.0
+
+        translator1 = translator2 = CachedTranslator(RomanizeTranslator("de"))
+
+    r1, _ = _readings(Run, kg, kg)
+    assert [alt[0] for alt in r1] == best[: freedict.GLOSS_SENSES] and all(alt[1] == "" for alt in r1)

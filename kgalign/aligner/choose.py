@@ -404,6 +404,12 @@ class CachedTranslator(Translator):
             cached = self._vocabulary = CachedTranslator(voc, self._cache.root)
         return cached
 
+    def sense_readings(self) -> list[Translator]:
+        """The inner translator's per-sense readers (``RomanizeTranslator.sense_readings``),
+        each cached on disk too; empty when it has none."""
+        inner = getattr(self.inner, "sense_readings", None)
+        return [CachedTranslator(t, self._cache.root) for t in inner()] if inner is not None else []
+
     @property
     def cache_key(self) -> str:
         return self.inner.cache_key

@@ -622,6 +622,7 @@ def gloss_text(
     fallback: Callable[[str], str] = lambda w: w,
     used: set | None = None,
     senses: int | None = None,
+    pick: int | None = None,
 ) -> tuple[str, int]:
     """Gloss a label word by word into English.
 
@@ -641,6 +642,12 @@ def gloss_text(
         Word -> text for words without a gloss.
     used : set, optional
         Receives ``g.sources``' short names when a gloss was used.
+    senses : int, optional
+        How many senses of each word are joined (default :data:`GLOSS_SENSES`).
+    pick : int, optional
+        Instead, only the ``pick``-th sense of each word (0: the best; a word with fewer senses
+        gives its last): one reading of the label per sense, for a view that keeps the best
+        match over readings.
 
     Returns
     -------
@@ -653,6 +660,10 @@ def gloss_text(
     stop = STOPWORDS.get(g.lang, frozenset())
     norm = forms(g.lang, next((k for k, v in _ISO3.items() if v == g.lang), None))
     senses = GLOSS_SENSES if senses is None else senses
+
+    def join(gl) -> str:
+        return gl[min(pick, len(gl) - 1)] if pick is not None else " ".join(gl[:senses])
+
     out: list[str] = []
     found = 0
     i, n = 0, len(words)
@@ -660,7 +671,7 @@ def gloss_text(
         for size in range(min(_MAX_PHRASE, n - i), 1, -1):
             gl = g.lookup(" ".join(words[i : i + size]))
             if gl:
-                out.append(" ".join(gl[:senses]))
+                out.append(join(gl))
                 found += size
                 i += size
                 break
@@ -671,12 +682,12 @@ def gloss_text(
                 continue
             gl = next((x for f in norm(w) for x in [g.lookup(f)] if x), ())
             if gl:
-                out.append(" ".join(gl[:senses]))
+                out.append(join(gl))
                 found += 1
                 continue
             parts = split_compound(w, _Glossed(g)) if g.lang == "deu" and len(w) >= 2 * 3 else None
             if parts:
-                out.extend(" ".join(g.lookup(p)[:senses]) for p in parts)
+                out.extend(join(g.lookup(p)) for p in parts)
                 found += 1
                 continue
             out.append(fallback(w))

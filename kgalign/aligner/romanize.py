@@ -578,14 +578,36 @@ class RomanizeTranslator(Translator):
 
     kind = "romanize"
 
-    def __init__(self, lang: str | None = None, *, gloss: bool = True, dictionary: bool = False):
+    def __init__(
+        self, lang: str | None = None, *, gloss: bool = True, dictionary: bool = False, sense: int | None = None
+    ):
         self.lang = lang
         self.gloss = bool(gloss)
         self.dictionary = bool(dictionary) and self.gloss and _freedict_lang(lang)
+        self.sense = sense if self.dictionary else None
         self.name = "romanize" + ("" if self.gloss else ":translit") + ("+freedict" if self.dictionary else "")
+        if self.sense is not None:
+            self.name += f":sense{self.sense}"
         self.used: set[str] = set()
         self.n_changed = 0
         self._vocabulary: RomanizeTranslator | None = None
+
+    def sense_readings(self, senses: int | None = None) -> list[RomanizeTranslator]:
+        """One translator per dictionary sense (:meth:`for_vocabulary` with ``sense`` 0, 1, ...):
+        each gives a reading of a vocabulary label with only that sense of each word, for the
+        string view's best match over readings. Empty when there is no FreeDict vocabulary path."""
+        from kgalign.aligner import freedict
+
+        voc = self.for_vocabulary()
+        if voc is self:
+            return []
+        n = freedict.GLOSS_SENSES if senses is None else senses
+        out = []
+        for k in range(n):
+            t = RomanizeTranslator(self.lang, gloss=self.gloss, dictionary=True, sense=k)
+            t.used = self.used
+            out.append(t)
+        return out
 
     def for_vocabulary(self) -> RomanizeTranslator:
         """This translator with word-by-word FreeDict glosses (:mod:`kgalign.aligner.freedict`)
@@ -611,7 +633,11 @@ class RomanizeTranslator(Translator):
                 from kgalign.aligner.freedict import gloss_text
 
                 r, found = gloss_text(
-                    t, g, fallback=lambda w: romanize(w, self.lang, gloss=self.gloss, used=self.used), used=self.used
+                    t,
+                    g,
+                    fallback=lambda w: romanize(w, self.lang, gloss=self.gloss, used=self.used),
+                    used=self.used,
+                    pick=self.sense,
                 )
                 if not found:
                     r = romanize(t, self.lang, gloss=self.gloss, used=self.used)
@@ -640,6 +666,8 @@ class RomanizeTranslator(Translator):
             except md.PackageNotFoundError:
                 wf = "none"
             key += f"|freedict:v3|senses={freedict.GLOSS_SENSES}|wordfreq={wf}|" + freedict.dictionaries_key(self.lang)
+            if self.sense is not None:
+                key += f"|sense={self.sense}"
         return key
 
 

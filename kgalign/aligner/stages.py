@@ -289,20 +289,32 @@ def encode(run: Run, names1: list[str], names2: list[str]) -> tuple[np.ndarray, 
 
 
 def _readings(run: Run, kg1, kg2):
-    """Other readings of the Han-script names of each side the romanize fallback translated
-    (:mod:`kgalign.aligner.readings`; through the on-disk translation cache), None per side
-    without any."""
+    """Other readings of each side's names for the string view (best match over readings):
+    Han-script names the romanize fallback translated, read in the other CJK languages
+    (:mod:`kgalign.aligner.readings`), and vocabulary labels glossed with one FreeDict sense per
+    word (:meth:`kgalign.aligner.romanize.RomanizeTranslator.sense_readings`); through the
+    on-disk translation cache; None per side without any."""
     if run.config.similarity.strings <= 0:
         return None, None
     from kgalign.aligner.readings import han_readings, reading_languages
 
+    from kgalign.aligner.kinds import VOCABULARY_KINDS
+
     out: list[list[list[str]] | None] = []
     for kg, lang, tr in ((kg1, run.config.lang1, run.translator1), (kg2, run.config.lang2, run.translator2)):
-        if getattr(tr, "kind", "") != "romanize" or not reading_languages(lang):
-            out.append(None)
-            continue
-        got = han_readings(kg.names(lang), lang, translate=_translate_side)
-        out.append(list(got.values()) or None)
+        alts: list[list[str]] = []
+        if getattr(tr, "kind", "") == "romanize" and reading_languages(lang):
+            alts += list(han_readings(kg.names(lang), lang, translate=_translate_side).values())
+        per_sense = tr.sense_readings() if hasattr(tr, "sense_readings") else []
+        voc = np.flatnonzero(np.isin(kg.kinds, VOCABULARY_KINDS))
+        if per_sense and len(voc):  # vocabulary labels read with one dictionary sense per word
+            names = kg.names(lang)
+            for t in per_sense:
+                alt = [""] * kg.n_entities
+                for i, x in zip(voc.tolist(), _translate_side(t, [names[i] for i in voc])):
+                    alt[i] = x
+                alts.append(alt)
+        out.append(alts or None)
     return out[0], out[1]
 
 
