@@ -325,3 +325,24 @@ def test_ontology_with_several_kinds_gets_the_automatic_encoder(tmp_path, monkey
     assert ch["encoder_reason"].startswith("multilingual encoder"), ch["encoder_reason"]
     assert ch["side1"]["translator"] == "identity" and ch["side1"]["fallback"] is None
     assert res.choices["encoder_multilingual"] is True
+
+
+@needs_backends
+def test_resources_are_recorded_when_the_translations_come_from_the_cache(tmp_path):
+    """A second run served from the translation cache names the same fallback resources as the
+    run that translated (they are stored with the cached batch), not an empty list."""
+    from kgalign.aligner.choose import SideChoice
+
+    texts = ["北京大学", "克里斯", "上海"]
+    first = CachedTranslator(RomanizeTranslator("zh"), tmp_path / "tr")
+    out = first.translate(texts)
+    used = SideChoice("zh", first, "fallback", "romanize").record()["resources"]
+    assert first.n_translated == 3 and "cc-cedict" in used
+    again = CachedTranslator(RomanizeTranslator("zh"), tmp_path / "tr")
+    assert again.translate(texts) == out and again.n_translated == 0 and again.n_cached == 3
+    assert SideChoice("zh", again, "fallback", "romanize").record()["resources"] == used
+    # only the resources of the texts served count: a text romanised by anyascii alone does not
+    # bring in cc-cedict
+    third = CachedTranslator(RomanizeTranslator("zh"), tmp_path / "tr")
+    third.translate(["Москва"])
+    assert "cc-cedict" not in SideChoice("zh", third, "fallback", "romanize").record()["resources"]
