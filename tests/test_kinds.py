@@ -309,3 +309,45 @@ def test_multifarm_reference_with_absent_entities_is_counted(tmp_path, hash_enco
     # no order leak: another presentation of both graphs gives the same pairs
     assert {(a, b) for a, b, _ in r0["pairs"]} == {(a, b) for a, b, _ in r1["pairs"]}
     assert r0["f1"] == r1["f1"]
+
+
+def _by_position(kg1, kg2, *, sources, targets, **_):
+    """A planted order leak: pairs the i-th shown source with the i-th shown target."""
+    from types import SimpleNamespace
+
+    n = min(len(sources), len(targets))
+    return SimpleNamespace(rows=sources[:n], cols=targets[:n], scores=np.ones(n, np.float32), info={})
+
+
+def _by_sorted_iri(kg1, kg2, *, sources, targets, **_):
+    """Order-independent: pairs the entities in the order of their IRIs."""
+    from types import SimpleNamespace
+
+    s = sorted(sources.tolist(), key=lambda i: kg1.entities[i])
+    t = sorted(targets.tolist(), key=lambda j: kg2.entities[j])
+    n = min(len(s), len(t))
+    return SimpleNamespace(rows=np.array(s[:n]), cols=np.array(t[:n]), scores=np.ones(n, np.float32), info={})
+
+
+@needs_mf
+def test_multifarm_permutation_check_is_reported_and_fails_on_an_order_leak(tmp_path, capsys):
+    import shutil
+
+    from kgalign.cli import main
+
+    root = tmp_path / "mf"
+    (root / "ont").mkdir(parents=True)
+    (root / "ref" / "de-en").mkdir(parents=True)
+    for o in ("ekaw-de", "ekaw-en"):
+        shutil.copy(MF / "ont" / f"{o}.owl", root / "ont")
+    shutil.copy(MF / "ref" / "de-en" / "ekaw-ekaw-de-en.rdf", root / "ref" / "de-en")
+    args = ["-q", "benchmark", "multifarm", "--data-dir", str(root), "--permutation-check", "--no-plots"]
+    assert main([*args, "--output-dir", str(tmp_path / "ok"), "--aligner", "test_kinds:_by_sorted_iri"]) == 0
+    out = capsys.readouterr()
+    assert "seed 1: 0 pairs differ" in out.err and "the pairs of all 1 tasks are identical" in out.out
+    rec = json.loads((tmp_path / "ok" / "results.json").read_text())
+    assert rec["permutation_check"] == {"seed": 1, "tasks": 1, "differing": [], "passed": True}
+    assert main([*args, "--output-dir", str(tmp_path / "leak"), "--aligner", "test_kinds:_by_position"]) == 2
+    out = capsys.readouterr()
+    assert "permutation self-check failed" in out.err and "ekaw-ekaw-de-en" in out.err
+    assert "changed in 1 of 1 tasks" in (tmp_path / "leak" / "results.md").read_text()
