@@ -351,3 +351,27 @@ def test_multifarm_permutation_check_is_reported_and_fails_on_an_order_leak(tmp_
     out = capsys.readouterr()
     assert "permutation self-check failed" in out.err and "ekaw-ekaw-de-en" in out.err
     assert "changed in 1 of 1 tasks" in (tmp_path / "leak" / "results.md").read_text()
+
+
+
+CLASSES_ONLY = """\
+@prefix ex: <http://b.ex/> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:Person a owl:Class ; rdfs:label "Person"@en .
+ex:Paper a owl:Class ; rdfs:label "Paper"@en .
+ex:Author a owl:Class ; rdfs:label "Author"@en ; rdfs:subClassOf ex:Person .
+"""
+
+
+def test_cli_names_the_kinds_it_did_not_align(tmp_path, capsys):
+    """A kind one side lacks is left out, and the summary says so (not only the info log)."""
+    from kgalign.cli import main
+
+    a = _onto(tmp_path, "a.ttl", "http://a.ex/")
+    b = tmp_path / "b.ttl"  # classes only: no properties, no individual
+    b.write_text(CLASSES_ONLY, encoding="utf-8")
+    assert main(["-q", "align", str(a), str(b), "-o", str(tmp_path / "o.tsv")]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("kinds: "))
+    assert line.startswith("kinds: class 3 x 3 -> 3 pairs; not aligned")
+    assert "object_property 1 x 0" in line and "datatype_property 1 x 0" in line and "individual 1 x 0" in line
