@@ -353,7 +353,6 @@ def test_multifarm_permutation_check_is_reported_and_fails_on_an_order_leak(tmp_
     assert "changed in 1 of 1 tasks" in (tmp_path / "leak" / "results.md").read_text()
 
 
-
 CLASSES_ONLY = """\
 @prefix ex: <http://b.ex/> .
 @prefix owl: <http://www.w3.org/2002/07/owl#> .
@@ -375,3 +374,38 @@ def test_cli_names_the_kinds_it_did_not_align(tmp_path, capsys):
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("kinds: "))
     assert line.startswith("kinds: class 3 x 3 -> 3 pairs; not aligned")
     assert "object_property 1 x 0" in line and "datatype_property 1 x 0" in line and "individual 1 x 0" in line
+
+
+def test_sssom_and_oaei_outputs_record_what_the_run_chose(tmp_path, hash_encoder):
+    """Issue 13 item 4: the SSSOM header and the OAEI alignment carry the kinds, each side's
+    translator/fallback/resources, the encoder and the schema stage; both stay readable."""
+    sssom_parsers = pytest.importorskip("sssom.parsers")
+    from rdflib import Graph, URIRef
+
+    from kgalign.aligner.pipeline import align
+    from kgalign.io.oaei import KGALIGN_NS, read_oaei
+    from kgalign.io.writers import write_alignment
+
+    a = load_kg(_onto(tmp_path, "a.ttl", "http://a.ex/"))
+    b = load_kg(_onto(tmp_path, "b.ttl", "http://b.ex/"))
+    res = align(a, b, encoder=hash_encoder, show_progress=False)
+
+    def check(rec):
+        assert rec["kinds"] == {
+            k: {x: v[x] for x in ("sources", "targets", "pairs")} for k, v in res.info["kinds"].items()
+        }
+        assert rec["side1"]["translator"] == res.info["choice"]["side1"]["translator"]
+        assert rec["encoder"]["name"] == res.info["choice"]["encoder"]
+        assert rec["schema"] == res.info["schema"] and rec["sources"] == [str(a.source), str(b.source)]
+
+    write_alignment(res, tmp_path / "o.sssom.tsv")
+    msdf = sssom_parsers.parse_sssom_table(tmp_path / "o.sssom.tsv")
+    assert len(msdf.df) == len(res)
+    check(json.loads(msdf.metadata["other"]))
+
+    write_alignment(res, tmp_path / "o.rdf")
+    al = read_oaei(tmp_path / "o.rdf")
+    assert len(al.cells) == len(res) and al.onto1 and al.onto1.endswith("/a.ttl")
+    g = Graph().parse(tmp_path / "o.rdf", format="xml")
+    (run,) = list(g.objects(None, URIRef(KGALIGN_NS + "run")))
+    check(json.loads(str(run)))

@@ -137,11 +137,11 @@ def align_by_kind(
         )
     import dataclasses
 
-    from kgalign.aligner import stages
+    from kgalign.aligner.stages import resolve_run
 
     # one choice of translators and encoder for all kinds (the automatic one included: loading
     # an encoder here would bypass it and record it as given by the user)
-    run = stages.resolve_run(
+    run = resolve_run(
         kg1,
         kg2,
         cfg,

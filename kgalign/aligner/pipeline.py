@@ -124,9 +124,7 @@ def align(
     return stages.refine_schema(res, cfg, timer)  # ontologies: re-ranked by schema structure
 
 
-def _align_one(
-    kg1, kg2, *, sources, targets, translations, config: AlignConfig, timer, encoder, translator, run=None
-):
+def _align_one(kg1, kg2, *, sources, targets, translations, config: AlignConfig, timer, encoder, translator, run=None):
     """The pipeline on ``sources`` x ``targets`` of one kind (or of graphs with one kind);
     ``run``: the choices already resolved (:func:`kgalign.aligner.kinds.align_by_kind`)."""
     from kgalign.aligner import stages

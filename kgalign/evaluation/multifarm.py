@@ -366,7 +366,9 @@ def markdown_table(record: dict) -> str:
             + (
                 f"the pairs of all {pc['tasks']} tasks are identical."
                 if pc["passed"]
-                else f"the pairs changed in {len(pc['differing'])} of {pc['tasks']} tasks: {', '.join(pc['differing'])}."
+                else f"the pairs changed in {len(pc['differing'])} of {pc['tasks']} tasks: "
+                + ", ".join(pc["differing"])
+                + "."
             ),
         ]
     return "\n".join(lines) + "\n"
