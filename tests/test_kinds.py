@@ -409,3 +409,16 @@ def test_sssom_and_oaei_outputs_record_what_the_run_chose(tmp_path, hash_encoder
     g = Graph().parse(tmp_path / "o.rdf", format="xml")
     (run,) = list(g.objects(None, URIRef(KGALIGN_NS + "run")))
     check(json.loads(str(run)))
+
+
+def test_cli_says_when_the_schema_stage_did_not_run_on_vocabulary(tmp_path, capsys):
+    """Classes without any schema triple: the summary says the structure was not used, and why."""
+    from kgalign.cli import main
+
+    flat = CLASSES_ONLY.replace(" ; rdfs:subClassOf ex:Person", "")
+    a, b = tmp_path / "a.ttl", tmp_path / "b.ttl"
+    a.write_text(flat.replace("http://b.ex/", "http://a.ex/"), encoding="utf-8")
+    b.write_text(flat, encoding="utf-8")
+    assert main(["-q", "align", str(a), str(b), "-o", str(tmp_path / "o.tsv")]) == 0
+    out = capsys.readouterr().out
+    assert "schema structure: not used (no schema triples on both sides)" in out

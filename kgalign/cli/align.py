@@ -335,6 +335,8 @@ def _summary(res, pair, output, timer, total: float) -> None:
             f"{sch['changed']} pairs changed by it, {sch.get('withdrawn', 0)} vocabulary pairs withdrawn "
             f"below schema.min_score {res.config.schema.min_score}"
         )
+    elif sch and sch.get("why") != "individuals only":  # vocabulary aligned by names alone: say why
+        click.echo(f"schema structure: not used ({sch.get('why')}); vocabulary aligned by names alone")
     ch = res.choices or {}
     if ch:
         langs = "/".join(
