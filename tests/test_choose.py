@@ -287,3 +287,62 @@ def test_a_given_multilingual_encoder_reads_the_labels_directly(tmp_path, hashin
     assert "multilingual encoder" in ch.sides[0].reason
     ch = choose(None, "sentence-transformers/LaBSE", translations=None, lang1="zh", lang2="en", cache_dir=tmp_path)
     assert ch.sides[0].translator.is_identity and ch.encoder == "sentence-transformers/LaBSE"
+
+
+ONTO_DE_EN = """\
+@prefix ex: <http://{ns}/> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:Person a owl:Class ; rdfs:label "{person}"@{lang} .
+ex:Paper a owl:Class ; rdfs:label "{paper}"@{lang} .
+ex:writes a owl:ObjectProperty ; rdfs:label "{writes}"@{lang} ; rdfs:domain ex:Person ; rdfs:range ex:Paper .
+"""
+
+
+def test_ontology_with_several_kinds_gets_the_automatic_encoder(tmp_path, monkeypatch):
+    """Aligned kind by kind, an ontology still gets the encoder chosen automatically (a cached
+    multilingual one here), recorded with its reason, not MiniLM "given by --encoder"."""
+    from huggingface_hub import constants
+
+    from kgalign.aligner.pipeline import align
+    from kgalign.io import load_kg
+
+    cache = tmp_path / "hub"
+    _tiny_st(_hub_dir(cache, "sentence-transformers/LaBSE"))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    paths = []
+    for name, ns, lang, words in (
+        ("de.ttl", "de.ex", "de", ("Person", "Beitrag", "schreibt")),
+        ("en.ttl", "en.ex", "en", ("person", "paper", "writes")),
+    ):
+        f = tmp_path / name
+        f.write_text(ONTO_DE_EN.format(ns=ns, lang=lang, person=words[0], paper=words[1], writes=words[2]))
+        paths.append(f)
+    res = align(load_kg(paths[0]), load_kg(paths[1]), show_progress=False, selftrain={"enabled": False})
+    assert set(res.info["kinds"]) == {"class", "object_property"}  # aligned kind by kind
+    ch = res.info["choice"]
+    assert ch["encoder"] == "sentence-transformers/LaBSE", ch
+    assert ch["encoder_reason"].startswith("multilingual encoder"), ch["encoder_reason"]
+    assert ch["side1"]["translator"] == "identity" and ch["side1"]["fallback"] is None
+    assert res.choices["encoder_multilingual"] is True
+
+
+@needs_backends
+def test_resources_are_recorded_when_the_translations_come_from_the_cache(tmp_path):
+    """A second run served from the translation cache names the same fallback resources as the
+    run that translated (they are stored with the cached batch), not an empty list."""
+    from kgalign.aligner.choose import SideChoice
+
+    texts = ["北京大学", "克里斯", "上海"]
+    first = CachedTranslator(RomanizeTranslator("zh"), tmp_path / "tr")
+    out = first.translate(texts)
+    used = SideChoice("zh", first, "fallback", "romanize").record()["resources"]
+    assert first.n_translated == 3 and "cc-cedict" in used
+    again = CachedTranslator(RomanizeTranslator("zh"), tmp_path / "tr")
+    assert again.translate(texts) == out and again.n_translated == 0 and again.n_cached == 3
+    assert SideChoice("zh", again, "fallback", "romanize").record()["resources"] == used
+    # only the resources of the texts served count: a text romanised by anyascii alone does not
+    # bring in cc-cedict
+    third = CachedTranslator(RomanizeTranslator("zh"), tmp_path / "tr")
+    third.translate(["Москва"])
+    assert "cc-cedict" not in SideChoice("zh", third, "fallback", "romanize").record()["resources"]

@@ -309,3 +309,116 @@ def test_multifarm_reference_with_absent_entities_is_counted(tmp_path, hash_enco
     # no order leak: another presentation of both graphs gives the same pairs
     assert {(a, b) for a, b, _ in r0["pairs"]} == {(a, b) for a, b, _ in r1["pairs"]}
     assert r0["f1"] == r1["f1"]
+
+
+def _by_position(kg1, kg2, *, sources, targets, **_):
+    """A planted order leak: pairs the i-th shown source with the i-th shown target."""
+    from types import SimpleNamespace
+
+    n = min(len(sources), len(targets))
+    return SimpleNamespace(rows=sources[:n], cols=targets[:n], scores=np.ones(n, np.float32), info={})
+
+
+def _by_sorted_iri(kg1, kg2, *, sources, targets, **_):
+    """Order-independent: pairs the entities in the order of their IRIs."""
+    from types import SimpleNamespace
+
+    s = sorted(sources.tolist(), key=lambda i: kg1.entities[i])
+    t = sorted(targets.tolist(), key=lambda j: kg2.entities[j])
+    n = min(len(s), len(t))
+    return SimpleNamespace(rows=np.array(s[:n]), cols=np.array(t[:n]), scores=np.ones(n, np.float32), info={})
+
+
+@needs_mf
+def test_multifarm_permutation_check_is_reported_and_fails_on_an_order_leak(tmp_path, capsys):
+    import shutil
+
+    from kgalign.cli import main
+
+    root = tmp_path / "mf"
+    (root / "ont").mkdir(parents=True)
+    (root / "ref" / "de-en").mkdir(parents=True)
+    for o in ("ekaw-de", "ekaw-en"):
+        shutil.copy(MF / "ont" / f"{o}.owl", root / "ont")
+    shutil.copy(MF / "ref" / "de-en" / "ekaw-ekaw-de-en.rdf", root / "ref" / "de-en")
+    args = ["-q", "benchmark", "multifarm", "--data-dir", str(root), "--permutation-check", "--no-plots"]
+    assert main([*args, "--output-dir", str(tmp_path / "ok"), "--aligner", "test_kinds:_by_sorted_iri"]) == 0
+    out = capsys.readouterr()
+    assert "seed 1: 0 pairs differ" in out.err and "the pairs of all 1 tasks are identical" in out.out
+    rec = json.loads((tmp_path / "ok" / "results.json").read_text())
+    assert rec["permutation_check"] == {"seed": 1, "tasks": 1, "differing": [], "passed": True}
+    assert main([*args, "--output-dir", str(tmp_path / "leak"), "--aligner", "test_kinds:_by_position"]) == 2
+    out = capsys.readouterr()
+    assert "permutation self-check failed" in out.err and "ekaw-ekaw-de-en" in out.err
+    assert "changed in 1 of 1 tasks" in (tmp_path / "leak" / "results.md").read_text()
+
+
+CLASSES_ONLY = """\
+@prefix ex: <http://b.ex/> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:Person a owl:Class ; rdfs:label "Person"@en .
+ex:Paper a owl:Class ; rdfs:label "Paper"@en .
+ex:Author a owl:Class ; rdfs:label "Author"@en ; rdfs:subClassOf ex:Person .
+"""
+
+
+def test_cli_names_the_kinds_it_did_not_align(tmp_path, capsys):
+    """A kind one side lacks is left out, and the summary says so (not only the info log)."""
+    from kgalign.cli import main
+
+    a = _onto(tmp_path, "a.ttl", "http://a.ex/")
+    b = tmp_path / "b.ttl"  # classes only: no properties, no individual
+    b.write_text(CLASSES_ONLY, encoding="utf-8")
+    assert main(["-q", "align", str(a), str(b), "-o", str(tmp_path / "o.tsv")]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("kinds: "))
+    assert line.startswith("kinds: class 3 x 3 -> 3 pairs; not aligned")
+    assert "object_property 1 x 0" in line and "datatype_property 1 x 0" in line and "individual 1 x 0" in line
+
+
+def test_sssom_and_oaei_outputs_record_what_the_run_chose(tmp_path, hash_encoder):
+    """Issue 13 item 4: the SSSOM header and the OAEI alignment carry the kinds, each side's
+    translator/fallback/resources, the encoder and the schema stage; both stay readable."""
+    sssom_parsers = pytest.importorskip("sssom.parsers")
+    from rdflib import Graph, URIRef
+
+    from kgalign.aligner.pipeline import align
+    from kgalign.io.oaei import KGALIGN_NS, read_oaei
+    from kgalign.io.writers import write_alignment
+
+    a = load_kg(_onto(tmp_path, "a.ttl", "http://a.ex/"))
+    b = load_kg(_onto(tmp_path, "b.ttl", "http://b.ex/"))
+    res = align(a, b, encoder=hash_encoder, show_progress=False)
+
+    def check(rec):
+        assert rec["kinds"] == {
+            k: {x: v[x] for x in ("sources", "targets", "pairs")} for k, v in res.info["kinds"].items()
+        }
+        assert rec["side1"]["translator"] == res.info["choice"]["side1"]["translator"]
+        assert rec["encoder"]["name"] == res.info["choice"]["encoder"]
+        assert rec["schema"] == res.info["schema"] and rec["sources"] == [str(a.source), str(b.source)]
+
+    write_alignment(res, tmp_path / "o.sssom.tsv")
+    msdf = sssom_parsers.parse_sssom_table(tmp_path / "o.sssom.tsv")
+    assert len(msdf.df) == len(res)
+    check(json.loads(msdf.metadata["other"]))
+
+    write_alignment(res, tmp_path / "o.rdf")
+    al = read_oaei(tmp_path / "o.rdf")
+    assert len(al.cells) == len(res) and al.onto1 and al.onto1.endswith("/a.ttl")
+    g = Graph().parse(tmp_path / "o.rdf", format="xml")
+    (run,) = list(g.objects(None, URIRef(KGALIGN_NS + "run")))
+    check(json.loads(str(run)))
+
+
+def test_cli_says_when_the_schema_stage_did_not_run_on_vocabulary(tmp_path, capsys):
+    """Classes without any schema triple: the summary says the structure was not used, and why."""
+    from kgalign.cli import main
+
+    flat = CLASSES_ONLY.replace(" ; rdfs:subClassOf ex:Person", "")
+    a, b = tmp_path / "a.ttl", tmp_path / "b.ttl"
+    a.write_text(flat.replace("http://b.ex/", "http://a.ex/"), encoding="utf-8")
+    b.write_text(flat, encoding="utf-8")
+    assert main(["-q", "align", str(a), str(b), "-o", str(tmp_path / "o.tsv")]) == 0
+    out = capsys.readouterr().out
+    assert "schema structure: not used (no schema triples on both sides)" in out

@@ -18,8 +18,9 @@ import logging
 import os
 import uuid
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -284,7 +285,9 @@ class TranslationCache:
     def _dir(self, key: str) -> Path:
         return self.root / hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
-    def _read(self, ns_dir: Path, key: str) -> dict[str, str]:
+    def _read(self, ns_dir: Path, key: str, used: dict[str, tuple[str, ...]] | None = None) -> dict[str, str]:
+        """The cached translations of namespace ``key``; ``used`` receives, per text, the
+        resources recorded with its chunk (``"used"``, absent in chunks of older versions)."""
         out: dict[str, str] = {}
         if not ns_dir.is_dir():
             return out
@@ -294,27 +297,39 @@ class TranslationCache:
                 pairs = data["pairs"] if data.get("translator") == key else {}
                 if not all(isinstance(k, str) and isinstance(v, str) for k, v in pairs.items()):
                     raise ValueError("entries are not text")
+                res = tuple(str(x) for x in data.get("used", ()))
             except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 log.warning("ignoring unreadable translation-cache file %s: %s", path, exc)
                 continue
             for k, v in pairs.items():
-                out.setdefault(k, v)
+                if k not in out:
+                    out[k] = v
+                    if used is not None:
+                        used[k] = res
         return out
 
-    def _write(self, ns_dir: Path, key: str, pairs: dict[str, str]) -> None:
+    def _write(self, ns_dir: Path, key: str, pairs: dict[str, str], used: Iterable[str] = ()) -> None:
         from kgalign.io.atomic import atomic_write
 
+        record: dict[str, Any] = {"translator": key, "pairs": pairs}
+        if used:
+            record["used"] = sorted(set(used))
         with atomic_write(ns_dir / f"{_CHUNK_PREFIX}{uuid.uuid4().hex}.json", force=True) as fh:
-            json.dump({"translator": key, "pairs": pairs}, fh, ensure_ascii=False)
+            json.dump(record, fh, ensure_ascii=False)
 
-    def translate(self, translator, texts: Sequence[str]) -> list[str]:
+    def translate(self, translator, texts: Sequence[str], used: set | None = None) -> list[str]:
         """``translator.translate(texts)``, with the texts translated before read from disk.
 
         Parameters
         ----------
         translator : Translator
-            Anything with ``translate(list of str) -> list of str`` and a ``cache_key``.
+            Anything with ``translate(list of str) -> list of str`` and a ``cache_key``. When it
+            has a ``resources`` attribute (a set, read after ``translate``: the dictionaries or
+            tools that produced that batch), it is stored with the batch.
         texts : sequence of str, length n
+        used : set, optional
+            Receives the resources stored with the texts served from the cache, so that a
+            run served from the cache records the same resources as the run that translated.
 
         Returns
         -------
@@ -324,8 +339,12 @@ class TranslationCache:
         texts = list(texts)
         key = translator.cache_key
         ns_dir = self._dir(key)
-        known = self._read(ns_dir, key)
+        stored: dict[str, tuple[str, ...]] = {}
+        known = self._read(ns_dir, key, stored)
         todo = list(dict.fromkeys(t for t in texts if t not in known))
+        if used is not None:
+            for t in set(texts) - set(todo):
+                used.update(stored.get(t, ()))
         if todo:
             got = translator.translate(todo)
             if len(got) != len(todo):
@@ -337,10 +356,12 @@ class TranslationCache:
             if not self._write_failed:
                 try:
                     ns_dir.mkdir(parents=True, exist_ok=True)
-                    self._write(ns_dir, key, new)
+                    self._write(ns_dir, key, new, getattr(translator, "resources", ()))
                     chunks = sorted(ns_dir.glob(_CHUNK_PREFIX + "*.json"))
-                    if len(chunks) > MAX_CHUNKS:
-                        self._write(ns_dir, key, self._read(ns_dir, key))
+                    if len(chunks) > MAX_CHUNKS:  # merged: the union of the chunks' resources
+                        every: dict[str, tuple[str, ...]] = {}
+                        merged = self._read(ns_dir, key, every)
+                        self._write(ns_dir, key, merged, {r for rs in every.values() for r in rs})
                         for p in chunks:
                             p.unlink(missing_ok=True)
                 except OSError as exc:

@@ -418,19 +418,29 @@ class CachedTranslator(Translator):
         texts = _check_texts(texts)
         sent: list[str] = []
         inner = self.inner
+        used = getattr(inner, "used", None)  # resources that produced the output (romanize)
 
         class _Counting:  # what the cache passes on to the model, counted
             cache_key = inner.cache_key
+            resources: set = set()  # those of this batch alone, stored with it
 
             def translate(self, todo):
                 sent.extend(todo)
-                return inner.translate(todo)
+                if not isinstance(used, set):
+                    return inner.translate(todo)
+                before = set(used)
+                used.clear()  # in place: a translator may share its set (for_vocabulary)
+                try:
+                    return inner.translate(todo)
+                finally:
+                    self.resources = set(used)
+                    used.update(before)
 
             def __repr__(self) -> str:
                 return repr(inner)
 
         if self.enabled:
-            out = self._cache.translate(_Counting(), texts)
+            out = self._cache.translate(_Counting(), texts, used if isinstance(used, set) else None)
         else:
             out = _Counting().translate(texts)
         self.n_translated += len(set(sent))

@@ -464,6 +464,8 @@ class Glossary:
     _memo: dict = field(default_factory=dict)
 
     def add_forward(self, d: DictdFile) -> None:
+        """Look words up in ``d``'s headwords (after :attr:`key`), read forward; after those
+        added before."""
         keys: dict[str, str] | None = None
         if self.key is not str.lower:
             keys = {}
@@ -472,6 +474,8 @@ class Glossary:
         self._forward.append((d, keys))
 
     def add_table(self, table: dict[str, list[str]]) -> None:
+        """Look words up in ``table`` (word -> English glosses: a reversed or pivoted
+        dictionary), after every forward dictionary."""
         if self.key is not str.lower:
             t: dict[str, list[str]] = {}
             for k, v in table.items():

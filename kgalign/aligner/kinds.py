@@ -82,14 +82,17 @@ def align_by_kind(
     Parameters
     ----------
     align_fn : callable
-        :func:`kgalign.aligner.pipeline.align`.
+        The pipeline on one kind, called with the keywords ``sources``, ``targets``,
+        ``translations``, ``config``, ``timer``, ``encoder``, ``translator`` and ``run`` (the
+        :class:`kgalign.aligner.stages.Run` resolved once here for every kind).
     kg1, kg2 : KnowledgeGraph
     sources, targets : ndarray of int64
         Positions to match (all kinds mixed).
     cfg : kgalign.config.AlignConfig
         The configuration; ``cfg.kinds`` selects (see :func:`kgalign.kg.parse_kinds`).
     timer, encoder, translator, translations
-        As for ``align_fn``; a string or absent encoder is loaded once for all kinds.
+        As for :func:`kgalign.aligner.pipeline.align`; the translators and the encoder (given or
+        chosen automatically) are resolved once for all kinds.
 
     Returns
     -------
@@ -132,12 +135,20 @@ def align_by_kind(
             f"({', '.join(KINDS[k] for k in selected)}); first holds "
             f"{', '.join(KINDS[k] for k in k1)}, second {', '.join(KINDS[k] for k in k2)}"
         )
-    if encoder is None or isinstance(encoder, str):
-        from kgalign.aligner.encode import Encoder
+    import dataclasses
 
-        encoder = Encoder(
-            encoder or cfg.encoder, device=cfg.device, batch_size=cfg.batch_size, show_progress=cfg.show_progress
-        )
+    from kgalign.aligner.stages import resolve_run
+
+    # one choice of translators and encoder for all kinds (the automatic one included: loading
+    # an encoder here would bypass it and record it as given by the user)
+    run = resolve_run(
+        kg1,
+        kg2,
+        cfg,
+        encoder=None if isinstance(encoder, str) else encoder,
+        translator=None if isinstance(translator, str) else translator,
+        translations=translations,
+    )
     results = []
     for k in todo:
         s_k = sources[kg1.kinds[sources] == k]
@@ -154,6 +165,7 @@ def align_by_kind(
                 timer=timer,
                 encoder=encoder,
                 translator=translator,
+                run=dataclasses.replace(run, config=run.config.replace(kinds=KINDS[k])),
             )
         )
     if len(results) == 1:

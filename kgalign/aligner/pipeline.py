@@ -124,19 +124,20 @@ def align(
     return stages.refine_schema(res, cfg, timer)  # ontologies: re-ranked by schema structure
 
 
-def _align_one(kg1, kg2, *, sources, targets, translations, config: AlignConfig, timer, encoder, translator):
-    """The pipeline on ``sources`` x ``targets`` of one kind (or of graphs with one kind)."""
+def _align_one(kg1, kg2, *, sources, targets, translations, config: AlignConfig, timer, encoder, translator, run=None):
+    """The pipeline on ``sources`` x ``targets`` of one kind (or of graphs with one kind);
+    ``run``: the choices already resolved (:func:`kgalign.aligner.kinds.align_by_kind`)."""
     from kgalign.aligner import stages
 
-    cfg = config
-    run = stages.resolve_run(
-        kg1,
-        kg2,
-        cfg,
-        encoder=None if isinstance(encoder, str) else encoder,
-        translator=None if isinstance(translator, str) else translator,
-        translations=translations,
-    )
+    if run is None:
+        run = stages.resolve_run(
+            kg1,
+            kg2,
+            config,
+            encoder=None if isinstance(encoder, str) else encoder,
+            translator=None if isinstance(translator, str) else translator,
+            translations=translations,
+        )
     with timer.stage("translate"):
         names1, names2 = stages.translate(run, kg1, kg2)
     with timer.stage("encode"):

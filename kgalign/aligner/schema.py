@@ -118,7 +118,7 @@ def typed_adjacency(kg) -> dict[tuple[str, str], Any]:
     return out
 
 
-def colour_refinement(kg1, kg2, max_rounds: int = 8) -> list[tuple[np.ndarray, np.ndarray]]:
+def colour_refinement(kg1, kg2, max_rounds: int = 8, adjacency=None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Joint colour refinement (1-WL) of two graphs, starting from the entity kinds.
 
     Parameters
@@ -127,6 +127,8 @@ def colour_refinement(kg1, kg2, max_rounds: int = 8) -> list[tuple[np.ndarray, n
     max_rounds : int
         At most this many refinement rounds; stops earlier when the joint partition is stable.
         Relations (with their direction) that only one graph uses are left out.
+    adjacency : (dict, dict), optional
+        :func:`typed_adjacency` of the two graphs, when the caller has it already.
 
     Returns
     -------
@@ -134,7 +136,7 @@ def colour_refinement(kg1, kg2, max_rounds: int = 8) -> list[tuple[np.ndarray, n
         The colours after round 0 (kinds), 1, 2, ...; colour ids are shared by the two graphs
         within a round.
     """
-    adjs = [typed_adjacency(kg1), typed_adjacency(kg2)]
+    adjs = list(adjacency) if adjacency is not None else [typed_adjacency(kg1), typed_adjacency(kg2)]
     shared = set(adjs[0]) & set(adjs[1])  # a relation one graph never uses cannot be compared
     nbs = []
     for kg, adj in zip((kg1, kg2), adjs):
@@ -328,7 +330,8 @@ def refine_alignment(
     S0 = np.asarray(similarity, dtype=np.float32)
     if S0.shape != (len(sources), len(targets)):
         raise ValueError(f"similarity of shape {S0.shape} for {len(sources)} sources x {len(targets)} targets")
-    history = colour_refinement(kg1, kg2, max_rounds)
+    adj1, adj2 = typed_adjacency(kg1), typed_adjacency(kg2)
+    history = colour_refinement(kg1, kg2, max_rounds, adjacency=(adj1, adj2))
     q = structural_agreement(history, sources, targets)
     base = S0.copy()
     # the largest structural term is q * (2 colours + neighbours): divide by 1 + that, so that a
@@ -336,7 +339,6 @@ def refine_alignment(
     scale = 1.0 + q * (2.0 * colours + neighbours)
     if colours > 0 and q > 0:
         base += np.float32(colours * q) * colour_agreement(history, sources, targets, unique=True)
-    adj1, adj2 = typed_adjacency(kg1), typed_adjacency(kg2)
     r, c = assignment
     first = set(zip(np.asarray(r).tolist(), np.asarray(c).tolist()))
     S = base

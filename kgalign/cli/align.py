@@ -316,10 +316,17 @@ def _summary(res, pair, output, timer, total: float) -> None:
     if not output:
         click.echo("no -o/--output given: the alignment was not saved")
     by_kind = (res.info or {}).get("kinds") if isinstance(res.info, dict) else None
-    if by_kind and (len(by_kind) > 1 or next(iter(by_kind)) != "individual"):
+    skipped = (res.info or {}).get("kinds_skipped") if isinstance(res.info, dict) else None
+    if by_kind and (len(by_kind) > 1 or next(iter(by_kind)) != "individual" or skipped):
         click.echo(
             "kinds: "
             + "; ".join(f"{k} {v['sources']} x {v['targets']} -> {v['pairs']} pairs" for k, v in by_kind.items())
+            + (
+                "; not aligned (on one side only, or not selected by --kinds): "
+                + ", ".join(f"{k} {v['first']} x {v['second']}" for k, v in skipped.items())
+                if skipped
+                else ""
+            )
         )
     sch = (res.info or {}).get("schema") if isinstance(res.info, dict) else None
     if sch and sch.get("used"):
@@ -328,6 +335,8 @@ def _summary(res, pair, output, timer, total: float) -> None:
             f"{sch['changed']} pairs changed by it, {sch.get('withdrawn', 0)} vocabulary pairs withdrawn "
             f"below schema.min_score {res.config.schema.min_score}"
         )
+    elif sch and sch.get("why") != "individuals only":  # vocabulary aligned by names alone: say why
+        click.echo(f"schema structure: not used ({sch.get('why')}); vocabulary aligned by names alone")
     ch = res.choices or {}
     if ch:
         langs = "/".join(

@@ -194,3 +194,11 @@ def multifarm(data_dir, pairs, kinds, config_file, output_dir, seed, permutation
     click.echo(
         f"wrote {written['json']}, {written['md']}" + (f", {written['plot']}" if written["plot"] else ""), err=True
     )
+    pc = record.get("permutation_check")
+    if pc and not pc["passed"]:  # as the DBP15K benchmark: an order-dependent result fails the run
+        from kgalign.evaluation.protocol import PermutationCheckError
+
+        raise PermutationCheckError(
+            f"permutation self-check failed: the pairs of {len(pc['differing'])} of {pc['tasks']} tasks changed "
+            f"with the entity order (seed {seed} vs {pc['seed']}): {', '.join(pc['differing'])}"
+        )

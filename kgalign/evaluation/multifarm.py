@@ -257,7 +257,8 @@ def run_multifarm(
     -------
     dict
         ``tasks`` (per task results), ``summary`` (:func:`summarize`), ``config``, ``kinds``,
-        ``seed``, ``data_dir``, ``seconds``.
+        ``seed``, ``data_dir``, ``seconds``; with ``permutation_check`` also
+        ``permutation_check`` (:func:`permutation_summary`).
     """
     from kgalign.aligner.encode import Encoder
     from kgalign.aligner.pipeline import align
@@ -287,9 +288,11 @@ def run_multifarm(
             r["permutation"] = {"seed": seed + 1, "pairs_differing": len(a ^ b), "f1": r2["f1"]}
         results.append(r)
         if log_fn:
+            perm = r.get("permutation")
             log_fn(
                 f"{task['pair']} {task['name']}: P {r['precision']:.3f} R {r['recall']:.3f} F1 {r['f1']:.3f} "
                 f"({r['n_pred']} pairs, {r['n_gold']} reference, {r['ref_missing']} missing) {r['seconds']:.1f}s"
+                + (f"; seed {perm['seed']}: {perm['pairs_differing']} pairs differ" if perm else "")
             )
     from kgalign.evaluation.dbp15k import git_commit, machine, versions
 
@@ -305,7 +308,22 @@ def run_multifarm(
         "seconds": round(time.perf_counter() - t0, 2),
         "tasks": results,
         "summary": summarize(results),
+        **({"permutation_check": permutation_summary(results, seed + 1)} if permutation_check else {}),
     }
+
+
+def permutation_summary(tasks: list[dict], seed: int) -> dict:
+    """The permutation check over ``tasks`` (those run with ``permutation_check``).
+
+    Returns
+    -------
+    dict
+        ``seed`` (the second presentation), ``tasks`` (checked), ``differing`` (names of the
+        tasks whose pairs changed with the entity order) and ``passed`` (none changed).
+    """
+    checked = [t for t in tasks if "permutation" in t]
+    differing = [t["name"] for t in checked if t["permutation"]["pairs_differing"]]
+    return {"seed": seed, "tasks": len(checked), "differing": differing, "passed": not differing}
 
 
 def _f(x: float) -> str:
@@ -340,6 +358,19 @@ def markdown_table(record: dict) -> str:
             f"| {pair} | {rel} | {a['tasks']} | {_f(mi['precision'])} | {_f(mi['recall'])} | {_f(mi['f1'])} | "
             f"{_f(ma['precision'])} | {_f(ma['recall'])} | {_f(ma['f1'])} |"
         )
+    pc = record.get("permutation_check")
+    if pc:
+        lines += [
+            "",
+            f"Permutation check (entity order of seed {record.get('seed', 0)} vs {pc['seed']}): "
+            + (
+                f"the pairs of all {pc['tasks']} tasks are identical."
+                if pc["passed"]
+                else f"the pairs changed in {len(pc['differing'])} of {pc['tasks']} tasks: "
+                + ", ".join(pc["differing"])
+                + "."
+            ),
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -25,11 +25,13 @@ malformed cell. External entities are not resolved.
 
 from __future__ import annotations
 
+import json
 import os
 import xml.sax
 import xml.sax.handler
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from kgalign.errors import InputError
@@ -37,6 +39,8 @@ from kgalign.io.atomic import atomic_write
 
 ALIGN_NS = "http://knowledgeweb.semanticweb.org/heterogeneity/alignment#"
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+#: Namespace of kgalign's extension element ``kgalign:run`` (the run record, JSON).
+KGALIGN_NS = "https://w3id.org/kgalign/"
 XSD_FLOAT = "http://www.w3.org/2001/XMLSchema#float"
 
 __all__ = ["ALIGN_NS", "OAEIAlignment", "OAEICell", "oaei_string", "read_oaei", "write_oaei", "write_oaei_rows"]
@@ -80,8 +84,11 @@ def oaei_string(
     onto1: str | None = None,
     onto2: str | None = None,
     type: str | None = None,
+    run: dict | None = None,
 ) -> str:
-    """The Alignment API RDF/XML document for ``pairs`` (see :func:`write_oaei`)."""
+    """The Alignment API RDF/XML document for ``pairs`` (see :func:`write_oaei`); ``run``: a
+    record of the run (:func:`kgalign.io.writers.run_record`), written as ``method`` and the
+    extension element ``kgalign:run`` (JSON)."""
     rows = [_split(p) for p in pairs]
     if scores is not None:
         scores = list(scores)
@@ -98,12 +105,17 @@ def oaei_string(
         f"<rdf:RDF xmlns='{ALIGN_NS}'",
         f"         xmlns:rdf='{RDF_NS}'",
         "         xmlns:xsd='http://www.w3.org/2001/XMLSchema#'",
-        f"         xmlns:align='{ALIGN_NS}'>",
+        f"         xmlns:align='{ALIGN_NS}'" + (f"\n         xmlns:kgalign='{KGALIGN_NS}'>" if run else ">"),
         "<Alignment>",
         "  <xml>yes</xml>",
         "  <level>0</level>",
         f"  <type>{escape(type)}</type>",
     ]
+    if run:
+        from kgalign import __version__
+
+        out.append(f"  <method>kgalign {escape(__version__)}</method>")
+        out.append(f"  <kgalign:run>{escape(json.dumps(run, ensure_ascii=False))}</kgalign:run>")
     for tag, onto in (("onto1", onto1), ("onto2", onto2)):
         if onto:
             out.append(
@@ -168,13 +180,21 @@ def write_oaei(
 
 
 def write_oaei_rows(
-    path: str | os.PathLike, rows: Iterable[Sequence], *, force: bool = False, predicate: str | None = None
+    path: str | os.PathLike,
+    rows: Iterable[Sequence],
+    *,
+    force: bool = False,
+    predicate: str | None = None,
+    metadata: dict | None = None,
 ) -> None:
     """:func:`write_oaei` with the writer signature of :mod:`kgalign.io.registry`.
 
     ``rows`` are ``(source, target, score, ...)`` sequences (:class:`kgalign.io.writers.Row`);
     labels are not part of the format. Every cell gets the relation ``=``: owl:sameAs (and
-    equivalence predicates in general) is the Alignment API's equivalence.
+    equivalence predicates in general) is the Alignment API's equivalence. ``metadata``
+    (:func:`kgalign.io.writers.run_record`) gives ``onto1``/``onto2`` (the input files, as
+    ``file:`` URIs) and becomes the ``method`` (``kgalign``) and an extension element
+    ``kgalign:run`` holding the record as JSON.
     """
     from kgalign.io.iri import iri_problem
 
@@ -184,7 +204,13 @@ def write_oaei_rows(
             why = iri_problem(iri)
             if why:
                 raise InputError(f"entity {iri[:80]!r} cannot be written as an IRI: {why}")
-    write_oaei(path, [(r[0], r[1], r[2]) for r in rows], force=force)
+    ontos: list[str | None] = [None, None]
+    for k, src in enumerate((metadata or {}).get("sources", [])[:2]):
+        if src:
+            ontos[k] = Path(src).resolve().as_uri()
+    text = oaei_string([(r[0], r[1], r[2]) for r in rows], onto1=ontos[0], onto2=ontos[1], run=metadata)
+    with atomic_write(path, force=force) as fh:
+        fh.write(text)
 
 
 class _Handler(xml.sax.handler.ContentHandler):
