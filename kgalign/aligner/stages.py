@@ -296,9 +296,8 @@ def _readings(run: Run, kg1, kg2):
     on-disk translation cache; None per side without any."""
     if run.config.similarity.strings <= 0:
         return None, None
-    from kgalign.aligner.readings import han_readings, reading_languages
-
     from kgalign.aligner.kinds import VOCABULARY_KINDS
+    from kgalign.aligner.readings import han_readings, reading_languages
 
     out: list[list[list[str]] | None] = []
     for kg, lang, tr in ((kg1, run.config.lang1, run.translator1), (kg2, run.config.lang2, run.translator2)):
