@@ -243,3 +243,31 @@ def test_pipeline_uses_structure_for_ontologies_and_not_for_instance_graphs(tmp_
     g2 = KnowledgeGraph(entities=["x2", "y2"], labels=[[("en", "x", 0)], [("en", "y", 0)]])
     res = align(g1, g2, encoder=hash_encoder, show_progress=False, translator="identity")
     assert res.info["schema"]["used"] is False
+
+
+def test_exact_ties_are_broken_by_iris_not_by_entity_order():
+    # two sibling classes with the same label, disjoint with each other: a symmetric tie the
+    # neighbour term would otherwise lock in whichever way the first matching broke it
+    rels = [RDFS + "subClassOf", OWL + "disjointWith"]
+    tr = np.array([[1, 0, 0], [2, 0, 0], [1, 1, 2], [3, 0, 1], [4, 0, 2]], np.int64)
+    kinds = np.full(5, CLASS, np.int8)
+    a = KnowledgeGraph(entities=[f"http://a/{i}" for i in range(5)], triples=tr, relations=rels, kinds=kinds)
+    sim = np.eye(5, dtype=np.float32) * 0.5
+    sim[1, 2] = sim[2, 1] = sim[1, 1] = sim[2, 2] = 0.4  # "1" and "2" carry the same label
+    sim[3, 4] = sim[4, 3] = sim[3, 3] = sim[4, 4] = 0.3  # and so do their children
+    found = set()
+    for perm in (np.arange(5), np.array([0, 2, 1, 4, 3]), np.array([4, 3, 2, 1, 0])):
+        tr2 = tr.copy()
+        tr2[:, 0], tr2[:, 2] = perm[tr[:, 0]], perm[tr[:, 2]]
+        b = KnowledgeGraph(
+            entities=[f"http://b/{int(np.flatnonzero(perm == i)[0])}" for i in range(5)],
+            triples=tr2,
+            relations=rels,
+            kinds=kinds,
+        )
+        s2 = np.empty_like(sim)
+        s2[:, perm] = sim
+        for start in ((np.arange(5), perm), (np.arange(5), perm[[0, 2, 1, 4, 3]])):
+            _, (r, c), _ = schema.refine_alignment(a, b, s2, np.arange(5), np.arange(5), start, _solve)
+            found.add(frozenset((a.entities[i], b.entities[j]) for i, j in zip(r.tolist(), c.tolist())))
+    assert len(found) == 1

@@ -272,6 +272,35 @@ def neighbour_agreement(adj1, adj2, pairs: tuple[np.ndarray, np.ndarray], rows, 
     return np.where(active > 0, F / np.maximum(active, 1.0), 0.0).astype(np.float32)
 
 
+#: Size of the IRI-derived tie-break added before each solve (far below any score difference
+#: that means something; float32 resolves about 6e-8 near 1).
+TIE_SCALE = np.float32(1e-6)
+
+
+def tie_breaker(kg1, kg2, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """A pseudo-random value in [0, 1) per pair, from the two entities' IRIs only.
+
+    Parameters
+    ----------
+    kg1, kg2 : KnowledgeGraph
+    rows, cols : ndarray of int64
+        Entity positions in each graph.
+
+    Returns
+    -------
+    ndarray of float32, shape (len(rows), len(cols))
+        The same value for a pair of IRIs whatever the order of the entities, so that exact
+        ties are resolved independently of it.
+    """
+    import zlib
+
+    h1 = np.array([zlib.crc32(kg1.entities[i].encode("utf-8")) for i in rows.tolist()], np.uint64)
+    h2 = np.array([zlib.crc32(kg2.entities[j].encode("utf-8")) ^ 0x9E3779B9 for j in cols.tolist()], np.uint64)
+    mixed = (h1[:, None] * np.uint64(2654435761) + h2[None, :] * np.uint64(40503)) & np.uint64(0xFFFFFFFF)
+    mixed = ((mixed ^ (mixed >> np.uint64(15))) * np.uint64(2246822519)) & np.uint64(0xFFFFFFFF)
+    return (mixed.astype(np.float64) / 2**32).astype(np.float32)
+
+
 def refine_alignment(
     kg1,
     kg2,
@@ -293,7 +322,7 @@ def refine_alignment(
     with ``Z = 1 + q * (2 colours + neighbours)`` (a similarity in [-1, 1] stays in it),
     where ``q`` is :func:`structural_agreement`, the colour agreement counts a shared
     singleton final colour (``unique=True``) and ``M`` is the matching of the previous
-    iteration (its pairs with a positive score), starting from ``assignment``.
+    iteration (its pairs with a positive score), starting from the matching without ``M``.
 
     Parameters
     ----------
@@ -303,7 +332,11 @@ def refine_alignment(
     sources, targets : ndarray of int64
         Entity positions of its rows and columns.
     assignment : (ndarray of int64, ndarray of int64)
-        The first matching, as rows and columns of ``similarity``.
+        The name-based matching, as rows and columns of ``similarity``; ``info["changed"]``
+        counts the pairs that differ from it. The neighbour term starts from the matching of
+        the similarity with the colour term (not from this one), each solve with a tie-break
+        drawn from the IRIs (:func:`tie_breaker`), so that the result does not depend on the
+        order of the entities.
     solve : callable
         ``solve(S) -> (rows, cols)``, a 1-to-1 assignment maximising ``S``.
     colours, neighbours : float
@@ -339,8 +372,16 @@ def refine_alignment(
     scale = 1.0 + q * (2.0 * colours + neighbours)
     if colours > 0 and q > 0:
         base += np.float32(colours * q) * colour_agreement(history, sources, targets, unique=True)
-    r, c = assignment
-    first = set(zip(np.asarray(r).tolist(), np.asarray(c).tolist()))
+    # exact ties (two entities with the same label and the same links) are broken by the IRIs,
+    # not by the order in which the entities come
+    tie = TIE_SCALE * tie_breaker(kg1, kg2, sources, targets) if len(sources) and len(targets) else None
+    first = set(zip(np.asarray(assignment[0]).tolist(), np.asarray(assignment[1]).tolist()))
+    # the matching the neighbour term starts from: re-solved with the tie-break, so that it does
+    # not inherit the order-dependent choice between tied candidates of the given one
+    S = base / np.float32(scale)
+    if forbidden is not None:
+        S = np.where(forbidden, S0, S)
+    r, c = solve(S + tie if tie is not None else S)
     S = base
     done = 0
     for step in range(1, max(iterations, 0) + 1):
@@ -355,7 +396,7 @@ def refine_alignment(
         S = S / np.float32(scale)
         if forbidden is not None:
             S = np.where(forbidden, S0, S)
-        r2, c2 = solve(S)
+        r2, c2 = solve(S + tie if tie is not None else S)
         same = set(zip(r2.tolist(), c2.tolist())) == set(zip(r.tolist(), c.tolist()))
         r, c = r2, c2
         if same:
