@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -108,3 +109,26 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="session")
+def hash_encoder():
+    from kgalign.aligner.encode import Encoder  # noqa: F401 (interface reference)
+
+    class Hash:
+        """A deterministic bag-of-character-trigrams encoder (no model download)."""
+
+        multilingual = False
+        device = "cpu"
+        name = "hash"
+
+        def encode(self, texts):
+            out = np.zeros((len(texts), 64), np.float32)
+            for i, t in enumerate(texts):
+                t = f"  {t.lower()} "
+                for k in range(len(t) - 2):
+                    out[i, zlib.crc32(t[k : k + 3].encode()) % 64] += 1
+            n = np.linalg.norm(out, axis=1, keepdims=True)
+            return out / np.where(n == 0, 1, n)
+
+    return Hash()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -153,29 +152,6 @@ def test_parse_kinds_and_config():
     assert 4 not in parse_kinds(None)  # annotation properties are not aligned by default
     with pytest.raises(InputError, match="unknown entity kind 'klasses'"):
         AlignConfig.build(kinds="klasses")
-
-
-@pytest.fixture(scope="module")
-def hash_encoder():
-    from kgalign.aligner.encode import Encoder  # noqa: F401 (interface reference)
-
-    class Hash:
-        """A deterministic bag-of-character-trigrams encoder (no model download)."""
-
-        multilingual = False
-        device = "cpu"
-        name = "hash"
-
-        def encode(self, texts):
-            out = np.zeros((len(texts), 64), np.float32)
-            for i, t in enumerate(texts):
-                t = f"  {t.lower()} "
-                for k in range(len(t) - 2):
-                    out[i, zlib.crc32(t[k : k + 3].encode()) % 64] += 1
-            n = np.linalg.norm(out, axis=1, keepdims=True)
-            return out / np.where(n == 0, 1, n)
-
-    return Hash()
 
 
 def test_align_never_pairs_different_kinds(tmp_path, hash_encoder):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 import pytest
 
@@ -171,25 +169,6 @@ ex:attends a owl:ObjectProperty ; rdfs:label "{l7}"@{lang} ; rdfs:domain ex:Pers
 EN = ["thing", "event", "person", "author", "talk", "keynote", "gives", "attends"]
 # labels that share no characters with the English ones (a script the encoder cannot read)
 XX = ["ⴰⴱ", "ⴳⴷ", "ⴹⴻ", "ⴼⴽ", "ⵀⵃ", "ⵄⵅ", "ⵇⵉ", "ⵊⵍ"]
-
-
-@pytest.fixture(scope="module")
-def hash_encoder():
-    class Hash:
-        multilingual = False
-        device = "cpu"
-        name = "hash"
-
-        def encode(self, texts):
-            out = np.zeros((len(texts), 64), np.float32)
-            for i, t in enumerate(texts):
-                t = f"  {t.lower()} "
-                for k in range(len(t) - 2):
-                    out[i, zlib.crc32(t[k : k + 3].encode()) % 64] += 1
-            nrm = np.linalg.norm(out, axis=1, keepdims=True)
-            return out / np.where(nrm == 0, 1, nrm)
-
-    return Hash()
 
 
 def _write(tmp_path, name, ns, labels, lang):
