@@ -40,6 +40,12 @@ def test_center_unit_rows_and_shift_invariance():
     np.testing.assert_allclose(N, X / np.linalg.norm(X, axis=1, keepdims=True), rtol=1e-5)
     with pytest.raises(ValueError):
         center_embeddings(np.zeros(3))
+    # a tiny graph is not centred: its mean is its entities, and one entity would become zero
+    one = center_embeddings(X[:1])
+    np.testing.assert_allclose(one, X[:1] / np.linalg.norm(X[:1]), rtol=1e-5)
+    from kgalign.aligner.views.names import MIN_CENTER
+
+    assert not np.allclose(center_embeddings(X[:MIN_CENTER]), center_embeddings(X[:MIN_CENTER], center=False))
 
 
 def test_normalized_adjacency_rows_and_irf():

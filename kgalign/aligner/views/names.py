@@ -13,6 +13,11 @@ def l2_normalize(X: np.ndarray) -> np.ndarray:
     return (X / norm).astype(np.float32, copy=False)
 
 
+#: Fewest entities whose mean is subtracted: the mean of a tiny graph is mostly its entities
+#: themselves (a graph of one entity would be centred to a zero vector), not a language shift.
+MIN_CENTER = 10
+
+
 def center_embeddings(emb: np.ndarray, center: bool = True) -> np.ndarray:
     """Subtract the graph's mean embedding, then L2-normalise each row.
 
@@ -27,7 +32,8 @@ def center_embeddings(emb: np.ndarray, center: bool = True) -> np.ndarray:
         Embeddings of **all** entities of one graph (the mean is taken over the whole graph,
         never over a gold-dependent subset).
     center : bool
-        When False only the normalisation is applied.
+        When False only the normalisation is applied; graphs of fewer than
+        :data:`MIN_CENTER` entities are never centred.
 
     Returns
     -------
@@ -42,7 +48,7 @@ def center_embeddings(emb: np.ndarray, center: bool = True) -> np.ndarray:
     emb = np.asarray(emb, dtype=np.float32)
     if emb.ndim != 2:
         raise ValueError(f"embeddings must be 2-D (n, d), got shape {emb.shape}")
-    if center and len(emb):
+    if center and len(emb) >= MIN_CENTER:
         emb = emb - emb.mean(axis=0, keepdims=True)
     return l2_normalize(emb)
 
