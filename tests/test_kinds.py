@@ -398,3 +398,29 @@ def test_cli_says_when_the_schema_stage_did_not_run_on_vocabulary(tmp_path, caps
     assert main(["-q", "align", str(a), str(b), "-o", str(tmp_path / "o.tsv")]) == 0
     out = capsys.readouterr().out
     assert "schema structure: not used (no schema triples on both sides)" in out
+
+
+def test_multifarm_benchmark_leaves_the_encoder_to_the_automatic_choice(tmp_path, monkeypatch):
+    import shutil
+
+    from kgalign.evaluation import multifarm
+
+    root = tmp_path / "mf"
+    (root / "ont").mkdir(parents=True)
+    (root / "ref" / "de-en").mkdir(parents=True)
+    for o in ("ekaw-de", "ekaw-en"):
+        shutil.copy(MF / "ont" / f"{o}.owl", root / "ont")
+    shutil.copy(MF / "ref" / "de-en" / "ekaw-ekaw-de-en.rdf", root / "ref" / "de-en")
+    seen = []
+
+    def aligner(kg1, kg2, *, sources, targets, encoder=None, **_):
+        seen.append(encoder)
+        return _by_sorted_iri(kg1, kg2, sources=sources, targets=targets)
+
+    multifarm.run_multifarm(root, aligner=aligner)
+    assert seen == [None]  # not a default encoder built up front (it would be recorded as "given")
+    built = []
+    monkeypatch.setattr("kgalign.aligner.encode.Encoder", lambda *a, **k: built.append(a) or "enc")
+    seen.clear()
+    multifarm.run_multifarm(root, aligner=aligner, config={"encoder": "some/model"})
+    assert seen == ["enc"] and built == [("some/model",)]

@@ -268,7 +268,11 @@ def run_multifarm(
     aligner = aligner or align
     cfg = AlignConfig.build(config, show_progress=False, kinds=kinds)  # validated before any work
     tasks = find_tasks(data_dir, pairs)
-    encoder = Encoder(cfg.encoder, device=cfg.device, batch_size=cfg.batch_size, show_progress=False)
+    # a given encoder is loaded once; without one each task's automatic choice runs (and is
+    # recorded as automatic: a multilingual encoder in the local cache is then used)
+    encoder = (
+        Encoder(cfg.encoder, device=cfg.device, batch_size=cfg.batch_size, show_progress=False) if cfg.encoder else None
+    )
     graphs: dict[str, object] = {}
 
     def graph(path: str):
