@@ -208,7 +208,8 @@ class Section:
         Raises
         ------
         InputError
-            ``data`` is not a mapping, has a key this section lacks (the message lists the
+            ``data`` is not a mapping (``true``/``false`` stand for ``{enabled: ...}`` in a
+            section that has ``enabled``), has a key this section lacks (the message lists the
             known keys), or a value fails its check (the message names the dotted path, such
             as ``similarity.structure``).
         """
@@ -217,6 +218,8 @@ class Section:
             return base
         if isinstance(data, cls):
             return data
+        if isinstance(data, bool) and any(f.name == "enabled" for f in dataclasses.fields(cls)):
+            data = {"enabled": data}  # `schema: false` as `abstain: false` reads
         if not isinstance(data, Mapping):
             where = f"configuration {cls._path!r}" if cls._path else "configuration"
             raise InputError(f"{where} must be a mapping of options, got {data!r}")

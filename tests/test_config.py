@@ -76,6 +76,8 @@ def test_objects_are_frozen_and_checked_however_they_are_made():
         ({"show_progress": "yes"}, "'show_progress' must be true or false"),
         ({"threshold": float("inf")}, "'threshold'"),
         ({"similarity": [1]}, "'similarity' must be a mapping"),
+        ({"similarity": False}, "'similarity' must be a mapping"),  # no `enabled` there
+        ({"schema": {"min_score": "high"}}, "'schema.min_score'"),
     ],
 )
 def test_bad_keys_and_values_name_their_path(data, needle):
@@ -110,3 +112,10 @@ def test_file_keyword_arguments_and_defaults_agree(tmp_path):
     assert from_file.seed == AlignConfig().seed
     (tmp_path / "empty.yaml").write_text("")
     assert load_config(tmp_path / "empty.yaml") == AlignConfig()
+
+
+def test_a_boolean_switches_a_section_that_has_enabled():
+    assert AlignConfig.build({"schema": False}).schema.enabled is False
+    assert AlignConfig.build({"selftrain": False}).selftrain.enabled is False
+    cfg = AlignConfig.build({"schema": {"min_score": 0.5}})
+    assert cfg.replace(schema=False).schema.min_score == 0.5  # merges: only `enabled` changes
