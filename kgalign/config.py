@@ -364,6 +364,9 @@ class SchemaConfig(Section):
     min_score: float | None = setting(
         0.35, finite_or_none, "withdraw vocabulary pairs whose re-ranked score is below this (null: keep all)"
     )
+    property_support: bool = setting(
+        True, boolean, "withdraw property pairs whose domains/ranges share no matched class pair"
+    )
 
 
 @dataclass(frozen=True)

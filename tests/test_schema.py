@@ -210,6 +210,7 @@ def test_pipeline_uses_structure_for_ontologies_and_not_for_instance_graphs(tmp_
     assert sum(v["pairs"] for v in on.info["kinds"].values()) == len(on.rows)
     # abstention on the re-ranked score: pairs below schema.min_score are withdrawn and counted
     assert on.info["schema"]["withdrawn"] == 0 and np.all(on.scores >= 0.35)
+    assert on.info["schema"]["withdrawn_properties"] == 0  # gives ~ gives: Person ~ Person supports it
     strict = align(a, b, encoder=hash_encoder, show_progress=False, translator="identity", schema={"min_score": 0.8})
     kept = on.scores >= 0.8
     assert strict.info["schema"]["withdrawn"] == int((~kept).sum()) > 0
@@ -250,3 +251,35 @@ def test_exact_ties_are_broken_by_iris_not_by_entity_order():
             _, (r, c), _ = schema.refine_alignment(a, b, s2, np.arange(5), np.arange(5), start, _solve)
             found.add(frozenset((a.entities[i], b.entities[j]) for i, j in zip(r.tolist(), c.tolist())))
     assert len(found) == 1
+
+
+def test_property_pairs_need_a_matched_class_among_their_domains_and_ranges():
+    from kgalign.kg import DATATYPE_PROPERTY
+
+    rels = [RDFS + "domain", RDFS + "range", OWL + "unionOf"]
+    # first: classes A B C, object property p (A -> B), datatype property d (domain C), u (no domain)
+    k1 = np.array([CLASS, CLASS, CLASS, OBJECT_PROPERTY, DATATYPE_PROPERTY, OBJECT_PROPERTY], np.int8)
+    a = KnowledgeGraph(
+        entities=list("ABCpdu"), triples=np.array([[3, 0, 0], [3, 1, 1], [4, 0, 2]]), relations=rels, kinds=k1
+    )
+    # second: the same, but q's domain is a union of A' and C' (blank node: unionOf edges)
+    b = KnowledgeGraph(
+        entities=["A'", "B'", "C'", "q", "e", "v"],
+        triples=np.array([[3, 2, 0], [3, 2, 2], [4, 0, 2], [5, 0, 1]]),
+        relations=rels,
+        kinds=k1,
+    )
+    rows = np.array([0, 1, 2, 3, 4, 5])
+    cols = np.array([0, 1, 2, 3, 4, 5])
+    keep = np.ones(6, bool)
+    # p ~ q: A ~ A' is kept and A' is in q's union domain: supported; d ~ e: C ~ C'; u has no domain
+    assert schema.unsupported_properties(a, b, rows, cols, keep).tolist() == [False] * 6
+    # without the class pairs A ~ A' and C ~ C' nothing supports p ~ q and d ~ e
+    keep2 = keep.copy()
+    keep2[[0, 2]] = False
+    assert schema.unsupported_properties(a, b, rows, cols, keep2).tolist() == [False, False, False, True, True, False]
+    # a property matched to one whose domain holds only unmatched classes
+    got = schema.unsupported_properties(a, b, np.array([3, 0, 1]), np.array([5, 0, 1]), np.ones(3, bool))
+    assert got.tolist() == [False, False, False]  # p (A -> B) ~ v (domain B'): B ~ B' supports it
+    got = schema.unsupported_properties(a, b, np.array([3, 1]), np.array([5, 0]), np.ones(2, bool))
+    assert got.tolist() == [True, False]  # only B ~ A' is matched: neither A nor B reaches B'

@@ -413,6 +413,61 @@ def refine_alignment(
     return S.astype(np.float32), (r, c), info
 
 
+#: Predicates from a property to the classes of its domain and range (a union in a domain or
+#: range reaches its member classes as ``owl:unionOf`` edges, :func:`kgalign.io.owl.blank_node_edges`).
+DOMAIN_RANGE = frozenset({_RDFS + "domain", _RDFS + "range", _OWL + "unionOf"})
+
+
+def _domains_ranges(kg) -> dict[int, set[int]]:
+    from kgalign.kg import CLASS, DATATYPE_PROPERTY, OBJECT_PROPERTY
+
+    out: dict[int, set[int]] = {}
+    props = (OBJECT_PROPERTY, DATATYPE_PROPERTY)
+    for h, r, t in np.asarray(kg.triples, dtype=np.int64).reshape(-1, 3).tolist():
+        if kg.relations[r] in DOMAIN_RANGE and kg.kinds[h] in props and kg.kinds[t] == CLASS:
+            out.setdefault(h, set()).add(t)
+    return out
+
+
+def unsupported_properties(kg1, kg2, rows: np.ndarray, cols: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Which matched property pairs no matched class pair of their domains and ranges supports.
+
+    A correspondence between two properties is consistent with the class correspondences when
+    a class of the first one's domain or range is matched to a class of the second one's (the
+    property-consistency check of ontology matchers such as LogMap, Jimenez-Ruiz and Cuenca
+    Grau, ISWC 2011, and AgreementMakerLight, Faria et al., OTM 2013). Between two different
+    ontologies a property pair that shares only function words (``has member`` / ``has
+    program``) and links unrelated classes fails it.
+
+    Parameters
+    ----------
+    kg1, kg2 : KnowledgeGraph
+    rows, cols : ndarray of int64, shape (p,)
+        The matched pairs, as entity positions in each graph.
+    keep : ndarray of bool, shape (p,)
+        The pairs still kept; only their class pairs count as support.
+
+    Returns
+    -------
+    ndarray of bool, shape (p,)
+        True for a pair of properties (object or datatype) whose domains/ranges are known on
+        both sides and contain no kept class pair; False for every other pair (a property
+        without a declared domain or range is given the benefit of the doubt).
+    """
+    from kgalign.kg import CLASS
+
+    rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
+    dr1, dr2 = _domains_ranges(kg1), _domains_ranges(kg2)
+    kept = zip(rows.tolist(), cols.tolist(), np.asarray(keep).tolist())
+    matched = {(a, b) for a, b, k in kept if k and kg1.kinds[a] == CLASS}
+    out = np.zeros(len(rows), bool)
+    for n, (a, b) in enumerate(zip(rows.tolist(), cols.tolist())):
+        d1, d2 = dr1.get(a), dr2.get(b)
+        if d1 and d2:
+            out[n] = not any((x, y) in matched for x in d1 for y in d2)
+    return out
+
+
 def schema_kinds(kinds: Iterable[int]) -> bool:
     """Whether any of ``kinds`` is vocabulary (not only individuals)."""
     from kgalign.kg import INDIVIDUAL

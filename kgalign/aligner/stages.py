@@ -466,7 +466,10 @@ def refine_schema(result, config: AlignConfig, timer=None):
     vocabulary (not individuals) whose re-ranked score is below ``config.schema.min_score``
     are withdrawn (counted in ``info["schema"]["withdrawn"]``): between two different
     ontologies most entities have no counterpart, and the score (a similarity in [-1, 1],
-    lifted where the structure agrees) is the evidence.
+    lifted where the structure agrees) is the evidence. With ``config.schema.property_support``
+    a pair of properties whose domains and ranges are known on both sides but share no pair
+    of the kept matching is withdrawn too (``info["schema"]["withdrawn_properties"]``,
+    :func:`kgalign.aligner.schema.unsupported_properties`).
 
     Parameters
     ----------
@@ -542,6 +545,10 @@ def refine_schema(result, config: AlignConfig, timer=None):
         weak = keep & (scores < sc.min_score) & (kg1.kinds[src[r]] != INDIVIDUAL)
         keep &= ~weak
         info["schema"]["withdrawn"] = int(weak.sum())
+    if sc.property_support:  # a property pair needs a matched pair among its domains/ranges
+        lone = keep & schema.unsupported_properties(kg1, kg2, src[r], tgt[c], keep)
+        keep &= ~lone
+        info["schema"]["withdrawn_properties"] = int(lone.sum())
     kr, kc, ks = r[keep], c[keep], scores[keep]
     if isinstance(info.get("kinds"), dict):  # per-kind pair counts of the new matching
         from kgalign.kg import KINDS
