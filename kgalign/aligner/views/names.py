@@ -15,7 +15,7 @@ def l2_normalize(X: np.ndarray) -> np.ndarray:
 
 #: Fewest entities whose mean is subtracted: the mean of a tiny graph is mostly its entities
 #: themselves (a graph of one entity would be centred to a zero vector), not a language shift.
-MIN_CENTER = 10
+MIN_CENTER = 5
 
 
 def center_embeddings(emb: np.ndarray, center: bool = True) -> np.ndarray:
