@@ -242,6 +242,20 @@ def test_writers_carry_the_relation_of_each_kind(tmp_path, hash_encoder):
 needs_mf = pytest.mark.skipif(not (MF / "ref").is_dir(), reason="MultiFarm data not available")
 
 
+def _ekaw_de_en(tmp_path, reference: bool = True):
+    """A MultiFarm-layout folder with the de and en ekaw ontologies (and their reference)."""
+    import shutil
+
+    root = tmp_path / "mf"
+    (root / "ont").mkdir(parents=True)
+    (root / "ref" / "de-en").mkdir(parents=True)
+    for o in ("ekaw-de", "ekaw-en"):
+        shutil.copy(MF / "ont" / f"{o}.owl", root / "ont")
+    if reference:
+        shutil.copy(MF / "ref" / "de-en" / "ekaw-ekaw-de-en.rdf", root / "ref" / "de-en")
+    return root
+
+
 @needs_mf
 def test_multifarm_ontology_kinds_match_the_reference():
     from kgalign.evaluation.multifarm import reference_links
@@ -257,16 +271,11 @@ def test_multifarm_ontology_kinds_match_the_reference():
 
 @needs_mf
 def test_multifarm_reference_with_absent_entities_is_counted(tmp_path, hash_encoder):
-    import shutil
 
     from kgalign.aligner.pipeline import align
     from kgalign.evaluation.multifarm import find_tasks, run_task
 
-    root = tmp_path / "mf"
-    (root / "ont").mkdir(parents=True)
-    (root / "ref" / "de-en").mkdir(parents=True)
-    for o in ("ekaw-de", "ekaw-en"):
-        shutil.copy(MF / "ont" / f"{o}.owl", root / "ont")
+    root = _ekaw_de_en(tmp_path, reference=False)
     text = (MF / "ref" / "de-en" / "ekaw-ekaw-de-en.rdf").read_text(encoding="utf-8")
     ghost = (
         '<map>\n\t<Cell>\n\t\t<entity1 rdf:resource="http://ekaw_de#ghost"/>\n'
@@ -307,16 +316,10 @@ def _by_sorted_iri(kg1, kg2, *, sources, targets, **_):
 
 @needs_mf
 def test_multifarm_permutation_check_is_reported_and_fails_on_an_order_leak(tmp_path, capsys):
-    import shutil
 
     from kgalign.cli import main
 
-    root = tmp_path / "mf"
-    (root / "ont").mkdir(parents=True)
-    (root / "ref" / "de-en").mkdir(parents=True)
-    for o in ("ekaw-de", "ekaw-en"):
-        shutil.copy(MF / "ont" / f"{o}.owl", root / "ont")
-    shutil.copy(MF / "ref" / "de-en" / "ekaw-ekaw-de-en.rdf", root / "ref" / "de-en")
+    root = _ekaw_de_en(tmp_path)
     args = ["-q", "benchmark", "multifarm", "--data-dir", str(root), "--permutation-check", "--no-plots"]
     assert main([*args, "--output-dir", str(tmp_path / "ok"), "--aligner", "test_kinds:_by_sorted_iri"]) == 0
     out = capsys.readouterr()
@@ -400,17 +403,12 @@ def test_cli_says_when_the_schema_stage_did_not_run_on_vocabulary(tmp_path, caps
     assert "schema structure: not used (no schema triples on both sides)" in out
 
 
+@needs_mf
 def test_multifarm_benchmark_leaves_the_encoder_to_the_automatic_choice(tmp_path, monkeypatch):
-    import shutil
 
     from kgalign.evaluation import multifarm
 
-    root = tmp_path / "mf"
-    (root / "ont").mkdir(parents=True)
-    (root / "ref" / "de-en").mkdir(parents=True)
-    for o in ("ekaw-de", "ekaw-en"):
-        shutil.copy(MF / "ont" / f"{o}.owl", root / "ont")
-    shutil.copy(MF / "ref" / "de-en" / "ekaw-ekaw-de-en.rdf", root / "ref" / "de-en")
+    root = _ekaw_de_en(tmp_path)
     seen = []
 
     def aligner(kg1, kg2, *, sources, targets, encoder=None, **_):
