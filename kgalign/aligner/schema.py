@@ -257,18 +257,29 @@ def neighbour_agreement(adj1, adj2, pairs: tuple[np.ndarray, np.ndarray], rows, 
     import scipy.sparse as sp
 
     P = sp.csr_matrix((np.ones(len(pairs[0]), np.float32), pairs), shape=(n1, n2))
-    F = np.zeros((len(rows), len(cols)), np.float32)
-    active = np.zeros((len(rows), len(cols)), np.float32)
-    for key in set(adj1) | set(adj2):
-        A1 = adj1.get(key)
-        A2 = adj2.get(key)
-        d1 = np.zeros(len(rows), np.float32) if A1 is None else np.asarray(A1[rows].sum(axis=1)).ravel()
-        d2 = np.zeros(len(cols), np.float32) if A2 is None else np.asarray(A2[cols].sum(axis=1)).ravel()
-        active += (d1[:, None] > 0) | (d2[None, :] > 0)
-        if A1 is None or A2 is None:
+    acc = None  # sum over keys of D1^-1/2 A1 P A2^T D2^-1/2, kept sparse
+    has1, has2 = [], []  # per key: which rows / columns have a neighbour
+    for key in sorted(set(adj1) | set(adj2)):
+        A1, A2 = adj1.get(key), adj2.get(key)
+        B1 = None if A1 is None else A1[rows]
+        B2 = None if A2 is None else A2[cols]
+        d1 = np.zeros(len(rows), np.float32) if B1 is None else np.asarray(B1.sum(axis=1)).ravel()
+        d2 = np.zeros(len(cols), np.float32) if B2 is None else np.asarray(B2.sum(axis=1)).ravel()
+        has1.append(d1 > 0)
+        has2.append(d2 > 0)
+        if B1 is None or B2 is None:
             continue
-        X = (A1[rows] @ P @ A2[cols].T).toarray()
-        F += X / np.sqrt(np.maximum(np.outer(d1, d2), 1.0))
+        L = sp.diags(1.0 / np.sqrt(np.maximum(d1, 1.0))) @ B1
+        R = sp.diags(1.0 / np.sqrt(np.maximum(d2, 1.0))) @ B2
+        term = L @ P @ R.T
+        acc = term if acc is None else acc + term
+    if acc is None:
+        return np.zeros((len(rows), len(cols)), np.float32)
+    # keys on which a or b has a neighbour: |K_a| + |K_b| - |K_a & K_b|
+    I1 = np.stack(has1, axis=1).astype(np.float32)
+    I2 = np.stack(has2, axis=1).astype(np.float32)
+    active = I1.sum(axis=1)[:, None] + I2.sum(axis=1)[None, :] - I1 @ I2.T
+    F = np.asarray(acc.toarray(), dtype=np.float32)
     return np.where(active > 0, F / np.maximum(active, 1.0), 0.0).astype(np.float32)
 
 
