@@ -19,8 +19,11 @@ FREEDICT ?= afr-eng ara-eng ces-eng cym-eng dan-eng deu-eng ell-eng epo-eng fin-
 	slk-eng slv-eng spa-eng srp-eng swe-eng swh-eng tur-eng eng-ara eng-rus deu-rus \
 	pol-rus fra-rus ell-rus ita-rus nld-rus swe-rus
 DICTD  := $(abspath $(VENV))/share/dictd
+# Princeton WordNet 3.0 (Debian wordnet-base, ~6 MB download) for the English synonyms of the
+# sense-overlap view (kgalign/aligner/wordnet.py); best effort like FreeDict
+WORDNET := $(abspath $(VENV))/share/wordnet
 
-.PHONY: install demo test lint bench clean freedict
+.PHONY: install demo test lint bench clean freedict wordnet
 
 $(VENV)/.installed: pyproject.toml CMakeLists.txt $(wildcard csrc/*.cpp csrc/*.hpp)
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +35,7 @@ $(VENV)/.installed: pyproject.toml CMakeLists.txt $(wildcard csrc/*.cpp csrc/*.h
 	# the pinned transformers / sentence-transformers / adapters set must resolve together
 	$(PY) -m pip check
 	-$(MAKE) --no-print-directory freedict
+	-$(MAKE) --no-print-directory wordnet
 	touch $@
 
 install: $(VENV)/.installed
@@ -48,6 +52,16 @@ freedict:
 	  cp $$tmp/x/usr/share/dictd/freedict-* $(DICTD)/ 2>/dev/null; rm -rf $$tmp; \
 	  [ -z "$$missing" ] || echo "FreeDict dictionaries missing (apt-get download failed):$$missing"; \
 	else echo "apt-get not found: FreeDict dictionaries missing ($(FREEDICT)); vocabulary labels are transliterated, not glossed"; fi
+
+wordnet:
+	@mkdir -p $(WORDNET)
+	@if [ -f $(WORDNET)/index.noun ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1; then \
+	  tmp=$$(mktemp -d); \
+	  if (cd $$tmp && apt-get download -qq wordnet-base >/dev/null 2>&1) && dpkg-deb -x $$tmp/wordnet-base_*.deb $$tmp/x; then \
+	    cp $$tmp/x/usr/share/wordnet/index.* $$tmp/x/usr/share/wordnet/data.* $(WORDNET)/; \
+	  else echo "WordNet missing (apt-get download wordnet-base failed): no English synonyms"; fi; rm -rf $$tmp; \
+	else echo "apt-get not found: WordNet missing (wordnet-base); no English synonyms"; fi
 
 demo: install
 	$(VENV)/bin/kgalign demo

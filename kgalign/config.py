@@ -312,6 +312,18 @@ class SimilarityConfig(Section):
         "string view: also read the Han-script names of a side translated by the romanize fallback "
         "in the other CJK language (zh: Japanese, ja: Chinese) and keep the best cosine",
     )
+    senses: float = setting(
+        1.0,
+        weight,
+        "weight of the sense-overlap view of vocabulary labels (words matched through every dictionary "
+        "sense; kgalign.aligner.views.senses; dense mode only)",
+    )
+    synonyms: int = setting(
+        2,
+        count,
+        "sense-overlap view: a word also matches its WordNet synonyms from this many synsets per part "
+        "of speech (0: none; without WordNet files: none)",
+    )
     transliteration: float = setting(
         1.0,
         weight,
@@ -362,7 +374,7 @@ class SchemaConfig(Section):
     rounds: int = setting(8, positive, "at most this many colour-refinement rounds")
     max_entities: int = setting(10_000, positive, "skip (logged) when sources or targets exceed this")
     min_score: float | None = setting(
-        0.35, finite_or_none, "withdraw vocabulary pairs whose re-ranked score is below this (null: keep all)"
+        0.4, finite_or_none, "withdraw vocabulary pairs whose re-ranked score is below this (null: keep all)"
     )
     property_support: bool = setting(
         True, boolean, "withdraw property pairs whose domains/ranges share no matched class pair"

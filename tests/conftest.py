@@ -132,3 +132,17 @@ def hash_encoder():
             return out / np.where(n == 0, 1, n)
 
     return Hash()
+
+
+@pytest.fixture
+def dicts(tmp_path, monkeypatch):
+    """A folder of tiny FreeDict dictionaries (write them with ``test_freedict.write_dict``),
+    the only place searched."""
+    from kgalign.aligner import freedict
+
+    folder = tmp_path / "dictd"
+    folder.mkdir()
+    monkeypatch.setattr(freedict, "search_dirs", lambda: [folder])
+    freedict.glossary.cache_clear()
+    yield folder
+    freedict.glossary.cache_clear()

@@ -25,7 +25,9 @@ def test_exact_sharded_equals_topk_candidates():
     A, B = clustered(500)
     S = search_candidates(A, B, 5, method="exact", shard_rows=64)
     ref = topk_candidates(A, B, 5)
-    assert (S != ref).nnz == 0 and S.nnz == 500 * 5
+    # the same candidates; scores equal up to float32 rounding (faiss and numpy sum differently)
+    assert ((S != 0) != (ref != 0)).nnz == 0 and S.nnz == 500 * 5
+    np.testing.assert_allclose(S.toarray(), ref.toarray(), rtol=1e-5, atol=1e-6)
     assert candidate_recall(A, B, S, 5, sample=100)["recall_at_k"] == 1.0
 
 

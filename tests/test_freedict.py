@@ -79,17 +79,6 @@ DEU_ENG = [
 ]
 
 
-@pytest.fixture
-def dicts(tmp_path, monkeypatch):
-    """A folder of tiny FreeDict dictionaries, the only place searched."""
-    folder = tmp_path / "dictd"
-    folder.mkdir()
-    monkeypatch.setattr(freedict, "search_dirs", lambda: [folder])
-    glossary.cache_clear()
-    yield folder
-    glossary.cache_clear()
-
-
 def test_index_offsets_and_entries_are_read_from_plain_gzip_and_dictzip(dicts):
     write_dict(dicts, "deu-eng", DEU_ENG)
     plain = DictdFile(dicts / "freedict-deu-eng.index")

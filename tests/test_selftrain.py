@@ -42,6 +42,15 @@ def test_confident_pairs_edge_cases():
     assert r.tolist() == [1] and c.tolist() == [2]
 
 
+def test_duplicate_sources_give_no_confident_pair_whatever_their_order():
+    # two sources with the same label score (almost) the same against their best target: which
+    # one argmax meets first depends on the order, so neither is an anchor
+    S = np.array([[0.9, 0.1, 0.2], [0.9 + 1e-7, 0.2, 0.1], [0.1, 0.2, 0.8]], np.float32)
+    for perm in ([0, 1, 2], [1, 0, 2], [2, 1, 0]):
+        r, c = confident_pairs(S[perm], 0.05)
+        assert {(perm[i], j) for i, j in zip(r.tolist(), c.tolist())} == {(2, 2)}
+
+
 def test_anchor_similarity_matches_set_cosine():
     t1 = [(0, 0, 1), (1, 0, 2), (2, 0, 3), (3, 0, 4), (0, 0, 4), (5, 0, 1)]
     t2 = [(4, 0, 3), (3, 0, 2), (2, 0, 1), (1, 0, 0), (4, 0, 0), (5, 0, 3)]
@@ -111,10 +120,14 @@ def test_abstain_threshold_separates_two_modes():
 
 
 def _confident_reference(S, margin):
-    """The plain definition: column argmax over the whole matrix, runner-up by sorting."""
+    """The plain definition: column argmax over the whole matrix, runner-up by sorting; a
+    column whose best is tied (within TIE_TOL) by another row has no confident pair."""
+    from kgalign.aligner.selftrain import TIE_TOL
+
     best_c = S.argmax(axis=1)
     best_r = S.argmax(axis=0)
-    rows = np.nonzero(best_r[best_c] == np.arange(S.shape[0]))[0]
+    tied = (S >= S.max(axis=0) - TIE_TOL).sum(axis=0) > 1
+    rows = np.nonzero((best_r[best_c] == np.arange(S.shape[0])) & ~tied[best_c])[0]
     if S.shape[1] >= 2:
         top2 = -np.partition(-S[rows], 1, axis=1)[:, :2]
         rows = rows[(top2[:, 0] - top2[:, 1]) > margin]

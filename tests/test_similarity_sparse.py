@@ -52,12 +52,19 @@ def _confident_reference(S, margin):
         if seg:
             cols_best[i] = seg[0][1]
             gaps[i] = seg[1][0] - seg[0][0] if len(seg) > 1 else np.inf
+    from kgalign.aligner.selftrain import TIE_TOL
+
     T = S.tocsc()
+    tied = set()  # columns whose best another stored row comes within TIE_TOL of
     for j in range(S.shape[1]):
         seg = sorted(zip(-T.data[T.indptr[j] : T.indptr[j + 1]], T.indices[T.indptr[j] : T.indptr[j + 1]]))
         if seg:
             rows_best[j] = seg[0][1]
-    rows = [i for i in sorted(cols_best) if rows_best[cols_best[i]] == i and gaps[i] > margin]
+            if len(seg) > 1 and seg[1][0] - seg[0][0] <= TIE_TOL:
+                tied.add(j)
+    rows = [
+        i for i in sorted(cols_best) if rows_best[cols_best[i]] == i and cols_best[i] not in tied and gaps[i] > margin
+    ]
     return np.array(rows, np.int64), np.array([cols_best[i] for i in rows], np.int64)
 
 

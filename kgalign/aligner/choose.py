@@ -410,6 +410,23 @@ class CachedTranslator(Translator):
         inner = getattr(self.inner, "sense_readings", None)
         return [CachedTranslator(t, self._cache.root) for t in inner()] if inner is not None else []
 
+    def sense_slots(self, texts: Sequence[str]) -> list[list[tuple[str, ...]]] | None:
+        """The inner translator's ``sense_slots`` (``RomanizeTranslator.sense_slots``) through
+        the on-disk cache (stored as one string per text); None when it has none."""
+        inner = self.inner
+        if not hasattr(inner, "sense_slots"):
+            return None
+
+        class _Slots:  # slots written as text: senses joined by US, slots by RS
+            cache_key = inner.cache_key + "|slots:v2"
+
+            def translate(self, todo):
+                return ["\x1e".join("\x1f".join(sl) for sl in x) for x in inner.sense_slots(todo)]
+
+        texts = _check_texts(texts)
+        enc = self._cache.translate(_Slots(), texts) if self.enabled else _Slots().translate(texts)
+        return [[tuple(sl.split("\x1f")) for sl in x.split("\x1e")] if x else [] for x in enc]
+
     @property
     def cache_key(self) -> str:
         return self.inner.cache_key

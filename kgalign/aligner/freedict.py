@@ -51,9 +51,13 @@ __all__ = [
     "PIVOTS",
     "package_name",
     "gloss_text",
+    "gloss_slots",
     "dictionaries_key",
     "rank_senses",
     "english_zipf",
+    "english_key",
+    "label_words",
+    "EN_FUNCTION_WORDS",
 ]
 
 log = logging.getLogger(__name__)
@@ -490,8 +494,9 @@ class Glossary:
         )
 
     def lookup(self, word: str) -> tuple[str, ...]:
-        """At most two English glosses of ``word`` (one form, matched after :attr:`key`, senses
-        of a headword written as ``word`` first); () if absent."""
+        """At most :data:`MAX_SENSES` English glosses of ``word``, best first (one form, matched
+        after :attr:`key`, senses of a headword written as ``word`` first); () if absent.
+        :func:`gloss_text` keeps the first :data:`GLOSS_SENSES`."""
         got = self._memo.get(word)
         if got is not None:
             return got
@@ -499,7 +504,7 @@ class Glossary:
         out: tuple[str, ...] = ()
         for d, keys in self._forward:
             h = keys.get(w) if keys is not None else w
-            g = forward(d, h, case=word) if h is not None and h in d.index else []
+            g = forward(d, h, senses=MAX_SENSES, case=word) if h is not None and h in d.index else []
             if g:
                 out = tuple(g)
                 break
@@ -507,7 +512,7 @@ class Glossary:
             for t in self._tables:
                 g = t.get(w)
                 if g:
-                    out = tuple(g[:2])
+                    out = tuple(g[:MAX_SENSES])
                     break
         self._memo[word] = out
         return out
@@ -617,6 +622,32 @@ _MAX_PHRASE = 3  # longest multi-word headword tried, in words
 #: Senses of each word joined into a glossed label (measured on MultiFarm: 2 beats 1 in same- and
 #: different-ontology F1 of de-en and ar-en, en-ru different -0.003)
 GLOSS_SENSES = 2
+#: Senses of a word :meth:`Glossary.lookup` returns (the sense-overlap view,
+#: :mod:`kgalign.aligner.views.senses`, reads them all; glossed labels keep GLOSS_SENSES)
+MAX_SENSES = 8
+#: English function words: a slot of the sense-overlap view whose best sense is one is no slot,
+#: and they are never a key (:func:`kgalign.aligner.views.senses.slot_keys`)
+EN_FUNCTION_WORDS = frozenset(
+    "a an the to of in on at by for from with as be is are was been have has had do does it its "
+    "his her their that this".split()
+)
+
+
+@cache
+def _en_lemmatizer() -> Callable[[str], str]:
+    try:
+        import simplemma
+    except ImportError:  # plural -s only
+        return lambda w: w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+    return lambda w: simplemma.lemmatize(w, lang="en").lower()
+
+
+@cache
+def english_key(word: str) -> str:
+    """An English word lower-cased and lemmatised (``simplemma``; else a plural ``-s`` cut):
+    the form the sense-overlap view compares (:mod:`kgalign.aligner.views.senses`)."""
+    w = word.lower()
+    return _en_lemmatizer()(w) if w.isalpha() else w
 
 
 def gloss_text(
@@ -658,24 +689,42 @@ def gloss_text(
     (str, int)
         The glossed label (words joined by single spaces) and how many of its words were found.
     """
+    senses = GLOSS_SENSES if senses is None else senses
+
+    def join(gl) -> str:
+        gl = gl[:senses]
+        return gl[min(pick, len(gl) - 1)] if pick is not None else " ".join(gl)
+
+    slots, found = gloss_slots(text, g, fallback=fallback, used=used)
+    return " ".join(join(sl) if glossed else sl[0] for sl, glossed in slots), found
+
+
+def label_words(text: str) -> list[str]:
+    """The words of a label as :func:`gloss_text` reads them (camelCase and ``_`` split,
+    digits apart)."""
+    return _TOKEN.findall(_CAMEL.sub(" ", text or ""))
+
+
+def gloss_slots(
+    text: str, g: Glossary, *, fallback: Callable[[str], str] = lambda w: w, used: set | None = None
+) -> tuple[list[tuple[tuple[str, ...], bool]], int]:
+    """The word slots of a label as :func:`gloss_text` reads it: per slot (a word, a German
+    compound's part or a multi-word headword) every English sense the dictionary gives (at most
+    :data:`MAX_SENSES`, best first) and True, or the ``fallback`` form of a word not found and
+    False; articles are left out. Also how many words were found."""
     from kgalign.aligner.wordforms import STOPWORDS, forms, split_compound
 
     words = _TOKEN.findall(_CAMEL.sub(" ", text))
     stop = STOPWORDS.get(g.lang, frozenset())
     norm = forms(g.lang, next((k for k, v in _ISO3.items() if v == g.lang), None))
-    senses = GLOSS_SENSES if senses is None else senses
-
-    def join(gl) -> str:
-        return gl[min(pick, len(gl) - 1)] if pick is not None else " ".join(gl[:senses])
-
-    out: list[str] = []
+    out: list[tuple[tuple[str, ...], bool]] = []
     found = 0
     i, n = 0, len(words)
     while i < n:
         for size in range(min(_MAX_PHRASE, n - i), 1, -1):
             gl = g.lookup(" ".join(words[i : i + size]))
             if gl:
-                out.append(join(gl))
+                out.append((gl, True))
                 found += size
                 i += size
                 break
@@ -686,15 +735,15 @@ def gloss_text(
                 continue
             gl = next((x for f in norm(w) for x in [g.lookup(f)] if x), ())
             if gl:
-                out.append(join(gl))
+                out.append((gl, True))
                 found += 1
                 continue
             parts = split_compound(w, _Glossed(g)) if g.lang == "deu" and len(w) >= 2 * 3 else None
             if parts:
-                out.extend(join(g.lookup(p)) for p in parts)
+                out.extend((g.lookup(p), True) for p in parts)
                 found += 1
                 continue
-            out.append(fallback(w))
+            out.append(((fallback(w),), False))
     if found and used is not None:
         used.update(re.findall(r"freedict-[a-z]+-[a-z]+", " ".join(g.sources)))
-    return " ".join(out), found
+    return out, found

@@ -579,7 +579,12 @@ class RomanizeTranslator(Translator):
     kind = "romanize"
 
     def __init__(
-        self, lang: str | None = None, *, gloss: bool = True, dictionary: bool = False, sense: int | None = None
+        self,
+        lang: str | None = None,
+        *,
+        gloss: bool = True,
+        dictionary: bool = False,
+        sense: int | None = None,
     ):
         self.lang = lang
         self.gloss = bool(gloss)
@@ -645,6 +650,28 @@ class RomanizeTranslator(Translator):
                 r = romanize(t, self.lang, gloss=self.gloss, used=self.used)
             self.n_changed += r != t
             out.append(r)
+        return out
+
+    def sense_slots(self, texts: Sequence[str]) -> list[list[tuple[str, ...]]]:
+        """Per text its word slots with every dictionary sense
+        (:func:`kgalign.aligner.freedict.gloss_slots`; a word without a gloss, or a text
+        without a dictionary, gives its transliteration as one sense): the input of the
+        sense-overlap view (:mod:`kgalign.aligner.views.senses`)."""
+        texts = _check_texts(texts)
+        g = None
+        if self.dictionary:
+            from kgalign.aligner.freedict import gloss_slots, glossary
+
+            g = glossary(self.lang)
+        out: list[list[tuple[str, ...]]] = []
+        for t in texts:
+            if g is not None:
+                slots, found = gloss_slots(t, g, fallback=lambda w: romanize(w, self.lang, gloss=self.gloss))
+                if found:  # a word of another script not found: its transliteration matches no English word
+                    latin = all(ord(c) < 0x250 for c in t if c.isalpha())
+                    out.append([sl for sl, glossed in slots if glossed or latin])
+                    continue
+            out.append([(w,) for w in romanize(t, self.lang, gloss=self.gloss).split()])
         return out
 
     @property

@@ -36,6 +36,11 @@ class SelfTrainInfo:
     profiles: list = field(default_factory=list, repr=False)
 
 
+#: Scores this close to a column's best count as a tie there (float32 rounding of sums taken in
+#: another order is ~1e-7)
+TIE_TOL = 1e-5
+
+
 def confident_pairs(S: np.ndarray, margin: float = 0.05):
     """Mutual-best pairs whose score beats the row's runner-up by more than ``margin``.
 
@@ -54,8 +59,10 @@ def confident_pairs(S: np.ndarray, margin: float = 0.05):
 
     Notes
     -----
-    Ties: ``argmax`` takes the first maximum, so the result does not depend on anything but
-    ``S``; with a positive margin tied rows are never confident.
+    Ties: with a positive margin tied rows are never confident, and a column whose best score
+    another row comes within :data:`TIE_TOL` of (two sources with the same label: which one
+    ``argmax`` finds first would depend on the order of the entities, and float sums in
+    another order differ in the last bits) gives no confident pair.
     """
     S = np.asarray(S)
     if S.ndim != 2:
@@ -71,6 +78,7 @@ def confident_pairs(S: np.ndarray, margin: float = 0.05):
     best_c = np.empty(n1, np.int64)
     gap = np.full(n1, np.inf, S.dtype)
     best_r = np.full(n2, -1, np.int64)
+    near = np.zeros(n2, np.int64)  # rows within TIE_TOL of the column's best
     block = max(1, min(n1, _BLOCK_CELLS // max(1, n2)))
     tmp = np.empty((block, n2), S.dtype)
     for start in range(0, n1, block):
@@ -85,13 +93,14 @@ def confident_pairs(S: np.ndarray, margin: float = 0.05):
             t[np.arange(b), bc] = -np.inf
             gap[start : start + b] = top - t.max(axis=1)
         hit = blk == col_max
+        near += (blk >= col_max - TIE_TOL).sum(axis=0)
         new = hit.any(axis=0) & (best_r < 0)
         if new.any():
             best_r[new] = start + hit[:, new].argmax(axis=0)
     missing = np.nonzero(best_r < 0)[0]  # only columns holding NaN
     if len(missing):
         best_r[missing] = S[:, missing].argmax(axis=0)
-    rows = np.nonzero(best_r[best_c] == np.arange(n1))[0]
+    rows = np.nonzero((best_r[best_c] == np.arange(n1)) & (near[best_c] <= 1))[0]
     if n2 >= 2:
         rows = rows[gap[rows] > margin]
     return rows.astype(np.int64), best_c[rows].astype(np.int64)
@@ -175,7 +184,7 @@ def confident_pairs_sparse(S, margin: float = 0.05):
     A row's best and runner-up are its best two stored values (a row with one candidate has
     no runner-up: its gap is infinite, as with one column in the dense case); a column's best
     row is the first row attaining the column's largest stored value. Ties as in
-    :func:`confident_pairs` (the smaller column, the smaller row).
+    :func:`confident_pairs` (tied rows and columns give no confident pair).
 
     Parameters
     ----------
@@ -218,9 +227,10 @@ def confident_pairs_sparse(S, margin: float = 0.05):
     best_r = np.full(n2, n1, np.int64)
     np.minimum.at(best_r, c[hit], r[hit])
     best_r[best_r == n1] = -1
+    near = np.bincount(c[v >= col_max[c] - TIE_TOL], minlength=n2)
     has = best_c >= 0
     rows = np.flatnonzero(has)
-    rows = rows[best_r[best_c[rows]] == rows]
+    rows = rows[(best_r[best_c[rows]] == rows) & (near[best_c[rows]] <= 1)]
     rows = rows[gap[rows] > margin]
     return rows.astype(np.int64), best_c[rows]
 

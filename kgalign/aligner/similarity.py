@@ -259,6 +259,8 @@ def compute_similarity(
     readings1=None,
     readings2=None,
     romanized=(False, False),
+    slots1=None,
+    slots2=None,
 ):
     """Fused multi-view similarity of the entities to match.
 
@@ -299,6 +301,11 @@ def compute_similarity(
         (:mod:`kgalign.aligner.views.transliteration`) runs on that side's labels against
         the other side's names, from the confident pairs of the views before it (at least
         ``similarity.transliteration_min_pairs`` of them).
+    slots1, slots2 : list of list of frozenset of str, optional
+        Per source / target its label's word slots as English keys
+        (:func:`kgalign.aligner.views.senses.slot_keys`, every dictionary sense of each word).
+        Given both and ``similarity.senses > 0``, the sense-overlap view
+        (:func:`kgalign.aligner.views.senses.sense_overlap`) runs (dense mode only).
 
     Returns
     -------
@@ -430,6 +437,16 @@ def compute_similarity(
             if len(alts1) + len(alts2) > 2:
                 info["readings"] = [len(alts1) - 1, len(alts2) - 1]
             total += sim_cfg.strings
+
+    if sim_cfg.senses > 0 and slots1 is not None and slots2 is not None and not sparse:
+        from kgalign.aligner.views.senses import sense_overlap
+
+        if len(slots1) != len(sources) or len(slots2) != len(targets):
+            raise ValueError("slots1 / slots2 must hold one entry per source / target")
+        with stage("similarity.senses"):
+            S += np.float32(sim_cfg.senses) * sense_overlap(slots1, slots2)
+        info["views"].append("senses")
+        total += sim_cfg.senses
 
     if sim_cfg.attributes > 0 and has_attributes(kg1) and has_attributes(kg2):
         with stage("similarity.attributes"):

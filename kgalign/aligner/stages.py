@@ -323,6 +323,7 @@ def similarity(run: Run, kg1, kg2, emb1, emb2, names1, names2, sources, targets,
     from kgalign.aligner.similarity import compute_similarity
 
     readings = _readings(run, kg1, kg2) if run.config.similarity.readings else (None, None)
+    slots = _sense_slots(run, kg1, kg2, names1, names2, sources, targets)
     got = compute_similarity(
         kg1,
         kg2,
@@ -340,8 +341,38 @@ def similarity(run: Run, kg1, kg2, emb1, emb2, names1, names2, sources, targets,
         readings1=readings[0],
         readings2=readings[1],
         romanized=tuple(getattr(tr, "kind", "") == "romanize" for tr in (run.translator1, run.translator2)),
+        slots1=slots[0],
+        slots2=slots[1],
     )
     return got if len(got) == 3 else (*got, None)
+
+
+def _sense_slots(run: Run, kg1, kg2, names1, names2, sources, targets):
+    """The slot keys of the sources' and targets' labels for the sense-overlap view
+    (:mod:`kgalign.aligner.views.senses`): every dictionary sense of each word where the side's
+    vocabulary translator glosses (``sense_slots``), else the words of the translated name.
+    ``(None, None)`` unless the view is on and every entity to match is a vocabulary entity
+    (classes, properties, concepts: labels of common words, not names)."""
+    if run.config.similarity.senses <= 0:
+        return None, None
+    from kgalign.aligner.freedict import label_words
+    from kgalign.aligner.kinds import VOCABULARY_KINDS
+    from kgalign.aligner.views.senses import slot_keys
+
+    out = []
+    for kg, lang, tr, names, pos in (
+        (kg1, run.config.lang1, run.translator1, names1, sources),
+        (kg2, run.config.lang2, run.translator2, names2, targets),
+    ):
+        pos = np.asarray(pos, dtype=np.int64)
+        if not len(pos) or not np.isin(kg.kinds[pos], VOCABULARY_KINDS).all():
+            return None, None
+        voc_tr = tr.for_vocabulary() if hasattr(tr, "for_vocabulary") else tr
+        got = voc_tr.sense_slots([kg.names(lang)[i] for i in pos]) if hasattr(voc_tr, "sense_slots") else None
+        if got is None:
+            got = [[(w,) for w in label_words(names[i])] for i in pos]
+        out.append([slot_keys(x, run.config.similarity.synonyms) for x in got])
+    return out[0], out[1]
 
 
 def match(
