@@ -209,7 +209,9 @@ def test_pipeline_uses_structure_for_ontologies_and_not_for_instance_graphs(tmp_
     # per-kind counts follow the new matching
     assert sum(v["pairs"] for v in on.info["kinds"].values()) == len(on.rows)
     # abstention on the re-ranked score: pairs below schema.min_score are withdrawn and counted
-    assert on.info["schema"]["withdrawn"] == 0 and np.all(on.scores >= 0.35)
+    from kgalign.config import SchemaConfig
+
+    assert on.info["schema"]["withdrawn"] == 0 and np.all(on.scores >= SchemaConfig().min_score)
     assert on.info["schema"]["withdrawn_properties"] == 0  # gives ~ gives: Person ~ Person supports it
     strict = align(a, b, encoder=hash_encoder, show_progress=False, translator="identity", schema={"min_score": 0.8})
     kept = on.scores >= 0.8

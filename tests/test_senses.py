@@ -91,9 +91,10 @@ def test_romanize_sense_slots_leave_out_untranslated_words_of_another_script(dic
 
     write_dict(dicts, "eng-rus", [("article", "article\nстатья\n")])
     glossary.cache_clear()
-    slots = RomanizeTranslator("ru", dictionary=True).sense_slots(["статья хххх", "хххх"])
+    slots = RomanizeTranslator("ru", dictionary=True).sense_slots(["статья хххх", "хххх", "ISBN статья"])
     assert slots[0] == [("article",)]  # the unknown Cyrillic word would never match English
     assert len(slots[1]) == 1  # nothing glossed: the transliteration, as the label's only slot
+    assert slots[2] == [("ISBN",), ("article",)]  # a Latin word of a Cyrillic label stays
 
 
 def test_cached_sense_slots_are_served_from_disk(dicts, tmp_path, monkeypatch):
@@ -135,6 +136,12 @@ def test_sense_overlap_is_the_idf_weighted_soft_dice():
     assert S[1, 1] == pytest.approx(2 * w("conference") / (w("conference") + w("paper") + w("conference")), rel=1e-6)
     assert np.all(S[2] == 0.0)  # a label without slots
     assert np.all((S >= 0) & (S <= 1))
+    # many slots of several weights: float32 sums never pass 1
+    rng = np.random.default_rng(1)
+    words = [f"w{i}" for i in range(30)]
+    big = [[(str(w),) for w in rng.choice(words, size=rng.integers(1, 6))] for _ in range(300)]
+    S = sense_overlap(big, big)
+    assert S.max() <= 1.0 and np.allclose(np.diag(S), 1.0)
 
 
 def test_sense_overlap_follows_any_permutation():
@@ -158,9 +165,14 @@ def test_wordnet_synonyms_of_the_first_synsets(wn):
     assert wordnet.synonyms("paper", 1) == frozenset()
     assert wordnet.synonyms("unknownword") == frozenset()
     keys = slot_keys([("chairman",)], synonyms=1)
-    assert keys == [("chairman", "chair", "president")]  # the word itself stays first
+    assert keys == [("chairman", "~chair", "~president")]  # the word first, synonyms marked
     S = sense_overlap([keys], [[("chair",)]])
     assert S[0, 0] == pytest.approx(1.0)
+    # two words that only share a synonym ("president") do not match
+    pres = slot_keys([("chairman",)], synonyms=1)
+    other = [("headofstate", "~president")]
+    assert sense_overlap([pres], [other])[0, 0] == 0.0
+    assert sense_overlap([pres], [[("president",)]])[0, 0] == pytest.approx(1.0)
 
 
 def test_without_wordnet_one_warning_and_no_synonyms(tmp_path, monkeypatch, caplog):
@@ -195,7 +207,7 @@ BEITRAG = [
 ]
 
 
-def test_a_sense_past_the_glossed_two_decides_the_match(dicts, hash_encoder, tmp_path, monkeypatch):
+def test_a_sense_past_the_glossed_two_decides_the_match(dicts, wn, hash_encoder, tmp_path, monkeypatch):
     pytest.importorskip("wordfreq")  # ranks post, due before article
     from kgalign.aligner.pipeline import align
 
@@ -214,6 +226,7 @@ def test_a_sense_past_the_glossed_two_decides_the_match(dicts, hash_encoder, tmp
     assert "senses" not in off.info["views"] and ("Beitrag", "postdue") in pairs(off, en)
     on = align(de, en, similarity={"senses": 3.0}, **kw)
     assert "senses" in on.info["views"]
+    assert on.info["senses"] == {"synonyms": 2, "wordnet": str(wn)}  # what ran, for the record
     assert pairs(on, en) == {("Beitrag", "article"), ("Konferenz", "conference")}
     # the same pairs whatever the order of the targets
     perm = [2, 0, 1]

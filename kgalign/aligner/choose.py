@@ -418,7 +418,7 @@ class CachedTranslator(Translator):
             return None
 
         class _Slots:  # slots written as text: senses joined by US, slots by RS
-            cache_key = inner.cache_key + "|slots:v2"
+            cache_key = inner.cache_key + "|slots:v3"
 
             def translate(self, todo):
                 return ["\x1e".join("\x1f".join(sl) for sl in x) for x in inner.sense_slots(todo)]

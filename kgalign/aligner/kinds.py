@@ -201,6 +201,9 @@ def align_by_kind(
         "kinds_skipped": skipped,
         "choice": results[0].info.get("choice"),
     }
+    senses = [r.info["senses"] for r in results if "senses" in r.info]
+    if senses:  # the same settings and WordNet folder for every kind
+        info["senses"] = senses[0]
     return AlignmentResult(
         kg1=kg1,
         kg2=kg2,

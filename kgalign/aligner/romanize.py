@@ -666,13 +666,17 @@ class RomanizeTranslator(Translator):
         out: list[list[tuple[str, ...]]] = []
         for t in texts:
             if g is not None:
-                slots, found = gloss_slots(t, g, fallback=lambda w: romanize(w, self.lang, gloss=self.gloss))
+                slots, found = gloss_slots(t, g, fallback=self._latin_only)
                 if found:  # a word of another script not found: its transliteration matches no English word
-                    latin = all(ord(c) < 0x250 for c in t if c.isalpha())
-                    out.append([sl for sl, glossed in slots if glossed or latin])
+                    out.append([sl for sl, glossed in slots if glossed or sl[0]])
                     continue
             out.append([(w,) for w in romanize(t, self.lang, gloss=self.gloss).split()])
         return out
+
+    def _latin_only(self, word: str) -> str:
+        """A word without a gloss as a slot of :meth:`sense_slots`: itself when it is written in
+        Latin script (a name, an acronym, a cognate: ``ISBN``; romanised), else nothing."""
+        return romanize(word, self.lang, gloss=self.gloss) if all(ord(c) < 0x250 for c in word if c.isalpha()) else ""
 
     @property
     def cache_key(self) -> str:

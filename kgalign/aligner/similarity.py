@@ -301,7 +301,7 @@ def compute_similarity(
         (:mod:`kgalign.aligner.views.transliteration`) runs on that side's labels against
         the other side's names, from the confident pairs of the views before it (at least
         ``similarity.transliteration_min_pairs`` of them).
-    slots1, slots2 : list of list of frozenset of str, optional
+    slots1, slots2 : list of list of tuple of str, optional
         Per source / target its label's word slots as English keys
         (:func:`kgalign.aligner.views.senses.slot_keys`, every dictionary sense of each word).
         Given both and ``similarity.senses > 0``, the sense-overlap view

@@ -344,6 +344,11 @@ def similarity(run: Run, kg1, kg2, emb1, emb2, names1, names2, sources, targets,
         slots1=slots[0],
         slots2=slots[1],
     )
+    if "senses" in got[1]["views"]:
+        from kgalign.aligner.wordnet import find_wordnet
+
+        wn = find_wordnet() if run.config.similarity.synonyms > 0 else None
+        got[1]["senses"] = {"synonyms": run.config.similarity.synonyms, "wordnet": str(wn) if wn else None}
     return got if len(got) == 3 else (*got, None)
 
 
@@ -353,7 +358,10 @@ def _sense_slots(run: Run, kg1, kg2, names1, names2, sources, targets):
     vocabulary translator glosses (``sense_slots``), else the words of the translated name.
     ``(None, None)`` unless the view is on and every entity to match is a vocabulary entity
     (classes, properties, concepts: labels of common words, not names)."""
-    if run.config.similarity.senses <= 0:
+    from kgalign.aligner.similarity import use_sparse
+
+    sim = run.config.similarity
+    if sim.senses <= 0 or use_sparse(sim, len(sources), len(targets)):  # the view is dense-only
         return None, None
     from kgalign.aligner.freedict import label_words
     from kgalign.aligner.kinds import VOCABULARY_KINDS
@@ -368,10 +376,11 @@ def _sense_slots(run: Run, kg1, kg2, names1, names2, sources, targets):
         if not len(pos) or not np.isin(kg.kinds[pos], VOCABULARY_KINDS).all():
             return None, None
         voc_tr = tr.for_vocabulary() if hasattr(tr, "for_vocabulary") else tr
-        got = voc_tr.sense_slots([kg.names(lang)[i] for i in pos]) if hasattr(voc_tr, "sense_slots") else None
+        labels = kg.names(lang)
+        got = voc_tr.sense_slots([labels[i] for i in pos]) if hasattr(voc_tr, "sense_slots") else None
         if got is None:
             got = [[(w,) for w in label_words(names[i])] for i in pos]
-        out.append([slot_keys(x, run.config.similarity.synonyms) for x in got])
+        out.append([slot_keys(x, sim.synonyms) for x in got])
     return out[0], out[1]
 
 

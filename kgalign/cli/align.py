@@ -330,13 +330,25 @@ def _summary(res, pair, output, timer, total: float) -> None:
         )
     sch = (res.info or {}).get("schema") if isinstance(res.info, dict) else None
     if sch and sch.get("used"):
+        ms = res.config.schema.min_score
         click.echo(
             f"schema structure: agreement {sch['agreement']:.2f} (1: the same structure), "
-            f"{sch['changed']} pairs changed by it, {sch.get('withdrawn', 0)} vocabulary pairs withdrawn "
-            f"below schema.min_score {res.config.schema.min_score}"
+            f"{sch['changed']} pairs changed by it, "
+            + (
+                f"{sch.get('withdrawn', 0)} vocabulary pairs withdrawn below schema.min_score {ms}"
+                if ms is not None
+                else "no vocabulary pair withdrawn (schema.min_score null)"
+            )
         )
     elif sch and sch.get("why") != "individuals only":  # vocabulary aligned by names alone: say why
         click.echo(f"schema structure: not used ({sch.get('why')}); vocabulary aligned by names alone")
+    sen = (res.info or {}).get("senses") if isinstance(res.info, dict) else None
+    if sen:
+        wn = sen.get("wordnet")
+        click.echo(
+            "sense-overlap view: vocabulary labels compared through every dictionary sense; "
+            + (f"WordNet synonyms ({sen['synonyms']} synsets) from {wn}" if wn else "no WordNet synonyms")
+        )
     ch = res.choices or {}
     if ch:
         langs = "/".join(
