@@ -376,6 +376,7 @@ def test_sssom_and_oaei_outputs_record_what_the_run_chose(tmp_path, hash_encoder
         assert rec["side1"]["translator"] == res.info["choice"]["side1"]["translator"]
         assert rec["encoder"]["name"] == res.info["choice"]["encoder"]
         assert rec["schema"] == res.info["schema"] and rec["sources"] == [str(a.source), str(b.source)]
+        assert "senses" in res.info["views"] and rec["senses"] == res.info["senses"]
 
     write_alignment(res, tmp_path / "o.sssom.tsv")
     msdf = sssom_parsers.parse_sssom_table(tmp_path / "o.sssom.tsv")

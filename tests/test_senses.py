@@ -251,3 +251,25 @@ def test_bad_settings_are_refused(cfg):
 
     with pytest.raises(InputError, match="similarity"):
         AlignConfig.build({"similarity": cfg})
+
+
+def test_none_turns_wordnet_and_freedict_off_without_a_warning(tmp_path, monkeypatch, caplog):
+    from kgalign.aligner.romanize import RomanizeTranslator
+
+    monkeypatch.setenv(wordnet.ENV, "none")
+    monkeypatch.setenv(freedict.ENV, "none")
+    monkeypatch.setenv("KGALIGN_HOME", str(tmp_path / "home"))
+    wordnet.find_wordnet.cache_clear()
+    wordnet.synonyms.cache_clear()
+    glossary.cache_clear()
+    try:
+        with caplog.at_level(logging.WARNING):
+            assert wordnet.find_wordnet() is None and wordnet.synonyms("chairman") == frozenset()
+            assert freedict.search_dirs() == [] and glossary("de") is None
+            out = RomanizeTranslator("de").for_vocabulary().translate(["Konferenzteilnehmer"])
+        assert out == ["Konferenzteilnehmer"]  # transliterated (already Latin), not glossed
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    finally:
+        wordnet.find_wordnet.cache_clear()
+        wordnet.synonyms.cache_clear()
+        glossary.cache_clear()

@@ -9,7 +9,8 @@ plain gzip file works too). Debian ships them as ``dict-freedict-XXX-YYY`` packa
 install`` extracts the ones kgalign uses into ``<venv>/share/dictd``.
 
 Dictionaries are searched, first hit wins, in ``$KGALIGN_FREEDICT`` (a folder),
-``$KGALIGN_HOME/freedict``, ``<sys.prefix>/share/dictd`` and ``/usr/share/dictd``.
+``$KGALIGN_HOME/freedict``, ``<sys.prefix>/share/dictd`` and ``/usr/share/dictd``;
+``KGALIGN_FREEDICT=none`` turns FreeDict off.
 
 :func:`glossary` builds, per language, a :class:`Glossary` from what is found, best first:
 
@@ -108,6 +109,8 @@ def search_dirs() -> list[Path]:
 
     dirs = []
     env = os.environ.get(ENV, "").strip()
+    if env.lower() in ("none", "off"):
+        return []  # FreeDict turned off
     if env:
         dirs.append(Path(env).expanduser())
     dirs += [kgalign_home() / "freedict", Path(sys.prefix) / "share" / "dictd", Path("/usr/share/dictd")]
@@ -568,6 +571,9 @@ def glossary(lang: str | None, target: str = "eng") -> Glossary | None:
 
     src = iso3(lang)
     if src is None or src == target:
+        return None
+    if not search_dirs():
+        log.info("FreeDict turned off ($%s=none): %s vocabulary labels are transliterated, not glossed", ENV, lang)
         return None
     t0 = time.perf_counter()
     from kgalign.aligner.wordforms import arabic_key

@@ -11,7 +11,8 @@ extracts them into ``<venv>/share/wordnet``. nltk's reader needs its own data la
 look-ups used here read the files directly.
 
 Folders searched, first hit wins: ``$KGALIGN_WORDNET``, ``$KGALIGN_HOME/wordnet``,
-``<sys.prefix>/share/wordnet``, ``/usr/share/wordnet``.
+``<sys.prefix>/share/wordnet``, ``/usr/share/wordnet``; ``KGALIGN_WORDNET=none`` turns
+WordNet off (``similarity.synonyms: 0`` does the same for one run).
 """
 
 from __future__ import annotations
@@ -41,8 +42,11 @@ def _search_dirs() -> list[Path]:
 @cache
 def find_wordnet() -> Path | None:
     """The first folder holding WordNet's ``index.noun`` and ``data.noun``, or None (after
-    one warning naming the Debian package). Cached per process (``find_wordnet.cache_clear()``
-    after changing ``$KGALIGN_WORDNET``)."""
+    one warning naming the Debian package; silently when ``$KGALIGN_WORDNET`` is ``none``,
+    which turns WordNet off). Cached per process (``find_wordnet.cache_clear()`` after
+    changing ``$KGALIGN_WORDNET``)."""
+    if os.environ.get(ENV, "").strip().lower() in ("none", "off"):
+        return None
     for d in _search_dirs():
         if (d / "index.noun").is_file() and (d / "data.noun").is_file():
             return d

@@ -157,15 +157,17 @@ def run_record(result) -> dict:
     Parameters
     ----------
     result : AlignmentResult
-        Duck-typed: ``info`` (``kinds``, ``choice``, ``schema``), ``kg1``/``kg2`` (``source``).
+        Duck-typed: ``info`` (``kinds``, ``choice``, ``schema``, ``senses``), ``kg1``/``kg2``
+        (``source``).
 
     Returns
     -------
     dict
         ``sources`` (the two inputs), ``kinds`` (per kind aligned: sources, targets, pairs),
         ``side1``/``side2`` (translator, why, fallback and the resources it used), ``encoder``,
-        ``schema`` (whether the schema stage ran, its agreement and withdrawals); keys a run
-        does not have are left out.
+        ``schema`` (whether the schema stage ran, its agreement and withdrawals), ``senses``
+        (the sense-overlap view's synonym setting and WordNet folder); keys a run does not have
+        are left out.
     """
     info = getattr(result, "info", None) or {}
     out: dict = {"sources": [getattr(result.kg1, "source", "") or "", getattr(result.kg2, "source", "") or ""]}
@@ -184,6 +186,8 @@ def run_record(result) -> dict:
         out["encoder"] = {"name": choice.get("encoder"), "reason": choice.get("encoder_reason")}
     if isinstance(info.get("schema"), dict):
         out["schema"] = info["schema"]
+    if isinstance(info.get("senses"), dict):
+        out["senses"] = info["senses"]
     return out
 
 
