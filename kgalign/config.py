@@ -62,6 +62,8 @@ def _is_real(v) -> bool:
 
 
 def _is_int(v) -> bool:
+    if isinstance(v, float) and math.isfinite(v) and v.is_integer():
+        return True  # 1e6 in a configuration file is a float
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
@@ -540,7 +542,7 @@ def read_config_file(path: str | os.PathLike) -> dict:
         else:
             import yaml
 
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_yaml_loader())  # a SafeLoader subclass
     except Exception as exc:  # yaml.YAMLError, json.JSONDecodeError (a ValueError)
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         line = line + 1 if line is not None else getattr(exc, "lineno", None)
@@ -550,6 +552,25 @@ def read_config_file(path: str | os.PathLike) -> dict:
     if not isinstance(data, dict):
         raise InputError("configuration must be a mapping of options", p)
     return data
+
+
+def _yaml_loader():
+    """PyYAML's SafeLoader, reading numbers in exponent notation without a dot (``1e6``,
+    ``4E-1``) as floats, as YAML 1.2 does (PyYAML follows YAML 1.1, which reads them as
+    strings)."""
+    import re
+
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+        list("-+0123456789"),
+    )
+    return Loader
 
 
 def load_config(path: str | os.PathLike) -> AlignConfig:

@@ -77,6 +77,9 @@ class KnowledgeGraph:
         Where the graph came from (a path), for messages.
     kinds : ndarray of int8, shape (n,)
         Kind of each entity, an index into :data:`KINDS` (default: all ``individual``).
+    ontology : str
+        The IRI of the file's ``owl:Ontology`` (the first one), ``""`` when it declares none:
+        what an OAEI alignment names as ``onto1``/``onto2``.
     """
 
     entities: list[str]
@@ -89,6 +92,7 @@ class KnowledgeGraph:
     # None (the default) means all ``individual``; __post_init__ always stores an int8 array,
     # so the attribute is typed as the array it holds after construction.
     kinds: np.ndarray = None  # type: ignore[assignment]
+    ontology: str = ""
 
     def __post_init__(self) -> None:
         if not self.labels:
@@ -213,6 +217,7 @@ class KnowledgeGraph:
             ids=None if self.ids is None else [self.ids[i] for i in keep],
             source=self.source,
             kinds=self.kinds[keep],
+            ontology=self.ontology,
         )
 
     def __repr__(self) -> str:

@@ -119,3 +119,19 @@ def test_a_boolean_switches_a_section_that_has_enabled():
     assert AlignConfig.build({"selftrain": False}).selftrain.enabled is False
     cfg = AlignConfig.build({"schema": {"min_score": 0.5}})
     assert cfg.replace(schema=False).schema.min_score == 0.5  # merges: only `enabled` changes
+
+
+def test_yaml_numbers_in_exponent_notation_are_numbers(tmp_path):
+    # PyYAML follows YAML 1.1, which reads 1e6 as a string; YAML 1.2 and users read a number
+    f = tmp_path / "run.yaml"
+    f.write_text("similarity:\n  sparse_above: 1e6\nschema:\n  min_score: 4E-1\nmatching:\n  dense_work: 2.5e-1\n")
+    cfg = load_config(f)
+    assert cfg.similarity.sparse_above == 1_000_000 and isinstance(cfg.similarity.sparse_above, int)
+    assert cfg.schema.min_score == 0.4 and cfg.matching.dense_work == 0.25
+    # an integer setting still refuses a fraction, and a quoted "1e6" stays a string
+    f.write_text("similarity:\n  sparse_above: 1.5e0\n")
+    with pytest.raises(InputError, match="sparse_above"):
+        load_config(f)
+    f.write_text('similarity:\n  sparse_above: "1e6"\n')
+    with pytest.raises(InputError, match="sparse_above"):
+        load_config(f)

@@ -391,6 +391,28 @@ def test_sssom_and_oaei_outputs_record_what_the_run_chose(tmp_path, hash_encoder
     check(json.loads(str(run)))
 
 
+def test_oaei_onto1_onto2_are_the_declared_ontology_iris(tmp_path, hash_encoder):
+    """An input that declares an owl:Ontology is named by its IRI in the OAEI alignment (as the
+    OAEI references do); one that declares none by its file URI."""
+    from kgalign.aligner.pipeline import align
+    from kgalign.io.oaei import read_oaei
+    from kgalign.io.writers import write_alignment
+
+    fa = _onto(tmp_path, "a.ttl", "http://a.ex/")
+    fa.write_text(
+        fa.read_text(encoding="utf-8") + "\n<http://a.ex/onto> a <http://www.w3.org/2002/07/owl#Ontology> .\n",
+        encoding="utf-8",
+    )
+    a, b = load_kg(fa), load_kg(_onto(tmp_path, "b.ttl", "http://b.ex/"))
+    assert a.ontology == "http://a.ex/onto" and b.ontology == ""
+    assert a.subgraph([0, 1]).ontology == a.ontology
+    assert "http://a.ex/onto" not in a.index  # the header is no entity
+    res = align(a, b, encoder=hash_encoder, show_progress=False)
+    write_alignment(res, tmp_path / "o.rdf")
+    al = read_oaei(tmp_path / "o.rdf")
+    assert al.onto1 == "http://a.ex/onto" and al.onto2.endswith("/b.ttl")
+
+
 def test_cli_says_when_the_schema_stage_did_not_run_on_vocabulary(tmp_path, capsys):
     """Classes without any schema triple: the summary says the structure was not used, and why."""
     from kgalign.cli import main

@@ -192,9 +192,9 @@ def write_oaei_rows(
     ``rows`` are ``(source, target, score, ...)`` sequences (:class:`kgalign.io.writers.Row`);
     labels are not part of the format. Every cell gets the relation ``=``: owl:sameAs (and
     equivalence predicates in general) is the Alignment API's equivalence. ``metadata``
-    (:func:`kgalign.io.writers.run_record`) gives ``onto1``/``onto2`` (the input files, as
-    ``file:`` URIs) and becomes the ``method`` (``kgalign``) and an extension element
-    ``kgalign:run`` holding the record as JSON.
+    (:func:`kgalign.io.writers.run_record`) gives ``onto1``/``onto2`` (the inputs'
+    ``owl:Ontology`` IRIs, else the input files as ``file:`` URIs) and becomes the ``method``
+    (``kgalign``) and an extension element ``kgalign:run`` holding the record as JSON.
     """
     from kgalign.io.iri import iri_problem
 
@@ -205,8 +205,11 @@ def write_oaei_rows(
             if why:
                 raise InputError(f"entity {iri[:80]!r} cannot be written as an IRI: {why}")
     ontos: list[str | None] = [None, None]
+    declared = (metadata or {}).get("ontologies") or ["", ""]
     for k, src in enumerate((metadata or {}).get("sources", [])[:2]):
-        if src:
+        if k < len(declared) and declared[k]:
+            ontos[k] = declared[k]  # the owl:Ontology IRI, as OAEI alignments name ontologies
+        elif src:
             ontos[k] = Path(src).resolve().as_uri()
     text = oaei_string([(r[0], r[1], r[2]) for r in rows], onto1=ontos[0], onto2=ontos[1], run=metadata)
     with atomic_write(path, force=force) as fh:

@@ -628,6 +628,7 @@ def build_kg(triples: list[Triple], source: str = "", extra_edges=None) -> Knowl
     predicates: set[str] = set()
     type_objects: set[str] = set()
     schema = owl.SchemaDeclarations(NON_ENTITY_TYPES)  # kinds declared by the schema triples
+    ontology = ""  # the first subject typed owl:Ontology
     for s_iri, p_iri, o_iri, _ in tqdm(triples, desc=f"reading {Path(source).name}", **show):
         predicates.add(p_iri)
         if s_iri is not None:
@@ -637,6 +638,8 @@ def build_kg(triples: list[Triple], source: str = "", extra_edges=None) -> Knowl
                 type_objects.add(o_iri)
                 if s_iri is not None:
                     schema.add_type(s_iri, o_iri)
+                    if not ontology and o_iri == OWL + "Ontology":
+                        ontology = s_iri
             continue
         if o_iri is not None:
             candidates.setdefault(o_iri)
@@ -714,6 +717,7 @@ def build_kg(triples: list[Triple], source: str = "", extra_edges=None) -> Knowl
         attributes=attributes,
         source=source,
         kinds=kinds,
+        ontology=ontology,
     )
 
 

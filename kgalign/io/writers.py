@@ -163,7 +163,8 @@ def run_record(result) -> dict:
     Returns
     -------
     dict
-        ``sources`` (the two inputs), ``kinds`` (per kind aligned: sources, targets, pairs),
+        ``sources`` (the two inputs), ``ontologies`` (their ``owl:Ontology`` IRIs, ``""`` for
+        one that declares none; only when one does), ``kinds`` (per kind aligned: sources, targets, pairs),
         ``side1``/``side2`` (translator, why, fallback and the resources it used), ``encoder``,
         ``schema`` (whether the schema stage ran, its agreement and withdrawals), ``senses``
         (the sense-overlap view's synonym setting and WordNet folder); keys a run does not have
@@ -171,6 +172,9 @@ def run_record(result) -> dict:
     """
     info = getattr(result, "info", None) or {}
     out: dict = {"sources": [getattr(result.kg1, "source", "") or "", getattr(result.kg2, "source", "") or ""]}
+    ontologies = [getattr(result.kg1, "ontology", "") or "", getattr(result.kg2, "ontology", "") or ""]
+    if any(ontologies):
+        out["ontologies"] = ontologies
     kinds = info.get("kinds")
     if isinstance(kinds, dict):
         out["kinds"] = {k: {x: v[x] for x in ("sources", "targets", "pairs") if x in v} for k, v in kinds.items()}
