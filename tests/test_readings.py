@@ -4,6 +4,8 @@ cantonese-romanisation table), expected similarities from the n-gram vectors."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -135,17 +137,10 @@ def test_readings_sparse_equal_dense_and_the_scorer_reproduces_them(selftrain):
     reading2 = [n[:3] for n in n2]
     src, tgt = np.arange(8), np.arange(8)[::-1].copy()
     kw = dict(readings1=[reading1], readings2=[reading2])
+    sim = partial(compute_similarity, kg1, kg2, e1, e2, n1, n2, src, tgt)
     # the sparse path chooses candidates by the names view: on a complete graph it is the dense one
-    dense = compute_similarity(kg1, kg2, e1, e2, n1, n2, src, tgt, _cfg("dense", 8, selftrain, 1.0), **kw)
-    sparse, info, scorer = compute_similarity(
-        kg1,
-        kg2,
-        e1,
-        e2,
-        n1,
-        n2,
-        src,
-        tgt,
+    dense = sim(_cfg("dense", 8, selftrain, 1.0), **kw)
+    sparse, info, scorer = sim(
         _cfg("sparse", 8, selftrain, 1.0),
         return_info=True,
         return_scorer=True,
@@ -153,18 +148,10 @@ def test_readings_sparse_equal_dense_and_the_scorer_reproduces_them(selftrain):
     )
     assert info["readings"] == [1, 1] and scorer.max_terms
     np.testing.assert_allclose(sparse.toarray(), dense, rtol=1e-4, atol=1e-5)
-    plain = compute_similarity(kg1, kg2, e1, e2, n1, n2, src, tgt, _cfg("dense", 8, selftrain, 1.0))
+    plain = sim(_cfg("dense", 8, selftrain, 1.0))
     assert np.all(dense >= plain - 1e-6) and np.any(dense > plain + 1e-4)  # the max only adds
     # a partial candidate graph: the scorer gives every stored value
-    part, _, sc = compute_similarity(
-        kg1,
-        kg2,
-        e1,
-        e2,
-        n1,
-        n2,
-        src,
-        tgt,
+    part, _, sc = sim(
         _cfg("sparse", 2, selftrain, 1.0),
         return_info=True,
         return_scorer=True,

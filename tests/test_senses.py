@@ -273,3 +273,36 @@ def test_none_turns_wordnet_and_freedict_off_without_a_warning(tmp_path, monkeyp
         wordnet.find_wordnet.cache_clear()
         wordnet.synonyms.cache_clear()
         glossary.cache_clear()
+
+
+def test_compute_similarity_adds_the_view_and_checks_its_slots():
+    from kgalign.aligner.similarity import compute_similarity
+    from kgalign.config import AlignConfig
+
+    a, b = _onto(["paper", "topic"], "en"), _onto(["topic", "paper"], "en")
+    e = np.eye(2, dtype=np.float32)
+    src = tgt = np.arange(2)
+    cfg = AlignConfig.build({"selftrain": {"enabled": False}, "similarity": {"strings": 0.0}})
+    slots1, slots2 = [[("paper",)], [("topic",)]], [[("topic",)], [("paper",)]]
+    plain, info0 = compute_similarity(
+        a, b, e, e, ["paper", "topic"], ["topic", "paper"], src, tgt, cfg, return_info=True
+    )
+    S, info = compute_similarity(
+        a,
+        b,
+        e,
+        e,
+        ["paper", "topic"],
+        ["topic", "paper"],
+        src,
+        tgt,
+        cfg,
+        return_info=True,
+        slots1=slots1,
+        slots2=slots2,
+    )
+    assert "senses" in info["views"] and info["total_weight"] == info0["total_weight"] + 1.0
+    expected = (plain * info0["total_weight"] + sense_overlap(slots1, slots2)) / info["total_weight"]
+    np.testing.assert_allclose(S, expected, rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="slots1"):
+        compute_similarity(a, b, e, e, ["p", "t"], ["t", "p"], src, tgt, cfg, slots1=slots1[:1], slots2=slots2)

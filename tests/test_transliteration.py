@@ -5,6 +5,8 @@ it runs only for a romanized side in a non-Latin script."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -152,20 +154,13 @@ def test_compute_similarity_runs_the_view_for_a_romanized_non_latin_side():
     tgt = np.arange(len(n2))
     kw = dict(return_info=True)
     cfg = _cfg().replace(lang1="zh", lang2="en")
-    off, info_off = compute_similarity(kg1, kg2, e1, e2, n1, n2, src, tgt, cfg, **kw)
-    on, info_on = compute_similarity(kg1, kg2, e1, e2, n1, n2, src, tgt, cfg, romanized=(True, False), **kw)
+    sim = partial(compute_similarity, kg1, kg2, e1, e2, n1, n2, src, tgt)
+    off, info_off = sim(cfg, **kw)
+    on, info_on = sim(cfg, romanized=(True, False), **kw)
     assert "transliteration" in info_on["views"] and "transliteration" not in info_off["views"]
     assert info_on["transliteration_anchors"][0] >= len(n1) // 2  # the names the romanisation read
     # fewer confident pairs than transliteration_min_pairs: nothing is learned, nothing changes
-    few, info_few = compute_similarity(
-        kg1,
-        kg2,
-        e1,
-        e2,
-        n1,
-        n2,
-        src,
-        tgt,
+    few, info_few = sim(
         _cfg(min_pairs=len(n1) + 1).replace(lang1="zh", lang2="en"),
         romanized=(True, False),
         **kw,
@@ -187,15 +182,7 @@ def test_compute_similarity_runs_the_view_for_a_romanized_non_latin_side():
     assert "transliteration" in info2["views"]
     np.testing.assert_allclose(on2, on.T, rtol=1e-4, atol=1e-5)
     # weight 0, or a side in Latin script: the view does not run
-    _, i0 = compute_similarity(
-        kg1,
-        kg2,
-        e1,
-        e2,
-        n1,
-        n2,
-        src,
-        tgt,
+    _, i0 = sim(
         _cfg(weight=0.0).replace(lang1="zh", lang2="en"),
         romanized=(True, False),
         **kw,
@@ -212,27 +199,12 @@ def test_sparse_path_on_a_complete_graph_equals_dense():
     n = len(n1)
     src = np.arange(n)
     tgt = np.random.default_rng(8).permutation(n)
-    dense = compute_similarity(
-        kg1,
-        kg2,
-        e1,
-        e2,
-        n1,
-        n2,
-        src,
-        tgt,
+    sim = partial(compute_similarity, kg1, kg2, e1, e2, n1, n2, src, tgt)
+    dense = sim(
         _cfg("dense", k=n, names=1.0).replace(lang1="zh", lang2="en"),
         romanized=(True, False),
     )
-    sparse, info, scorer = compute_similarity(
-        kg1,
-        kg2,
-        e1,
-        e2,
-        n1,
-        n2,
-        src,
-        tgt,
+    sparse, info, scorer = sim(
         _cfg("sparse", k=n, names=1.0).replace(lang1="zh", lang2="en"),
         romanized=(True, False),
         return_info=True,

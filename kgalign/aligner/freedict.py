@@ -640,20 +640,19 @@ EN_FUNCTION_WORDS = frozenset(
 
 
 @cache
-def _en_lemmatizer() -> Callable[[str], str]:
-    try:
-        import simplemma
-    except ImportError:  # plural -s only
-        return lambda w: w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
-    return lambda w: simplemma.lemmatize(w, lang="en").lower()
-
-
-@cache
 def english_key(word: str) -> str:
-    """An English word lower-cased and lemmatised (``simplemma``; else a plural ``-s`` cut):
-    the form the sense-overlap view compares (:mod:`kgalign.aligner.views.senses`)."""
+    """An English word lower-cased and lemmatised (:func:`kgalign.aligner.wordforms.lemma`;
+    without simplemma a plural ``-s`` cut): the form the sense-overlap view compares
+    (:mod:`kgalign.aligner.views.senses`)."""
+    from kgalign.aligner.wordforms import lemma
+
     w = word.lower()
-    return _en_lemmatizer()(w) if w.isalpha() else w
+    if not w.isalpha():
+        return w
+    got = lemma(w, "en")
+    if got is not None:
+        return got
+    return w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
 
 
 def gloss_text(
@@ -720,7 +719,7 @@ def gloss_slots(
     False; articles are left out. Also how many words were found."""
     from kgalign.aligner.wordforms import STOPWORDS, forms, split_compound
 
-    words = _TOKEN.findall(_CAMEL.sub(" ", text))
+    words = label_words(text)
     stop = STOPWORDS.get(g.lang, frozenset())
     norm = forms(g.lang, next((k for k, v in _ISO3.items() if v == g.lang), None))
     out: list[tuple[tuple[str, ...], bool]] = []

@@ -676,7 +676,7 @@ class RomanizeTranslator(Translator):
     def _latin_only(self, word: str) -> str:
         """A word without a gloss as a slot of :meth:`sense_slots`: itself when it is written in
         Latin script (a name, an acronym, a cognate: ``ISBN``; romanised), else nothing."""
-        return romanize(word, self.lang, gloss=self.gloss) if all(ord(c) < 0x250 for c in word if c.isalpha()) else ""
+        return romanize(word, self.lang, gloss=self.gloss) if all(_is_latin(c) for c in word if c.isalpha()) else ""
 
     @property
     def cache_key(self) -> str:

@@ -49,6 +49,7 @@ def slot_keys(slots: Sequence[Sequence[str]], synonyms: int = 0) -> list[tuple[s
         :data:`SYNONYM` (``("chairman", "~chair", "~president")``).
     """
     from kgalign.aligner.freedict import EN_FUNCTION_WORDS, english_key, label_words
+    from kgalign.aligner.wordnet import synonyms as wordnet_synonyms
 
     out = []
     for senses in slots:
@@ -63,8 +64,6 @@ def slot_keys(slots: Sequence[Sequence[str]], synonyms: int = 0) -> list[tuple[s
                 keys.append(content[-1])
         if keys:
             if synonyms > 0:
-                from kgalign.aligner.wordnet import synonyms as wordnet_synonyms
-
                 syn = {english_key(w) for w in wordnet_synonyms(keys[0], synonyms)} - set(keys)
                 keys += [SYNONYM + w for w in sorted(syn)]
             out.append(tuple(keys))
@@ -134,8 +133,8 @@ def sense_overlap(labels1: list[list[tuple[str, ...]]], labels2: list[list[tuple
     own2, syn2, s2, E2 = _incidence(labels2, vocab, weight)
     K = max(len(vocab), 1)
 
-    def inc(rc, n):
-        return sp.csr_matrix((np.ones(len(rc[0]), np.float32), rc), shape=(n, K))
+    def inc(rc, n_slots):
+        return sp.csr_matrix((np.ones(len(rc[0]), np.float32), rc), shape=(n_slots, K))
 
     O1, O2, Y1, Y2 = inc(own1, s1), inc(own2, s2), inc(syn1, s1), inc(syn2, s2)
     # slot x slot: a word (or sense) of one is a word, sense or synonym of the other
